@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: Apache-2.0
+# The Makefile is the project's interface: CI runs `.ci/run`, which runs `make check test`.
+
+GO ?= go
+WASM := build/credgate.wasm
+WASM_SOURCES := $(shell find plugin -name '*.go' -not -name '*_test.go') plugin/sdkabi/*.go scripts/build-wasm.sh go.mod go.sum
+FUZZTIME ?= 10s
+# Test flags: -race costs a lot on two cores for the wazero suites, so it is opt-in.
+TESTFLAGS ?= -shuffle=on -count=1 -timeout=20m
+
+.PHONY: all build wasm tokencluster test test-race check bench fuzz clean
+
+all: build
+
+build: wasm tokencluster
+
+wasm: $(WASM)
+
+$(WASM): $(WASM_SOURCES)
+	@mkdir -p build
+	./scripts/build-wasm.sh $(WASM)
+
+tokencluster:
+	@mkdir -p build
+	@if [ -f tokencluster/main.go ]; then \
+		echo "build: build/tokencluster"; \
+		CGO_ENABLED=0 $(GO) build -trimpath -o build/tokencluster ./tokencluster; \
+	fi
+
+# test builds the wasm first: plugin and host tests load the real build/credgate.wasm.
+test: $(WASM)
+	$(GO) vet ./...
+	$(GO) test $(TESTFLAGS) ./...
+
+test-race: $(WASM)
+	$(GO) test -race $(TESTFLAGS) ./...
+
+# check fails when formatting or go.mod would change.
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
+
+bench: $(WASM)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# fuzz runs every Fuzz target for FUZZTIME each (CI runs them briefly; run longer locally).
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf build

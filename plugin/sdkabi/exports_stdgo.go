@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build wasip1 && credgate_sdk
+
+// The proxy-wasm callbacks, exported with //go:wasmexport for the standard Go
+// toolchain (the SDK marks them with TinyGo's //export, which Go ignores).
+// Parameters arrive as wasm u32; booleans arrive as 0/1 and are tested with
+// != 0 because go:wasmexport reads only the low byte of a bool.
+//
+// The file compiles at the SDK module's language version (go 1.19).
+
+package internal
+
+import (
+	"unsafe"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// pinned holds every buffer handed to the host by proxy_on_memory_allocate
+// until the hostcall wrapper that asked for it has converted the address back
+// into a Go pointer. Without it the Go GC may free (and reuse) the buffer
+// between the allocation and the plugin's read.
+var pinned [][]byte
+
+// releasePins drops the references so the GC can reclaim the buffers once the
+// plugin no longer uses them.
+func releasePins() {
+	for i := range pinned {
+		pinned[i] = nil
+	}
+	pinned = pinned[:0]
+}
+
+//go:wasmexport proxy_on_memory_allocate
+func stdgoOnMemoryAllocate(size uint32) uint32 {
+	if size == 0 {
+		size = 1
+	}
+	buf := make([]byte, size)
+	pinned = append(pinned, buf)
+	return uint32(uintptr(unsafe.Pointer(&buf[0])))
+}
+
+//go:wasmexport proxy_abi_version_0_2_0
+func stdgoABIVersion() { proxyABIVersion() }
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+//go:wasmexport proxy_on_vm_start
+func stdgoOnVMStart(rootID, vmConfigurationSize uint32) uint32 {
+	return b2u(bool(proxyOnVMStart(rootID, int(vmConfigurationSize))))
+}
+
+//go:wasmexport proxy_on_configure
+func stdgoOnConfigure(pluginContextID, pluginConfigurationSize uint32) uint32 {
+	return b2u(bool(proxyOnConfigure(pluginContextID, int(pluginConfigurationSize))))
+}
+
+//go:wasmexport proxy_on_context_create
+func stdgoOnContextCreate(contextID, pluginContextID uint32) {
+	proxyOnContextCreate(contextID, pluginContextID)
+}
+
+//go:wasmexport proxy_on_log
+func stdgoOnLog(contextID uint32) { proxyOnLog(contextID) }
+
+//go:wasmexport proxy_on_done
+func stdgoOnDone(contextID uint32) uint32 { return b2u(proxyOnDone(contextID)) }
+
+//go:wasmexport proxy_on_delete
+func stdgoOnDelete(contextID uint32) { proxyOnDelete(contextID) }
+
+//go:wasmexport proxy_on_new_connection
+func stdgoOnNewConnection(contextID uint32) uint32 {
+	return uint32(proxyOnNewConnection(contextID))
+}
+
+//go:wasmexport proxy_on_downstream_data
+func stdgoOnDownstreamData(contextID, dataSize, endOfStream uint32) uint32 {
+	return uint32(proxyOnDownstreamData(contextID, int(dataSize), endOfStream != 0))
+}
+
+//go:wasmexport proxy_on_downstream_connection_close
+func stdgoOnDownstreamConnectionClose(contextID, peerType uint32) {
+	proxyOnDownstreamConnectionClose(contextID, types.PeerType(peerType))
+}
+
+//go:wasmexport proxy_on_upstream_data
+func stdgoOnUpstreamData(contextID, dataSize, endOfStream uint32) uint32 {
+	return uint32(proxyOnUpstreamData(contextID, int(dataSize), endOfStream != 0))
+}
+
+//go:wasmexport proxy_on_upstream_connection_close
+func stdgoOnUpstreamConnectionClose(contextID, peerType uint32) {
+	proxyOnUpstreamConnectionClose(contextID, types.PeerType(peerType))
+}
+
+//go:wasmexport proxy_on_request_headers
+func stdgoOnRequestHeaders(contextID, numHeaders, endOfStream uint32) uint32 {
+	return uint32(proxyOnRequestHeaders(contextID, int(numHeaders), endOfStream != 0))
+}
+
+//go:wasmexport proxy_on_request_body
+func stdgoOnRequestBody(contextID, bodySize, endOfStream uint32) uint32 {
+	return uint32(proxyOnRequestBody(contextID, int(bodySize), endOfStream != 0))
+}
+
+//go:wasmexport proxy_on_request_trailers
+func stdgoOnRequestTrailers(contextID, numTrailers uint32) uint32 {
+	return uint32(proxyOnRequestTrailers(contextID, int(numTrailers)))
+}
+
+//go:wasmexport proxy_on_response_headers
+func stdgoOnResponseHeaders(contextID, numHeaders, endOfStream uint32) uint32 {
+	return uint32(proxyOnResponseHeaders(contextID, int(numHeaders), endOfStream != 0))
+}
+
+//go:wasmexport proxy_on_response_body
+func stdgoOnResponseBody(contextID, bodySize, endOfStream uint32) uint32 {
+	return uint32(proxyOnResponseBody(contextID, int(bodySize), endOfStream != 0))
+}
+
+//go:wasmexport proxy_on_response_trailers
+func stdgoOnResponseTrailers(contextID, numTrailers uint32) uint32 {
+	return uint32(proxyOnResponseTrailers(contextID, int(numTrailers)))
+}
+
+//go:wasmexport proxy_on_http_call_response
+func stdgoOnHTTPCallResponse(pluginContextID, calloutID, numHeaders, bodySize, numTrailers uint32) {
+	proxyOnHttpCallResponse(pluginContextID, calloutID, int(numHeaders), int(bodySize), int(numTrailers))
+}
+
+//go:wasmexport proxy_on_queue_ready
+func stdgoOnQueueReady(contextID, queueID uint32) { proxyOnQueueReady(contextID, queueID) }
+
+//go:wasmexport proxy_on_tick
+func stdgoOnTick(pluginContextID uint32) { proxyOnTick(pluginContextID) }
