@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package bbolt
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/credgate/credgate/tokencluster/internal/store"
+)
+
+// PutToken implements store.Store.
+func (s *Store) PutToken(_ context.Context, tok store.Token, _ time.Time) error {
+	if tok.Digest == "" {
+		return store.ErrInvalid
+	}
+	val, err := json.Marshal(tok)
+	if err != nil {
+		return fmt.Errorf("bbolt: encode token: %w", err)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTokens).Put([]byte(tok.Digest), val)
+	})
+}
+
+func liveToken(b *bolt.Bucket, digest string, now time.Time) (store.Token, error) {
+	var tok store.Token
+	if err := decode(b.Get([]byte(digest)), &tok); err != nil {
+		return tok, err
+	}
+	if !tok.Live(now) {
+		return store.Token{}, store.ErrNotFound
+	}
+	return tok, nil
+}
+
+// GetToken implements store.Store.
+func (s *Store) GetToken(_ context.Context, digest string, now time.Time) (store.Token, error) {
+	var tok store.Token
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		tok, err = liveToken(tx.Bucket(bucketTokens), digest, now)
+		return err
+	})
+	return tok, err
+}
+
+// TouchToken implements store.Store.
+func (s *Store) TouchToken(_ context.Context, digest string, expiresAt int64, now time.Time) (store.Token, error) {
+	var tok store.Token
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		var err error
+		if tok, err = liveToken(b, digest, now); err != nil {
+			return err
+		}
+		tok.ExpiresAt = expiresAt
+		val, err := json.Marshal(tok)
+		if err != nil {
+			return fmt.Errorf("bbolt: encode token: %w", err)
+		}
+		return b.Put([]byte(digest), val)
+	})
+	return tok, err
+}
+
+// ConsumeToken implements store.Store.
+func (s *Store) ConsumeToken(_ context.Context, digest string, now time.Time) (store.Token, error) {
+	var tok store.Token
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		var err error
+		if tok, err = liveToken(b, digest, now); err != nil {
+			return err
+		}
+		return b.Delete([]byte(digest))
+	})
+	return tok, err
+}
+
+// DeleteToken implements store.Store.
+func (s *Store) DeleteToken(_ context.Context, digest string, now time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		if _, err := liveToken(b, digest, now); err != nil {
+			return err
+		}
+		return b.Delete([]byte(digest))
+	})
+}
+
+// Sweep deletes tokens expired at now and returns how many it removed.
+func (s *Store) Sweep(_ context.Context, now time.Time) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketTokens).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var tok store.Token
+			if err := json.Unmarshal(v, &tok); err == nil && tok.Live(now) {
+				continue
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// AppendRevocation implements store.Store.
+func (s *Store) AppendRevocation(_ context.Context, r store.Revocation) (uint64, error) {
+	var seq uint64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRevocations)
+		var err error
+		if seq, err = b.NextSequence(); err != nil {
+			return err
+		}
+		r.Seq = seq
+		val, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("bbolt: encode revocation: %w", err)
+		}
+		return b.Put(seqKey(seq), val)
+	})
+	return seq, err
+}
+
+// Revocations implements store.Store.
+func (s *Store) Revocations(_ context.Context, since uint64, limit int) ([]store.Revocation, uint64, error) {
+	var out []store.Revocation
+	var head uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRevocations)
+		head = b.Sequence()
+		c := b.Cursor()
+		for k, v := c.Seek(seqKey(since + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			if binary.BigEndian.Uint64(k) <= since {
+				continue
+			}
+			var r store.Revocation
+			if err := decode(v, &r); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, head, err
+}

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package store defines the token cluster's storage contract. Two backends
+// implement it (bbolt and Redis) and both pass the storetest conformance suite.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by every Store implementation; match them with errors.Is.
+var (
+	// ErrNotFound: no such record, token or lookup key (expired tokens included).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a lookup key already points at another record of the same collection.
+	ErrConflict = errors.New("store: lookup key taken by another record")
+	// ErrInvalid: the value cannot be stored (empty id, missing digest).
+	ErrInvalid = errors.New("store: invalid value")
+)
+
+// Collection names a set of records.
+type Collection string
+
+// Record collections.
+const (
+	Tenants      Collection = "tenants"
+	OAuthClients Collection = "oauth-clients"
+	APIKeys      Collection = "api-keys"
+	Users        Collection = "users"
+	Developers   Collection = "developers"
+	Apps         Collection = "apps"
+	Domains      Collection = "domains"
+	JWTPartners  Collection = "jwt-partners"
+	Customers    Collection = "customers"
+	SigningKeys  Collection = "signing-keys"
+)
+
+// Collections lists every record collection.
+var Collections = []Collection{Tenants, OAuthClients, APIKeys, Users, Developers, Apps, Domains,
+	JWTPartners, Customers, SigningKeys}
+
+// Record is a durable credential or owner. One shape serves every collection;
+// the registry package decides which fields each collection uses.
+type Record struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name,omitempty"`
+	Tenant    string   `json:"tenant,omitempty"`
+	Scopes    []string `json:"scopes,omitempty"`
+	ExpiresAt int64    `json:"expires_at,omitempty"`
+	Revoked   bool     `json:"revoked,omitempty"`
+	CreatedAt int64    `json:"created_at"`
+	UpdatedAt int64    `json:"updated_at"`
+	// SecretDigest is the SHA-256 digest of the primary secret (client secret,
+	// API key, user-api-key, domain key, partner secret).
+	SecretDigest string `json:"secret_digest,omitempty"`
+	// Secret is recoverable secret material: user HMAC key, app secret key, JWT signing key.
+	Secret string `json:"secret,omitempty"`
+	// PasswordHash is a bcrypt hash (users, customers).
+	PasswordHash string `json:"password_hash,omitempty"`
+	Username     string `json:"username,omitempty"`
+	Domain       string `json:"domain,omitempty"`
+	Email        string `json:"email,omitempty"`
+	DeveloperID  string `json:"developer_id,omitempty"`
+	// Keys are the lookup keys the store indexes for Lookup (unique per collection).
+	Keys []string `json:"keys,omitempty"`
+}
+
+// Token is an issued, expiring token, stored under the digest of its raw value.
+type Token struct {
+	Digest       string   `json:"digest"`
+	Kind         string   `json:"kind"`
+	Subject      string   `json:"subject"`
+	Tenant       string   `json:"tenant,omitempty"`
+	ClientID     string   `json:"client_id,omitempty"`
+	Username     string   `json:"username,omitempty"`
+	AppID        string   `json:"app_id,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	AccessType   string   `json:"access_type,omitempty"`
+	VisitorCode  string   `json:"visitorcode,omitempty"`
+	CustomerCode string   `json:"customercode,omitempty"`
+	IssuedAt     int64    `json:"iat"`
+	// ExpiresAt is unix seconds; Touch moves it for sliding tokens.
+	ExpiresAt int64 `json:"exp"`
+	// IdleSeconds, when > 0, is the sliding idle window.
+	IdleSeconds int64 `json:"idle,omitempty"`
+}
+
+// Revocation is one entry of the revocation log.
+type Revocation struct {
+	Seq    uint64 `json:"seq"`
+	Kind   string `json:"kind"`
+	Digest string `json:"digest"`
+	At     int64  `json:"at"`
+}
+
+// Store is the storage contract. Times are passed in so that callers control
+// the clock; implementations never read the wall clock for expiry decisions.
+type Store interface {
+	// Put creates or replaces the record c/rec.ID and its lookup keys.
+	// It fails with ErrConflict when a key belongs to another record.
+	Put(ctx context.Context, c Collection, rec Record) error
+	// Get returns record c/id or ErrNotFound.
+	Get(ctx context.Context, c Collection, id string) (Record, error)
+	// Lookup returns the record of c whose Keys contain key, or ErrNotFound.
+	Lookup(ctx context.Context, c Collection, key string) (Record, error)
+	// List returns every record of c, in no particular order.
+	List(ctx context.Context, c Collection) ([]Record, error)
+	// Delete removes record c/id and its keys; ErrNotFound when absent.
+	Delete(ctx context.Context, c Collection, id string) error
+
+	// PutToken stores tok until tok.ExpiresAt (now is the caller's clock).
+	PutToken(ctx context.Context, tok Token, now time.Time) error
+	// GetToken returns the token with this digest, or ErrNotFound when absent or expired at now.
+	GetToken(ctx context.Context, digest string, now time.Time) (Token, error)
+	// TouchToken moves the expiry of a live token to expiresAt and returns it.
+	TouchToken(ctx context.Context, digest string, expiresAt int64, now time.Time) (Token, error)
+	// ConsumeToken atomically returns and deletes a live token (single use).
+	ConsumeToken(ctx context.Context, digest string, now time.Time) (Token, error)
+	// DeleteToken removes a token; ErrNotFound when absent or expired.
+	DeleteToken(ctx context.Context, digest string, now time.Time) error
+
+	// AppendRevocation adds r to the log and returns its sequence number (1, 2, ...).
+	AppendRevocation(ctx context.Context, r Revocation) (uint64, error)
+	// Revocations returns up to limit entries with Seq > since, oldest first, and the head sequence.
+	Revocations(ctx context.Context, since uint64, limit int) ([]Revocation, uint64, error)
+
+	// Ping reports whether the backend answers.
+	Ping(ctx context.Context) error
+	// Close releases the backend.
+	Close() error
+}
+
+// Validate checks what every backend requires of a record before storing it.
+func Validate(c Collection, rec Record) error {
+	if c == "" || rec.ID == "" {
+		return ErrInvalid
+	}
+	for _, k := range rec.Keys {
+		if k == "" {
+			return ErrInvalid
+		}
+	}
+	return nil
+}
+
+// Live reports whether tok is still valid at now.
+func (t Token) Live(now time.Time) bool {
+	return t.ExpiresAt > now.Unix()
+}

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package storetest is the Store conformance suite. Every backend runs it:
+//
+//	storetest.Run(t, func(t *testing.T) store.Store { return openFresh(t) })
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credgate/credgate/tokencluster/internal/store"
+)
+
+// Open returns a new, empty store; the suite closes it.
+type Open func(t *testing.T) store.Store
+
+// T0 is the pinned clock of the suite.
+var T0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// Run runs every conformance test against stores returned by open.
+func Run(t *testing.T, open Open) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{name: "record round trip", fn: testRecordRoundTrip},
+		{name: "lookup keys follow the record", fn: testLookupKeys},
+		{name: "key conflict changes nothing", fn: testKeyConflict},
+		{name: "list and delete", fn: testListDelete},
+		{name: "collections are separate", fn: testCollections},
+		{name: "token expiry", fn: testTokenExpiry},
+		{name: "token touch slides expiry", fn: testTokenTouch},
+		{name: "token consume is single use", fn: testTokenConsume},
+		{name: "token delete", fn: testTokenDelete},
+		{name: "revocation feed", fn: testRevocations},
+		{name: "invalid values", fn: testInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { _ = s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("err = %v, want %v", err, target)
+	}
+}
+
+func testRecordRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	in := store.Record{ID: "u1", Name: "Pea", Tenant: "acme", Scopes: []string{"a", "b"}, ExpiresAt: 99,
+		CreatedAt: 1, UpdatedAt: 2, SecretDigest: "d1", Secret: "hmac", PasswordHash: "$2a$",
+		Username: "pea", Domain: "shop", Email: "p@x", DeveloperID: "dev1", Keys: []string{"d:d1"}}
+	must(t, s.Put(ctx, store.Users, in))
+	got, err := s.Get(ctx, store.Users, "u1")
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(in) {
+		t.Fatalf("Get = %+v, want %+v", got, in)
+	}
+	_, err = s.Get(ctx, store.Users, "nobody")
+	wantErr(t, err, store.ErrNotFound)
+	in.Revoked = true
+	must(t, s.Put(ctx, store.Users, in))
+	got, err = s.Get(ctx, store.Users, "u1")
+	must(t, err)
+	if !got.Revoked {
+		t.Fatal("replace did not store Revoked")
+	}
+}
+
+func testLookupKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Put(ctx, store.APIKeys, store.Record{ID: "k1", Keys: []string{"d:old", "n:k1"}}))
+	got, err := s.Lookup(ctx, store.APIKeys, "d:old")
+	must(t, err)
+	if got.ID != "k1" {
+		t.Fatalf("Lookup = %q", got.ID)
+	}
+	must(t, s.Put(ctx, store.APIKeys, store.Record{ID: "k1", Keys: []string{"d:new"}}))
+	_, err = s.Lookup(ctx, store.APIKeys, "d:old")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.Lookup(ctx, store.APIKeys, "n:k1")
+	wantErr(t, err, store.ErrNotFound)
+	got, err = s.Lookup(ctx, store.APIKeys, "d:new")
+	must(t, err)
+	if got.ID != "k1" {
+		t.Fatalf("Lookup after rotate = %q", got.ID)
+	}
+}
+
+func testKeyConflict(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Put(ctx, store.APIKeys, store.Record{ID: "k1", Name: "one", Keys: []string{"d:x"}}))
+	must(t, s.Put(ctx, store.APIKeys, store.Record{ID: "k2", Name: "two", Keys: []string{"d:y"}}))
+	err := s.Put(ctx, store.APIKeys, store.Record{ID: "k2", Name: "changed", Keys: []string{"d:z", "d:x"}})
+	wantErr(t, err, store.ErrConflict)
+	got, err := s.Get(ctx, store.APIKeys, "k2")
+	must(t, err)
+	if got.Name != "two" || !slices.Equal(got.Keys, []string{"d:y"}) {
+		t.Fatalf("conflicting Put changed the record: %+v", got)
+	}
+	for key, id := range map[string]string{"d:x": "k1", "d:y": "k2"} {
+		rec, err := s.Lookup(ctx, store.APIKeys, key)
+		must(t, err)
+		if rec.ID != id {
+			t.Fatalf("Lookup(%s) = %s, want %s", key, rec.ID, id)
+		}
+	}
+	_, err = s.Lookup(ctx, store.APIKeys, "d:z")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.Get(ctx, store.APIKeys, "k3")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testListDelete(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := range 30 {
+		must(t, s.Put(ctx, store.Tenants, store.Record{ID: fmt.Sprintf("t%02d", i), Keys: []string{fmt.Sprintf("n:%d", i)}}))
+	}
+	recs, err := s.List(ctx, store.Tenants)
+	must(t, err)
+	if len(recs) != 30 {
+		t.Fatalf("List = %d records, want 30", len(recs))
+	}
+	must(t, s.Delete(ctx, store.Tenants, "t07"))
+	wantErr(t, s.Delete(ctx, store.Tenants, "t07"), store.ErrNotFound)
+	_, err = s.Lookup(ctx, store.Tenants, "n:7")
+	wantErr(t, err, store.ErrNotFound)
+	recs, err = s.List(ctx, store.Tenants)
+	must(t, err)
+	if len(recs) != 29 {
+		t.Fatalf("List after delete = %d, want 29", len(recs))
+	}
+	empty, err := s.List(ctx, store.Customers)
+	must(t, err)
+	if len(empty) != 0 {
+		t.Fatalf("empty collection listed %d", len(empty))
+	}
+}
+
+func testCollections(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Put(ctx, store.Apps, store.Record{ID: "same", Name: "app", Keys: []string{"k"}}))
+	must(t, s.Put(ctx, store.Domains, store.Record{ID: "same", Name: "domain", Keys: []string{"k"}}))
+	a, err := s.Lookup(ctx, store.Apps, "k")
+	must(t, err)
+	d, err := s.Lookup(ctx, store.Domains, "k")
+	must(t, err)
+	if a.Name != "app" || d.Name != "domain" {
+		t.Fatalf("collections mixed: %q %q", a.Name, d.Name)
+	}
+}
+
+func token(digest string, exp time.Time) store.Token {
+	return store.Token{Digest: digest, Kind: "oauth2", Subject: "c1", Tenant: "acme", Scopes: []string{"read"},
+		AccessType: "S2S", VisitorCode: "v", CustomerCode: "c", IssuedAt: T0.Unix(), ExpiresAt: exp.Unix()}
+}
+
+func testTokenExpiry(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tok := token("t1", T0.Add(time.Hour))
+	must(t, s.PutToken(ctx, tok, T0))
+	got, err := s.GetToken(ctx, "t1", T0.Add(59*time.Minute))
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(tok) {
+		t.Fatalf("GetToken = %+v, want %+v", got, tok)
+	}
+	_, err = s.GetToken(ctx, "t1", T0.Add(time.Hour))
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.GetToken(ctx, "missing", T0)
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testTokenTouch(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tok := token("s1", T0.Add(15*time.Minute))
+	tok.IdleSeconds = 900
+	must(t, s.PutToken(ctx, tok, T0))
+	now := T0.Add(10 * time.Minute)
+	got, err := s.TouchToken(ctx, "s1", now.Add(15*time.Minute).Unix(), now)
+	must(t, err)
+	if got.ExpiresAt != now.Add(15*time.Minute).Unix() {
+		t.Fatalf("TouchToken exp = %d", got.ExpiresAt)
+	}
+	if _, err := s.GetToken(ctx, "s1", T0.Add(20*time.Minute)); err != nil {
+		t.Fatalf("slid token gone at +20m: %v", err)
+	}
+	_, err = s.TouchToken(ctx, "s1", 0, T0.Add(26*time.Minute))
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.TouchToken(ctx, "nope", T0.Unix(), T0)
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testTokenConsume(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.PutToken(ctx, token("sso", T0.Add(5*time.Minute)), T0))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 16 {
+		wg.Go(func() {
+			if _, err := s.ConsumeToken(ctx, "sso", T0); err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if !errors.Is(err, store.ErrNotFound) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d concurrent consumers won, want 1", wins)
+	}
+	must(t, s.PutToken(ctx, token("old", T0.Add(time.Minute)), T0))
+	_, err := s.ConsumeToken(ctx, "old", T0.Add(2*time.Minute))
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testTokenDelete(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.PutToken(ctx, token("d1", T0.Add(time.Hour)), T0))
+	must(t, s.DeleteToken(ctx, "d1", T0))
+	_, err := s.GetToken(ctx, "d1", T0)
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, s.DeleteToken(ctx, "d1", T0), store.ErrNotFound)
+}
+
+func testRevocations(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	entries, head, err := s.Revocations(ctx, 0, 10)
+	must(t, err)
+	if len(entries) != 0 || head != 0 {
+		t.Fatalf("empty feed = %v head %d", entries, head)
+	}
+	for i := 1; i <= 5; i++ {
+		seq, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint("d", i), At: int64(i)})
+		must(t, err)
+		if seq != uint64(i) {
+			t.Fatalf("seq = %d, want %d", seq, i)
+		}
+	}
+	entries, head, err = s.Revocations(ctx, 2, 2)
+	must(t, err)
+	if head != 5 || len(entries) != 2 || entries[0].Seq != 3 || entries[1].Digest != "d4" || entries[1].At != 4 {
+		t.Fatalf("Revocations(2,2) = %+v head %d", entries, head)
+	}
+	entries, _, err = s.Revocations(ctx, 5, 10)
+	must(t, err)
+	if len(entries) != 0 {
+		t.Fatalf("past head = %+v", entries)
+	}
+}
+
+func testInvalid(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	wantErr(t, s.Put(ctx, store.Users, store.Record{}), store.ErrInvalid)
+	wantErr(t, s.Put(ctx, store.Users, store.Record{ID: "x", Keys: []string{""}}), store.ErrInvalid)
+	wantErr(t, s.PutToken(ctx, store.Token{}, T0), store.ErrInvalid)
+	must(t, s.Ping(ctx))
+}
