@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package config parses the plugin configuration (JSON, from the Envoy filter
+// config) into a validated, immutable policy. Verifiers are built once here.
+// Every error names the JSON path it is about; unknown keys are errors, since a
+// misspelt option in an authentication policy must not be silently ignored.
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/policy"
+	"github.com/credgate/credgate/plugin/internal/respond"
+	"github.com/credgate/credgate/plugin/internal/scheme"
+)
+
+// MaxSize bounds the configuration document.
+const MaxSize = 1 << 20
+
+// Config is the parsed configuration.
+type Config struct {
+	Policy *policy.Policy
+	// IdentityPrefix is the prefix of the trusted identity headers; client
+	// copies of any header with this prefix are removed from every request.
+	IdentityPrefix string
+}
+
+// Error is a configuration error at a JSON path.
+type Error struct {
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return e.Err.Error()
+	}
+	return e.Path + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func errAt(path, format string, args ...any) error {
+	return &Error{Path: path, Err: fmt.Errorf(format, args...)}
+}
+
+var topKeys = []string{"routes", "jwt", "unmatched", "realm", "identity_header_prefix"}
+
+// Parse validates data and returns the frozen configuration.
+func Parse(data []byte) (*Config, error) {
+	if len(data) > MaxSize {
+		return nil, errAt("", "configuration is %d bytes, more than the %d allowed", len(data), MaxSize)
+	}
+	if !gjson.ValidBytes(data) {
+		return nil, errAt("", "configuration is not valid JSON")
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return nil, errAt("", "configuration must be a JSON object")
+	}
+	if err := knownKeys("", root, topKeys); err != nil {
+		return nil, err
+	}
+	cfg := &Config{IdentityPrefix: "x-credgate-", Policy: &policy.Policy{Realm: "credgate"}}
+	if err := parseTop(root, cfg); err != nil {
+		return nil, err
+	}
+	verifiers, err := buildVerifiers(root)
+	if err != nil {
+		return nil, err
+	}
+	routes := root.Get("routes")
+	if !routes.IsArray() || len(routes.Array()) == 0 {
+		return nil, errAt("routes", "at least one route is required")
+	}
+	for i, r := range routes.Array() {
+		rt, err := parseRoute(fmt.Sprintf("routes[%d]", i), r, verifiers)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Policy.Routes = append(cfg.Policy.Routes, rt)
+	}
+	return cfg, nil
+}
+
+func parseTop(root gjson.Result, cfg *Config) error {
+	if v := root.Get("unmatched"); v.Exists() {
+		switch v.String() {
+		case "deny":
+		case "allow":
+			cfg.Policy.AllowUnmatched = true
+		default:
+			return errAt("unmatched", "must be \"deny\" or \"allow\", got %s", v.Raw)
+		}
+	}
+	if v := root.Get("realm"); v.Exists() {
+		if v.Type != gjson.String || v.String() == "" || strings.ContainsAny(v.String(), "\"\\\r\n") {
+			return errAt("realm", "must be a non-empty string without quotes or line breaks")
+		}
+		cfg.Policy.Realm = v.String()
+	}
+	if v := root.Get("identity_header_prefix"); v.Exists() {
+		p := strings.ToLower(v.String())
+		if v.Type != gjson.String || len(p) < 3 || !strings.HasPrefix(p, "x-") || !strings.HasSuffix(p, "-") {
+			return errAt("identity_header_prefix", "must be a header-name prefix like \"x-credgate-\"")
+		}
+		cfg.IdentityPrefix = p
+	}
+	return nil
+}
+
+// buildVerifiers builds every scheme that has a configuration section.
+func buildVerifiers(root gjson.Result) (map[string]authn.Verifier, error) {
+	out := map[string]authn.Verifier{}
+	if j := root.Get("jwt"); j.Exists() {
+		v, err := parseJWT(j)
+		if err != nil {
+			return nil, err
+		}
+		out["jwt"] = v
+	}
+	return out, nil
+}
+
+var jwtKeys = []string{"keys", "issuer", "audience", "leeway_seconds", "tenant_claim", "scope_claim"}
+
+func parseJWT(j gjson.Result) (authn.Verifier, error) {
+	if err := knownKeys("jwt", j, jwtKeys); err != nil {
+		return nil, err
+	}
+	opts := scheme.JWTOptions{
+		Issuer:      j.Get("issuer").String(),
+		Audience:    j.Get("audience").String(),
+		TenantClaim: j.Get("tenant_claim").String(),
+		ScopeClaim:  j.Get("scope_claim").String(),
+	}
+	if l := j.Get("leeway_seconds"); l.Exists() {
+		if l.Type != gjson.Number || l.Int() < 0 || l.Int() > 300 {
+			return nil, errAt("jwt.leeway_seconds", "must be a number of seconds from 0 to 300")
+		}
+		opts.Leeway = time.Duration(l.Int()) * time.Second
+	}
+	keys := j.Get("keys")
+	if !keys.IsArray() || len(keys.Array()) == 0 {
+		return nil, errAt("jwt.keys", "at least one key is required")
+	}
+	for i, k := range keys.Array() {
+		path := fmt.Sprintf("jwt.keys[%d]", i)
+		if err := knownKeys(path, k, []string{"kid", "secret"}); err != nil {
+			return nil, err
+		}
+		secret := k.Get("secret")
+		if secret.Type != gjson.String || secret.String() == "" {
+			return nil, errAt(path+".secret", "a non-empty string is required")
+		}
+		opts.Keys = append(opts.Keys, scheme.JWTKey{ID: k.Get("kid").String(), Secret: []byte(secret.String())})
+	}
+	v, err := scheme.NewJWT(opts)
+	if err != nil {
+		return nil, &Error{Path: "jwt", Err: err}
+	}
+	return v, nil
+}
+
+var routeKeys = []string{"name", "match", "schemes", "anonymous", "scopes", "error_style", "strip_credentials"}
+
+func parseRoute(path string, r gjson.Result, verifiers map[string]authn.Verifier) (*policy.Route, error) {
+	if err := knownKeys(path, r, routeKeys); err != nil {
+		return nil, err
+	}
+	rt := &policy.Route{Name: r.Get("name").String(), Style: respond.StyleRFC6750, StripCredentials: true}
+	if rt.Name == "" {
+		return nil, errAt(path+".name", "a route name is required")
+	}
+	if err := parseMatch(path+".match", r.Get("match"), rt); err != nil {
+		return nil, err
+	}
+	if v := r.Get("error_style"); v.Exists() {
+		if !contains(respond.Styles(), v.String()) {
+			return nil, errAt(path+".error_style", "unknown style %s (valid: %s)", v.Raw, strings.Join(respond.Styles(), ", "))
+		}
+		rt.Style = v.String()
+	}
+	if v := r.Get("strip_credentials"); v.Exists() {
+		if !v.IsBool() {
+			return nil, errAt(path+".strip_credentials", "must be true or false")
+		}
+		rt.StripCredentials = v.Bool()
+	}
+	var err error
+	if rt.Scopes, err = stringList(path+".scopes", r.Get("scopes")); err != nil {
+		return nil, err
+	}
+	return rt, parseSchemes(path, r, rt, verifiers)
+}
+
+func parseSchemes(path string, r gjson.Result, rt *policy.Route, verifiers map[string]authn.Verifier) error {
+	anon := r.Get("anonymous")
+	if anon.Exists() && !anon.IsBool() {
+		return errAt(path+".anonymous", "must be true or false")
+	}
+	rt.Anonymous = anon.Bool()
+	names, err := stringList(path+".schemes", r.Get("schemes"))
+	if err != nil {
+		return err
+	}
+	switch {
+	case rt.Anonymous && len(names) > 0:
+		return errAt(path, "an anonymous route accepts no schemes")
+	case rt.Anonymous && len(rt.Scopes) > 0:
+		return errAt(path, "an anonymous route cannot require scopes")
+	case !rt.Anonymous && len(names) == 0:
+		return errAt(path+".schemes", "list at least one scheme, or set \"anonymous\": true")
+	}
+	seen := map[string]bool{}
+	for i, name := range names {
+		v, ok := verifiers[name]
+		if !ok {
+			return errAt(fmt.Sprintf("%s.schemes[%d]", path, i), "scheme %q is not configured (configured: %s)", name, keysOf(verifiers))
+		}
+		if seen[name] {
+			return errAt(fmt.Sprintf("%s.schemes[%d]", path, i), "scheme %q is listed twice", name)
+		}
+		seen[name] = true
+		rt.Verifiers = append(rt.Verifiers, v)
+	}
+	return nil
+}
+
+var matchKeys = []string{"prefix", "exact", "regex", "methods", "hosts"}
+
+func parseMatch(path string, m gjson.Result, rt *policy.Route) error {
+	if !m.IsObject() {
+		return errAt(path, "an object is required")
+	}
+	if err := knownKeys(path, m, matchKeys); err != nil {
+		return err
+	}
+	set := 0
+	for _, k := range []string{"prefix", "exact", "regex"} {
+		if v := m.Get(k); v.Exists() {
+			set++
+			if v.Type != gjson.String || (k != "regex" && !strings.HasPrefix(v.String(), "/")) {
+				return errAt(path+"."+k, "must be a string starting with \"/\"")
+			}
+		}
+	}
+	if set != 1 {
+		return errAt(path, "exactly one of prefix, exact and regex is required")
+	}
+	rt.Prefix, rt.Exact = m.Get("prefix").String(), m.Get("exact").String()
+	if re := m.Get("regex"); re.Exists() {
+		compiled, err := regexp.Compile(re.String())
+		if err != nil {
+			return errAt(path+".regex", "%v", err)
+		}
+		rt.Regex = compiled
+	}
+	var err error
+	if rt.Methods, err = stringList(path+".methods", m.Get("methods")); err != nil {
+		return err
+	}
+	for i, meth := range rt.Methods {
+		if meth != strings.ToUpper(meth) || meth == "" {
+			return errAt(fmt.Sprintf("%s.methods[%d]", path, i), "methods are upper case, got %q", meth)
+		}
+	}
+	rt.Hosts, err = stringList(path+".hosts", m.Get("hosts"))
+	return err
+}
+
+func stringList(path string, v gjson.Result) ([]string, error) {
+	if !v.Exists() {
+		return nil, nil
+	}
+	if !v.IsArray() {
+		return nil, errAt(path, "must be an array of strings")
+	}
+	var out []string
+	for i, e := range v.Array() {
+		if e.Type != gjson.String || e.String() == "" {
+			return nil, errAt(fmt.Sprintf("%s[%d]", path, i), "must be a non-empty string")
+		}
+		out = append(out, e.String())
+	}
+	return out, nil
+}
+
+func knownKeys(path string, obj gjson.Result, allowed []string) error {
+	if !obj.IsObject() {
+		return errAt(path, "an object is required")
+	}
+	var err error
+	obj.ForEach(func(k, _ gjson.Result) bool {
+		if !contains(allowed, k.String()) {
+			p := k.String()
+			if path != "" {
+				p = path + "." + p
+			}
+			err = errAt(p, "unknown key (valid here: %s)", strings.Join(allowed, ", "))
+			return false
+		}
+		return true
+	})
+	return err
+}
+
+func keysOf(m map[string]authn.Verifier) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var names []string
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package filter
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/config"
+	"github.com/credgate/credgate/plugin/internal/policy"
+	"github.com/credgate/credgate/plugin/internal/respond"
+)
+
+type httpContext struct {
+	types.DefaultHttpContext
+	cfg *config.Config
+	now func() time.Time
+}
+
+// OnHttpRequestHeaders removes client-sent identity headers, then verifies the
+// request against its route. Any failure, including a panic, ends in a local
+// reply: nothing unverified reaches the upstream.
+func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			proxywasm.LogCriticalf("credgate: internal error: %v", r)
+			h.reply(respond.Response{Status: 500, Body: []byte(`{"error":"internal_error"}`),
+				Headers: [][2]string{{"content-type", "application/json"}}})
+			action = types.ActionPause
+		}
+	}()
+	pairs, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		panic("cannot read request headers: " + err.Error())
+	}
+	h.removeIdentityHeaders(pairs)
+	req := authn.NewHeaderRequest(pairs)
+	pol := h.cfg.Policy
+	rt := pol.Match(req.Method(), req.Host(), req.Path())
+	if rt == nil {
+		if pol.AllowUnmatched {
+			return types.ActionContinue
+		}
+		h.deny(nil, "", authn.Deny(authn.ErrForbidden, "no_route", "No route is configured for this request."))
+		return types.ActionPause
+	}
+	res := rt.Decide(req, h.now())
+	if res.Deny != nil {
+		h.deny(rt, schemeName(res.Verifier), res.Deny)
+		return types.ActionPause
+	}
+	if res.Identity != nil {
+		h.forward(rt, req, res)
+	}
+	return types.ActionContinue
+}
+
+// removeIdentityHeaders drops every header with the identity prefix, so only
+// the plugin can set them.
+func (h *httpContext) removeIdentityHeaders(pairs [][2]string) {
+	for _, kv := range pairs {
+		if strings.HasPrefix(strings.ToLower(kv[0]), h.cfg.IdentityPrefix) {
+			if err := proxywasm.RemoveHttpRequestHeader(kv[0]); err != nil {
+				panic("cannot remove identity header: " + err.Error())
+			}
+		}
+	}
+}
+
+// forward strips the credentials and sets the trusted identity headers.
+func (h *httpContext) forward(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) {
+	if rt.StripCredentials {
+		loc := res.Verifier.Strip()
+		for _, name := range loc.Headers {
+			mustOK(proxywasm.RemoveHttpRequestHeader(name))
+		}
+		if len(loc.Query) > 0 && req.RawQuery() != "" {
+			mustOK(proxywasm.ReplaceHttpRequestHeader(":path", stripQuery(req.Path(), req.RawQuery(), loc.Query)))
+		}
+	}
+	id := res.Identity
+	p := h.cfg.IdentityPrefix
+	set := func(name, value string) {
+		if value != "" {
+			mustOK(proxywasm.ReplaceHttpRequestHeader(p+name, value))
+		}
+	}
+	set("subject", id.Subject)
+	set("tenant", id.Tenant)
+	set("scopes", strings.Join(id.Scopes, " "))
+	set("scheme", id.Scheme)
+	set("token-type", id.TokenType)
+	set("customer", id.Customer)
+	set("visitor", id.Visitor)
+}
+
+// stripQuery removes the named parameters from a query string.
+func stripQuery(path, rawQuery string, names []string) string {
+	var kept []string
+	for _, part := range strings.Split(rawQuery, "&") {
+		key, _, _ := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(key); err == nil && containsString(names, k) {
+			continue
+		}
+		kept = append(kept, part)
+	}
+	if len(kept) == 0 {
+		return path
+	}
+	return path + "?" + strings.Join(kept, "&")
+}
+
+func (h *httpContext) deny(rt *policy.Route, scheme string, d *authn.DenyError) {
+	style, name := respond.StyleRFC6750, "-"
+	if rt != nil {
+		style, name = rt.Style, rt.Name
+	}
+	if scheme == "" {
+		scheme = "-"
+	}
+	proxywasm.LogWarnf("credgate: deny route=%s scheme=%s status=%d reason=%s detail=%q", name, scheme, d.Status, d.Reason, d.Detail)
+	h.reply(respond.Deny(style, h.cfg.Policy.Realm, d))
+}
+
+func (h *httpContext) reply(r respond.Response) {
+	if err := proxywasm.SendHttpResponse(uint32(r.Status), r.Headers, r.Body, -1); err != nil {
+		proxywasm.LogCriticalf("credgate: cannot send local response: %v", err)
+	}
+}
+
+func schemeName(v authn.Verifier) string {
+	if v == nil {
+		return ""
+	}
+	return v.Name()
+}
+
+func mustOK(err error) {
+	if err != nil {
+		panic(err.Error())
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

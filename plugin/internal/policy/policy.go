@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package policy decides, per route, which credential schemes a request may
+// use, in which order, and what else a verified identity must have. Policy
+// lives here once; verifiers only verify.
+package policy
+
+import (
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+)
+
+// Route is one entry of the route table. Routes are matched in order; the
+// first match wins. A Route is immutable once built.
+type Route struct {
+	// Name identifies the route in logs and metrics.
+	Name string
+	// Hosts, when not empty, restricts the route to these authorities (no port).
+	Hosts []string
+	// Methods, when not empty, restricts the route to these methods.
+	Methods []string
+	// Exactly one of Exact, Prefix and Regex is set.
+	Exact  string
+	Prefix string
+	Regex  *regexp.Regexp
+	// Anonymous routes require no credentials (identity headers are still
+	// removed from the request).
+	Anonymous bool
+	// Verifiers are the accepted schemes, in order.
+	Verifiers []authn.Verifier
+	// Scopes must all be granted to the verified identity.
+	Scopes []string
+	// Style is the error body style of the route.
+	Style string
+	// StripCredentials removes the credentials before the request goes upstream.
+	StripCredentials bool
+}
+
+// Matches reports whether the route applies to the request.
+func (rt *Route) Matches(method, host, path string) bool {
+	if len(rt.Hosts) > 0 && !containsFold(rt.Hosts, host) {
+		return false
+	}
+	if len(rt.Methods) > 0 && !contains(rt.Methods, method) {
+		return false
+	}
+	switch {
+	case rt.Exact != "":
+		return path == rt.Exact
+	case rt.Prefix != "":
+		return strings.HasPrefix(path, rt.Prefix)
+	case rt.Regex != nil:
+		return rt.Regex.MatchString(path)
+	}
+	return false
+}
+
+// Result is the outcome of a route's decision.
+type Result struct {
+	Identity *authn.Identity
+	Deny     *authn.DenyError
+	// Verifier is the scheme that decided; nil when none was present or the
+	// route is anonymous.
+	Verifier authn.Verifier
+}
+
+// Decide runs the route's schemes on the request: the first scheme whose
+// credentials are present decides (OR). When none is present the request is
+// refused with 401, naming the schemes the route accepts.
+func (rt *Route) Decide(r authn.Request, now time.Time) Result {
+	if rt.Anonymous {
+		return Result{}
+	}
+	for _, v := range rt.Verifiers {
+		if !v.Present(r) {
+			continue
+		}
+		id, deny := v.Verify(r, now)
+		if deny != nil {
+			return Result{Deny: deny, Verifier: v}
+		}
+		if id == nil {
+			// A verifier that neither allows nor denies is a defect: deny.
+			return Result{Deny: authn.Deny(authn.ErrInvalid, "internal", "The credentials could not be verified."), Verifier: v}
+		}
+		if !id.HasScopes(rt.Scopes) {
+			d := authn.Deny(authn.ErrForbidden, "insufficient_scope", "The access token lacks a required scope.")
+			d.Scopes = rt.Scopes
+			return Result{Identity: id, Deny: d, Verifier: v}
+		}
+		return Result{Identity: id, Verifier: v}
+	}
+	return Result{Deny: authn.Deny(authn.ErrMissing, "credentials_missing",
+		"Credentials are required. This route accepts: "+rt.schemeNames()+".")}
+}
+
+func (rt *Route) schemeNames() string {
+	names := make([]string, len(rt.Verifiers))
+	for i, v := range rt.Verifiers {
+		names[i] = v.Name()
+	}
+	return strings.Join(names, ", ")
+}
+
+// Policy is the frozen route table.
+type Policy struct {
+	Routes []*Route
+	// AllowUnmatched lets requests that match no route through unverified.
+	// The default is to refuse them.
+	AllowUnmatched bool
+	// Realm is used in WWW-Authenticate challenges.
+	Realm string
+}
+
+// Match returns the first route that applies, or nil.
+func (p *Policy) Match(method, host, path string) *Route {
+	for _, rt := range p.Routes {
+		if rt.Matches(method, host, path) {
+			return rt
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(list []string, s string) bool {
+	for _, e := range list {
+		if strings.EqualFold(e, s) {
+			return true
+		}
+	}
+	return false
+}

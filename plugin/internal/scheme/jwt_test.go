@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scheme
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+)
+
+var (
+	testNow  = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	secretK1 = []byte("k1-0123456789abcdef0123456789abcdef")
+	secretK2 = []byte("k2-0123456789abcdef0123456789abcdef")
+)
+
+func mint(t testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	return s
+}
+
+func claimsAt(now time.Time, extra jwt.MapClaims) jwt.MapClaims {
+	c := jwt.MapClaims{
+		"sub":    "customer-42",
+		"tenant": "acme",
+		"scope":  "orders:read orders:write",
+		"iat":    now.Add(-time.Minute).Unix(),
+		"exp":    now.Add(10 * time.Minute).Unix(),
+	}
+	for k, v := range extra {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	return c
+}
+
+func req(headers ...string) authn.Request {
+	var pairs [][2]string
+	pairs = append(pairs, [2]string{":method", "GET"}, [2]string{":path", "/Orders/Create"}, [2]string{":authority", "api.example"})
+	for i := 0; i+1 < len(headers); i += 2 {
+		pairs = append(pairs, [2]string{headers[i], headers[i+1]})
+	}
+	return authn.NewHeaderRequest(pairs)
+}
+
+func TestJWTVerify(t *testing.T) {
+	v, err := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}, {ID: "k2", Secret: secretK2}}, Leeway: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := mint(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil))
+	tests := []struct {
+		name       string
+		auth       string
+		wantErr    error
+		wantReason string
+		wantScopes []string
+	}{
+		{name: "valid k1", auth: "Bearer " + good, wantScopes: []string{"orders:read", "orders:write"}},
+		{name: "valid k2 after rotation", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, secretK2, "k2", claimsAt(testNow, nil)), wantScopes: []string{"orders:read", "orders:write"}},
+		{name: "scheme name is case-insensitive", auth: "bearer " + good, wantScopes: []string{"orders:read", "orders:write"}},
+		{name: "scopes as array", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, jwt.MapClaims{"scope": []any{"a", "b"}})), wantScopes: []string{"a", "b"}},
+		{name: "no prefix", auth: good, wantErr: authn.ErrMissing, wantReason: "jwt_missing"},
+		{name: "empty token", auth: "Bearer ", wantErr: authn.ErrMalformed, wantReason: "bearer_malformed"},
+		{name: "two spaces", auth: "Bearer  " + good, wantErr: authn.ErrMalformed, wantReason: "bearer_malformed"},
+		{name: "bad signature", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdef0123"), "k1", claimsAt(testNow, nil)), wantErr: authn.ErrInvalid, wantReason: "jwt_signature"},
+		{name: "unknown kid", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, secretK1, "k9", claimsAt(testNow, nil)), wantErr: authn.ErrInvalid},
+		{name: "no kid with several keys", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, secretK1, "", claimsAt(testNow, nil)), wantErr: authn.ErrInvalid},
+		{name: "expired", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, jwt.MapClaims{"exp": testNow.Add(-time.Minute).Unix()})), wantErr: authn.ErrExpired, wantReason: "jwt_expired"},
+		{name: "expired within leeway", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, jwt.MapClaims{"exp": testNow.Add(-10 * time.Second).Unix()})), wantScopes: []string{"orders:read", "orders:write"}},
+		{name: "not yet valid", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, jwt.MapClaims{"nbf": testNow.Add(time.Hour).Unix()})), wantErr: authn.ErrInvalid, wantReason: "jwt_not_yet_valid"},
+		{name: "missing exp", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, jwt.MapClaims{"exp": nil})), wantErr: authn.ErrInvalid},
+		{name: "missing sub", auth: "Bearer " + mint(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, jwt.MapClaims{"sub": nil})), wantErr: authn.ErrInvalid, wantReason: "jwt_no_subject"},
+		{name: "alg none", auth: "Bearer " + mint(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1", claimsAt(testNow, nil)), wantErr: authn.ErrInvalid},
+		{name: "alg HS512 refused", auth: "Bearer " + mint(t, jwt.SigningMethodHS512, secretK1, "k1", claimsAt(testNow, nil)), wantErr: authn.ErrInvalid},
+		{name: "garbage", auth: "Bearer a.b.c", wantErr: authn.ErrMalformed, wantReason: "jwt_malformed"},
+		{name: "too long", auth: "Bearer " + strings.Repeat("a", authn.MaxHeaderValue), wantErr: authn.ErrMalformed, wantReason: "bearer_too_long"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id, deny := v.Verify(req("authorization", tc.auth), testNow)
+			if tc.wantErr == nil {
+				if deny != nil {
+					t.Fatalf("denied: %v", deny)
+				}
+				if id.Subject != "customer-42" || id.Tenant != "acme" || id.Scheme != "jwt" {
+					t.Fatalf("identity = %+v", id)
+				}
+				if strings.Join(id.Scopes, " ") != strings.Join(tc.wantScopes, " ") {
+					t.Fatalf("scopes = %v, want %v", id.Scopes, tc.wantScopes)
+				}
+				return
+			}
+			if id != nil || deny == nil {
+				t.Fatalf("want denial, got identity %+v", id)
+			}
+			if !errors.Is(deny, tc.wantErr) {
+				t.Fatalf("denial %v is not %v", deny, tc.wantErr)
+			}
+			if tc.wantReason != "" && deny.Reason != tc.wantReason {
+				t.Fatalf("reason = %q, want %q", deny.Reason, tc.wantReason)
+			}
+			if deny.Status != 401 {
+				t.Fatalf("status = %d, want 401", deny.Status)
+			}
+			if strings.Contains(deny.Error(), secretK1String()) {
+				t.Fatal("denial leaks the signing secret")
+			}
+		})
+	}
+}
+
+func secretK1String() string { return string(secretK1) }
+
+func TestNewJWTRejectsBadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts JWTOptions
+		want string
+	}{
+		{name: "no keys", opts: JWTOptions{}, want: "at least one key"},
+		{name: "short secret", opts: JWTOptions{Keys: []JWTKey{{ID: "a", Secret: []byte("short")}}}, want: "at least 32 bytes"},
+		{name: "duplicate kid", opts: JWTOptions{Keys: []JWTKey{{ID: "a", Secret: secretK1}, {ID: "a", Secret: secretK2}}}, want: "duplicate kid"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewJWT(tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestJWTPresent(t *testing.T) {
+	v, _ := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}})
+	tests := []struct {
+		name string
+		auth string
+		want bool
+	}{
+		{name: "compact JWS", auth: "Bearer aaa.bbb.ccc", want: true},
+		{name: "opaque token", auth: "Bearer 0123456789abcdef", want: false},
+		{name: "basic", auth: "Basic dXNlcjpwYXNz", want: false},
+		{name: "malformed bearer is still ours to refuse", auth: "Bearer ", want: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := v.Present(req("authorization", tc.auth)); got != tc.want {
+				t.Fatalf("Present = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzJWTVerify(f *testing.F) {
+	v, _ := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}})
+	f.Add("Bearer " + mint(f, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil)))
+	f.Add("Bearer " + mint(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1", claimsAt(testNow, nil)))
+	f.Add("Bearer a..c")
+	f.Add("bearer ....")
+	f.Add("Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
+	f.Fuzz(func(t *testing.T, auth string) {
+		id, deny := v.Verify(req("authorization", auth), testNow)
+		if (id == nil) == (deny == nil) {
+			t.Fatalf("exactly one of identity and denial must be set: %v %v", id, deny)
+		}
+		if id != nil {
+			// Only a correctly signed HS256 token may pass: re-verify independently.
+			tok := strings.TrimSpace(auth[len("bearer "):])
+			_, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return secretK1, nil },
+				jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(func() time.Time { return testNow }), jwt.WithLeeway(0))
+			if err != nil {
+				t.Fatalf("accepted a token the reference parser refuses: %v", err)
+			}
+		}
+	})
+}
