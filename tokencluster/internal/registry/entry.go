@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package registry turns declarative credential entries (admin API bodies and
+// seed file items) into stored records: it validates fields per collection,
+// generates missing secrets, digests or hashes them, and keeps the lookup keys.
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/credgate/credgate/tokencluster/internal/store"
+)
+
+// Errors of the registry; match with errors.Is.
+var (
+	// ErrInvalid: an entry field is missing, not allowed for the collection, or malformed.
+	ErrInvalid = errors.New("invalid entry")
+	// ErrExists: a record with this id (or a unique username, email or secret) already exists.
+	ErrExists = errors.New("already exists")
+	// ErrNotFound: no such record.
+	ErrNotFound = store.ErrNotFound
+	// ErrUnsupported: the operation does not apply to this collection.
+	ErrUnsupported = errors.New("operation not supported for this collection")
+)
+
+// FieldError names the entry field that is wrong. It matches ErrInvalid.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Is makes FieldError match ErrInvalid.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+// Entry is one credential or owner, as the admin API accepts it and the seed
+// file lists it. Which fields a collection uses is in the table of specs.
+// Secret fields hold raw values: they are digested or hashed before storage
+// and are generated when left empty.
+type Entry struct {
+	ID          string   `json:"id,omitempty"`
+	Name        string   `json:"name,omitempty"`
+	Tenant      string   `json:"tenant,omitempty"`
+	Scopes      []string `json:"scopes,omitempty"`
+	ExpiresAt   string   `json:"expires_at,omitempty"`
+	Secret      string   `json:"secret,omitempty"`
+	Password    string   `json:"password,omitempty"`
+	Username    string   `json:"username,omitempty"`
+	Domain      string   `json:"domain,omitempty"`
+	Email       string   `json:"email,omitempty"`
+	UserAPIKey  string   `json:"user_api_key,omitempty"`
+	UserHashKey string   `json:"user_hash_key,omitempty"`
+	DeveloperID string   `json:"developer_id,omitempty"`
+}
+
+// field names, as in the Entry JSON tags.
+const (
+	fName, fTenant, fScopes, fExpires = "name", "tenant", "scopes", "expires_at"
+	fSecret, fPassword, fUsername     = "secret", "password", "username"
+	fDomain, fEmail, fUserAPIKey      = "domain", "email", "user_api_key"
+	fUserHashKey, fDeveloperID        = "user_hash_key", "developer_id"
+)
+
+// spec says which Entry fields a collection allows and requires, and how its
+// secret is kept.
+type spec struct {
+	prefix   string   // generated id prefix
+	allowed  []string // besides id
+	required []string
+	// secret is how Entry.Secret is kept: "digest", "recoverable" or "" (not allowed).
+	secret string
+}
+
+var specs = map[store.Collection]spec{
+	store.Tenants:      {prefix: "tn_", allowed: []string{fName}},
+	store.OAuthClients: {prefix: "cl_", allowed: []string{fName, fTenant, fScopes, fSecret}, required: []string{fTenant}, secret: "digest"},
+	store.APIKeys:      {prefix: "ak_", allowed: []string{fName, fTenant, fScopes, fExpires, fSecret}, required: []string{fTenant}, secret: "digest"},
+	store.Users: {prefix: "us_", allowed: []string{fName, fTenant, fScopes, fUsername, fPassword, fDomain, fUserAPIKey,
+		fUserHashKey, fDeveloperID}, required: []string{fTenant}},
+	store.Developers:  {prefix: "dv_", allowed: []string{fName, fTenant}, required: []string{fTenant}},
+	store.Apps:        {prefix: "pk_", allowed: []string{fName, fTenant, fScopes, fSecret}, required: []string{fTenant}, secret: "recoverable"},
+	store.Domains:     {allowed: []string{fTenant, fScopes, fSecret}, required: []string{fTenant}, secret: "digest"},
+	store.JWTPartners: {prefix: "pt_", allowed: []string{fName, fTenant, fScopes, fSecret}, required: []string{fTenant}, secret: "digest"},
+	store.Customers: {prefix: "cu_", allowed: []string{fName, fTenant, fScopes, fEmail, fPassword},
+		required: []string{fTenant, fEmail}},
+	store.SigningKeys: {prefix: "kid_", allowed: []string{fSecret}, secret: "recoverable"},
+}
+
+// Known reports whether c is a collection the registry manages.
+func Known(c store.Collection) bool {
+	_, ok := specs[c]
+	return ok
+}
+
+func (e Entry) values() map[string]bool {
+	return map[string]bool{
+		fName: e.Name != "", fTenant: e.Tenant != "", fScopes: len(e.Scopes) > 0, fExpires: e.ExpiresAt != "",
+		fSecret: e.Secret != "", fPassword: e.Password != "", fUsername: e.Username != "", fDomain: e.Domain != "",
+		fEmail: e.Email != "", fUserAPIKey: e.UserAPIKey != "", fUserHashKey: e.UserHashKey != "",
+		fDeveloperID: e.DeveloperID != "",
+	}
+}
+
+// check validates e against the collection spec.
+func check(c store.Collection, e Entry) error {
+	sp, ok := specs[c]
+	if !ok {
+		return &FieldError{Field: "collection", Msg: fmt.Sprintf("unknown collection %q", c)}
+	}
+	if c == store.Domains && e.ID == "" {
+		return &FieldError{Field: "id", Msg: "required (the domain name)"}
+	}
+	if len(e.ID) > 200 || strings.ContainsAny(e.ID, "/?#% \t\r\n") {
+		return &FieldError{Field: "id", Msg: "must be at most 200 characters without / ? # % or spaces"}
+	}
+	set := e.values()
+	for f, present := range set {
+		if present && !contains(sp.allowed, f) {
+			return &FieldError{Field: f, Msg: fmt.Sprintf("not used by %s", c)}
+		}
+	}
+	for _, f := range sp.required {
+		if !set[f] {
+			return &FieldError{Field: f, Msg: "required"}
+		}
+	}
+	if c == store.Users && (e.Username != "" || e.Password != "" || e.Domain != "") &&
+		(e.Username == "" || e.Password == "" || e.Domain == "") {
+		return &FieldError{Field: fUsername, Msg: "username, password and domain go together"}
+	}
+	if e.ExpiresAt != "" {
+		if _, err := time.Parse(time.RFC3339, e.ExpiresAt); err != nil {
+			return &FieldError{Field: fExpires, Msg: "must be RFC 3339"}
+		}
+	}
+	for _, s := range e.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"") {
+			return &FieldError{Field: fScopes, Msg: fmt.Sprintf("invalid scope %q", s)}
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// UserKey is the lookup key of a user by domain and username (case-insensitive username).
+func UserKey(domain, username string) string {
+	return "u:" + domain + "\n" + strings.ToLower(username)
+}
+
+// EmailKey is the lookup key of a customer by email (case-insensitive).
+func EmailKey(email string) string { return "e:" + strings.ToLower(email) }
+
+// DigestKey is the lookup key of a record by its secret digest.
+func DigestKey(digest string) string { return "d:" + digest }
