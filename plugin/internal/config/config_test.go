@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const key = `{"kid":"k1","secret":"k1-secret-0123456789abcdef0123456789"}`
+
+func TestParseValid(t *testing.T) {
+	cfg, err := Parse([]byte(`{
+	  "realm": "shop",
+	  "unmatched": "deny",
+	  "identity_header_prefix": "X-Auth-",
+	  "jwt": {"keys": [` + key + `], "leeway_seconds": 5, "issuer": "https://issuer"},
+	  "routes": [
+	    {"name": "a", "match": {"prefix": "/a/", "methods": ["GET","POST"], "hosts": ["api.example"]}, "schemes": ["jwt"], "scopes": ["read"]},
+	    {"name": "b", "match": {"regex": "^/b/[0-9]+$"}, "schemes": ["jwt"], "strip_credentials": false},
+	    {"name": "c", "match": {"exact": "/healthz"}, "anonymous": true}
+	  ]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.IdentityPrefix != "x-auth-" || cfg.Policy.Realm != "shop" || len(cfg.Policy.Routes) != 3 {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	p := cfg.Policy
+	tests := []struct {
+		name, method, host, path, want string
+	}{
+		{name: "prefix", method: "GET", host: "api.example", path: "/a/x", want: "a"},
+		{name: "host mismatch", method: "GET", host: "other", path: "/a/x", want: ""},
+		{name: "method mismatch", method: "PUT", host: "api.example", path: "/a/x", want: ""},
+		{name: "regex", method: "GET", host: "x", path: "/b/12", want: "b"},
+		{name: "regex no match", method: "GET", host: "x", path: "/b/x", want: ""},
+		{name: "exact", method: "GET", host: "x", path: "/healthz", want: "c"},
+		{name: "exact is exact", method: "GET", host: "x", path: "/healthz/x", want: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := p.Match(tc.method, tc.host, tc.path)
+			got := ""
+			if rt != nil {
+				got = rt.Name
+			}
+			if got != tc.want {
+				t.Fatalf("matched %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if p.Routes[1].StripCredentials || !p.Routes[0].StripCredentials {
+		t.Fatal("strip_credentials not honoured")
+	}
+}
+
+func TestParseErrorsNameThePath(t *testing.T) {
+	route := func(s string) string { return `{"jwt":{"keys":[` + key + `]},"routes":[` + s + `]}` }
+	tests := []struct {
+		name string
+		json string
+		want string
+	}{
+		{name: "not JSON", json: `{`, want: "not valid JSON"},
+		{name: "not an object", json: `[]`, want: "must be a JSON object"},
+		{name: "unknown top key", json: `{"rotues":[]}`, want: "rotues: unknown key"},
+		{name: "no routes", json: `{"jwt":{"keys":[` + key + `]}}`, want: "routes: at least one route"},
+		{name: "bad unmatched", json: `{"unmatched":"maybe","routes":[]}`, want: "unmatched: must be"},
+		{name: "jwt without keys", json: `{"jwt":{},"routes":[]}`, want: "jwt.keys: at least one key"},
+		{name: "short jwt secret", json: `{"jwt":{"keys":[{"kid":"a","secret":"short"}]},"routes":[]}`, want: "jwt: keys[0]: secret must be at least 32 bytes"},
+		{name: "unknown jwt key", json: `{"jwt":{"keys":[` + key + `],"alg":"none"},"routes":[]}`, want: "jwt.alg: unknown key"},
+		{name: "bad leeway", json: `{"jwt":{"keys":[` + key + `],"leeway_seconds":9999},"routes":[]}`, want: "jwt.leeway_seconds"},
+		{name: "route without name", json: route(`{"match":{"prefix":"/"},"schemes":["jwt"]}`), want: "routes[0].name"},
+		{name: "two path matchers", json: route(`{"name":"a","match":{"prefix":"/","exact":"/x"},"schemes":["jwt"]}`), want: "routes[0].match: exactly one of"},
+		{name: "relative prefix", json: route(`{"name":"a","match":{"prefix":"x"},"schemes":["jwt"]}`), want: "routes[0].match.prefix"},
+		{name: "bad regex", json: route(`{"name":"a","match":{"regex":"("},"schemes":["jwt"]}`), want: "routes[0].match.regex"},
+		{name: "lower-case method", json: route(`{"name":"a","match":{"prefix":"/","methods":["get"]},"schemes":["jwt"]}`), want: "routes[0].match.methods[0]"},
+		{name: "unconfigured scheme", json: route(`{"name":"a","match":{"prefix":"/"},"schemes":["api_key"]}`), want: `routes[0].schemes[0]: scheme "api_key" is not configured`},
+		{name: "duplicate scheme", json: route(`{"name":"a","match":{"prefix":"/"},"schemes":["jwt","jwt"]}`), want: "routes[0].schemes[1]"},
+		{name: "no schemes", json: route(`{"name":"a","match":{"prefix":"/"}}`), want: "routes[0].schemes: list at least one scheme"},
+		{name: "anonymous with schemes", json: route(`{"name":"a","match":{"prefix":"/"},"anonymous":true,"schemes":["jwt"]}`), want: "anonymous route accepts no schemes"},
+		{name: "bad error style", json: route(`{"name":"a","match":{"prefix":"/"},"schemes":["jwt"],"error_style":"xml"}`), want: "routes[0].error_style: unknown style"},
+		{name: "unknown route key", json: route(`{"name":"a","match":{"prefix":"/"},"schemes":["jwt"],"scope":["x"]}`), want: "routes[0].scope: unknown key"},
+		{name: "too large", json: `{"x":"` + strings.Repeat("a", MaxSize) + `"}`, want: "more than the"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.json))
+			if err == nil {
+				t.Fatal("accepted an invalid configuration")
+			}
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("error %T is not *config.Error", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"jwt":{"keys":[` + key + `]},"routes":[{"name":"a","match":{"prefix":"/"},"schemes":["jwt"]}]}`))
+	f.Add([]byte(`{"routes":[{"name":"a","match":{"exact":"/"},"anonymous":true}]}`))
+	f.Add([]byte(`{"routes":[{"name":"a","match":{"regex":"^(a+)+$"},"anonymous":true}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data)
+		if (cfg == nil) == (err == nil) {
+			t.Fatalf("exactly one of config and error must be set")
+		}
+		if cfg == nil {
+			return
+		}
+		for _, rt := range cfg.Policy.Routes {
+			if !rt.Anonymous && len(rt.Verifiers) == 0 {
+				t.Fatalf("route %q accepts nothing yet is not anonymous", rt.Name)
+			}
+		}
+	})
+}

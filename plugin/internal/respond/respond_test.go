@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package respond
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+)
+
+func TestRFC6750(t *testing.T) {
+	scoped := authn.Deny(authn.ErrForbidden, "insufficient_scope", "The access token lacks a required scope.")
+	scoped.Scopes = []string{"orders:write"}
+	tests := []struct {
+		name          string
+		deny          *authn.DenyError
+		wantStatus    int
+		wantError     string
+		wantChallenge string
+	}{
+		{name: "missing: no error code", deny: authn.Deny(authn.ErrMissing, "credentials_missing", "Credentials are required."),
+			wantStatus: 401, wantError: "unauthorized", wantChallenge: `Bearer realm="api"`},
+		{name: "invalid token", deny: authn.Deny(authn.ErrExpired, "jwt_expired", "The access token expired."),
+			wantStatus: 401, wantError: "invalid_token", wantChallenge: `Bearer realm="api", error="invalid_token", error_description="The access token expired."`},
+		{name: "malformed header", deny: authn.Deny(authn.ErrMalformed, "bearer_malformed", "bad"),
+			wantStatus: 401, wantError: "invalid_request", wantChallenge: `Bearer realm="api", error="invalid_request", error_description="bad"`},
+		{name: "scope", deny: scoped, wantStatus: 403, wantError: "insufficient_scope",
+			wantChallenge: `Bearer realm="api", error="insufficient_scope", error_description="The access token lacks a required scope.", scope="orders:write"`},
+		{name: "unavailable has no challenge", deny: authn.Deny(authn.ErrUnavailable, "cluster_down", "Try again later."),
+			wantStatus: 503, wantError: "temporarily_unavailable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Deny(StyleRFC6750, "api", tc.deny)
+			if r.Status != tc.wantStatus {
+				t.Fatalf("status = %d", r.Status)
+			}
+			var body map[string]string
+			if err := json.Unmarshal(r.Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if body["error"] != tc.wantError || body["error_description"] != tc.deny.Message {
+				t.Fatalf("body = %v", body)
+			}
+			challenge := ""
+			for _, h := range r.Headers {
+				if h[0] == "www-authenticate" {
+					challenge = h[1]
+				}
+			}
+			if challenge != tc.wantChallenge {
+				t.Fatalf("challenge = %q, want %q", challenge, tc.wantChallenge)
+			}
+		})
+	}
+}
