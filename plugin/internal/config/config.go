@@ -51,10 +51,13 @@ func errAt(path, format string, args ...any) error {
 	return &Error{Path: path, Err: fmt.Errorf(format, args...)}
 }
 
-var topKeys = []string{"routes", "jwt", "unmatched", "realm", "identity_header_prefix"}
+var topKeys = []string{"routes", "unmatched", "realm", "identity_header_prefix"}
 
 // Parse validates data and returns the frozen configuration.
-func Parse(data []byte) (*Config, error) {
+func Parse(data []byte) (*Config, error) { return ParseEnv(data, Env{}) }
+
+// ParseEnv is Parse with the services the proxy provides to verifiers.
+func ParseEnv(data []byte, env Env) (*Config, error) {
 	if len(data) > MaxSize {
 		return nil, errAt("", "configuration is %d bytes, more than the %d allowed", len(data), MaxSize)
 	}
@@ -65,15 +68,14 @@ func Parse(data []byte) (*Config, error) {
 	if !root.IsObject() {
 		return nil, errAt("", "configuration must be a JSON object")
 	}
-	if err := knownKeys("", root, topKeys); err != nil {
+	if err := knownKeys("", root, append(append([]string(nil), topKeys...), globalKeys()...)); err != nil {
 		return nil, err
 	}
 	cfg := &Config{IdentityPrefix: "x-credgate-", Policy: &policy.Policy{Realm: "credgate"}}
 	if err := parseTop(root, cfg); err != nil {
 		return nil, err
 	}
-	verifiers, err := buildVerifiers(root)
-	if err != nil {
+	if err := validateSections(root, env); err != nil {
 		return nil, err
 	}
 	routes := root.Get("routes")
@@ -81,7 +83,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, errAt("routes", "at least one route is required")
 	}
 	for i, r := range routes.Array() {
-		rt, err := parseRoute(fmt.Sprintf("routes[%d]", i), r, verifiers)
+		rt, err := parseRoute(fmt.Sprintf("routes[%d]", i), r, root, env)
 		if err != nil {
 			return nil, err
 		}
@@ -116,22 +118,31 @@ func parseTop(root gjson.Result, cfg *Config) error {
 	return nil
 }
 
-// buildVerifiers builds every scheme that has a configuration section.
-func buildVerifiers(root gjson.Result) (map[string]authn.Verifier, error) {
-	out := map[string]authn.Verifier{}
-	if j := root.Get("jwt"); j.Exists() {
-		v, err := parseJWT(j)
-		if err != nil {
-			return nil, err
+// validateSections builds each top-level scheme section once without route
+// options, so a section is checked even when no route uses it yet.
+func validateSections(root gjson.Result, env Env) error {
+	for _, name := range globalKeys() {
+		if g := root.Get(name); g.Exists() {
+			if _, err := builders[name](Build{Path: name, GlobalPath: name, Global: g, Env: env}); err != nil {
+				return err
+			}
 		}
-		out["jwt"] = v
 	}
-	return out, nil
+	return nil
 }
 
 var jwtKeys = []string{"keys", "issuer", "audience", "leeway_seconds", "tenant_claim", "scope_claim"}
 
-func parseJWT(j gjson.Result) (authn.Verifier, error) {
+// buildJWT builds the jwt verifier from the top-level "jwt" section; JWT has
+// no per-route options besides the route's scopes.
+func buildJWT(b Build) (authn.Verifier, error) {
+	j := b.Global
+	if !j.Exists() {
+		return nil, errAt("jwt", "the jwt section is required when a route accepts jwt")
+	}
+	if b.Options.Exists() {
+		return nil, errAt(b.Path, "jwt takes no per-route options")
+	}
 	if err := knownKeys("jwt", j, jwtKeys); err != nil {
 		return nil, err
 	}
@@ -169,9 +180,9 @@ func parseJWT(j gjson.Result) (authn.Verifier, error) {
 	return v, nil
 }
 
-var routeKeys = []string{"name", "match", "schemes", "anonymous", "scopes", "error_style", "strip_credentials"}
+var routeKeys = []string{"name", "match", "schemes", "anonymous", "scopes", "error_style", "strip_credentials", "options"}
 
-func parseRoute(path string, r gjson.Result, verifiers map[string]authn.Verifier) (*policy.Route, error) {
+func parseRoute(path string, r, root gjson.Result, env Env) (*policy.Route, error) {
 	if err := knownKeys(path, r, routeKeys); err != nil {
 		return nil, err
 	}
@@ -198,10 +209,10 @@ func parseRoute(path string, r gjson.Result, verifiers map[string]authn.Verifier
 	if rt.Scopes, err = stringList(path+".scopes", r.Get("scopes")); err != nil {
 		return nil, err
 	}
-	return rt, parseSchemes(path, r, rt, verifiers)
+	return rt, parseSchemes(path, r, root, rt, env)
 }
 
-func parseSchemes(path string, r gjson.Result, rt *policy.Route, verifiers map[string]authn.Verifier) error {
+func parseSchemes(path string, r, root gjson.Result, rt *policy.Route, env Env) error {
 	anon := r.Get("anonymous")
 	if anon.Exists() && !anon.IsBool() {
 		return errAt(path+".anonymous", "must be true or false")
@@ -219,16 +230,28 @@ func parseSchemes(path string, r gjson.Result, rt *policy.Route, verifiers map[s
 	case !rt.Anonymous && len(names) == 0:
 		return errAt(path+".schemes", "list at least one scheme, or set \"anonymous\": true")
 	}
+	opts := r.Get("options")
+	if opts.Exists() {
+		if err := knownKeys(path+".options", opts, names); err != nil {
+			return err
+		}
+	}
 	seen := map[string]bool{}
 	for i, name := range names {
-		v, ok := verifiers[name]
+		at := fmt.Sprintf("%s.schemes[%d]", path, i)
+		build, ok := builders[name]
 		if !ok {
-			return errAt(fmt.Sprintf("%s.schemes[%d]", path, i), "scheme %q is not configured (configured: %s)", name, keysOf(verifiers))
+			return errAt(at, "unknown scheme %q (known: %s)", name, keysOf(builders))
 		}
 		if seen[name] {
-			return errAt(fmt.Sprintf("%s.schemes[%d]", path, i), "scheme %q is listed twice", name)
+			return errAt(at, "scheme %q is listed twice", name)
 		}
 		seen[name] = true
+		v, err := build(Build{Path: path + ".options." + name, GlobalPath: name, Global: root.Get(name),
+			Options: opts.Get(name), Route: r, Env: env})
+		if err != nil {
+			return err
+		}
 		rt.Verifiers = append(rt.Verifiers, v)
 	}
 	return nil
@@ -312,7 +335,7 @@ func knownKeys(path string, obj gjson.Result, allowed []string) error {
 	return err
 }
 
-func keysOf(m map[string]authn.Verifier) string {
+func keysOf(m map[string]builder) string {
 	if len(m) == 0 {
 		return "none"
 	}

@@ -65,6 +65,9 @@ type Result struct {
 	// Verifier is the scheme that decided; nil when none was present or the
 	// route is anonymous.
 	Verifier authn.Verifier
+	// Lookup is set when the deciding scheme needs the token cluster: answer
+	// it (from the cache or the cluster) and call Finish.
+	Lookup *authn.Lookup
 }
 
 // Decide runs the route's schemes on the request: the first scheme whose
@@ -78,23 +81,44 @@ func (rt *Route) Decide(r authn.Request, now time.Time) Result {
 		if !v.Present(r) {
 			continue
 		}
+		if rv, remote := v.(authn.RemoteVerifier); remote {
+			lookup, deny := rv.Prepare(r, now)
+			if deny != nil {
+				return Result{Deny: deny, Verifier: v}
+			}
+			if lookup == nil {
+				return rt.authorize(nil, nil, v)
+			}
+			return Result{Lookup: lookup, Verifier: v}
+		}
 		id, deny := v.Verify(r, now)
-		if deny != nil {
-			return Result{Deny: deny, Verifier: v}
-		}
-		if id == nil {
-			// A verifier that neither allows nor denies is a defect: deny.
-			return Result{Deny: authn.Deny(authn.ErrInvalid, "internal", "The credentials could not be verified."), Verifier: v}
-		}
-		if !id.HasScopes(rt.Scopes) {
-			d := authn.Deny(authn.ErrForbidden, "insufficient_scope", "The access token lacks a required scope.")
-			d.Scopes = rt.Scopes
-			return Result{Identity: id, Deny: d, Verifier: v}
-		}
-		return Result{Identity: id, Verifier: v}
+		return rt.authorize(id, deny, v)
 	}
 	return Result{Deny: authn.Deny(authn.ErrMissing, "credentials_missing",
 		"Credentials are required. This route accepts: "+rt.schemeNames()+".")}
+}
+
+// Finish completes a decision that needed the token cluster, from its answer.
+func (rt *Route) Finish(r authn.Request, v authn.RemoteVerifier, a *authn.Answer, now time.Time) Result {
+	id, deny := v.Complete(r, a, now)
+	return rt.authorize(id, deny, v)
+}
+
+// authorize applies the route's requirements to a verifier's outcome.
+func (rt *Route) authorize(id *authn.Identity, deny *authn.DenyError, v authn.Verifier) Result {
+	if deny != nil {
+		return Result{Deny: deny, Verifier: v}
+	}
+	if id == nil {
+		// A verifier that neither allows nor denies is a defect: deny.
+		return Result{Deny: authn.Deny(authn.ErrInvalid, "internal", "The credentials could not be verified."), Verifier: v}
+	}
+	if !id.HasScopes(rt.Scopes) {
+		d := authn.Deny(authn.ErrForbidden, "insufficient_scope", "The access token lacks a required scope.")
+		d.Scopes = rt.Scopes
+		return Result{Identity: id, Deny: d, Verifier: v}
+	}
+	return Result{Identity: id, Verifier: v}
 }
 
 func (rt *Route) schemeNames() string {

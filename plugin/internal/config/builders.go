@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package config
+
+import (
+	"sort"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+)
+
+// Build is what a scheme builder gets to construct a route's verifier.
+type Build struct {
+	// Path is the JSON path of the route's options for the scheme, for errors
+	// (for example "routes[3].options.api_key").
+	Path string
+	// GlobalPath is the JSON path of the scheme's top-level section ("api_key").
+	GlobalPath string
+	// Global is the scheme's top-level section; it may not exist.
+	Global gjson.Result
+	// Options is the route's options for the scheme; it may not exist.
+	Options gjson.Result
+	// Route is the whole route object.
+	Route gjson.Result
+	// Env gives access to services the proxy provides.
+	Env Env
+}
+
+// builder constructs one verifier for one route.
+type builder func(b Build) (authn.Verifier, error)
+
+// ReplayGuard remembers single-use values (signatures) across the proxy's VMs.
+type ReplayGuard interface {
+	// FirstUse records key until the given time and reports whether this is
+	// its first use. It must fail closed: when it cannot tell, it reports false.
+	FirstUse(key string, until int64) bool
+}
+
+// Env carries what the proxy provides to verifiers. The zero value is valid
+// for parsing: services that are absent are refused at configuration time by
+// the schemes that need them.
+type Env struct {
+	Replay ReplayGuard
+}
+
+// builders lists every scheme the configuration can name.
+var builders = map[string]builder{
+	"jwt": buildJWT,
+}
+
+// globalKeys lists the top-level section names of the schemes.
+func globalKeys() []string {
+	keys := make([]string, 0, len(builders))
+	for name := range builders {
+		keys = append(keys, name)
+	}
+	sort.Strings(keys)
+	return keys
+}
