@@ -1,0 +1,140 @@
+package abi
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// propertyValue answers a property path (segments joined by "."), encoded
+// as Envoy's Context::getProperty serializes values: strings as bytes,
+// integers as 8-byte little-endian, maps as header pairs.
+func (vm *VM) propertyValue(path string) ([]byte, bool) {
+	o := vm.host.opts
+	switch path {
+	case "plugin_name", "plugin_root_id", "plugin_vm_id":
+		return []byte(o.PluginName), true
+	case "node.id":
+		return []byte("credgate-host"), true
+	case "node.cluster":
+		return []byte("credgate"), true
+	}
+	s := vm.streams[vm.contextID()]
+	if s == nil {
+		return nil, false
+	}
+	if v, ok := s.props[path]; ok {
+		return v, true
+	}
+	return streamProperty(s, path)
+}
+
+func streamProperty(s *stream, path string) ([]byte, bool) {
+	h := func(name string) ([]byte, bool) {
+		v, ok := s.reqHeaders.get(name)
+		return []byte(v), ok
+	}
+	switch path {
+	case "request.path":
+		return h(":path")
+	case "request.url_path":
+		p, _ := s.reqHeaders.get(":path")
+		p, _, _ = strings.Cut(p, "?")
+		return []byte(p), true
+	case "request.method":
+		return h(":method")
+	case "request.host":
+		return h(":authority")
+	case "request.scheme":
+		return h(":scheme")
+	case "request.id":
+		return h("x-request-id")
+	case "request.protocol":
+		return []byte("HTTP/1.1"), true
+	case "request.headers":
+		return encodePairs(s.reqHeaders.pairs), true
+	case "source.address":
+		return []byte(s.req.SourceAddress), true
+	case "source.port":
+		return port(s.req.SourceAddress)
+	case "destination.address":
+		return []byte("127.0.0.1:10000"), true
+	case "destination.port":
+		return port("127.0.0.1:10000")
+	case "connection.mtls":
+		return []byte{0}, true
+	case "response.code":
+		if s.respHeaders == nil {
+			return nil, false
+		}
+		code, _ := s.respHeaders.get(":status")
+		n, _ := strconv.ParseInt(code, 10, 64)
+		return int64Bytes(n), true
+	case "response.headers":
+		if s.respHeaders == nil {
+			return nil, false
+		}
+		return encodePairs(s.respHeaders.pairs), true
+	}
+	return nil, false
+}
+
+func port(addr string) ([]byte, bool) {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, false
+	}
+	n, err := strconv.ParseInt(p, 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	return int64Bytes(n), true
+}
+
+func int64Bytes(n int64) []byte {
+	return binary.LittleEndian.AppendUint64(nil, uint64(n))
+}
+
+// propertyPath turns the NUL-separated segments the SDKs send into a dotted
+// path.
+func propertyPath(b []byte) string {
+	return strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", ".")
+}
+
+// proxyGetProperty emulates cpp-host exports::get_property and Envoy
+// Context::getProperty: an unknown path, or a stream property asked from
+// the root context, is NotFound.
+func proxyGetProperty(ctx context.Context, vm *VM, s []uint64) {
+	b, err := vm.mem.Read(uint32(s[0]), uint32(s[1]))
+	if err != nil {
+		s[0] = InvalidMemoryAccess
+		return
+	}
+	v, ok := vm.propertyValue(propertyPath(b))
+	if !ok {
+		s[0] = NotFound
+		return
+	}
+	s[0] = vm.copyOut(ctx, v, uint32(s[2]), uint32(s[3]))
+}
+
+// proxySetProperty emulates cpp-host exports::set_property (Envoy keeps the
+// value in the stream's filter state): later reads of the same path on that
+// stream return it. The root context has no stream: NotFound.
+func proxySetProperty(_ context.Context, vm *VM, s []uint64) {
+	key, err1 := vm.mem.Read(uint32(s[0]), uint32(s[1]))
+	value, err2 := vm.mem.Read(uint32(s[2]), uint32(s[3]))
+	if err1 != nil || err2 != nil {
+		s[0] = InvalidMemoryAccess
+		return
+	}
+	st := vm.streams[vm.contextID()]
+	if st == nil {
+		s[0] = NotFound
+		return
+	}
+	st.props[propertyPath(key)] = value
+	s[0] = OK
+}

@@ -1,0 +1,118 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// forward sends the (possibly changed) request to the upstream handler, with
+// the VM released meanwhile, and sets the response for the response phase.
+func (vm *VM) forward(s *stream) *UpstreamRequest {
+	up := &UpstreamRequest{Headers: s.reqHeaders.clone(), Trailers: s.reqTrailers.clone()}
+	up.Body = s.req.Body
+	if s.reqBodySeen {
+		up.Body = s.reqBody
+	}
+	up.Body = append([]byte(nil), up.Body...)
+	req := upstreamRequest(up)
+	rec := &recorder{header: http.Header{}}
+	vm.mu.Unlock()
+	vm.host.opts.Upstream.ServeHTTP(rec, req)
+	vm.mu.Lock()
+	s.respHeaders = rec.headerMap()
+	s.respBody = rec.body.Bytes()
+	return up
+}
+
+func upstreamRequest(up *UpstreamRequest) *http.Request {
+	m := &headerMap{pairs: up.Headers}
+	method, _ := m.get(":method")
+	path, _ := m.get(":path")
+	authority, _ := m.get(":authority")
+	scheme, _ := m.get(":scheme")
+	u, err := url.ParseRequestURI(path)
+	if err != nil {
+		u = &url.URL{Path: path}
+	}
+	u.Scheme, u.Host = scheme, authority
+	req, _ := http.NewRequest(method, u.String(), bytes.NewReader(up.Body))
+	if req == nil {
+		req, _ = http.NewRequest(http.MethodGet, "http://invalid/", nil)
+	}
+	req.Host = authority
+	req.RequestURI = path
+	for _, p := range up.Headers {
+		if !strings.HasPrefix(p[0], ":") {
+			req.Header.Add(p[0], p[1])
+		}
+	}
+	if len(up.Trailers) > 0 {
+		req.Trailer = http.Header{}
+		for _, p := range up.Trailers {
+			req.Trailer.Add(p[0], p[1])
+		}
+	}
+	return req
+}
+
+// recorder is a minimal http.ResponseWriter.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
+
+func (r *recorder) headerMap() *headerMap {
+	r.WriteHeader(http.StatusOK)
+	m := newHeaderMap([][2]string{{":status", strconv.Itoa(r.status)}})
+	addHeaders(m, r.header)
+	if _, ok := m.get("content-length"); !ok {
+		m.add("content-length", strconv.Itoa(r.body.Len()))
+	}
+	return m
+}
+
+// addHeaders appends h in a stable order, names lowercased.
+func addHeaders(m *headerMap, h http.Header) {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range h[k] {
+			m.add(k, v)
+		}
+	}
+}
+
+// EchoHandler answers 200 with a JSON object of the request's method, path,
+// host and headers (names lowercased, repeated values joined by ",").
+func EchoHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		headers := map[string]string{}
+		for k, v := range r.Header {
+			headers[strings.ToLower(k)] = strings.Join(v, ",")
+		}
+		body, _ := json.Marshal(map[string]any{"method": r.Method, "path": r.URL.RequestURI(), "host": r.Host, "headers": headers})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	})
+}

@@ -1,0 +1,191 @@
+package abi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/credgate/credgate/hostcalls/internal/guestmem"
+	"github.com/credgate/credgate/hostcalls/internal/wasi"
+)
+
+// VM is one instance of the module, as Envoy runs one per worker thread.
+// The guest is single-threaded: mu serializes every call into it.
+type VM struct {
+	host  *Host
+	index int
+	mod   api.Module
+	mem   guestmem.Memory
+
+	mu          sync.Mutex
+	failed      error
+	restricted  map[string]bool // non-nil while only these imports may run
+	rootID      uint32
+	nextID      uint32
+	current     uint32 // context of the running callback
+	effective   uint32 // set by proxy_set_effective_context, 0 when unset
+	streams     map[uint32]*stream
+	tickPeriod  uint32 // milliseconds
+	nextToken   uint32
+	calls       map[uint32]*httpCall
+	callResp    *callResponse // the response being delivered
+	statusCode  uint32
+	statusMsg   string
+	after       []func() // actions run once the current top-level call returns
+	configuring bool     // the plugin configuration is readable
+	depth       int
+}
+
+type vmKey struct{}
+
+func withVM(ctx context.Context, vm *VM) context.Context { return context.WithValue(ctx, vmKey{}, vm) }
+
+func vmFrom(ctx context.Context) *VM {
+	vm, _ := ctx.Value(vmKey{}).(*VM)
+	return vm
+}
+
+// TrapError is a deliberate trap raised by the host, e.g. a restricted call.
+type TrapError struct{ Msg string }
+
+func (e *TrapError) Error() string { return e.Msg }
+
+// guard traps, as proxy-wasm-cpp-host's runtimes do with "restricted_callback",
+// when name may not be called now.
+func (vm *VM) guard(name string) {
+	if vm.restricted != nil && !vm.restricted[name] {
+		vm.host.logf(vm.index, LogError, "Attempted call to %s while restricted", name)
+		panic(&TrapError{Msg: "restricted_callback"})
+	}
+}
+
+func guarded(name string, fn func(ctx context.Context, vm *VM, stack []uint64)) api.GoModuleFunc {
+	return func(ctx context.Context, _ api.Module, stack []uint64) {
+		vm := vmFrom(ctx)
+		if vm == nil {
+			panic(&TrapError{Msg: "host function " + name + " called outside of a host callback"})
+		}
+		vm.guard(name)
+		fn(ctx, vm, stack)
+	}
+}
+
+func guardedWASI(name string, fn func(context.Context, api.Module, wasi.Env, []uint64)) api.GoModuleFunc {
+	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		vm := vmFrom(ctx)
+		if vm == nil {
+			panic(&TrapError{Msg: "host function " + name + " called outside of a host callback"})
+		}
+		vm.guard(name)
+		fn(ctx, mod, vmEnv{vm}, stack)
+	}
+}
+
+// call runs export name with the given context as current. A missing export
+// is skipped, as cpp-host does for optional callbacks. The caller holds mu.
+func (vm *VM) call(ctx context.Context, contextID uint32, name string, args ...uint64) (uint64, error) {
+	if vm.failed != nil {
+		return 0, vm.failed
+	}
+	fn := vm.mod.ExportedFunction(name)
+	if fn == nil {
+		return 0, nil
+	}
+	if n := len(fn.Definition().ParamTypes()); len(args) > n {
+		args = args[:n] // e.g. ABI 0.1.0 callbacks take no end_of_stream
+	}
+	prevCurrent, prevEffective := vm.current, vm.effective
+	vm.current, vm.effective = contextID, 0
+	vm.depth++
+	res, err := fn.Call(withVM(ctx, vm), args...)
+	vm.depth--
+	vm.current, vm.effective = prevCurrent, prevEffective
+	if err != nil {
+		vm.fail(fmt.Errorf("Function: %s failed: %w", name, err))
+		return 0, vm.failed
+	}
+	if len(res) == 0 {
+		return 0, nil
+	}
+	return res[0], nil
+}
+
+// fail marks the VM failed (cpp-host FailState::RuntimeError) and records the
+// trap on the host. Streams on a failed VM are answered 503.
+func (vm *VM) fail(err error) {
+	if vm.failed != nil {
+		return
+	}
+	vm.failed = err
+	vm.host.addTrap(fmt.Errorf("vm %d: %w", vm.index, err))
+	for _, s := range vm.streams {
+		s.signal()
+	}
+}
+
+// alloc calls the module's allocator with the restrictions of cpp-host
+// WasmBase::allocMemory.
+func (vm *VM) alloc(ctx context.Context, size uint32) (uint32, error) {
+	fn := vm.mod.ExportedFunction(vm.host.rt.malloc)
+	prev := vm.restricted
+	vm.restricted = vm.host.allocAllowed
+	res, err := fn.Call(withVM(ctx, vm), uint64(size))
+	vm.restricted = prev
+	if err != nil {
+		var trap *TrapError
+		if errors.As(err, &trap) {
+			panic(trap) // propagate a restricted call as the outer call's trap
+		}
+		return 0, err
+	}
+	return uint32(res[0]), nil
+}
+
+// copyOut hands data to the module (cpp-host copyToPointerSize) and applies
+// the configured GC pressure between the host's write and the module's read.
+func (vm *VM) copyOut(ctx context.Context, data []byte, ptrPtr, sizePtr uint32) uint64 {
+	if _, err := vm.mem.CopyOut(ctx, vm.alloc, data, ptrPtr, sizePtr); err != nil {
+		return statusFor(err)
+	}
+	vm.gcPressure(ctx, len(data))
+	return OK
+}
+
+// gcPressure asks the module to allocate the configured number of bytes in
+// chunks of the returned buffer's size (at least bytes/4096, so at most 4096
+// calls), so its collector may run before it reads what the host wrote.
+func (vm *VM) gcPressure(ctx context.Context, n int) {
+	total := vm.host.opts.GCPressure
+	if total <= 0 || n == 0 {
+		return
+	}
+	chunk := max(n, total/4096, 1)
+	for done := 0; done < total; done += chunk {
+		if _, err := vm.alloc(ctx, uint32(chunk)); err != nil {
+			return
+		}
+	}
+}
+
+func statusFor(err error) uint64 {
+	if errors.Is(err, guestmem.ErrOutOfBounds) {
+		return InvalidMemoryAccess
+	}
+	return InternalFailure
+}
+
+// vmEnv adapts a VM to what the WASI functions need.
+type vmEnv struct{ vm *VM }
+
+func (e vmEnv) Log(level uint32, msg string) { e.vm.host.log(e.vm.index, LogLevel(level), msg) }
+func (e vmEnv) Output(_ uint32, b []byte) {
+	if w := e.vm.host.opts.Stderr; w != nil {
+		_, _ = w.Write(b)
+	}
+}
+func (e vmEnv) Error(msg string)  { e.vm.host.log(e.vm.index, LogError, msg) }
+func (e vmEnv) Realtime() uint64  { return e.vm.host.realtime() }
+func (e vmEnv) Monotonic() uint64 { return e.vm.host.monotonic() }
