@@ -129,6 +129,10 @@ func (s *Store) AppendRevocation(ctx context.Context, r store.Revocation) (uint6
 
 // Revocations implements store.Store.
 func (s *Store) Revocations(ctx context.Context, since uint64, limit int) ([]store.Revocation, uint64, error) {
+	if limit <= 0 {
+		n, err := s.rdb.LLen(ctx, s.revKey()).Uint64()
+		return nil, n, wrap("revocations", err)
+	}
 	pipe := s.rdb.Pipeline()
 	rng := pipe.LRange(ctx, s.revKey(), int64(since), int64(since)+int64(limit)-1)
 	size := pipe.LLen(ctx, s.revKey())
@@ -144,6 +148,5 @@ func (s *Store) Revocations(ctx context.Context, since uint64, limit int) ([]sto
 		r.Seq = since + uint64(i) + 1
 		out = append(out, r)
 	}
-	head := max(uint64(size.Val()), since+uint64(len(out)))
-	return out, head, nil
+	return out, uint64(size.Val()), nil
 }

@@ -263,9 +263,14 @@ func testRevocations(t *testing.T, s store.Store) {
 	if head != 5 || len(entries) != 2 || entries[0].Seq != 3 || entries[1].Digest != "d4" || entries[1].At != 4 {
 		t.Fatalf("Revocations(2,2) = %+v head %d", entries, head)
 	}
-	entries, _, err = s.Revocations(ctx, 5, 10)
+	entries, head, err = s.Revocations(ctx, 1, 0)
 	must(t, err)
-	if len(entries) != 0 {
+	if len(entries) != 0 || head != 5 {
+		t.Fatalf("Revocations(1,0) = %+v head %d, want none and head 5", entries, head)
+	}
+	entries, head, err = s.Revocations(ctx, 7, 10)
+	must(t, err)
+	if len(entries) != 0 || head != 5 {
 		t.Fatalf("past head = %+v", entries)
 	}
 }

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/credgate/credgate/plugin/tokenapi"
+	"github.com/credgate/credgate/tokencluster/internal/secret"
+	"github.com/credgate/credgate/tokencluster/internal/store"
+)
+
+// introspect serves POST /introspect (RFC 7662) for oauth2 and session
+// tokens. A live session token slides its expiry to now + SessionIdle.
+// See https://www.rfc-editor.org/rfc/rfc7662#section-2
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
+	form, err := decodeForm(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	raw := form.Get("token")
+	if raw == "" {
+		s.fail(w, r, errBadRequest("missing token"))
+		return
+	}
+	resp, err := s.introspectToken(r.Context(), raw, s.opts.Now())
+	if err != nil {
+		s.fail(w, r, errUnavailable(err))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp, false)
+}
+
+func (s *Server) introspectToken(ctx context.Context, raw string, now time.Time) (tokenapi.IntrospectResponse, error) {
+	digest := secret.Digest(raw)
+	tok, err := s.opts.Store.GetToken(ctx, digest, now)
+	if errors.Is(err, store.ErrNotFound) || err == nil && tok.Kind != tokenapi.KindOAuth2 && tok.Kind != tokenapi.KindSession {
+		return s.inactiveIntrospection(tokenapi.ReasonUnknown), nil
+	}
+	if err != nil {
+		return tokenapi.IntrospectResponse{}, err
+	}
+	owner, ownerColl := tok.ClientID, store.OAuthClients
+	if tok.Kind == tokenapi.KindSession {
+		owner, ownerColl = tok.Subject, store.Users
+	}
+	if ok, err := s.recordActive(ctx, ownerColl, owner); err != nil || !ok {
+		return s.inactiveIntrospection(tokenapi.ReasonRevoked), err
+	}
+	maxCache := s.opts.CacheTTL
+	if tok.IdleSeconds > 0 {
+		exp := now.Add(time.Duration(tok.IdleSeconds) * time.Second).Unix()
+		if tok, err = s.opts.Store.TouchToken(ctx, digest, exp, now); errors.Is(err, store.ErrNotFound) {
+			return s.inactiveIntrospection(tokenapi.ReasonUnknown), nil
+		} else if err != nil {
+			return tokenapi.IntrospectResponse{}, err
+		}
+		maxCache = s.opts.SessionCacheTTL
+	}
+	resp := tokenapi.IntrospectResponse{Active: true, Scope: strings.Join(tok.Scopes, " "), ClientID: tok.ClientID,
+		Sub: tok.Subject, Username: tok.Username, Exp: tok.ExpiresAt, Iat: tok.IssuedAt, TokenType: "Bearer",
+		Kind: tok.Kind, Tenant: tok.Tenant, AccessType: tok.AccessType, VisitorCode: tok.VisitorCode,
+		CustomerCode: tok.CustomerCode, CacheTTL: cacheTTL(maxCache, tok.ExpiresAt, now)}
+	if tok.Kind == tokenapi.KindSession {
+		resp.TokenType = "session"
+	}
+	return resp, nil
+}
+
+func (s *Server) inactiveIntrospection(reason string) tokenapi.IntrospectResponse {
+	return tokenapi.IntrospectResponse{Reason: reason, CacheTTL: s.negativeTTL(reason)}
+}
+
+// recordActive reports whether record c/id exists and it and its tenant are not revoked.
+func (s *Server) recordActive(ctx context.Context, c store.Collection, id string) (bool, error) {
+	rec, err := s.opts.Store.Get(ctx, c, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.ownerActive(ctx, rec)
+}
+
+// cacheTTL is limit, cut so the cache never outlives exp (unix seconds; 0 = no expiry).
+func cacheTTL(limit time.Duration, exp int64, now time.Time) int64 {
+	ttl := int64(limit / time.Second)
+	if exp > 0 {
+		ttl = min(ttl, exp-now.Unix())
+	}
+	return max(ttl, 0)
+}
+
+// negativeTTL is the cache hint of an inactive answer: short when the
+// credential might appear soon (unknown, mismatch), longer when it is final.
+func (s *Server) negativeTTL(reason string) int64 {
+	switch reason {
+	case tokenapi.ReasonRevoked, tokenapi.ReasonExpired, tokenapi.ReasonConsumed:
+		return int64(s.opts.CacheTTL / time.Second)
+	default:
+		return int64(s.opts.NegativeCacheTTL / time.Second)
+	}
+}

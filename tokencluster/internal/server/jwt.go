@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/credgate/credgate/plugin/tokenapi"
+	"github.com/credgate/credgate/tokencluster/internal/registry"
+	"github.com/credgate/credgate/tokencluster/internal/secret"
+	"github.com/credgate/credgate/tokencluster/internal/store"
+)
+
+// partnerToken serves POST /v1/partners/token (Generate Token).
+func (s *Server) partnerToken(w http.ResponseWriter, r *http.Request) {
+	var req tokenapi.PartnerTokenRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := required("partner_id", req.PartnerID, "partner_secret", req.PartnerSecret); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	p, err := s.opts.Store.Get(ctx, store.JWTPartners, req.PartnerID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, errUnavailable(err))
+		return
+	}
+	if !secret.DigestEqual(req.PartnerSecret, p.SecretDigest) || err != nil {
+		s.fail(w, r, errUnauthorized("invalid partner credentials"))
+		return
+	}
+	s.issueJWT(w, r, p, "partner")
+}
+
+// customerLogin serves POST /v1/customers/login.
+func (s *Server) customerLogin(w http.ResponseWriter, r *http.Request) {
+	var req tokenapi.CustomerLoginRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := required("email", req.Email, "password", req.Password); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.opts.Store.Lookup(r.Context(), store.Customers, registry.EmailKey(req.Email))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, errUnavailable(err))
+		return
+	}
+	if s.opts.Hasher.Check(c.PasswordHash, req.Password) != nil {
+		s.fail(w, r, errUnauthorized("invalid email or password"))
+		return
+	}
+	s.issueJWT(w, r, c, "customer")
+}
+
+func (s *Server) issueJWT(w http.ResponseWriter, r *http.Request, subject store.Record, kind string) {
+	ctx := r.Context()
+	if ok, err := s.ownerActive(ctx, subject); err != nil {
+		s.fail(w, r, errUnavailable(err))
+		return
+	} else if !ok {
+		s.fail(w, r, errUnauthorized(kind+" revoked"))
+		return
+	}
+	kid, key, err := s.signingKey(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.opts.Now()
+	claims := jwt.MapClaims{"sub": subject.ID, "tenant": subject.Tenant, "scope": strings.Join(subject.Scopes, " "),
+		"kind": kind, "iss": s.opts.Issuer, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(s.opts.JWTTTL).Unix()}
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok.Header["kid"] = kid
+	signed, err := tok.SignedString([]byte(key))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, tokenapi.JWTResponse{Token: signed, TokenType: "Bearer",
+		ExpiresIn: int64(s.opts.JWTTTL.Seconds())}, false)
+}
+
+// signingKey returns the active signing key: the newest one not revoked.
+// Older keys stay valid for verification until revoked, which is how keys rotate.
+func (s *Server) signingKey(ctx context.Context) (kid, key string, err error) {
+	keys, err := s.opts.Store.List(ctx, store.SigningKeys)
+	if err != nil {
+		return "", "", errUnavailable(err)
+	}
+	var best *store.Record
+	for i := range keys {
+		k := &keys[i]
+		if k.Revoked || k.Secret == "" {
+			continue
+		}
+		if best == nil || k.CreatedAt > best.CreatedAt || k.CreatedAt == best.CreatedAt && k.ID > best.ID {
+			best = k
+		}
+	}
+	if best == nil {
+		return "", "", &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
+			Msg: "no signing key: create one under /admin/v1/signing-keys"}
+	}
+	return best.ID, best.Secret, nil
+}

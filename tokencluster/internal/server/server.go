@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package server is the token cluster's HTTP API: issuance endpoints (public),
+// the verification API (internal, called by the plugin) and the admin API.
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/credgate/credgate/plugin/tokenapi"
+	"github.com/credgate/credgate/tokencluster/internal/registry"
+	"github.com/credgate/credgate/tokencluster/internal/secret"
+	"github.com/credgate/credgate/tokencluster/internal/store"
+)
+
+// Options configure a Server. Zero durations take the documented defaults.
+type Options struct {
+	Store  store.Store
+	Hasher *secret.Hasher
+	// Now is the clock; default time.Now. Tests pin it.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// AdminToken guards the admin API; empty disables it (403).
+	AdminToken string
+	// VerifyToken, when set, must be presented as a bearer token on the verification API.
+	VerifyToken string
+	// Issuer is the JWT "iss" claim; default "credgate-tokencluster".
+	Issuer string
+
+	OAuthTTL          time.Duration // default 1h
+	SessionIdle       time.Duration // default 15m
+	PublicKeyTokenTTL time.Duration // default 1h
+	TimestampWindow   time.Duration // accepted clock skew of /tokens timestamps; default 5m
+	JWTTTL            time.Duration // default 1h
+	SSOTTL            time.Duration // default 5m
+	CacheTTL          time.Duration // cache hint of positive answers; default 60s
+	SessionCacheTTL   time.Duration // cache hint of session answers; default 30s
+	NegativeCacheTTL  time.Duration // cache hint of unknown/mismatch answers; default 5s
+}
+
+// Server serves the token cluster API.
+type Server struct {
+	opts Options
+	reg  *registry.Registry
+	mux  *http.ServeMux
+}
+
+// New validates opts and builds the server.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("server: Options.Store is required")
+	}
+	setDefaults(&opts)
+	s := &Server{opts: opts, mux: http.NewServeMux(),
+		reg: &registry.Registry{Store: opts.Store, Hasher: opts.Hasher, Now: opts.Now}}
+	s.routes()
+	return s, nil
+}
+
+func setDefaults(o *Options) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Hasher == nil {
+		o.Hasher = secret.NewHasher(0)
+	}
+	if o.Issuer == "" {
+		o.Issuer = "credgate-tokencluster"
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.OAuthTTL, time.Hour)
+	def(&o.SessionIdle, 15*time.Minute)
+	def(&o.PublicKeyTokenTTL, time.Hour)
+	def(&o.TimestampWindow, 5*time.Minute)
+	def(&o.JWTTTL, time.Hour)
+	def(&o.SSOTTL, 5*time.Minute)
+	def(&o.CacheTTL, time.Minute)
+	def(&o.SessionCacheTTL, 30*time.Second)
+	def(&o.NegativeCacheTTL, 5*time.Second)
+}
+
+// Registry returns the registry the server uses (for the seed command).
+func (s *Server) Registry() *registry.Registry { return s.reg }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET "+tokenapi.PathHealth, s.health)
+	m.HandleFunc("POST "+tokenapi.PathOAuthToken, s.oauthToken)
+	m.HandleFunc("POST "+tokenapi.PathSessionToken, s.sessionCreate)
+	m.HandleFunc("DELETE "+tokenapi.PathSessionToken+"/{token}", s.sessionDelete)
+	m.HandleFunc("POST "+tokenapi.PathPublicKeyToken, s.publicKeyToken)
+	m.HandleFunc("POST "+tokenapi.PathPartnerToken, s.partnerToken)
+	m.HandleFunc("POST "+tokenapi.PathCustomerLogin, s.customerLogin)
+	m.HandleFunc("POST "+tokenapi.PathSSO, s.ssoIssue)
+
+	m.Handle("POST "+tokenapi.PathIntrospect, s.verifyAuth(s.introspect))
+	m.Handle("POST "+tokenapi.PathVerify, s.verifyAuth(s.verify))
+	m.Handle("GET "+tokenapi.PathRevocations, s.verifyAuth(s.revocations))
+
+	a := tokenapi.PathAdmin
+	m.Handle("GET "+a+"/{collection}", s.adminAuth(s.adminList))
+	m.Handle("POST "+a+"/{collection}", s.adminAuth(s.adminCreate))
+	m.Handle("GET "+a+"/{collection}/{id}", s.adminAuth(s.adminGet))
+	m.Handle("DELETE "+a+"/{collection}/{id}", s.adminAuth(s.adminRevoke))
+	m.Handle("POST "+a+"/{collection}/{id}/rotate", s.adminAuth(s.adminRotate))
+	m.Handle("POST "+a+"/users/{id}/sso", s.adminAuth(s.adminSSO))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errNotFound("no such endpoint"))
+	})
+}
+
+// ServeHTTP implements http.Handler with panic recovery and one access log line per request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.opts.Now()
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			s.opts.Logger.Error("handler panic", "pattern", r.Pattern, "panic", p)
+			writeError(rw, errInternal)
+		}
+		// The pattern, never the raw path: paths such as DELETE /v2/token/{token} carry credentials.
+		s.opts.Logger.Info("request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
+			"duration", s.opts.Now().Sub(start))
+	}()
+	s.mux.ServeHTTP(rw, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if err := s.opts.Store.Ping(r.Context()); err != nil {
+		writeError(w, errUnavailable(err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// verifyAuth requires the verify bearer token when one is configured.
+func (s *Server) verifyAuth(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.VerifyToken != "" && !secret.Equal(bearer(r), s.opts.VerifyToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tokencluster-verify"`)
+			writeError(w, errUnauthorized("verification API needs the verify bearer token"))
+			return
+		}
+		h(w, r)
+	})
+}
+
+// adminAuth requires the admin bearer token; without one configured the admin API is off.
+func (s *Server) adminAuth(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.AdminToken == "" {
+			writeError(w, errForbidden("admin API disabled: start the service with --admin-token"))
+			return
+		}
+		if !secret.Equal(bearer(r), s.opts.AdminToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tokencluster-admin"`)
+			writeError(w, errUnauthorized("admin token required"))
+			return
+		}
+		h(w, r)
+	})
+}
+
+func bearer(r *http.Request) string {
+	const p = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) > len(p) && (h[:len(p)] == p || h[:len(p)] == "bearer ") {
+		return h[len(p):]
+	}
+	return ""
+}

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/credgate/credgate/plugin/tokenapi"
+	"github.com/credgate/credgate/tokencluster/internal/secret"
+	"github.com/credgate/credgate/tokencluster/internal/store"
+)
+
+// ssoIssue serves POST /v1/sso: a user authenticated by user-id and
+// user-api-key gets a one-time login URL.
+func (s *Server) ssoIssue(w http.ResponseWriter, r *http.Request) {
+	var req tokenapi.SSORequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := required("user_id", req.UserID, "user_api_key", req.UserAPIKey, "redirect_url", req.RedirectURL); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	user, err := s.opts.Store.Get(r.Context(), store.Users, req.UserID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, errUnavailable(err))
+		return
+	}
+	if !secret.DigestEqual(req.UserAPIKey, user.SecretDigest) || err != nil {
+		s.fail(w, r, errUnauthorized("invalid user-id or user-api-key"))
+		return
+	}
+	s.writeSSO(w, r, user, req.RedirectURL)
+}
+
+// adminSSO serves POST /admin/v1/users/{id}/sso {"redirect_url"}.
+func (s *Server) adminSSO(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		RedirectURL string `json:"redirect_url"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	user, err := s.opts.Store.Get(r.Context(), store.Users, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeSSO(w, r, user, req.RedirectURL)
+}
+
+func (s *Server) writeSSO(w http.ResponseWriter, r *http.Request, user store.Record, redirect string) {
+	resp, err := s.issueSSO(r.Context(), user, redirect)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp, false)
+}
+
+func (s *Server) issueSSO(ctx context.Context, user store.Record, redirect string) (tokenapi.SSOResponse, error) {
+	u, err := url.Parse(redirect)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return tokenapi.SSOResponse{}, errBadRequest("redirect_url must be an absolute http(s) URL")
+	}
+	if ok, err := s.ownerActive(ctx, user); err != nil {
+		return tokenapi.SSOResponse{}, errUnavailable(err)
+	} else if !ok {
+		return tokenapi.SSOResponse{}, errUnauthorized("user revoked")
+	}
+	now := s.opts.Now()
+	raw := secret.NewToken(32)
+	tok := store.Token{Digest: secret.Digest(raw), Kind: tokenapi.KindSSO, Subject: user.ID, Tenant: user.Tenant,
+		Username: user.Username, Scopes: user.Scopes, IssuedAt: now.Unix(), ExpiresAt: now.Add(s.opts.SSOTTL).Unix()}
+	if err := s.opts.Store.PutToken(ctx, tok, now); err != nil {
+		return tokenapi.SSOResponse{}, err
+	}
+	q := u.Query()
+	q.Set(tokenapi.SSOQueryParam, raw)
+	u.RawQuery = q.Encode()
+	return tokenapi.SSOResponse{URL: u.String(), SSOToken: raw, ExpiresIn: int64(s.opts.SSOTTL.Seconds())}, nil
+}

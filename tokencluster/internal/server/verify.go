@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/credgate/credgate/plugin/tokenapi"
+	"github.com/credgate/credgate/tokencluster/internal/registry"
+	"github.com/credgate/credgate/tokencluster/internal/secret"
+	"github.com/credgate/credgate/tokencluster/internal/store"
+)
+
+// kindSSOUsed marks a consumed SSO token until its expiry, so a replay answers "consumed".
+const kindSSOUsed = "sso_used"
+
+type verifyFunc func(s *Server, ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error)
+
+// verifiers maps each kind to its check and the request fields it needs.
+var verifiers = map[tokenapi.Kind]struct {
+	fn   verifyFunc
+	need func(tokenapi.VerifyRequest) error
+}{
+	tokenapi.KindAPIKey:         {(*Server).verifyAPIKey, needs(fCred)},
+	tokenapi.KindUserAPIKey:     {(*Server).verifyUserAPIKey, needs(fUser, fCred)},
+	tokenapi.KindPublicKey:      {(*Server).verifyPublicKey, needs(fCred)},
+	tokenapi.KindPublicKeyToken: {(*Server).verifyPublicKeyToken, needs(fPublicKey, fCred)},
+	tokenapi.KindDomainKey:      {(*Server).verifyDomainKey, needs(fDomain, fCred)},
+	tokenapi.KindSSO:            {(*Server).verifySSO, needs(fCred)},
+	tokenapi.KindHMACKey:        {(*Server).verifyHMACKey, needs(fUser)},
+}
+
+const (
+	fCred      = tokenapi.FieldCredential
+	fUser      = tokenapi.FieldUserID
+	fPublicKey = tokenapi.FieldPublicKey
+	fDomain    = tokenapi.FieldDomain
+)
+
+func needs(fields ...string) func(tokenapi.VerifyRequest) error {
+	return func(req tokenapi.VerifyRequest) error {
+		vals := map[string]string{fCred: req.Credential, fUser: req.UserID, fPublicKey: req.PublicKey, fDomain: req.Domain}
+		for _, f := range fields {
+			if vals[f] == "" {
+				return errBadRequest("kind " + req.Kind + " needs " + f)
+			}
+		}
+		return nil
+	}
+}
+
+// verify serves POST /v1/verify.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	var req tokenapi.VerifyRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, ok := verifiers[req.Kind]
+	if !ok {
+		s.fail(w, r, errBadRequest("unknown kind "+req.Kind+" (oauth2 and session tokens go to /introspect)"))
+		return
+	}
+	if err := v.need(req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp, err := v.fn(s, r.Context(), req, s.opts.Now())
+	if err != nil {
+		s.fail(w, r, errUnavailable(err))
+		return
+	}
+	resp.Kind = req.Kind
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp, false)
+}
+
+func (s *Server) inactive(reason, digest string) tokenapi.VerifyResponse {
+	return tokenapi.VerifyResponse{Reason: reason, Digest: digest, CacheTTL: s.negativeTTL(reason),
+		Revoked: reason == tokenapi.ReasonRevoked}
+}
+
+// judge turns a found record into an answer: expired, revoked (it or its
+// tenant) or active with the record's identity.
+func (s *Server) judge(ctx context.Context, rec store.Record, digest string, now time.Time) (tokenapi.VerifyResponse, error) {
+	if rec.ExpiresAt > 0 && rec.ExpiresAt <= now.Unix() {
+		return s.inactive(tokenapi.ReasonExpired, digest), nil
+	}
+	ok, err := s.ownerActive(ctx, rec)
+	if err != nil {
+		return tokenapi.VerifyResponse{}, err
+	}
+	if !ok {
+		return s.inactive(tokenapi.ReasonRevoked, digest), nil
+	}
+	return tokenapi.VerifyResponse{Active: true, Subject: rec.ID, Tenant: rec.Tenant, Scopes: rec.Scopes,
+		ExpiresAt: rec.ExpiresAt, Digest: digest, CacheTTL: cacheTTL(s.opts.CacheTTL, rec.ExpiresAt, now)}, nil
+}
+
+// get returns the record, or found=false for ErrNotFound.
+func (s *Server) get(ctx context.Context, c store.Collection, id string) (store.Record, bool, error) {
+	rec, err := s.opts.Store.Get(ctx, c, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return rec, false, nil
+	}
+	return rec, err == nil, err
+}
+
+func (s *Server) verifyAPIKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
+	digest := secret.Digest(req.Credential)
+	rec, err := s.opts.Store.Lookup(ctx, store.APIKeys, registry.DigestKey(digest))
+	if errors.Is(err, store.ErrNotFound) || err == nil && !secret.Equal(rec.SecretDigest, digest) {
+		return s.inactive(tokenapi.ReasonUnknown, digest), nil
+	}
+	if err != nil {
+		return tokenapi.VerifyResponse{}, err
+	}
+	return s.judge(ctx, rec, digest, now)
+}
+
+func (s *Server) verifyUserAPIKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
+	digest := secret.Digest(req.Credential)
+	user, found, err := s.get(ctx, store.Users, req.UserID)
+	if err != nil || !found {
+		return s.inactive(tokenapi.ReasonUnknown, digest), err
+	}
+	if !secret.Equal(user.SecretDigest, digest) {
+		return s.inactive(tokenapi.ReasonMismatch, digest), nil
+	}
+	if req.DeveloperID != "" {
+		if !secret.Equal(req.DeveloperID, user.DeveloperID) {
+			return s.inactive(tokenapi.ReasonMismatch, digest), nil
+		}
+		if ok, err := s.recordActive(ctx, store.Developers, user.DeveloperID); err != nil || !ok {
+			return s.inactive(tokenapi.ReasonRevoked, digest), err
+		}
+	}
+	resp, err := s.judge(ctx, user, digest, now)
+	resp.DeveloperID = user.DeveloperID
+	return resp, err
+}
+
+func (s *Server) verifyPublicKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
+	digest := secret.Digest(req.Credential)
+	app, found, err := s.get(ctx, store.Apps, req.Credential)
+	if err != nil || !found {
+		return s.inactive(tokenapi.ReasonUnknown, digest), err
+	}
+	resp, err := s.judge(ctx, app, digest, now)
+	resp.AppID = app.ID
+	return resp, err
+}
+
+func (s *Server) verifyPublicKeyToken(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
+	digest := secret.Digest(req.Credential)
+	tok, err := s.opts.Store.GetToken(ctx, digest, now)
+	if errors.Is(err, store.ErrNotFound) || err == nil && tok.Kind != tokenapi.KindPublicKeyToken {
+		return s.inactive(tokenapi.ReasonUnknown, digest), nil
+	}
+	if err != nil {
+		return tokenapi.VerifyResponse{}, err
+	}
+	if !secret.Equal(tok.AppID, req.PublicKey) {
+		return s.inactive(tokenapi.ReasonMismatch, digest), nil
+	}
+	if ok, err := s.recordActive(ctx, store.Apps, tok.AppID); err != nil || !ok {
+		return s.inactive(tokenapi.ReasonRevoked, digest), err
+	}
+	return tokenapi.VerifyResponse{Active: true, Subject: tok.Subject, Tenant: tok.Tenant, Scopes: tok.Scopes,
+		ExpiresAt: tok.ExpiresAt, Digest: digest, AppID: tok.AppID,
+		CacheTTL: cacheTTL(s.opts.CacheTTL, tok.ExpiresAt, now)}, nil
+}
+
+func (s *Server) verifyDomainKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
+	digest := secret.Digest(req.Credential)
+	dom, found, err := s.get(ctx, store.Domains, req.Domain)
+	if err != nil || !found {
+		return s.inactive(tokenapi.ReasonUnknown, digest), err
+	}
+	if !secret.Equal(dom.SecretDigest, digest) {
+		return s.inactive(tokenapi.ReasonMismatch, digest), nil
+	}
+	return s.judge(ctx, dom, digest, now)
+}
+
+// verifySSO consumes the token: only the first verification is active.
+func (s *Server) verifySSO(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
+	digest := secret.Digest(req.Credential)
+	tok, err := s.opts.Store.GetToken(ctx, digest, now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return s.inactive(tokenapi.ReasonUnknown, digest), nil
+	case err != nil:
+		return tokenapi.VerifyResponse{}, err
+	case tok.Kind == kindSSOUsed:
+		return s.inactive(tokenapi.ReasonConsumed, digest), nil
+	case tok.Kind != tokenapi.KindSSO:
+		return s.inactive(tokenapi.ReasonUnknown, digest), nil
+	}
+	if tok, err = s.opts.Store.ConsumeToken(ctx, digest, now); errors.Is(err, store.ErrNotFound) {
+		return s.inactive(tokenapi.ReasonConsumed, digest), nil
+	} else if err != nil {
+		return tokenapi.VerifyResponse{}, err
+	}
+	used := tok
+	used.Kind = kindSSOUsed
+	if err := s.opts.Store.PutToken(ctx, used, now); err != nil {
+		return tokenapi.VerifyResponse{}, err
+	}
+	if ok, err := s.recordActive(ctx, store.Users, tok.Subject); err != nil || !ok {
+		return s.inactive(tokenapi.ReasonRevoked, digest), err
+	}
+	return tokenapi.VerifyResponse{Active: true, Subject: tok.Subject, Tenant: tok.Tenant, Scopes: tok.Scopes,
+		ExpiresAt: tok.ExpiresAt, Digest: digest, CacheTTL: 0}, nil
+}
+
+// verifyHMACKey returns the user's HMAC key material; the digest is over the user-id.
+func (s *Server) verifyHMACKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
+	digest := secret.Digest(req.UserID)
+	user, found, err := s.get(ctx, store.Users, req.UserID)
+	if err != nil || !found || user.Secret == "" {
+		return s.inactive(tokenapi.ReasonUnknown, digest), err
+	}
+	resp, err := s.judge(ctx, user, digest, now)
+	if resp.Active {
+		resp.HMACKey = user.Secret
+		resp.DeveloperID = user.DeveloperID
+	}
+	return resp, err
+}
