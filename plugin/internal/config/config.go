@@ -30,6 +30,11 @@ type Config struct {
 	// IdentityPrefix is the prefix of the trusted identity headers; client
 	// copies of any header with this prefix are removed from every request.
 	IdentityPrefix string
+	// Cluster is how to reach the token cluster; nil when not configured
+	// (then no route may use a scheme that needs it).
+	Cluster *Cluster
+	// Cache configures the verification caches.
+	Cache Cache
 }
 
 // Error is a configuration error at a JSON path.
@@ -51,7 +56,7 @@ func errAt(path, format string, args ...any) error {
 	return &Error{Path: path, Err: fmt.Errorf(format, args...)}
 }
 
-var topKeys = []string{"routes", "unmatched", "realm", "identity_header_prefix"}
+var topKeys = []string{"routes", "unmatched", "realm", "identity_header_prefix", "token_cluster", "cache"}
 
 // Parse validates data and returns the frozen configuration.
 func Parse(data []byte) (*Config, error) { return ParseEnv(data, Env{}) }
@@ -75,6 +80,13 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 	if err := parseTop(root, cfg); err != nil {
 		return nil, err
 	}
+	var err error
+	if cfg.Cluster, err = parseCluster(root.Get("token_cluster")); err != nil {
+		return nil, err
+	}
+	if cfg.Cache, err = parseCache(root.Get("cache")); err != nil {
+		return nil, err
+	}
 	if err := validateSections(root, env); err != nil {
 		return nil, err
 	}
@@ -86,6 +98,9 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 		rt, err := parseRoute(fmt.Sprintf("routes[%d]", i), r, root, env)
 		if err != nil {
 			return nil, err
+		}
+		if rt.NeedsCluster() && cfg.Cluster == nil {
+			return nil, errAt(fmt.Sprintf("routes[%d].schemes", i), "a scheme of this route needs the token cluster: add a token_cluster section")
 		}
 		cfg.Policy.Routes = append(cfg.Policy.Routes, rt)
 	}
@@ -180,7 +195,7 @@ func buildJWT(b Build) (authn.Verifier, error) {
 	return v, nil
 }
 
-var routeKeys = []string{"name", "match", "schemes", "anonymous", "scopes", "error_style", "strip_credentials", "options"}
+var routeKeys = []string{"name", "match", "schemes", "anonymous", "scopes", "error_style", "strip_credentials", "options", "fail_policy"}
 
 func parseRoute(path string, r, root gjson.Result, env Env) (*policy.Route, error) {
 	if err := knownKeys(path, r, routeKeys); err != nil {
@@ -198,6 +213,15 @@ func parseRoute(path string, r, root gjson.Result, env Env) (*policy.Route, erro
 			return nil, errAt(path+".error_style", "unknown style %s (valid: %s)", v.Raw, strings.Join(respond.Styles(), ", "))
 		}
 		rt.Style = v.String()
+	}
+	if v := r.Get("fail_policy"); v.Exists() {
+		switch v.String() {
+		case "closed":
+		case "stale":
+			rt.FailStale = true
+		default:
+			return nil, errAt(path+".fail_policy", "must be \"closed\" or \"stale\", got %s", v.Raw)
+		}
 	}
 	if v := r.Get("strip_credentials"); v.Exists() {
 		if !v.IsBool() {

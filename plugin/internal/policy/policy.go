@@ -37,6 +37,19 @@ type Route struct {
 	Style string
 	// StripCredentials removes the credentials before the request goes upstream.
 	StripCredentials bool
+	// FailStale serves a cached positive answer, within the stale window,
+	// when the token cluster cannot be reached. Otherwise such requests get 503.
+	FailStale bool
+}
+
+// NeedsCluster reports whether any accepted scheme asks the token cluster.
+func (rt *Route) NeedsCluster() bool {
+	for _, v := range rt.Verifiers {
+		if _, remote := v.(authn.RemoteVerifier); remote {
+			return true
+		}
+	}
+	return false
 }
 
 // Matches reports whether the route applies to the request.

@@ -17,10 +17,22 @@ const (
 	// StyleRFC6750 answers with a JSON body {"error", "error_description"} and
 	// a WWW-Authenticate challenge (RFC 6750 §3). It is the default.
 	StyleRFC6750 = "rfc6750"
+	// StyleMarketcloud answers with the Marketcloud envelope
+	// {"status":false,"errors":[{"code","type","message"}]}.
+	StyleMarketcloud = "marketcloud"
+	// StyleZnode answers with the Znode base response
+	// {"HasError":true,"ErrorCode","ErrorMessage"}.
+	StyleZnode = "znode"
+	// StylePlatform answers with {"code","message"}, where code is the
+	// scheme's numeric code (for example -23 for a key of another tenant) or
+	// the HTTP status when the scheme has none.
+	StylePlatform = "platform"
 )
 
 // Styles lists the valid error styles.
-func Styles() []string { return []string{StyleRFC6750} }
+func Styles() []string {
+	return []string{StyleRFC6750, StyleMarketcloud, StyleZnode, StylePlatform}
+}
 
 // Response is a local reply to send instead of forwarding the request.
 type Response struct {
@@ -32,8 +44,38 @@ type Response struct {
 // Deny renders d in the given style. realm is used in challenges.
 func Deny(style, realm string, d *authn.DenyError) Response {
 	switch style {
+	case StyleMarketcloud:
+		return jsonReply(d.Status, map[string]any{"status": false, "errors": []map[string]any{
+			{"code": d.Status, "type": statusType(d.Status), "message": d.Message}}})
+	case StyleZnode:
+		return jsonReply(d.Status, map[string]any{"HasError": true, "ErrorCode": d.Status, "ErrorMessage": d.Message})
+	case StylePlatform:
+		code := d.Code
+		if code == 0 {
+			code = d.Status
+		}
+		return jsonReply(d.Status, map[string]any{"code": code, "message": d.Message})
 	default:
 		return rfc6750(realm, d)
+	}
+}
+
+func jsonReply(status int, body any) Response {
+	return Response{Status: status, Body: mustJSON(body),
+		Headers: [][2]string{{"content-type", "application/json"}, {"cache-control", "no-store"}}}
+}
+
+// statusType is the reason phrase the Marketcloud envelope carries as "type".
+func statusType(status int) string {
+	switch status {
+	case 401:
+		return "Unauthorized"
+	case 403:
+		return "Forbidden"
+	case 503:
+		return "Service Unavailable"
+	default:
+		return "Error"
 	}
 }
 

@@ -55,3 +55,35 @@ func TestRFC6750(t *testing.T) {
 		})
 	}
 }
+
+func TestVendorStyles(t *testing.T) {
+	missing := authn.Deny(authn.ErrMissing, "credentials_missing", "Authorization is missing")
+	keyOfOtherTenant := authn.Deny(authn.ErrInvalid, "api_key_tenant", "The API key does not belong to this tenant.").WithCode(-23)
+	domain := authn.Deny(authn.ErrForbidden, "domain_key", "Domain name and key are either incorrect or missing from the request Authorization header.")
+	tests := []struct {
+		name  string
+		style string
+		deny  *authn.DenyError
+		want  string
+	}{
+		{name: "marketcloud", style: StyleMarketcloud, deny: missing,
+			want: `{"errors":[{"code":401,"message":"Authorization is missing","type":"Unauthorized"}],"status":false}`},
+		{name: "znode", style: StyleZnode, deny: domain,
+			want: `{"ErrorCode":403,"ErrorMessage":"Domain name and key are either incorrect or missing from the request Authorization header.","HasError":true}`},
+		{name: "platform with code", style: StylePlatform, deny: keyOfOtherTenant,
+			want: `{"code":-23,"message":"The API key does not belong to this tenant."}`},
+		{name: "platform without code", style: StylePlatform, deny: missing,
+			want: `{"code":401,"message":"Authorization is missing"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Deny(tc.style, "api", tc.deny)
+			if string(r.Body) != tc.want {
+				t.Fatalf("body = %s\nwant   %s", r.Body, tc.want)
+			}
+			if r.Status != tc.deny.Status {
+				t.Fatalf("status = %d", r.Status)
+			}
+		})
+	}
+}

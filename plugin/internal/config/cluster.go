@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package config
+
+import (
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// Cluster says how the plugin reaches the token cluster.
+type Cluster struct {
+	// Name is the Envoy cluster name.
+	Name string
+	// Authority is the :authority of calls to it.
+	Authority string
+	// Timeout bounds each call.
+	Timeout time.Duration
+	// VerifyToken, when set, is sent as a Bearer token on every call.
+	VerifyToken string
+	// RevocationPoll is how often the revocation feed is polled (0: never).
+	RevocationPoll time.Duration
+}
+
+// Cache configures the verification caches.
+type Cache struct {
+	// MaxEntries bounds the per-VM cache.
+	MaxEntries int
+	// MaxTTL caps how long any positive answer is cached.
+	MaxTTL time.Duration
+	// NegativeTTL is how long an invalid credential's answer is cached.
+	NegativeTTL time.Duration
+	// StaleWindow is how long past its TTL a positive answer may still serve
+	// routes with fail_policy "stale" while the token cluster is unreachable.
+	// It never extends past the credential's own expiry.
+	StaleWindow time.Duration
+	// Shared enables the cross-VM layer in the proxy's shared data.
+	Shared bool
+}
+
+var clusterKeys = []string{"cluster", "authority", "timeout_ms", "verify_token", "revocation_poll_ms"}
+
+func parseCluster(v gjson.Result) (*Cluster, error) {
+	if !v.Exists() {
+		return nil, nil
+	}
+	if err := knownKeys("token_cluster", v, clusterKeys); err != nil {
+		return nil, err
+	}
+	c := &Cluster{Name: "token_cluster", Authority: "tokencluster", Timeout: time.Second, RevocationPoll: 500 * time.Millisecond}
+	if n := v.Get("cluster"); n.Exists() {
+		if n.Type != gjson.String || n.String() == "" {
+			return nil, errAt("token_cluster.cluster", "must be a non-empty cluster name")
+		}
+		c.Name = n.String()
+	}
+	if a := v.Get("authority"); a.Exists() {
+		if a.Type != gjson.String || a.String() == "" || strings.ContainsAny(a.String(), " /\r\n") {
+			return nil, errAt("token_cluster.authority", "must be a host name, optionally with a port")
+		}
+		c.Authority = a.String()
+	}
+	var err error
+	if c.Timeout, err = millis(v, "token_cluster", "timeout_ms", c.Timeout, 10, 60000); err != nil {
+		return nil, err
+	}
+	if c.RevocationPoll, err = millis(v, "token_cluster", "revocation_poll_ms", c.RevocationPoll, 0, 60000); err != nil {
+		return nil, err
+	}
+	if t := v.Get("verify_token"); t.Exists() {
+		if t.Type != gjson.String || t.String() == "" || strings.ContainsAny(t.String(), " \r\n") {
+			return nil, errAt("token_cluster.verify_token", "must be a non-empty token without spaces")
+		}
+		c.VerifyToken = t.String()
+	}
+	return c, nil
+}
+
+var cacheKeys = []string{"max_entries", "max_ttl_seconds", "negative_ttl_seconds", "stale_seconds", "shared"}
+
+func parseCache(v gjson.Result) (Cache, error) {
+	c := Cache{MaxEntries: 10000, MaxTTL: 5 * time.Minute, NegativeTTL: 5 * time.Second, StaleWindow: 5 * time.Minute, Shared: true}
+	if !v.Exists() {
+		return c, nil
+	}
+	if err := knownKeys("cache", v, cacheKeys); err != nil {
+		return c, err
+	}
+	if n := v.Get("max_entries"); n.Exists() {
+		if n.Type != gjson.Number || n.Int() < 0 || n.Int() > 1_000_000 {
+			return c, errAt("cache.max_entries", "must be a number from 0 (no cache) to 1000000")
+		}
+		c.MaxEntries = int(n.Int())
+	}
+	var err error
+	if c.MaxTTL, err = seconds(v, "max_ttl_seconds", c.MaxTTL); err != nil {
+		return c, err
+	}
+	if c.NegativeTTL, err = seconds(v, "negative_ttl_seconds", c.NegativeTTL); err != nil {
+		return c, err
+	}
+	if c.StaleWindow, err = seconds(v, "stale_seconds", c.StaleWindow); err != nil {
+		return c, err
+	}
+	if s := v.Get("shared"); s.Exists() {
+		if !s.IsBool() {
+			return c, errAt("cache.shared", "must be true or false")
+		}
+		c.Shared = s.Bool()
+	}
+	return c, nil
+}
+
+func millis(v gjson.Result, section, key string, def time.Duration, lo, hi int64) (time.Duration, error) {
+	n := v.Get(key)
+	if !n.Exists() {
+		return def, nil
+	}
+	if n.Type != gjson.Number || n.Int() < lo || n.Int() > hi || float64(n.Int()) != n.Float() {
+		return 0, errAt(section+"."+key, "must be a whole number of milliseconds from %d to %d", lo, hi)
+	}
+	return time.Duration(n.Int()) * time.Millisecond, nil
+}
+
+func seconds(v gjson.Result, key string, def time.Duration) (time.Duration, error) {
+	n := v.Get(key)
+	if !n.Exists() {
+		return def, nil
+	}
+	if n.Type != gjson.Number || n.Int() < 0 || n.Int() > 86400 || float64(n.Int()) != n.Float() {
+		return 0, errAt("cache."+key, "must be a whole number of seconds from 0 to 86400")
+	}
+	return time.Duration(n.Int()) * time.Second, nil
+}
