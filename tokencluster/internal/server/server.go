@@ -114,9 +114,6 @@ func (s *Server) routes() {
 	m.Handle("DELETE "+a+"/{collection}/{id}", s.adminAuth(s.adminRevoke))
 	m.Handle("POST "+a+"/{collection}/{id}/rotate", s.adminAuth(s.adminRotate))
 	m.Handle("POST "+a+"/users/{id}/sso", s.adminAuth(s.adminSSO))
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errNotFound("no such endpoint"))
-	})
 }
 
 // ServeHTTP implements http.Handler with panic recovery and one access log line per request.
@@ -132,7 +129,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.opts.Logger.Info("request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
 			"duration", s.opts.Now().Sub(start))
 	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.mux.ServeHTTP(&fallbackWriter{w: rw}, r) // 404 or 405 from the mux, as a JSON body
+		return
+	}
 	s.mux.ServeHTTP(rw, r)
+}
+
+// fallbackWriter turns the mux's plain-text 404 and 405 answers into JSON errors.
+type fallbackWriter struct {
+	w    http.ResponseWriter
+	done bool
+}
+
+func (f *fallbackWriter) Header() http.Header { return f.w.Header() }
+
+func (f *fallbackWriter) WriteHeader(code int) {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.w.Header().Del("X-Content-Type-Options")
+	msg, ecode := "no such endpoint", codeNotFound
+	if code == http.StatusMethodNotAllowed {
+		msg, ecode = "method not allowed (see the Allow header)", "method_not_allowed"
+	}
+	writeError(f.w, &apiError{Status: code, Code: ecode, Msg: msg})
+}
+
+func (f *fallbackWriter) Write(b []byte) (int, error) {
+	f.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 type statusWriter struct {
