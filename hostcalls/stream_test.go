@@ -1,0 +1,202 @@
+package hostcalls_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/credgate/credgate/hostcalls"
+)
+
+func get(action string, extra ...[2]string) hostcalls.Request {
+	return hostcalls.Request{Method: "GET", Path: "/p?q=1", Authority: "api.example",
+		Headers: append([][2]string{{"X-Test-Action", action}}, extra...)}
+}
+
+func TestHeaders(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	tests := []struct {
+		name   string
+		req    hostcalls.Request
+		header string
+		want   string
+		absent bool
+	}{
+		{name: "add", req: get("set"), header: "x-added", want: "yes"},
+		{name: "replace pseudo header", req: get("set"), header: ":path", want: "/rewritten"},
+		{name: "replace regular header", req: get("set", [2]string{"X-Replace", "old"}, [2]string{"x-replace", "older"}), header: "x-replace", want: "new"},
+		{name: "remove", req: get("set", [2]string{"X-Remove", "secret"}), header: "x-remove", absent: true},
+		{name: "get :method", req: get("read"), header: "x-read-method", want: "GET/0"},
+		{name: "get :path", req: get("read"), header: "x-read-path", want: "/p?q=1/0"},
+		{name: "get :authority", req: get("read"), header: "x-read-authority", want: "api.example/0"},
+		{name: "get :scheme", req: get("read"), header: "x-read-scheme", want: "http/0"},
+		{name: "missing header is NotFound", req: get("read"), header: "x-read-x-missing", want: "/1"},
+		{name: "response map unavailable in request phase", req: get("read"), header: "x-read-response-map", want: "2"},
+		{name: "names lowercased", req: get("read", [2]string{"X-Mixed-Case", "v"}), header: "x-mixed-case", want: "v"},
+		{name: "connection manager adds x-forwarded-proto", req: get("read"), header: "x-forwarded-proto", want: "http"},
+		{name: "pairs order", req: get("pairs", [2]string{"x-request-id", "rid"}), header: "x-pairs",
+			want: ":authority,:path,:method,:scheme,x-test-action,x-request-id,x-forwarded-proto"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := h.Do(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, ok := res.UpstreamHeader(tc.header)
+			if tc.absent {
+				if ok {
+					t.Fatalf("%s = %q, want absent", tc.header, v)
+				}
+				return
+			}
+			if !ok || v != tc.want {
+				t.Fatalf("%s = %q (%v), want %q", tc.header, v, ok, tc.want)
+			}
+		})
+	}
+}
+
+func TestEchoUpstreamSeesChanges(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	res, err := h.Do(context.Background(), get("set", [2]string{"x-remove", "gone"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var echo struct {
+		Method, Path, Host string
+		Headers            map[string]string
+	}
+	if err := json.Unmarshal(res.Response.Body, &echo); err != nil {
+		t.Fatal(err)
+	}
+	if echo.Path != "/rewritten" || echo.Host != "api.example" || echo.Headers["x-added"] != "yes" || echo.Headers["x-remove"] != "" {
+		t.Fatalf("echo = %+v", echo)
+	}
+	if res.Response.Status != 200 {
+		t.Fatalf("status %d", res.Response.Status)
+	}
+	if v, _ := res.ResponseHeader("x-response-seen"); v != "yes" {
+		t.Fatalf("response headers %v", res.Response.Headers)
+	}
+}
+
+func TestLocalResponse(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	res, err := h.Do(context.Background(), get("local"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := res.LocalResponse
+	if lr == nil || lr.Status != 403 || string(lr.Body) != "no" || lr.Details != "test_details" || lr.GRPCStatus != -1 ||
+		!slices.Equal(lr.Headers, [][2]string{{"x-reason", "test"}}) {
+		t.Fatalf("local response = %+v", lr)
+	}
+	if res.Upstream != nil {
+		t.Fatal("request reached the upstream")
+	}
+	want := [][2]string{{"x-reason", "test"}, {"content-length", "2"}, {"content-type", "text/plain"}, {"x-response-seen", "yes"}}
+	if res.Response.Status != 403 || string(res.Response.Body) != "no" || !slices.Equal(res.Response.Headers, want) {
+		t.Fatalf("response = %+v", res.Response)
+	}
+}
+
+func TestRequestBody(t *testing.T) {
+	t.Parallel()
+	var got string
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = string(b)
+		w.WriteHeader(201)
+	})
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig().WithUpstream(up))
+	req := get("upper-body")
+	req.Method, req.Body = "POST", []byte("payload")
+	res, err := h.Do(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "PAYLOAD" || string(res.Upstream.Body) != "PAYLOAD" || res.Response.Status != 201 {
+		t.Fatalf("upstream got %q, result %+v", got, res.Upstream)
+	}
+	if v, _ := res.UpstreamHeader("x-body-seen"); v != "payload" {
+		t.Fatalf("x-body-seen = %q", v)
+	}
+}
+
+func TestCloseStream(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	res, err := h.Do(context.Background(), get("close"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Reset || res.Upstream != nil || res.Response.Status != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+}
+
+func TestPauseWithNothingPendingIsAnError(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	_, err := h.Do(context.Background(), get("pause"))
+	if err == nil || !strings.Contains(err.Error(), "paused") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestTrapFailsVMClosed(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		profile hostcalls.Profile
+		stderr  string // what the Go runtime manages to print
+	}{
+		// The Go runtime sleeps while it freezes the world for a fatal panic;
+		// the poll_oneoff stub fails that sleep and the panic message is lost.
+		{name: "envoy-1.33 loses the panic message", profile: hostcalls.ProfileEnvoy133, stderr: "fatal error: wasi_snapshot_preview1.poll_oneoff"},
+		{name: "envoy-1.39 prints the panic", profile: hostcalls.ProfileEnvoy139, stderr: "assignment to entry in nil map"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stderr strings.Builder
+			h := newHost(t, tc.profile, hostcalls.NewConfig().WithStderr(&stderr))
+			for i := 0; i < 2; i++ { // the trapping stream, then a stream on the failed VM
+				res, err := h.Do(context.Background(), get("trap"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.LocalResponse == nil || res.LocalResponse.Status != 503 || res.LocalResponse.Details != "wasm_fail_stream" || res.Response.Status != 503 {
+					t.Fatalf("request %d: %+v", i, res)
+				}
+			}
+			traps := h.Traps()
+			if len(traps) != 1 || !strings.Contains(traps[0].Error(), "proxy_on_request_headers") {
+				t.Fatalf("traps = %v", traps)
+			}
+			if !strings.Contains(stderr.String(), tc.stderr) {
+				t.Fatalf("stderr lacks %q:\n%s", tc.stderr, stderr.String())
+			}
+			if !hasLog(h, hostcalls.LogError, strings.TrimSpace(tc.stderr[strings.LastIndex(tc.stderr, ":")+1:])) {
+				t.Fatalf("stderr not captured in logs at error level")
+			}
+		})
+	}
+}
+
+func hasLog(h *hostcalls.Host, level hostcalls.LogLevel, substr string) bool {
+	for _, e := range h.Logs() {
+		if e.Level == level && strings.Contains(e.Message, substr) {
+			return true
+		}
+	}
+	return false
+}
