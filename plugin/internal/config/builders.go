@@ -46,7 +46,8 @@ type Env struct {
 
 // builders lists every scheme the configuration can name.
 var builders = map[string]builder{
-	"jwt": buildJWT,
+	"jwt":           buildJWT,
+	"oauth2_bearer": buildOAuth2,
 }
 
 // globalKeys lists the top-level section names of the schemes.

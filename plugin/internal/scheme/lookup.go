@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scheme
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+// Helpers shared by the verifiers that ask the token cluster.
+
+// cacheKey is the cache key of a credential: lowercase hex SHA-256 over the
+// scheme name, a NUL, and the credential parts joined with NUL. The raw
+// secret never appears in a key.
+func cacheKey(scheme string, parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(scheme))
+	h.Write([]byte{0})
+	for i, p := range parts {
+		if i > 0 {
+			h.Write([]byte{0})
+		}
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// introspection builds an RFC 7662 introspection lookup for a token.
+func introspection(scheme, token, hint string) *authn.Lookup {
+	form := url.Values{"token": {token}, "token_type_hint": {hint}}
+	return &authn.Lookup{
+		Method:      "POST",
+		Path:        tokenapi.PathIntrospect,
+		ContentType: "application/x-www-form-urlencoded",
+		Body:        []byte(form.Encode()),
+		CacheKey:    cacheKey(scheme, token),
+		Digest:      tokenapi.Digest(token),
+	}
+}
+
+// verification builds a lookup at the JSON verification endpoint. raw is the
+// credential the kind's digest is computed over (see tokenapi.Digest); parts
+// are every credential part, for the cache key.
+func verification(scheme string, req tokenapi.VerifyRequest, raw string, parts ...string) *authn.Lookup {
+	body, err := json.Marshal(req)
+	if err != nil {
+		// A struct of strings always marshals.
+		panic(err)
+	}
+	return &authn.Lookup{
+		Method:      "POST",
+		Path:        tokenapi.PathVerify,
+		ContentType: "application/json",
+		Body:        body,
+		CacheKey:    cacheKey(scheme, parts...),
+		Digest:      tokenapi.Digest(raw),
+	}
+}
+
+// nouns name a scheme's credential in public messages, for example "API key".
+type nouns struct {
+	scheme string
+	noun   string
+}
+
+// checkAnswer turns an answer into a denial unless it is active, of the
+// expected kind, for the expected credential digest (when the cluster reports
+// one) and not past its expiry (a cached or stale answer may outlive it).
+func (n nouns) checkAnswer(a *authn.Answer, kind, digest string, now time.Time) *authn.DenyError {
+	switch {
+	case a == nil:
+		return authn.Deny(authn.ErrUnavailable, n.scheme+"_no_answer", "The credentials cannot be verified right now.")
+	case !a.Active:
+		return n.inactive(a.Reason)
+	case a.Kind != kind:
+		return authn.Deny(authn.ErrInvalid, n.scheme+"_wrong_kind", "The "+n.noun+" is invalid.").
+			WithDetail("the token cluster answered for kind %q, want %q", truncate(a.Kind, 32), kind)
+	case digest != "" && a.Digest != "" && a.Digest != digest:
+		return authn.Deny(authn.ErrUnavailable, n.scheme+"_answer_mismatch", "The credentials cannot be verified right now.").
+			WithDetail("the answer is for another credential")
+	case !a.ExpiresAt.IsZero() && !now.Before(a.ExpiresAt):
+		return n.inactive(tokenapi.ReasonExpired)
+	}
+	return nil
+}
+
+// inactive maps a token cluster reason to a denial.
+func (n nouns) inactive(reason string) *authn.DenyError {
+	switch reason {
+	case tokenapi.ReasonExpired:
+		return authn.Deny(authn.ErrExpired, n.scheme+"_expired", "The "+n.noun+" expired.")
+	case tokenapi.ReasonRevoked:
+		return authn.Deny(authn.ErrInvalid, n.scheme+"_revoked", "The "+n.noun+" was revoked.")
+	case tokenapi.ReasonConsumed:
+		return authn.Deny(authn.ErrInvalid, n.scheme+"_consumed", "The "+n.noun+" was already used.")
+	case tokenapi.ReasonUnknown, tokenapi.ReasonMismatch:
+		return authn.Deny(authn.ErrInvalid, n.scheme+"_invalid", "The "+n.noun+" is invalid.").WithDetail("reason %s", reason)
+	default:
+		return authn.Deny(authn.ErrInvalid, n.scheme+"_invalid", "The "+n.noun+" is invalid.").
+			WithDetail("reason %q", truncate(reason, 32))
+	}
+}
+
+// malformed is the denial of a credential that cannot be parsed.
+func (n nouns) malformed(what string) *authn.DenyError {
+	return authn.Deny(authn.ErrMalformed, n.scheme+"_malformed", "The "+n.noun+" is malformed.").WithDetail("%s", what)
+}
+
+// missing is the denial of a credential part that is absent.
+func (n nouns) missing(part string) *authn.DenyError {
+	return authn.Deny(authn.ErrMissing, n.scheme+"_missing", "The "+part+" is missing.")
+}
+
+// headerOrQuery returns a credential from the header of that (lower-case)
+// name, else from the query parameter of that exact name.
+func headerOrQuery(r authn.Request, name string) (string, bool) {
+	if v, ok := r.Header(name); ok {
+		return v, true
+	}
+	return r.Query(name)
+}
+
+// credentialValue checks that a credential part is non-empty, bounded and
+// free of control characters and spaces.
+func credentialValue(v string) (ok bool, why string) {
+	switch {
+	case v == "":
+		return false, "empty value"
+	case len(v) > authn.MaxHeaderValue:
+		return false, "value too long"
+	case strings.ContainsFunc(v, func(c rune) bool { return c <= ' ' || c == 0x7f }):
+		return false, "value contains spaces or control characters"
+	}
+	return true, ""
+}
+
+// basicValue returns the decoded payload of an `Authorization: Basic <b64>`
+// header. present is false when the header is absent or uses another scheme;
+// ok is false when the payload is not valid base64 or too long.
+func basicValue(r authn.Request) (payload string, present, ok bool) {
+	h, found := r.Header("authorization")
+	if !found {
+		return "", false, false
+	}
+	const prefix = "basic "
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false, false
+	}
+	if len(h) > authn.MaxHeaderValue {
+		return "", true, false
+	}
+	enc := strings.TrimSpace(h[len(prefix):])
+	b, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		if b, err = base64.RawStdEncoding.DecodeString(enc); err != nil {
+			return "", true, false
+		}
+	}
+	if len(b) == 0 {
+		return "", true, false
+	}
+	return string(b), true, true
+}

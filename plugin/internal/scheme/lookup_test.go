@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scheme
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+// reqTo builds a request to target (path and query) on host with header pairs.
+func reqTo(target, host string, headers ...string) authn.Request {
+	pairs := [][2]string{{":method", "GET"}, {":path", target}, {":authority", host}}
+	for i := 0; i+1 < len(headers); i += 2 {
+		pairs = append(pairs, [2]string{headers[i], headers[i+1]})
+	}
+	return authn.NewHeaderRequest(pairs)
+}
+
+// active is an active answer of the given kind, valid well past testNow.
+func active(kind string, edit func(a *authn.Answer)) *authn.Answer {
+	a := &authn.Answer{Active: true, Kind: kind, Subject: "sub-1", Tenant: "acme", Scopes: []string{"read"},
+		ExpiresAt: testNow.Add(time.Hour), CacheTTL: time.Minute}
+	if edit != nil {
+		edit(a)
+	}
+	return a
+}
+
+func inactive(reason string) *authn.Answer { return &authn.Answer{Reason: reason} }
+
+// wantDeny checks a denial's class, reason and (when set) status.
+func wantDeny(t *testing.T, d *authn.DenyError, kind error, reason string, status int) {
+	t.Helper()
+	if d == nil {
+		t.Fatalf("allowed, want a %v denial", kind)
+	}
+	if !errors.Is(d, kind) {
+		t.Fatalf("denial %v is not %v", d, kind)
+	}
+	if reason != "" && d.Reason != reason {
+		t.Fatalf("reason %q, want %q", d.Reason, reason)
+	}
+	if status != 0 && d.Status != status {
+		t.Fatalf("status %d, want %d", d.Status, status)
+	}
+}
+
+// checkLookup asserts the shape common to every lookup.
+func checkLookup(t *testing.T, l *authn.Lookup, path, scheme, raw string, parts ...string) {
+	t.Helper()
+	if l == nil {
+		t.Fatal("no lookup")
+	}
+	if l.Method != "POST" || l.Path != path {
+		t.Fatalf("lookup %s %s, want POST %s", l.Method, l.Path, path)
+	}
+	if l.Digest != tokenapi.Digest(raw) {
+		t.Fatalf("digest %s, want the digest of the raw credential", l.Digest)
+	}
+	sum := sha256.Sum256([]byte(scheme + "\x00" + strings.Join(parts, "\x00")))
+	if l.CacheKey != hex.EncodeToString(sum[:]) {
+		t.Fatalf("cache key %s is not the digest of the scheme and parts", l.CacheKey)
+	}
+	for _, p := range parts {
+		if len(p) >= 8 && strings.Contains(l.CacheKey, p) {
+			t.Fatal("cache key holds a raw credential")
+		}
+	}
+}
+
+func formOf(t *testing.T, l *authn.Lookup) url.Values {
+	t.Helper()
+	if l.ContentType != "application/x-www-form-urlencoded" {
+		t.Fatalf("content type %q", l.ContentType)
+	}
+	v, err := url.ParseQuery(string(l.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestCacheKey(t *testing.T) {
+	if cacheKey("a", "b", "c") == cacheKey("a", "b\x00c") && cacheKey("a", "bc") == cacheKey("a", "b", "c") {
+		t.Fatal("cache keys collide")
+	}
+	if cacheKey("api_key", "k") == cacheKey("session_token", "k") {
+		t.Fatal("schemes share cache keys")
+	}
+}
+
+func TestInactiveReasons(t *testing.T) {
+	n := nouns{scheme: "x", noun: "credential"}
+	tests := []struct {
+		name   string
+		answer *authn.Answer
+		kind   error
+		reason string
+		status int
+	}{
+		{name: "no answer fails closed", answer: nil, kind: authn.ErrUnavailable, reason: "x_no_answer", status: 503},
+		{name: "unknown", answer: inactive(tokenapi.ReasonUnknown), kind: authn.ErrInvalid, reason: "x_invalid", status: 401},
+		{name: "mismatch", answer: inactive(tokenapi.ReasonMismatch), kind: authn.ErrInvalid, reason: "x_invalid", status: 401},
+		{name: "expired", answer: inactive(tokenapi.ReasonExpired), kind: authn.ErrExpired, reason: "x_expired", status: 401},
+		{name: "revoked", answer: inactive(tokenapi.ReasonRevoked), kind: authn.ErrInvalid, reason: "x_revoked", status: 401},
+		{name: "consumed", answer: inactive(tokenapi.ReasonConsumed), kind: authn.ErrInvalid, reason: "x_consumed", status: 401},
+		{name: "new reason", answer: inactive("frozen"), kind: authn.ErrInvalid, reason: "x_invalid", status: 401},
+		{name: "other kind", answer: active("session", nil), kind: authn.ErrInvalid, reason: "x_wrong_kind"},
+		{name: "other digest", answer: active("k", func(a *authn.Answer) { a.Digest = "ff" }), kind: authn.ErrUnavailable, reason: "x_answer_mismatch"},
+		{name: "answer past expiry", answer: active("k", func(a *authn.Answer) { a.ExpiresAt = testNow }), kind: authn.ErrExpired, reason: "x_expired"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wantDeny(t, n.checkAnswer(tc.answer, "k", "00", testNow), tc.kind, tc.reason, tc.status)
+		})
+	}
+	if d := n.checkAnswer(active("k", nil), "k", "00", testNow); d != nil {
+		t.Fatalf("active answer denied: %v", d)
+	}
+}

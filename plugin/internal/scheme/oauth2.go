@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scheme
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+// OAuth2Name is the configuration name of the opaque OAuth2 bearer scheme.
+const OAuth2Name = "oauth2_bearer"
+
+// Access types of OAuth2 clients.
+const (
+	AccessS2S = "S2S"
+	AccessC2S = "C2S"
+)
+
+// Request parameters (header or query) that must match a token's bound codes.
+const (
+	VisitorCodeParam  = "visitorcode"
+	CustomerCodeParam = "customercode"
+)
+
+// OAuth2Options configures the OAuth2 bearer verifier.
+type OAuth2Options struct {
+	// AccessType, when set ("S2S" or "C2S"), must equal the token's access type.
+	AccessType string
+	// RequireVisitorCode requires a token with a bound visitorcode; when the
+	// request carries a visitorcode (header or query) it must equal it.
+	RequireVisitorCode bool
+	// RequireCustomerCode is RequireVisitorCode for the customercode.
+	RequireCustomerCode bool
+	// DeferJWS leaves tokens shaped like a compact JWS to the jwt scheme; set
+	// it when the route also accepts jwt.
+	DeferJWS bool
+}
+
+// OAuth2 verifies opaque `Authorization: Bearer <token>` access tokens by
+// RFC 7662 introspection at the token cluster.
+//
+// See https://www.rfc-editor.org/rfc/rfc7662 and
+// https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+type OAuth2 struct {
+	opts OAuth2Options
+	n    nouns
+}
+
+// NewOAuth2 validates opts and returns the verifier.
+func NewOAuth2(opts OAuth2Options) (*OAuth2, error) {
+	switch opts.AccessType {
+	case "", AccessS2S, AccessC2S:
+	default:
+		return nil, fmt.Errorf("access type must be %q or %q, got %q", AccessS2S, AccessC2S, opts.AccessType)
+	}
+	return &OAuth2{opts: opts, n: nouns{scheme: OAuth2Name, noun: "access token"}}, nil
+}
+
+// Name implements authn.Verifier.
+func (*OAuth2) Name() string { return OAuth2Name }
+
+// Present implements authn.Verifier: any Bearer header, except well-formed
+// JWS-shaped tokens when the route leaves those to the jwt scheme.
+func (v *OAuth2) Present(r authn.Request) bool {
+	tok, ok, err := bearerToken(r)
+	if !ok {
+		return false
+	}
+	return err != nil || !v.opts.DeferJWS || !looksLikeJWS(tok)
+}
+
+// Strip implements authn.Verifier.
+func (v *OAuth2) Strip() authn.Locations {
+	loc := authn.Locations{Headers: []string{"authorization"}}
+	if v.opts.RequireVisitorCode {
+		loc.Headers = append(loc.Headers, VisitorCodeParam)
+		loc.Query = append(loc.Query, VisitorCodeParam)
+	}
+	if v.opts.RequireCustomerCode {
+		loc.Headers = append(loc.Headers, CustomerCodeParam)
+		loc.Query = append(loc.Query, CustomerCodeParam)
+	}
+	return loc
+}
+
+// Verify implements authn.Verifier. The decision needs the token cluster, so
+// calling Verify directly always denies; the policy calls Prepare and Complete.
+func (v *OAuth2) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+	return nil, remoteOnly(OAuth2Name)
+}
+
+// Prepare implements authn.RemoteVerifier: it asks for the token's introspection.
+func (v *OAuth2) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
+	tok, ok, deny := bearerToken(r)
+	if !ok {
+		return nil, authn.Deny(authn.ErrMissing, "oauth2_missing", "A Bearer access token is required.")
+	}
+	if deny != nil {
+		return nil, deny
+	}
+	return introspection(OAuth2Name, tok, "access_token"), nil
+}
+
+// Complete implements authn.RemoteVerifier: the token must be an active
+// oauth2 token, of the route's access type, with the codes the route requires.
+func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+	if d := v.n.checkAnswer(a, tokenapi.KindOAuth2, "", now); d != nil {
+		return nil, d
+	}
+	if v.opts.AccessType != "" && a.AccessType != v.opts.AccessType {
+		return nil, authn.Deny(authn.ErrForbidden, "oauth2_access_type",
+			"This route requires an access token of a "+v.opts.AccessType+" client.").
+			WithDetail("token access type %q", truncate(a.AccessType, 8))
+	}
+	if v.opts.RequireVisitorCode {
+		if d := boundCode(r, VisitorCodeParam, a.Visitor); d != nil {
+			return nil, d
+		}
+	}
+	if v.opts.RequireCustomerCode {
+		if d := boundCode(r, CustomerCodeParam, a.Customer); d != nil {
+			return nil, d
+		}
+	}
+	sub := a.Subject
+	if sub == "" {
+		sub = a.ClientID
+	}
+	if sub == "" {
+		return nil, authn.Deny(authn.ErrInvalid, "oauth2_no_subject", "The access token has no subject.")
+	}
+	typ := a.AccessType
+	if typ == "" {
+		typ = a.TokenType
+	}
+	return &authn.Identity{Subject: sub, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: OAuth2Name,
+		TokenType: typ, Customer: a.Customer, Visitor: a.Visitor}, nil
+}
+
+// boundCode checks a code the route requires: the token must carry one, and
+// a code sent with the request must equal it.
+func boundCode(r authn.Request, param, bound string) *authn.DenyError {
+	if bound == "" {
+		return authn.Deny(authn.ErrForbidden, "oauth2_"+param+"_unbound",
+			"This route requires an access token bound to a "+param+".")
+	}
+	sent, ok := headerOrQuery(r, param)
+	if ok && !authn.SecretEqual(sent, bound) {
+		return authn.Deny(authn.ErrInvalid, "oauth2_"+param+"_mismatch",
+			"The "+param+" does not match the access token.")
+	}
+	return nil
+}
+
+// remoteOnly is the denial of Verify on a verifier that needs the token cluster.
+func remoteOnly(scheme string) *authn.DenyError {
+	return authn.Deny(authn.ErrUnavailable, scheme+"_needs_cluster", "The credentials cannot be verified right now.").
+		WithDetail("verify called on a verifier that needs the token cluster")
+}
