@@ -15,7 +15,7 @@ import (
 // listQuery holds the Znode list parameters:
 //
 //	page=index~0,size~25      0-based page index, page size 1..1000
-//	sort=name~asc|desc        one field
+//	sort=name~asc|desc        one field, case-insensitive
 //	filter=name~cn~pea[,...]  field~op~value, all must match; ops eq, ne, cn, sw, ew (case-insensitive)
 //	indent=true               human-readable JSON
 type listQuery struct {
@@ -103,7 +103,7 @@ func (lq listQuery) apply(views []registry.View) listResponse {
 	}
 	get := listFields[lq.sortField]
 	slices.SortStableFunc(kept, func(a, b registry.View) int {
-		c := cmp.Or(cmp.Compare(get(a), get(b)), cmp.Compare(a.ID, b.ID))
+		c := cmp.Or(cmp.Compare(strings.ToLower(get(a)), strings.ToLower(get(b))), cmp.Compare(a.ID, b.ID))
 		if lq.desc {
 			return -c
 		}

@@ -200,6 +200,8 @@ func (s *Server) verifySSO(ctx context.Context, req tokenapi.VerifyRequest, now 
 	case tok.Kind != tokenapi.KindSSO:
 		return s.inactive(tokenapi.ReasonUnknown, digest), nil
 	}
+	// ConsumeToken is atomic: of concurrent callers, one gets the sso token;
+	// the others get nothing or the tombstone the winner left (put back at once).
 	if tok, err = s.opts.Store.ConsumeToken(ctx, digest, now); errors.Is(err, store.ErrNotFound) {
 		return s.inactive(tokenapi.ReasonConsumed, digest), nil
 	} else if err != nil {
@@ -209,6 +211,9 @@ func (s *Server) verifySSO(ctx context.Context, req tokenapi.VerifyRequest, now 
 	used.Kind = kindSSOUsed
 	if err := s.opts.Store.PutToken(ctx, used, now); err != nil {
 		return tokenapi.VerifyResponse{}, err
+	}
+	if tok.Kind != tokenapi.KindSSO {
+		return s.inactive(tokenapi.ReasonConsumed, digest), nil
 	}
 	if ok, err := s.recordActive(ctx, store.Users, tok.Subject); err != nil || !ok {
 		return s.inactive(tokenapi.ReasonRevoked, digest), err
