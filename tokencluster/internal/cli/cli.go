@@ -65,14 +65,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // storeFlags are shared by serve and seed.
-type storeFlags struct{ data, redisURL string }
+type storeFlags struct {
+	data, redisURL string
+	bcryptCost     int
+}
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./data/tokencluster.db", "bbolt database file (embedded store)")
 	fs.StringVar(&f.redisURL, "redis", "", "Redis URL, e.g. redis://127.0.0.1:6379/0 (replaces --data)")
+	fs.IntVar(&f.bcryptCost, "bcrypt-cost", 10, "bcrypt cost of stored passwords (4..31)")
 }
 
 func (f *storeFlags) open(ctx context.Context) (store.Store, error) {
+	if f.bcryptCost < 4 || f.bcryptCost > 31 {
+		return nil, fmt.Errorf("--bcrypt-cost %d outside 4..31", f.bcryptCost)
+	}
 	if f.redisURL != "" {
 		return redis.Open(ctx, f.redisURL, "")
 	}
@@ -112,7 +119,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	srv, err := server.New(server.Options{Store: st, Logger: logger, AdminToken: *adminToken,
+	srv, err := server.New(server.Options{Store: st, Logger: logger, Hasher: secret.NewHasher(sf.bcryptCost), AdminToken: *adminToken,
 		VerifyToken: *verifyToken, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})
 	if err != nil {
 		return err
@@ -192,7 +199,7 @@ func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	reg := &registry.Registry{Store: st, Hasher: secret.NewHasher(0), Now: time.Now}
+	reg := &registry.Registry{Store: st, Hasher: secret.NewHasher(sf.bcryptCost), Now: time.Now}
 	return loadSeed(ctx, reg, *file, slog.New(slog.NewTextHandler(stdout, nil)))
 }
 

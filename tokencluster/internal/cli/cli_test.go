@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credgate/credgate/tokencluster/internal/cli"
+	"github.com/credgate/credgate/tokencluster/internal/redisserver"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const seedFile = "../../testdata/credentials.json"
+
+// serve runs "tokencluster serve" in-process on a free loopback port and
+// returns its base URL and a stop function that waits for a clean exit.
+func serve(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io.Discard, logs)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "tokencluster listening" {
+				return "http://" + rec.Addr, func() {
+					cancel()
+					select {
+					case code := <-done:
+						if code != 0 {
+							t.Fatalf("serve exited %d: %s", code, logs.String())
+						}
+					case <-time.After(15 * time.Second):
+						t.Fatal("serve did not shut down")
+					}
+				}
+			}
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d before listening: %s", code, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve not listening after 10s: %s", logs.String())
+		}
+	}
+}
+
+func TestSeedServeRestart(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data", "tokencluster.db")
+	for range 2 { // seeding is idempotent
+		var out bytes.Buffer
+		if code := cli.Main(context.Background(), []string{"seed", "-f", seedFile, "--data", data, "--bcrypt-cost", "4"}, &out, &out); code != 0 {
+			t.Fatalf("seed exited %d: %s", code, out.String())
+		}
+		if !strings.Contains(out.String(), "users=1") {
+			t.Fatalf("seed output: %s", out.String())
+		}
+	}
+	base, stop := serve(t, "--data", data, "--admin-token", "adm")
+	resp, err := http.PostForm(base+"/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {"demo-client"}, "client_secret": {"demo-client-secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token: %d", resp.StatusCode)
+	}
+	var out bytes.Buffer
+	code := cli.Main(context.Background(), []string{"admin", "--url", base, "--admin-token", "adm",
+		"list", "api-keys", "--sort", "id~desc"}, &out, &out)
+	if code != 0 || !strings.Contains(out.String(), `"TotalResults": 2`) {
+		t.Fatalf("admin list exited %d: %s", code, out.String())
+	}
+	stop()
+
+	base, stop = serve(t, "--data", data)
+	defer stop()
+	resp, err = http.PostForm(base+"/introspect", url.Values{"token": {tok.AccessToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"active":true`) {
+		t.Fatalf("token lost across restart: %s", body)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"bogus"}, {"seed"}, {"serve", "--log-level", "loud"}, {"admin", "list"}} {
+		var out bytes.Buffer
+		if code := cli.Main(context.Background(), args, &out, &out); code == 0 {
+			t.Fatalf("%v exited 0", args)
+		}
+	}
+	var out bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"serve", "-h"}, &out, &out); code != 0 ||
+		!strings.Contains(out.String(), "-verify-token") {
+		t.Fatalf("serve -h: %d %s", code, out.String())
+	}
+}
+
+func TestSeedServeRedis(t *testing.T) {
+	redisURL := redisserver.Start(t)
+	var out bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"seed", "-f", seedFile, "--redis", redisURL, "--bcrypt-cost", "4"},
+		&out, &out); code != 0 {
+		t.Fatalf("seed exited %d: %s", code, out.String())
+	}
+	base, stop := serve(t, "--redis", redisURL, "--verify-token", "vt")
+	defer stop()
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/verify",
+		strings.NewReader(`{"kind":"api_key","credential":"demo-api-key-0001"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer vt")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"active":true`) {
+		t.Fatalf("verify on the Redis store: %s", body)
+	}
+}
