@@ -48,6 +48,7 @@ type Env struct {
 var builders = map[string]builder{
 	"jwt":           buildJWT,
 	"oauth2_bearer": buildOAuth2,
+	"api_key":       buildAPIKey,
 }
 
 // globalKeys lists the top-level section names of the schemes.

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 )
+
+var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // schemeDoc is a configuration with a token cluster, the given top-level
 // sections (a JSON fragment ending in a comma, or "") and one route.
@@ -39,6 +42,19 @@ func TestSchemeErrorsNameThePath(t *testing.T) {
 		{name: "oauth2 options not an object", route: `{"name":"a","match":{"prefix":"/"},"schemes":["oauth2_bearer"],"options":{"oauth2_bearer":true}}`, want: "routes[0].options.oauth2_bearer: an object is required"},
 		{name: "oauth2 visitor not bool", route: `{"name":"a","match":{"prefix":"/"},"schemes":["oauth2_bearer"],"options":{"oauth2_bearer":{"require_visitorcode":"yes"}}}`, want: "routes[0].options.oauth2_bearer.require_visitorcode: must be true or false"},
 		{name: "oauth2 customer not bool", sections: `"oauth2_bearer":{"require_customercode":1},`, route: `{"name":"a","match":{"prefix":"/"},"anonymous":true}`, want: "oauth2_bearer.require_customercode: must be true or false"},
+		{name: "api_key two tenant sources", route: apiKeyRoute(`{"tenant":{"header":"x-t","host_label":0}}`), want: "routes[0].options.api_key.tenant: exactly one of"},
+		{name: "api_key empty tenant source", route: apiKeyRoute(`{"tenant":{}}`), want: "routes[0].options.api_key.tenant: exactly one of"},
+		{name: "api_key unknown tenant source", route: apiKeyRoute(`{"tenant":{"cookie":"t"}}`), want: "routes[0].options.api_key.tenant.cookie: unknown key"},
+		{name: "api_key tenant not an object", route: apiKeyRoute(`{"tenant":"x-tenant"}`), want: "routes[0].options.api_key.tenant: an object is required"},
+		{name: "api_key header not a string", route: apiKeyRoute(`{"tenant":{"header":1}}`), want: "routes[0].options.api_key.tenant.header: the tenant header"},
+		{name: "api_key header with a space", route: apiKeyRoute(`{"tenant":{"header":"x tenant"}}`), want: "routes[0].options.api_key.tenant.header"},
+		{name: "api_key negative host label", route: apiKeyRoute(`{"tenant":{"host_label":-1}}`), want: "routes[0].options.api_key.tenant.host_label: the host label"},
+		{name: "api_key fractional host label", route: apiKeyRoute(`{"tenant":{"host_label":0.5}}`), want: "routes[0].options.api_key.tenant.host_label"},
+		{name: "api_key path segment zero", route: apiKeyRoute(`{"tenant":{"path_segment":0}}`), want: "routes[0].options.api_key.tenant.path_segment: the path segment must be from 1"},
+		{name: "api_key global tenant", sections: `"api_key":{"tenant":{"path_segment":"1"}},`, route: `{"name":"a","match":{"prefix":"/"},"anonymous":true}`, want: "api_key.tenant.path_segment"},
+		{name: "api_key allowed tenants not a list", route: apiKeyRoute(`{"allowed_tenants":"acme"}`), want: "routes[0].options.api_key.allowed_tenants: must be an array"},
+		{name: "api_key empty allowed tenant", route: apiKeyRoute(`{"allowed_tenants":["acme",""]}`), want: "routes[0].options.api_key.allowed_tenants[1]: must be a non-empty string"},
+		{name: "api_key unknown option", route: apiKeyRoute(`{"tenants":[]}`), want: "routes[0].options.api_key.tenants: unknown key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,8 +73,12 @@ func TestSchemeErrorsNameThePath(t *testing.T) {
 	}
 }
 
+func apiKeyRoute(opts string) string {
+	return `{"name":"a","match":{"prefix":"/"},"schemes":["api_key"],"options":{"api_key":` + opts + `}}`
+}
+
 func TestSchemesNeedTheTokenCluster(t *testing.T) {
-	for _, name := range []string{"oauth2_bearer"} {
+	for _, name := range []string{"oauth2_bearer", "api_key"} {
 		doc := `{"routes":[{"name":"a","match":{"prefix":"/"},"schemes":["` + name + `"]}]}`
 		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), "token_cluster") {
 			t.Errorf("%s without a token cluster: %v", name, err)
@@ -79,5 +99,22 @@ func TestOAuth2Route(t *testing.T) {
 	}
 	if got := v.Strip(); len(got.Query) != 1 || got.Query[0] != "visitorcode" {
 		t.Fatalf("route option not applied: %+v", got)
+	}
+}
+
+func TestAPIKeyRoute(t *testing.T) {
+	vs := parseRouteVerifiers(t, schemeDoc(`"api_key":{"tenant":{"header":"X-Tenant"}},`, apiKeyRoute(`{"allowed_tenants":["acme"]}`)))
+	rv, ok := vs[0].(authn.RemoteVerifier)
+	if !ok {
+		t.Fatalf("%T is not remote", vs[0])
+	}
+	// The global tenant source (header, lower-cased) applies to the route.
+	if _, d := rv.Prepare(authn.NewHeaderRequest([][2]string{{"apikey", "k"}}), testNow); d == nil || d.Code != -23 {
+		t.Fatalf("request without the tenant header: %v", d)
+	}
+	r := authn.NewHeaderRequest([][2]string{{"apikey", "k"}, {"x-tenant", "beta"}})
+	a := &authn.Answer{Active: true, Kind: "api_key", Subject: "s", Tenant: "beta"}
+	if _, d := rv.Complete(r, a, testNow); d == nil || d.Status != 403 {
+		t.Fatalf("tenant outside the allowed list: %v", d)
 	}
 }
