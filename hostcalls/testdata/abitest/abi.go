@@ -130,7 +130,10 @@ func bptr(b []byte) (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(&b[0]), uint32(len(b))
 }
 
+// bytesAt copies a buffer the host returned, then releases the pins: from
+// here on the copy is all the module needs.
 func bytesAt(p, n uint32) []byte {
+	defer unpin()
 	if p == 0 || n == 0 {
 		return nil
 	}

@@ -59,7 +59,7 @@ func run(ctx uint32, action string) (r uint32, done bool) {
 		before := numGC()
 		v, _ := getHeader(0, "x-blob")
 		ok := len(v) > 0 && strings.Count(v, "a") == len(v)
-		addHeader(0, "x-blob", strconv.FormatBool(ok)+"/"+strconv.Itoa(len(v)))
+		addHeader(0, "x-blob-check", strconv.FormatBool(ok)+"/"+strconv.Itoa(len(v)))
 		addHeader(0, "x-gcs", itoa(numGC()-before))
 	case "time":
 		var now uint64
