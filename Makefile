@@ -3,6 +3,8 @@
 
 GO ?= go
 WASM := build/credgate.wasm
+# A negative-control module without allocation pinning, used only by tests.
+WASM_UNPINNED := build/credgate-unpinned.wasm
 WASM_SOURCES := $(shell find plugin -name '*.go' -not -name '*_test.go') plugin/sdkabi/*.go scripts/build-wasm.sh go.mod go.sum
 FUZZTIME ?= 10s
 # Test flags: -race costs a lot on two cores for the wazero suites, so it is opt-in.
@@ -20,6 +22,9 @@ $(WASM): $(WASM_SOURCES)
 	@mkdir -p build
 	./scripts/build-wasm.sh $(WASM)
 
+$(WASM_UNPINNED): $(WASM_SOURCES) $(WASM)
+	./scripts/build-wasm.sh $(WASM_UNPINNED) --unpinned
+
 tokencluster:
 	@mkdir -p build
 	@if [ -f tokencluster/main.go ]; then \
@@ -28,7 +33,7 @@ tokencluster:
 	fi
 
 # test builds the wasm first: plugin and host tests load the real build/credgate.wasm.
-test: $(WASM)
+test: $(WASM) $(WASM_UNPINNED)
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
 

@@ -10,7 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Usage: build-wasm.sh [OUT] [--unpinned]
+# --unpinned builds a negative-control module whose allocator does not pin the
+# buffers it hands the host; tests use it to prove the GC-pressure test detects
+# the hazard the pinning prevents. Never ship it.
 out=${1:-build/credgate.wasm}
+variant=${2:-}
 sdk_mod=github.com/tetratelabs/proxy-wasm-go-sdk
 sdk_ver=$(go list -m -f '{{.Version}}' "$sdk_mod")
 sdk_src=$(go list -m -f '{{.Dir}}' "$sdk_mod")
@@ -31,6 +36,11 @@ find build/sdk/proxywasm -name '*_test.go' -delete
 cp plugin/sdkabi/hostcalls_stdgo.go plugin/sdkabi/hostcalls2_stdgo.go plugin/sdkabi/exports_stdgo.go \
   build/sdk/proxywasm/internal/
 cp plugin/sdkabi/marker_stdgo.go build/sdk/proxywasm/
+if [ "$variant" = "--unpinned" ]; then
+  sed -i 's/^\tpinned = append(pinned, buf)$/\t_ = buf \/\/ negative control: not pinned/' build/sdk/proxywasm/internal/exports_stdgo.go
+  grep -q "negative control: not pinned" build/sdk/proxywasm/internal/exports_stdgo.go || { echo "build-wasm: cannot unpin" >&2; exit 1; }
+  echo "build-wasm: NEGATIVE CONTROL build without allocation pinning"
+fi
 
 go_ver=$(go list -m -f '{{.GoVersion}}')
 cat > build/wasm.work <<WORK
@@ -41,10 +51,32 @@ use ..
 replace $sdk_mod $sdk_ver => ./sdk
 WORK
 
+# Envoy's WASI lacks some functions the standard library declares. When one is
+# merely reachable (never called), the module still imports it and Envoy
+# refuses to load the module. `net`'s package initialisation, pulled in by
+# crypto/x509 through golang-jwt, reaches syscall.path_filestat_get this way.
+# We overlay the standard library's syscall/fs_wasip1.go so that these
+# functions are plain Go returning ENOSYS instead of imports.
+envoy_missing_wasi=(path_filestat_get)
+goroot=$(go env GOROOT)
+fs_src="$goroot/src/syscall/fs_wasip1.go"
+mkdir -p build/overlay
+cp "$fs_src" build/overlay/fs_wasip1.go
+for fn in "${envoy_missing_wasi[@]}"; do
+  sed -i -e "/^\/\/go:wasmimport wasi_snapshot_preview1 $fn\$/{N;N;s/^[^\n]*\n\/\/go:noescape\n\(func $fn(.*) Errno\)\$/\1 { return ENOSYS }/}" \
+    build/overlay/fs_wasip1.go
+  if ! grep -q "^func $fn(.*) Errno { return ENOSYS }\$" build/overlay/fs_wasip1.go; then
+    echo "build-wasm: cannot replace the WASI import $fn in $fs_src; update scripts/build-wasm.sh for this Go release" >&2
+    exit 1
+  fi
+done
+printf '{"Replace":{"%s":"%s"}}\n' "$fs_src" "$PWD/build/overlay/fs_wasip1.go" > build/overlay.json
+echo "build-wasm: standard library overlay replaces WASI imports Envoy lacks: ${envoy_missing_wasi[*]}"
+
 echo "build-wasm: go build (GOOS=wasip1 GOARCH=wasm, c-shared)"
 start=$(date +%s.%N)
 GOWORK="$PWD/build/wasm.work" GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 \
-  go build -buildmode=c-shared -trimpath -buildvcs=false -tags credgate_sdk \
+  go build -buildmode=c-shared -trimpath -buildvcs=false -tags credgate_sdk -overlay build/overlay.json \
   -ldflags='-s -w -buildid=' -o "$out" ./plugin
 end=$(date +%s.%N)
 size=$(stat -c %s "$out")

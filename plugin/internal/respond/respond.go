@@ -94,7 +94,7 @@ func rfc6750(realm string, d *authn.DenyError) Response {
 		body["error"] = "unauthorized"
 	}
 	headers := [][2]string{{"content-type", "application/json"}, {"cache-control", "no-store"}}
-	if d.Status == 401 || d.Status == 403 {
+	if d.Status == 401 || code == "insufficient_scope" {
 		headers = append(headers, [2]string{"www-authenticate", challenge})
 	}
 	return Response{Status: d.Status, Headers: headers, Body: mustJSON(body)}
@@ -106,8 +106,10 @@ func oauthError(d *authn.DenyError) string {
 	switch {
 	case d.Status == 503:
 		return "temporarily_unavailable"
-	case d.Status == 403:
+	case d.Status == 403 && d.Reason == "insufficient_scope":
 		return "insufficient_scope"
+	case d.Status == 403:
+		return "access_denied"
 	case d.Reason == "credentials_missing":
 		return ""
 	case isMalformed(d):

@@ -87,3 +87,15 @@ func TestVendorStyles(t *testing.T) {
 		})
 	}
 }
+
+func TestRFC6750ForbiddenWithoutScope(t *testing.T) {
+	r := Deny(StyleRFC6750, "api", authn.Deny(authn.ErrForbidden, "no_route", "No route is configured for this request."))
+	if string(r.Body) != `{"error":"access_denied","error_description":"No route is configured for this request."}` {
+		t.Fatalf("body = %s", r.Body)
+	}
+	for _, h := range r.Headers {
+		if h[0] == "www-authenticate" {
+			t.Fatalf("a 403 unrelated to the token carries a challenge: %s", h[1])
+		}
+	}
+}
