@@ -55,7 +55,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is a running token cluster on a loopback port, seeded with the demo credentials.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	clock *clock
 	store store.Store
@@ -103,7 +103,7 @@ func newEnv(t *testing.T, mod ...func(*server.Options)) *env {
 	return newEnvOn(t, openBolt(t), mod...)
 }
 
-func newEnvOn(t *testing.T, st store.Store, mod ...func(*server.Options)) *env {
+func newEnvOn(t testing.TB, st store.Store, mod ...func(*server.Options)) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{now: t0}, store: st, logs: &syncBuffer{}}
 	opts := server.Options{Store: st, Now: e.clock.Now, AdminToken: adminToken,
@@ -139,7 +139,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(r.body))
@@ -201,14 +201,14 @@ func (e *env) admin(method, path, body string) response {
 	return e.do(method, "/admin/v1"+path, ct, body, "Authorization", "Bearer "+adminToken)
 }
 
-func wantStatus(t *testing.T, r response, status int) {
+func wantStatus(t testing.TB, r response, status int) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
 	}
 }
 
-func wantField(t *testing.T, m map[string]any, key string, want any) {
+func wantField(t testing.TB, m map[string]any, key string, want any) {
 	t.Helper()
 	if got := m[key]; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("%s = %v, want %v (in %v)", key, got, want, m)
@@ -223,3 +223,13 @@ func stores(t *testing.T, fn func(t *testing.T, open func(t *testing.T) store.St
 		fn(t, func(t *testing.T) store.Store { return openRedis(t, url) })
 	})
 }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+const formType = "application/x-www-form-urlencoded"

@@ -55,11 +55,15 @@ func (s *Server) introspectToken(ctx context.Context, raw string, now time.Time)
 	}
 	maxCache := s.opts.CacheTTL
 	if tok.IdleSeconds > 0 {
+		// Expiry has one-second resolution: within the same second the slide
+		// is already done, so a busy session costs at most one write a second.
 		exp := now.Add(time.Duration(tok.IdleSeconds) * time.Second).Unix()
-		if tok, err = s.opts.Store.TouchToken(ctx, digest, exp, now); errors.Is(err, store.ErrNotFound) {
-			return s.inactiveIntrospection(tokenapi.ReasonUnknown), nil
-		} else if err != nil {
-			return tokenapi.IntrospectResponse{}, err
+		if exp > tok.ExpiresAt {
+			if tok, err = s.opts.Store.TouchToken(ctx, digest, exp, now); errors.Is(err, store.ErrNotFound) {
+				return s.inactiveIntrospection(tokenapi.ReasonUnknown), nil
+			} else if err != nil {
+				return tokenapi.IntrospectResponse{}, err
+			}
 		}
 		maxCache = s.opts.SessionCacheTTL
 	}
