@@ -49,6 +49,9 @@ var builders = map[string]builder{
 	"jwt":           buildJWT,
 	"oauth2_bearer": buildOAuth2,
 	"api_key":       buildAPIKey,
+	"user_api_key":  buildUserKey,
+	"session_token": buildSession,
+	"hmac":          buildHMAC,
 }
 
 // globalKeys lists the top-level section names of the schemes.

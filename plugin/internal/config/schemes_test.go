@@ -3,6 +3,9 @@
 package config
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -55,6 +58,17 @@ func TestSchemeErrorsNameThePath(t *testing.T) {
 		{name: "api_key allowed tenants not a list", route: apiKeyRoute(`{"allowed_tenants":"acme"}`), want: "routes[0].options.api_key.allowed_tenants: must be an array"},
 		{name: "api_key empty allowed tenant", route: apiKeyRoute(`{"allowed_tenants":["acme",""]}`), want: "routes[0].options.api_key.allowed_tenants[1]: must be a non-empty string"},
 		{name: "api_key unknown option", route: apiKeyRoute(`{"tenants":[]}`), want: "routes[0].options.api_key.tenants: unknown key"},
+		{name: "user_api_key developer not bool", route: optRoute("user_api_key", `{"require_developer_id":"true"}`), want: "routes[0].options.user_api_key.require_developer_id: must be true or false"},
+		{name: "user_api_key unknown option", route: optRoute("user_api_key", `{"require_developer":true}`), want: "routes[0].options.user_api_key.require_developer: unknown key"},
+		{name: "user_api_key global not an object", sections: `"user_api_key":[],`, route: anonRoute, want: "user_api_key: an object is required"},
+		{name: "session refresh zero", route: optRoute("session_token", `{"refresh_seconds":0}`), want: "routes[0].options.session_token.refresh_seconds: must be a whole number from 1 to 600"},
+		{name: "session refresh too long", sections: `"session_token":{"refresh_seconds":900},`, route: anonRoute, want: "session_token.refresh_seconds: must be a whole number from 1 to 600"},
+		{name: "session refresh fraction", route: optRoute("session_token", `{"refresh_seconds":1.5}`), want: "routes[0].options.session_token.refresh_seconds"},
+		{name: "session refresh string", route: optRoute("session_token", `{"refresh_seconds":"60"}`), want: "routes[0].options.session_token.refresh_seconds"},
+		{name: "hmac window zero", route: optRoute("hmac", `{"window_seconds":0}`), want: "routes[0].options.hmac.window_seconds: must be a whole number from 1 to 86400"},
+		{name: "hmac skew too large", sections: `"hmac":{"future_skew_seconds":7200},`, route: anonRoute, want: "hmac.future_skew_seconds: must be a whole number from 1 to 3600"},
+		{name: "hmac replay not bool", route: optRoute("hmac", `{"replay_protection":1}`), want: "routes[0].options.hmac.replay_protection: must be true or false"},
+		{name: "hmac unknown option", route: optRoute("hmac", `{"window":900}`), want: "routes[0].options.hmac.window: unknown key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,12 +87,20 @@ func TestSchemeErrorsNameThePath(t *testing.T) {
 	}
 }
 
+// anonRoute is a route that accepts no scheme, for top-level section tests.
+const anonRoute = `{"name":"a","match":{"prefix":"/"},"anonymous":true}`
+
+// optRoute is a route accepting only scheme, with its options.
+func optRoute(scheme, opts string) string {
+	return `{"name":"a","match":{"prefix":"/"},"schemes":["` + scheme + `"],"options":{"` + scheme + `":` + opts + `}}`
+}
+
 func apiKeyRoute(opts string) string {
 	return `{"name":"a","match":{"prefix":"/"},"schemes":["api_key"],"options":{"api_key":` + opts + `}}`
 }
 
 func TestSchemesNeedTheTokenCluster(t *testing.T) {
-	for _, name := range []string{"oauth2_bearer", "api_key"} {
+	for _, name := range []string{"oauth2_bearer", "api_key", "user_api_key", "session_token", "hmac"} {
 		doc := `{"routes":[{"name":"a","match":{"prefix":"/"},"schemes":["` + name + `"]}]}`
 		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), "token_cluster") {
 			t.Errorf("%s without a token cluster: %v", name, err)
@@ -117,4 +139,54 @@ func TestAPIKeyRoute(t *testing.T) {
 	if _, d := rv.Complete(r, a, testNow); d == nil || d.Status != 403 {
 		t.Fatalf("tenant outside the allowed list: %v", d)
 	}
+}
+
+func TestSessionAndHMACRoutes(t *testing.T) {
+	vs := parseRouteVerifiers(t, schemeDoc(`"session_token":{"refresh_seconds":30},"hmac":{"window_seconds":60},`,
+		`{"name":"a","match":{"prefix":"/"},"schemes":["session_token","hmac","user_api_key"],"options":{"session_token":{"refresh_seconds":5},"hmac":{"replay_protection":true}}}`))
+	s := vs[0].(authn.RemoteVerifier)
+	l, d := s.Prepare(authn.NewHeaderRequest([][2]string{{"access-token", "t"}}), testNow)
+	if d != nil || l.Refresh != 5*time.Second {
+		t.Fatalf("route refresh not applied: %v %v", l, d)
+	}
+	h := vs[1].(authn.RemoteVerifier)
+	old := authn.NewHeaderRequest([][2]string{{"user-id", "u"}, {"timestamp", "1772366339"}, {"hash-key", strings.Repeat("ab", 32)}})
+	if _, d := h.Prepare(old, testNow); d == nil || d.Reason != "hmac_expired" {
+		t.Fatalf("global window not applied: %v", d)
+	}
+	// Replay protection without a replay store fails closed at request time.
+	fresh := authn.NewHeaderRequest([][2]string{{"user-id", "u"}, {"timestamp", "1772366400"}, {"hash-key", hmacHex("k", "u1772366400")}})
+	a := &authn.Answer{Active: true, Kind: "hmac_key", HMACKey: "k"}
+	if _, d := h.Complete(fresh, a, testNow); d == nil || d.Status != 503 {
+		t.Fatalf("replay without a store: %v", d)
+	}
+}
+
+type replayStub struct{ n int }
+
+func (r *replayStub) FirstUse(string, int64) bool { r.n++; return r.n == 1 }
+
+func TestHMACReplayFromEnv(t *testing.T) {
+	stub := &replayStub{}
+	cfg, err := ParseEnv(schemeDoc("", optRoute("hmac", `{"replay_protection":true}`)), Env{Replay: stub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := cfg.Policy.Routes[0].Verifiers[0].(authn.RemoteVerifier)
+	ts := "1772366400" // testNow
+	mac := hmacHex("k", "u"+ts)
+	r := authn.NewHeaderRequest([][2]string{{"user-id", "u"}, {"timestamp", ts}, {"hash-key", mac}})
+	a := &authn.Answer{Active: true, Kind: "hmac_key", Subject: "u", HMACKey: "k"}
+	if _, d := h.Complete(r, a, testNow); d != nil {
+		t.Fatalf("first use: %v", d)
+	}
+	if _, d := h.Complete(r, a, testNow); d == nil || d.Reason != "hmac_replayed" || stub.n != 2 {
+		t.Fatalf("replay: %v (%d uses)", d, stub.n)
+	}
+}
+
+func hmacHex(key, msg string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(msg))
+	return hex.EncodeToString(m.Sum(nil))
 }

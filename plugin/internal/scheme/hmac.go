@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scheme
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+// HMACName is the configuration name of the HMAC signature scheme.
+const HMACName = "hmac"
+
+// Headers of the HMAC scheme.
+const (
+	timestampHeader = "timestamp"
+	hashKeyHeader   = "hash-key"
+)
+
+// Defaults of the HMAC scheme.
+const (
+	DefaultHMACWindow     = 15 * time.Minute
+	DefaultHMACFutureSkew = 30 * time.Second
+)
+
+// ReplayGuard remembers accepted signatures across the proxy's VMs. FirstUse
+// records key until the unix time until and reports whether it is new; when
+// it cannot tell it reports false.
+type ReplayGuard interface {
+	FirstUse(key string, until int64) bool
+}
+
+// HMACOptions configures the HMAC verifier.
+type HMACOptions struct {
+	// Window is how long after its timestamp a signature is accepted
+	// (default DefaultHMACWindow).
+	Window time.Duration
+	// FutureSkew is how far ahead of the clock a timestamp may be
+	// (default DefaultHMACFutureSkew).
+	FutureSkew time.Duration
+	// ReplayProtection refuses a signature that was already accepted.
+	ReplayProtection bool
+	// Replay is the store of accepted signatures. When protection is on and
+	// it is nil, requests are refused with 503 (fail closed).
+	Replay ReplayGuard
+}
+
+// HMAC verifies `hash-key` = hex(HMAC-SHA256(user's hash key, user-id +
+// timestamp)) with the user's key from the token cluster.
+//
+// See https://www.rfc-editor.org/rfc/rfc2104
+type HMAC struct {
+	opts HMACOptions
+	n    nouns
+}
+
+// NewHMAC validates opts and returns the verifier.
+func NewHMAC(opts HMACOptions) (*HMAC, error) {
+	if opts.Window == 0 {
+		opts.Window = DefaultHMACWindow
+	}
+	if opts.FutureSkew == 0 {
+		opts.FutureSkew = DefaultHMACFutureSkew
+	}
+	if opts.Window < time.Second || opts.Window > 24*time.Hour {
+		return nil, errors.New("the window must be from 1 second to 24 hours")
+	}
+	if opts.FutureSkew < 0 || opts.FutureSkew > time.Hour {
+		return nil, errors.New("the future skew must be from 0 to 1 hour")
+	}
+	return &HMAC{opts: opts, n: nouns{scheme: HMACName, noun: "signature"}}, nil
+}
+
+// signed is a parsed HMAC request.
+type signed struct {
+	userID    string
+	timestamp string
+	at        int64
+	mac       []byte
+}
+
+// Name implements authn.Verifier.
+func (*HMAC) Name() string { return HMACName }
+
+// Present implements authn.Verifier: the hash-key header is sent.
+func (*HMAC) Present(r authn.Request) bool {
+	_, ok := r.Header(hashKeyHeader)
+	return ok
+}
+
+// Strip implements authn.Verifier.
+func (*HMAC) Strip() authn.Locations {
+	return authn.Locations{Headers: []string{UserIDParam, timestampHeader, hashKeyHeader}}
+}
+
+// Verify implements authn.Verifier; the user's key comes from the token cluster.
+func (*HMAC) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+	return nil, remoteOnly(HMACName)
+}
+
+// Prepare implements authn.RemoteVerifier: the headers are checked and the
+// timestamp must be within the window before the user's key is looked up.
+func (v *HMAC) Prepare(r authn.Request, now time.Time) (*authn.Lookup, *authn.DenyError) {
+	s, d := v.parse(r, now)
+	if d != nil {
+		return nil, d
+	}
+	req := tokenapi.VerifyRequest{Kind: tokenapi.KindHMACKey, UserID: s.userID}
+	return verification(HMACName, req, s.userID, s.userID), nil
+}
+
+// Complete implements authn.RemoteVerifier: the signature must be the MAC of
+// user-id + timestamp under the user's key, compared in constant time, and,
+// with replay protection, never accepted before.
+func (v *HMAC) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+	s, d := v.parse(r, now)
+	if d != nil {
+		return nil, d
+	}
+	if d := v.n.checkAnswer(a, tokenapi.KindHMACKey, tokenapi.Digest(s.userID), now); d != nil {
+		return nil, d
+	}
+	if a.HMACKey == "" || (a.Subject != "" && a.Subject != s.userID) {
+		return nil, authn.Deny(authn.ErrInvalid, "hmac_invalid", "The signature is invalid.").
+			WithDetail("the answer carries no key for this user")
+	}
+	if !hmac.Equal(macOf(a.HMACKey, s.userID, s.timestamp), s.mac) {
+		return nil, authn.Deny(authn.ErrInvalid, "hmac_signature", "The signature is invalid.")
+	}
+	if v.opts.ReplayProtection {
+		if d := v.firstUse(s); d != nil {
+			return nil, d
+		}
+	}
+	return &authn.Identity{Subject: s.userID, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: HMACName,
+		TokenType: HMACName}, nil
+}
+
+func (v *HMAC) firstUse(s signed) *authn.DenyError {
+	if v.opts.Replay == nil {
+		return authn.Deny(authn.ErrUnavailable, "hmac_replay_unavailable", "The signature cannot be verified right now.").
+			WithDetail("replay protection is on but no replay store is available")
+	}
+	key := cacheKey("hmac-replay", s.userID, s.timestamp, hex.EncodeToString(s.mac))
+	until := s.at + int64(v.opts.Window/time.Second) + 1
+	if !v.opts.Replay.FirstUse(key, until) {
+		return authn.Deny(authn.ErrInvalid, "hmac_replayed", "The signature was already used.")
+	}
+	return nil
+}
+
+// macOf is HMAC-SHA256(key, user-id + timestamp).
+func macOf(key, userID, timestamp string) []byte {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(userID))
+	m.Write([]byte(timestamp))
+	return m.Sum(nil)
+}
+
+// parse reads the three headers and checks the timestamp against now.
+func (v *HMAC) parse(r authn.Request, now time.Time) (signed, *authn.DenyError) {
+	s, d := parseHMACHeaders(r)
+	if d != nil {
+		return s, d
+	}
+	at := time.Unix(s.at, 0)
+	switch {
+	case now.Sub(at) > v.opts.Window:
+		return s, authn.Deny(authn.ErrExpired, "hmac_expired", "The signature timestamp is too old.")
+	case at.Sub(now) > v.opts.FutureSkew:
+		return s, authn.Deny(authn.ErrInvalid, "hmac_future", "The signature timestamp is in the future.")
+	}
+	return s, nil
+}
+
+// parseHMACHeaders reads user-id, timestamp (unix seconds, digits only) and
+// hash-key (64 hex digits).
+func parseHMACHeaders(r authn.Request) (signed, *authn.DenyError) {
+	var s signed
+	n := nouns{scheme: HMACName, noun: "signature"}
+	var hash string
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{UserIDParam, &s.userID}, {timestampHeader, &s.timestamp}, {hashKeyHeader, &hash}} {
+		val, ok := r.Header(f.name)
+		if !ok || val == "" {
+			return s, n.missing(f.name + " header")
+		}
+		if good, why := credentialValue(val); !good {
+			return s, n.malformed(f.name + ": " + why)
+		}
+		*f.dst = val
+	}
+	if len(s.timestamp) > 12 || !allDigits(s.timestamp) {
+		return s, n.malformed("timestamp is not unix seconds")
+	}
+	s.at, _ = strconv.ParseInt(s.timestamp, 10, 64)
+	if len(hash) != 2*sha256.Size {
+		return s, n.malformed("hash-key is not 64 hex digits")
+	}
+	mac, err := hex.DecodeString(hash)
+	if err != nil {
+		return s, n.malformed("hash-key is not hex")
+	}
+	s.mac = mac
+	return s, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scheme
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+const hmacUserKey = "user-hash-key-0123"
+
+// sign returns the hash-key of user at ts under key.
+func sign(key, user, ts string) string { return hex.EncodeToString(macOf(key, user, ts)) }
+
+func hmacReq(user, ts, hash string) authn.Request {
+	return reqTo("/", "h", "user-id", user, "timestamp", ts, "hash-key", hash)
+}
+
+// memReplay is a replay guard in memory.
+type memReplay map[string]int64
+
+func (m memReplay) FirstUse(key string, until int64) bool {
+	if _, seen := m[key]; seen {
+		return false
+	}
+	m[key] = until
+	return true
+}
+
+func TestHMACKnownVector(t *testing.T) {
+	// RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+	got := sign("Jefe", "what do ya want ", "for nothing?")
+	if got != "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" {
+		t.Fatalf("mac = %s", got)
+	}
+}
+
+func TestHMACPrepare(t *testing.T) {
+	v, err := NewHMAC(HMACOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := strconv.FormatInt(testNow.Unix(), 10)
+	good := sign(hmacUserKey, "u1", ts)
+	l, d := v.Prepare(hmacReq("u1", ts, good), testNow)
+	if d != nil {
+		t.Fatal(d)
+	}
+	checkLookup(t, l, tokenapi.PathVerify, HMACName, "u1", "u1")
+	var body tokenapi.VerifyRequest
+	if err := json.Unmarshal(l.Body, &body); err != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindHMACKey, UserID: "u1"}) {
+		t.Fatalf("body %s", l.Body)
+	}
+	at := func(d time.Duration) string { return strconv.FormatInt(testNow.Add(d).Unix(), 10) }
+	tests := []struct {
+		name   string
+		req    authn.Request
+		kind   error
+		reason string
+	}{
+		{name: "edge of the window", req: hmacReq("u1", at(-15*time.Minute), good)},
+		{name: "edge of the skew", req: hmacReq("u1", at(30*time.Second), good)},
+		{name: "upper-case hex", req: hmacReq("u1", ts, strings.ToUpper(good))},
+		{name: "too old", req: hmacReq("u1", at(-15*time.Minute-time.Second), good), kind: authn.ErrExpired, reason: "hmac_expired"},
+		{name: "too far ahead", req: hmacReq("u1", at(31*time.Second), good), kind: authn.ErrInvalid, reason: "hmac_future"},
+		{name: "no user", req: reqTo("/", "h", "timestamp", ts, "hash-key", good), kind: authn.ErrMissing, reason: "hmac_missing"},
+		{name: "no timestamp", req: reqTo("/", "h", "user-id", "u1", "hash-key", good), kind: authn.ErrMissing},
+		{name: "empty hash", req: hmacReq("u1", ts, ""), kind: authn.ErrMissing},
+		{name: "milliseconds", req: hmacReq("u1", strconv.FormatInt(testNow.UnixMilli(), 10), good), kind: authn.ErrMalformed},
+		{name: "signed timestamp", req: hmacReq("u1", "+"+ts, good), kind: authn.ErrMalformed},
+		{name: "negative timestamp", req: hmacReq("u1", "-1", good), kind: authn.ErrMalformed},
+		{name: "timestamp with a dot", req: hmacReq("u1", ts+".5", good), kind: authn.ErrMalformed},
+		{name: "short hash", req: hmacReq("u1", ts, good[:62]), kind: authn.ErrMalformed},
+		{name: "non-hex hash", req: hmacReq("u1", ts, "zz"+good[2:]), kind: authn.ErrMalformed},
+		{name: "base64 hash", req: hmacReq("u1", ts, strings.Repeat("A", 43)+"="), kind: authn.ErrMalformed},
+		{name: "user with a space", req: hmacReq("u 1", ts, good), kind: authn.ErrMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, d := v.Prepare(tc.req, testNow)
+			if tc.kind == nil {
+				if d != nil {
+					t.Fatal(d)
+				}
+				return
+			}
+			wantDeny(t, d, tc.kind, tc.reason, 401)
+		})
+	}
+}
+
+func TestHMACComplete(t *testing.T) {
+	ts := strconv.FormatInt(testNow.Unix()-60, 10)
+	good := sign(hmacUserKey, "u1", ts)
+	key := func(edit func(a *authn.Answer)) *authn.Answer {
+		return active(tokenapi.KindHMACKey, func(a *authn.Answer) {
+			a.Subject, a.HMACKey, a.Digest = "u1", hmacUserKey, tokenapi.Digest("u1")
+			if edit != nil {
+				edit(a)
+			}
+		})
+	}
+	tests := []struct {
+		name   string
+		req    authn.Request
+		answer *authn.Answer
+		kind   error
+		reason string
+		status int
+	}{
+		{name: "valid", req: hmacReq("u1", ts, good), answer: key(nil)},
+		{name: "another user's key", req: hmacReq("u1", ts, sign("other", "u1", ts)), answer: key(nil), kind: authn.ErrInvalid, reason: "hmac_signature", status: 401},
+		{name: "timestamp changed", req: hmacReq("u1", strconv.FormatInt(testNow.Unix()-61, 10), good), answer: key(nil), kind: authn.ErrInvalid, reason: "hmac_signature"},
+		{name: "user changed", req: hmacReq("u2", ts, good), answer: key(func(a *authn.Answer) { a.Subject, a.Digest = "u2", tokenapi.Digest("u2") }), kind: authn.ErrInvalid, reason: "hmac_signature"},
+		{name: "answer for another user", req: hmacReq("u1", ts, good), answer: key(func(a *authn.Answer) { a.Subject, a.Digest = "u2", "" }), kind: authn.ErrInvalid, reason: "hmac_invalid"},
+		{name: "answer without a key", req: hmacReq("u1", ts, good), answer: key(func(a *authn.Answer) { a.HMACKey = "" }), kind: authn.ErrInvalid, reason: "hmac_invalid"},
+		{name: "unknown user", req: hmacReq("u1", ts, good), answer: inactive(tokenapi.ReasonUnknown), kind: authn.ErrInvalid, reason: "hmac_invalid", status: 401},
+		{name: "revoked user", req: hmacReq("u1", ts, good), answer: inactive(tokenapi.ReasonRevoked), kind: authn.ErrInvalid, reason: "hmac_revoked"},
+		{name: "no answer", req: hmacReq("u1", ts, good), kind: authn.ErrUnavailable, status: 503},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, _ := NewHMAC(HMACOptions{})
+			id, d := v.Complete(tc.req, tc.answer, testNow)
+			if tc.kind != nil {
+				wantDeny(t, d, tc.kind, tc.reason, tc.status)
+				if id != nil {
+					t.Fatal("identity with a denial")
+				}
+				return
+			}
+			if d != nil {
+				t.Fatal(d)
+			}
+			if id.Subject != "u1" || id.Scheme != HMACName || id.Tenant != "acme" {
+				t.Fatalf("identity %+v", id)
+			}
+		})
+	}
+}
+
+func TestHMACReplay(t *testing.T) {
+	ts := strconv.FormatInt(testNow.Unix(), 10)
+	good := sign(hmacUserKey, "u1", ts)
+	answer := active(tokenapi.KindHMACKey, func(a *authn.Answer) { a.Subject, a.HMACKey = "u1", hmacUserKey })
+	guard := memReplay{}
+	v, _ := NewHMAC(HMACOptions{ReplayProtection: true, Replay: guard})
+	if _, d := v.Complete(hmacReq("u1", ts, good), answer, testNow); d != nil {
+		t.Fatalf("first use: %v", d)
+	}
+	_, d := v.Complete(hmacReq("u1", ts, strings.ToUpper(good)), answer, testNow.Add(time.Second))
+	wantDeny(t, d, authn.ErrInvalid, "hmac_replayed", 401)
+	for k, until := range guard {
+		if until != testNow.Unix()+901 || strings.Contains(k, good) {
+			t.Fatalf("replay entry %s until %d", k, until)
+		}
+	}
+	// A bad signature is refused before it reaches the replay store.
+	if _, d := v.Complete(hmacReq("u1", ts, sign("x", "u1", ts)), answer, testNow); d == nil || len(guard) != 1 {
+		t.Fatalf("bad signature: %v, %d entries", d, len(guard))
+	}
+	closed, _ := NewHMAC(HMACOptions{ReplayProtection: true})
+	_, d = closed.Complete(hmacReq("u1", ts, good), answer, testNow)
+	wantDeny(t, d, authn.ErrUnavailable, "hmac_replay_unavailable", 503)
+	off, _ := NewHMAC(HMACOptions{})
+	for i := 0; i < 2; i++ {
+		if _, d := off.Complete(hmacReq("u1", ts, good), answer, testNow); d != nil {
+			t.Fatalf("without replay protection, use %d: %v", i, d)
+		}
+	}
+}
+
+func TestHMACOptions(t *testing.T) {
+	for _, o := range []HMACOptions{{Window: time.Millisecond}, {Window: 48 * time.Hour}, {FutureSkew: -time.Second}, {FutureSkew: 2 * time.Hour}} {
+		if _, err := NewHMAC(o); err == nil {
+			t.Errorf("accepted %+v", o)
+		}
+	}
+	v, _ := NewHMAC(HMACOptions{Window: time.Minute, FutureSkew: time.Second})
+	ts := strconv.FormatInt(testNow.Add(-2*time.Minute).Unix(), 10)
+	if _, d := v.Prepare(hmacReq("u1", ts, sign("k", "u1", ts)), testNow); d == nil {
+		t.Fatal("window option ignored")
+	}
+	if got := strings.Join(v.Strip().Headers, " "); got != "user-id timestamp hash-key" {
+		t.Fatalf("strip %q", got)
+	}
+}
