@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scheme
+
+import (
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func BenchmarkJWTVerify(b *testing.B) {
+	v, _ := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}})
+	r := req("authorization", "Bearer "+mint(b, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, deny := v.Verify(r, testNow); deny != nil {
+			b.Fatal(deny)
+		}
+	}
+}
