@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -19,52 +21,67 @@ var guests struct {
 	mu      sync.Mutex
 	wasm    map[string][]byte
 	modules map[string]*hostcalls.Module
+	cache   *hostcalls.Cache
 }
 
 func guestWasm(t testing.TB, name string) []byte {
 	t.Helper()
+	b, err := buildGuest(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// buildGuest builds testdata/<name> with the standard Go toolchain:
+// GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared.
+func buildGuest(name string) ([]byte, error) {
 	guests.mu.Lock()
 	defer guests.mu.Unlock()
 	if b, ok := guests.wasm[name]; ok {
-		return b
+		return b, nil
 	}
 	src := filepath.Join("testdata", name)
-	sum := sha256.New()
 	files, err := filepath.Glob(filepath.Join(src, "*.go"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no sources for guest %s: %v", name, err)
+		return nil, fmt.Errorf("no sources for guest %s: %v", name, err)
 	}
+	sum := sha256.New()
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		sum.Write([]byte(f))
 		sum.Write(b)
 	}
 	out, err := filepath.Abs(filepath.Join("..", "build", "testguests", name+"-"+hex.EncodeToString(sum.Sum(nil))[:16]+".wasm"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if _, err := os.Stat(out); err != nil {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./"+src)
+		tmp := out + ".tmp" + strconv.Itoa(os.Getpid())
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", tmp, "./"+src)
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building guest %s: %v\n%s", name, err, b)
+			return nil, fmt.Errorf("building guest %s: %v\n%s", name, err, b)
+		}
+		if err := os.Rename(tmp, out); err != nil {
+			return nil, err
 		}
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if guests.wasm == nil {
 		guests.wasm = map[string][]byte{}
 	}
 	guests.wasm[name] = b
-	return b
+	return b, nil
 }
 
 // guestModule compiles a guest once per profile for the whole test binary.
@@ -77,7 +94,10 @@ func guestModule(t testing.TB, name string, p hostcalls.Profile) *hostcalls.Modu
 	if m, ok := guests.modules[key]; ok {
 		return m
 	}
-	m, err := hostcalls.Compile(context.Background(), wasm, p)
+	if guests.cache == nil {
+		guests.cache = hostcalls.NewCache()
+	}
+	m, err := hostcalls.CompileWithCache(context.Background(), guests.cache, wasm, p)
 	if err != nil {
 		t.Fatalf("compiling %s for %s: %v", name, p, err)
 	}

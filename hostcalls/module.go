@@ -3,6 +3,8 @@ package hostcalls
 import (
 	"context"
 
+	"github.com/tetratelabs/wazero"
+
 	"github.com/credgate/credgate/hostcalls/internal/abi"
 	"github.com/credgate/credgate/hostcalls/internal/wasi"
 )
@@ -42,7 +44,30 @@ type Module struct {
 //     "Failed to load Wasm module due to a missing import: env.proxy_x".
 //   - The module must export memory and proxy_on_memory_allocate (or malloc).
 func Compile(ctx context.Context, wasm []byte, profile Profile) (*Module, error) {
-	rt, err := abi.Compile(ctx, wasm, wasi.Profile(profile))
+	return CompileWithCache(ctx, nil, wasm, profile)
+}
+
+// Cache shares compiled machine code between Compile calls, e.g. one module
+// compiled under both profiles, or by several test packages' helpers. It is
+// safe for concurrent use.
+type Cache struct {
+	c wazero.CompilationCache
+}
+
+// NewCache returns an in-memory cache.
+func NewCache() *Cache { return &Cache{c: wazero.NewCompilationCache()} }
+
+// Close releases the cache; modules compiled with it keep working.
+func (c *Cache) Close(ctx context.Context) error { return c.c.Close(ctx) }
+
+// CompileWithCache is Compile with a cache of compiled code; a nil cache is
+// no cache.
+func CompileWithCache(ctx context.Context, cache *Cache, wasm []byte, profile Profile) (*Module, error) {
+	var wc wazero.CompilationCache
+	if cache != nil {
+		wc = cache.c
+	}
+	rt, err := abi.Compile(ctx, wasm, wasi.Profile(profile), wc)
 	if err != nil {
 		return nil, err
 	}

@@ -42,12 +42,17 @@ type Runtime struct {
 
 // Compile checks the module as proxy-wasm-cpp-host WasmBase::load and
 // WasmBase::initialize do (ABI version, imports, allocator) and compiles it.
-func Compile(ctx context.Context, wasm []byte, profile wasi.Profile) (*Runtime, error) {
+// A non-nil cache shares compiled code with other runtimes.
+func Compile(ctx context.Context, wasm []byte, profile wasi.Profile, cache wazero.CompilationCache) (*Runtime, error) {
 	wasiFns, err := wasi.Functions(profile)
 	if err != nil {
 		return nil, err
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig())
+	cfg := wazero.NewRuntimeConfig()
+	if cache != nil {
+		cfg = cfg.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	r := &Runtime{rt: rt, Profile: profile}
 	if err := r.compile(ctx, wasm, wasiFns); err != nil {
 		_ = rt.Close(ctx)

@@ -1,0 +1,75 @@
+// Package hostcalls runs a Proxy-Wasm module the way Envoy does, on wazero,
+// so that tests and an embedded gateway can prove that a module "loads and
+// passes in Envoy" on a machine without Envoy.
+//
+// # What it emulates
+//
+// Envoy's Proxy-Wasm host is proxy-wasm-cpp-host (include/proxy-wasm/exports.h,
+// src/exports.cc, src/wasm.cc) plus Envoy's source/extensions/common/wasm/context.cc.
+// This package reproduces, from reading them:
+//
+//   - the imports: the "env" module exports exactly Envoy's proxy_* functions
+//     (the common ones plus those of the module's ABI version 0.1.0, 0.2.0 or
+//     0.2.1; dispatch is proxy_http_call), pthread_equal and
+//     emscripten_notify_memory_growth, and the WASI functions Envoy provides,
+//     under both "wasi_snapshot_preview1" and "wasi_unstable";
+//   - the start-up: _initialize (or _start) runs with only proxy_log and a few
+//     WASI functions allowed, then the root context is created and
+//     proxy_on_vm_start and proxy_on_configure run; proxy_on_memory_allocate
+//     runs with only proxy_log, fd_write and clock_time_get allowed;
+//   - HTTP streams: request and response headers, bodies and trailers, local
+//     responses, pausing and proxy_continue_stream, proxy_close_stream;
+//   - proxy_http_call to named clusters over real TCP, delivered to the root
+//     context with Envoy's async-client semantics (see Callout);
+//   - ticks, shared data with compare-and-swap, shared queues, metrics,
+//     properties, log levels, proxy_get_status, foreign functions;
+//   - one VM per worker: Config.WithVMs runs several instances sharing
+//     shared data, queues and metrics, each serialized by its own lock, which
+//     is released while a stream waits for a callout;
+//   - the failure policy FAIL_CLOSED: a VM that traps fails, and every stream
+//     on it is answered 503 (Host.Traps records why).
+//
+// # What it refuses
+//
+// A module is refused at Compile, with Envoy's wording, when it imports a
+// function Envoy lacks ("Failed to load Wasm module due to a missing import:
+// env.proxy_x"), imports one with another signature, imports memory, declares
+// no ABI version ("Missing or unknown Proxy-Wasm ABI version") or exports no
+// allocator ("Wasm module is missing malloc function."). A module that calls a
+// restricted function during start-up or allocation traps with
+// "restricted_callback", and NewHost fails.
+//
+// # Profiles
+//
+// Envoy's WASI surface changed for modules built by the standard Go toolchain
+// (GOOS=wasip1), which import fd_fdstat_set_flags, poll_oneoff and
+// sched_yield:
+//
+//	profile      Envoy        fd_fdstat_set_flags  poll_oneoff             sched_yield
+//	(none)       up to 1.32   missing import       missing import          missing import
+//	envoy-1.33   1.33 - 1.38  stub: ENOSYS (52)    stub: ENOSYS (52)       stub: success (0)
+//	envoy-1.39   1.39 -       success for fd 0-2   sleeps for clock subs   success (0)
+//
+// Before 1.33 such a module does not load at all, so there is no profile for
+// it. Under envoy-1.33 the Go runtime must never sleep: its scheduler turns
+// the failed poll_oneoff into a fatal error, and even a Go panic loses its
+// message because the runtime sleeps while it freezes the world (the module
+// prints "fatal error: wasi_snapshot_preview1.poll_oneoff" instead).
+// The stubs are proxy-wasm-cpp-host PR #427, the implementations PR #533.
+//
+// # Differences from Envoy
+//
+//   - Header values, bodies and trailers are delivered in one piece each.
+//   - Local replies do pass through the plugin's response callbacks, as in
+//     Envoy, but Envoy's access-log and router extras (x-envoy-* headers,
+//     server, date) are not added; only x-forwarded-proto and x-request-id
+//     are, as Envoy's connection manager adds them.
+//   - There are no gRPC services: proxy_grpc_call and proxy_grpc_stream answer
+//     BadArgument, as Envoy does for a service it cannot resolve.
+//   - Logs are captured at every level by default (Config.WithLogLevel).
+//   - A stream paused with no callout in flight and no tick period set is an
+//     error from Host.Do, where Envoy would wait for a timeout.
+//
+// See https://github.com/proxy-wasm/spec and
+// https://github.com/proxy-wasm/proxy-wasm-cpp-host.
+package hostcalls
