@@ -46,12 +46,16 @@ type Env struct {
 
 // builders lists every scheme the configuration can name.
 var builders = map[string]builder{
-	"jwt":           buildJWT,
-	"oauth2_bearer": buildOAuth2,
-	"api_key":       buildAPIKey,
-	"user_api_key":  buildUserKey,
-	"session_token": buildSession,
-	"hmac":          buildHMAC,
+	"jwt":              buildJWT,
+	"oauth2_bearer":    buildOAuth2,
+	"api_key":          buildAPIKey,
+	"user_api_key":     buildUserKey,
+	"session_token":    buildSession,
+	"hmac":             buildHMAC,
+	"public_key":       buildPublicKey,
+	"public_key_token": buildPublicKeyToken,
+	"domain_key":       buildDomainKey,
+	"sso":              buildSSO,
 }
 
 // globalKeys lists the top-level section names of the schemes.

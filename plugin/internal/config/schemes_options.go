@@ -15,17 +15,28 @@ type schemeOptions struct {
 
 // optionsOf checks both places for unknown keys and returns the reader.
 func optionsOf(b Build, keys []string) (schemeOptions, error) {
-	if b.Global.Exists() {
-		if err := knownKeys(b.GlobalPath, b.Global, keys); err != nil {
-			return schemeOptions{}, err
-		}
+	if err := checkKeys(b.GlobalPath, b.Global, keys); err != nil {
+		return schemeOptions{}, err
 	}
-	if b.Options.Exists() {
-		if err := knownKeys(b.Path, b.Options, keys); err != nil {
-			return schemeOptions{}, err
-		}
+	if err := checkKeys(b.Path, b.Options, keys); err != nil {
+		return schemeOptions{}, err
 	}
 	return schemeOptions{b: b}, nil
+}
+
+func checkKeys(path string, obj gjson.Result, keys []string) error {
+	if !obj.Exists() {
+		return nil
+	}
+	if len(keys) > 0 || !obj.IsObject() {
+		return knownKeys(path, obj, keys)
+	}
+	var err error
+	obj.ForEach(func(k, _ gjson.Result) bool {
+		err = errAt(path+"."+k.String(), "unknown key (this scheme takes no options)")
+		return false
+	})
+	return err
 }
 
 // get returns the option's value and the JSON path it came from.

@@ -69,6 +69,13 @@ func TestSchemeErrorsNameThePath(t *testing.T) {
 		{name: "hmac skew too large", sections: `"hmac":{"future_skew_seconds":7200},`, route: anonRoute, want: "hmac.future_skew_seconds: must be a whole number from 1 to 3600"},
 		{name: "hmac replay not bool", route: optRoute("hmac", `{"replay_protection":1}`), want: "routes[0].options.hmac.replay_protection: must be true or false"},
 		{name: "hmac unknown option", route: optRoute("hmac", `{"window":900}`), want: "routes[0].options.hmac.window: unknown key"},
+		{name: "public_key takes no options", route: optRoute("public_key", `{"public":true}`), want: "routes[0].options.public_key.public: unknown key (this scheme takes no options)"},
+		{name: "public_key_token global takes no options", sections: `"public_key_token":{"ttl":5},`, route: anonRoute, want: "public_key_token.ttl: unknown key"},
+		{name: "public_key options not an object", route: optRoute("public_key", `[]`), want: "routes[0].options.public_key: an object is required"},
+		{name: "sso takes no options", route: optRoute("sso", `{"param":"t"}`), want: "routes[0].options.sso.param: unknown key"},
+		{name: "domain_key validate not bool", route: optRoute("domain_key", `{"validate_auth_header":"false"}`), want: "routes[0].options.domain_key.validate_auth_header: must be true or false"},
+		{name: "domain_key unknown option", route: optRoute("domain_key", `{"validate":false}`), want: "routes[0].options.domain_key.validate: unknown key"},
+		{name: "domain_key global validate not bool", sections: `"domain_key":{"validate_auth_header":0},`, route: anonRoute, want: "domain_key.validate_auth_header: must be true or false"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +107,7 @@ func apiKeyRoute(opts string) string {
 }
 
 func TestSchemesNeedTheTokenCluster(t *testing.T) {
-	for _, name := range []string{"oauth2_bearer", "api_key", "user_api_key", "session_token", "hmac"} {
+	for _, name := range []string{"oauth2_bearer", "api_key", "user_api_key", "session_token", "hmac", "public_key", "public_key_token", "domain_key", "sso"} {
 		doc := `{"routes":[{"name":"a","match":{"prefix":"/"},"schemes":["` + name + `"]}]}`
 		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), "token_cluster") {
 			t.Errorf("%s without a token cluster: %v", name, err)
@@ -189,4 +196,63 @@ func hmacHex(key, msg string) string {
 	m := hmac.New(sha256.New, []byte(key))
 	m.Write([]byte(msg))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+func TestPublicKeyRoutes(t *testing.T) {
+	missing := authn.NewHeaderRequest([][2]string{{":path", "/"}})
+	lone := authn.NewHeaderRequest([][2]string{{"authorization", "pk"}})
+	withToken := authn.NewHeaderRequest([][2]string{{"authorization", "pk:t"}})
+	tests := []struct {
+		name    string
+		schemes string
+		req     *authn.HeaderRequest
+		want    string // name of the deciding scheme, "" for none
+	}{
+		{name: "restricted route, key and token", schemes: `"public_key_token"`, req: withToken, want: "public_key_token"},
+		{name: "restricted route, lone key is refused by it", schemes: `"public_key_token"`, req: lone, want: "public_key_token"},
+		{name: "restricted route, missing answers Authorization is missing", schemes: `"public_key_token"`, req: missing, want: "public_key_token"},
+		{name: "public route, lone key", schemes: `"public_key"`, req: lone, want: "public_key"},
+		{name: "mixed route, lone key", schemes: `"public_key_token","public_key"`, req: lone, want: "public_key"},
+		{name: "mixed route, key and token", schemes: `"public_key","public_key_token"`, req: withToken, want: "public_key_token"},
+		{name: "not last, missing is left to the route", schemes: `"public_key","api_key"`, req: missing, want: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vs := parseRouteVerifiers(t, schemeDoc("", `{"name":"a","match":{"prefix":"/"},"schemes":[`+tc.schemes+`]}`))
+			got := ""
+			for _, v := range vs {
+				if v.Present(tc.req) {
+					got = v.Name()
+					break
+				}
+			}
+			if got != tc.want {
+				t.Fatalf("decided by %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDomainKeyRoutes(t *testing.T) {
+	vs := parseRouteVerifiers(t, schemeDoc("", optRoute("domain_key", `{"validate_auth_header":false}`)))
+	if _, remote := vs[0].(authn.RemoteVerifier); remote {
+		t.Fatal("validate_auth_header false still asks the token cluster")
+	}
+	id, d := vs[0].Verify(authn.NewHeaderRequest(nil), testNow)
+	if d != nil || id.Scheme != "domain_key" {
+		t.Fatalf("unchecked route: %+v %v", id, d)
+	}
+	// Without a remote scheme the route needs no token cluster.
+	if _, err := Parse([]byte(`{"routes":[` + optRoute("domain_key", `{"validate_auth_header":false}`) + `]}`)); err != nil {
+		t.Fatal(err)
+	}
+	vs = parseRouteVerifiers(t, schemeDoc(`"domain_key":{"validate_auth_header":false},`, optRoute("domain_key", `{"validate_auth_header":true}`)))
+	rv, remote := vs[0].(authn.RemoteVerifier)
+	if !remote {
+		t.Fatal("the route's validate_auth_header did not override the section's")
+	}
+	_, d = rv.Prepare(authn.NewHeaderRequest(nil), testNow)
+	if d == nil || d.Status != 403 || !vs[0].Present(authn.NewHeaderRequest(nil)) {
+		t.Fatalf("missing header on a domain_key route: %v", d)
+	}
 }
