@@ -104,6 +104,9 @@ func (p Policy) Lifetimes(a *authn.Answer, now time.Time, refresh time.Duration)
 	return e, true
 }
 
+// Policy returns the cache's lifetime policy.
+func (c *LRU) Policy() Policy { return c.pol }
+
 // Get returns the entry for key and how usable it is at now.
 func (c *LRU) Get(key string, now time.Time) (Entry, State) {
 	el, ok := c.items[key]

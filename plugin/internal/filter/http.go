@@ -18,8 +18,9 @@ import (
 
 type httpContext struct {
 	types.DefaultHttpContext
-	cfg *config.Config
-	now func() time.Time
+	plugin *pluginContext
+	cfg    *config.Config
+	now    func() time.Time
 }
 
 // OnHttpRequestHeaders removes client-sent identity headers, then verifies the
@@ -29,8 +30,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			proxywasm.LogCriticalf("credgate: internal error: %v", r)
-			h.reply(respond.Response{Status: 500, Body: []byte(`{"error":"internal_error"}`),
-				Headers: [][2]string{{"content-type", "application/json"}}})
+			h.reply(internalError())
 			action = types.ActionPause
 		}
 	}()
@@ -50,10 +50,22 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 		return types.ActionPause
 	}
 	res := rt.Decide(req, h.now())
+	if res.Lookup != nil {
+		return h.remote(rt, req, res)
+	}
+	return h.conclude(rt, req, res)
+}
+
+// conclude applies a final decision: a local reply, or the request goes on
+// with the credentials stripped and the identity set.
+func (h *httpContext) conclude(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) types.Action {
+	scheme := schemeName(res.Verifier)
 	if res.Deny != nil {
-		h.deny(rt, schemeName(res.Verifier), res.Deny)
+		h.plugin.metrics.request(scheme, outcomeOf(res.Deny))
+		h.deny(rt, scheme, res.Deny)
 		return types.ActionPause
 	}
+	h.plugin.metrics.request(scheme, "allow")
 	if res.Identity != nil {
 		h.forward(rt, req, res)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/credgate/credgate/plugin/internal/cache"
 	"github.com/credgate/credgate/plugin/internal/config"
 )
 
@@ -32,11 +33,16 @@ func (vm *vmContext) NewPluginContext(uint32) types.PluginContext {
 	return &pluginContext{now: vm.now}
 }
 
-// pluginContext holds the frozen configuration of one plugin instance.
+// pluginContext holds the frozen configuration of one plugin instance and
+// the per-VM state shared by its streams: the cache, the revocation cursor
+// and the metrics.
 type pluginContext struct {
 	types.DefaultPluginContext
-	cfg *config.Config
-	now func() time.Time
+	now     func() time.Time
+	cfg     *config.Config
+	cache   *cache.LRU
+	metrics metrics
+	revoke  revocationFeed
 }
 
 // OnPluginStart parses and validates the configuration. An invalid
@@ -47,16 +53,28 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		proxywasm.LogCriticalf("credgate: cannot read the plugin configuration: %v", err)
 		return types.OnPluginStartStatusFailed
 	}
-	cfg, err := config.Parse(data)
+	cfg, err := config.ParseEnv(data, config.Env{Replay: sharedReplay{now: p.now}})
 	if err != nil {
 		proxywasm.LogCriticalf("credgate: invalid configuration: %v", err)
 		return types.OnPluginStartStatusFailed
 	}
 	p.cfg = cfg
+	p.cache = cache.New(cache.Policy{MaxEntries: cfg.Cache.MaxEntries, MaxTTL: cfg.Cache.MaxTTL,
+		NegativeTTL: cfg.Cache.NegativeTTL, StaleWindow: cfg.Cache.StaleWindow})
+	p.metrics = newMetrics()
+	if c := cfg.Cluster; c != nil && c.RevocationPoll > 0 {
+		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(c.RevocationPoll / time.Millisecond)); err != nil {
+			proxywasm.LogCriticalf("credgate: cannot schedule revocation polling: %v", err)
+			return types.OnPluginStartStatusFailed
+		}
+	}
 	proxywasm.LogInfof("credgate: configured %d routes", len(cfg.Policy.Routes))
 	return types.OnPluginStartStatusOK
 }
 
+// OnTick polls the token cluster's revocation feed.
+func (p *pluginContext) OnTick() { p.pollRevocations() }
+
 func (p *pluginContext) NewHttpContext(uint32) types.HttpContext {
-	return &httpContext{cfg: p.cfg, now: p.now}
+	return &httpContext{plugin: p, cfg: p.cfg, now: p.now}
 }

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/cache"
+	"github.com/credgate/credgate/plugin/internal/policy"
+	"github.com/credgate/credgate/plugin/internal/respond"
+	"github.com/credgate/credgate/plugin/internal/scheme"
+)
+
+// remote answers a verifier's lookup from the caches or the token cluster.
+// On a miss the stream pauses until the cluster answers.
+func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) types.Action {
+	p := h.plugin
+	lk, rv := res.Lookup, res.Verifier.(authn.RemoteVerifier)
+	now := h.now()
+	if lk.CacheKey != "" {
+		if e, ok := p.cached(lk, now); ok {
+			p.metrics.inc("credgate.cache.hit")
+			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) {
+				p.cache.MarkRefreshed(lk.CacheKey, now.Add(lk.Refresh))
+				p.refresh(lk)
+			}
+			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
+		}
+	}
+	p.metrics.inc("credgate.cache.miss")
+	err := p.ask(lk, func(a *authn.Answer, err error) {
+		h.resume(rt, req, rv, lk, a, err)
+	})
+	if err != nil {
+		return h.unavailable(rt, req, rv, lk, err)
+	}
+	return types.ActionPause
+}
+
+// resume finishes a paused stream once the token cluster answered.
+func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv authn.RemoteVerifier,
+	lk *authn.Lookup, a *authn.Answer, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			proxywasm.LogCriticalf("credgate: internal error: %v", r)
+			h.reply(internalError())
+		}
+	}()
+	var action types.Action
+	if err != nil {
+		action = h.unavailable(rt, req, rv, lk, err)
+	} else {
+		h.plugin.store(lk, a, h.now())
+		action = h.conclude(rt, req, rt.Finish(req, rv, a, h.now()))
+	}
+	if action == types.ActionContinue {
+		mustOK(proxywasm.ResumeHttpRequest())
+	}
+}
+
+// unavailable decides when the token cluster could not answer: a route with
+// fail_policy "stale" may use a cached positive answer within the stale
+// window; everything else gets 503.
+func (h *httpContext) unavailable(rt *policy.Route, req *authn.HeaderRequest, rv authn.RemoteVerifier,
+	lk *authn.Lookup, cause error) types.Action {
+	p := h.plugin
+	p.metrics.inc("credgate.cluster.errors")
+	now := h.now()
+	if rt.FailStale && lk.CacheKey != "" {
+		if e, st := p.cache.Get(lk.CacheKey, now); st != cache.Missing && e.Answer.Active {
+			p.metrics.inc("credgate.cache.stale")
+			proxywasm.LogWarnf("credgate: token cluster unavailable, serving a cached answer: route=%s scheme=%s cause=%v",
+				rt.Name, rv.Name(), cause)
+			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
+		}
+	}
+	d := authn.Deny(authn.ErrUnavailable, "cluster_unavailable", "The credentials cannot be verified right now. Try again later.").
+		WithDetail("%v", cause)
+	return h.conclude(rt, req, policy.Result{Deny: d, Verifier: rv})
+}
+
+// cached finds a fresh answer in the VM's cache, then in the shared layer.
+func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bool) {
+	if e, st := p.cache.Get(lk.CacheKey, now); st == cache.Fresh {
+		return e, true
+	}
+	if !p.cfg.Cache.Shared {
+		return cache.Entry{}, false
+	}
+	e, ok := sharedGet(lk, now)
+	if ok {
+		p.cache.Put(lk.CacheKey, lk.Digest, e)
+	}
+	return e, ok
+}
+
+// store caches a fresh answer in the VM's cache and, when positive, in the
+// shared layer for the other VMs.
+func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) {
+	if lk.CacheKey == "" || revoked(lk.Digest) {
+		return
+	}
+	e, ok := p.cache.Policy().Lifetimes(a, now, lk.Refresh)
+	if !ok {
+		return
+	}
+	p.cache.Put(lk.CacheKey, lk.Digest, e)
+	if p.cfg.Cache.Shared && a.Active {
+		sharedPut(lk, e)
+	}
+}
+
+// refresh repeats a lookup in the background to slide a session's expiry;
+// the answer replaces the cached one.
+func (p *pluginContext) refresh(lk *authn.Lookup) {
+	err := p.ask(lk, func(a *authn.Answer, err error) {
+		if err == nil {
+			p.store(lk, a, p.now())
+		}
+	})
+	if err != nil {
+		proxywasm.LogWarnf("credgate: background refresh not sent: %v", err)
+	}
+}
+
+var (
+	errReset   = errors.New("token cluster reset the call")
+	errTooBig  = errors.New("token cluster answer too large")
+	errNoReply = errors.New("token cluster gave no status")
+)
+
+// ask sends a lookup to the token cluster; done gets the decoded answer or
+// the reason there is none.
+func (p *pluginContext) ask(lk *authn.Lookup, done func(*authn.Answer, error)) error {
+	c := p.cfg.Cluster
+	headers := [][2]string{{":method", lk.Method}, {":path", lk.Path}, {":authority", c.Authority},
+		{"accept", "application/json"}}
+	if lk.ContentType != "" {
+		headers = append(headers, [2]string{"content-type", lk.ContentType})
+	}
+	if c.VerifyToken != "" {
+		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
+	}
+	sent := p.now()
+	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body, nil, uint32(c.Timeout/time.Millisecond),
+		func(numHeaders, bodySize, _ int) {
+			p.metrics.latency(p.now().Sub(sent))
+			done(decodeCallResponse(numHeaders, bodySize))
+		})
+	return err
+}
+
+// decodeCallResponse reads the token cluster's answer in the http-call
+// callback. Anything but a 200 with a decodable body is an error.
+func decodeCallResponse(numHeaders, bodySize int) (*authn.Answer, error) {
+	if numHeaders == 0 {
+		return nil, errReset
+	}
+	headers, err := proxywasm.GetHttpCallResponseHeaders()
+	if err != nil {
+		return nil, errNoReply
+	}
+	status := ""
+	for _, kv := range headers {
+		if kv[0] == ":status" {
+			status = kv[1]
+			break
+		}
+	}
+	if status != "200" {
+		return nil, fmt.Errorf("token cluster answered %s", status)
+	}
+	if bodySize > scheme.MaxAnswer {
+		return nil, errTooBig
+	}
+	body, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
+	if err != nil && err != types.ErrorStatusNotFound {
+		return nil, fmt.Errorf("cannot read the token cluster answer: %w", err)
+	}
+	return scheme.DecodeAnswer(body)
+}
+
+func internalError() respond.Response {
+	return respond.Response{Status: 500, Body: []byte(`{"error":"internal_error"}`),
+		Headers: [][2]string{{"content-type", "application/json"}}}
+}

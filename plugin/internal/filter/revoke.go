@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package filter
+
+import (
+	"net/url"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+// revocationFeed is a VM's position in the token cluster's revocation feed.
+type revocationFeed struct {
+	cursor   string
+	inFlight bool
+}
+
+// pollRevocations asks the token cluster for revocations since the last
+// cursor, evicts the named credentials from this VM's cache and records them
+// in shared data so no VM serves them from the shared layer. The first poll
+// only learns the current cursor.
+func (p *pluginContext) pollRevocations() {
+	c := p.cfg.Cluster
+	if c == nil || p.revoke.inFlight {
+		return
+	}
+	path := tokenapi.PathRevocations
+	if p.revoke.cursor != "" {
+		path += "?since=" + url.QueryEscape(p.revoke.cursor)
+	}
+	headers := [][2]string{{":method", "GET"}, {":path", path}, {":authority", c.Authority}, {"accept", "application/json"}}
+	if c.VerifyToken != "" {
+		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
+	}
+	_, err := proxywasm.DispatchHttpCall(c.Name, headers, nil, nil, uint32(c.Timeout.Milliseconds()), p.onRevocations)
+	if err != nil {
+		proxywasm.LogWarnf("credgate: revocation poll not sent: %v", err)
+		return
+	}
+	p.revoke.inFlight = true
+}
+
+func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
+	p.revoke.inFlight = false
+	if numHeaders == 0 || bodySize == 0 || bodySize > 1<<20 {
+		p.metrics.inc("credgate.revocations.errors")
+		return
+	}
+	headers, err := proxywasm.GetHttpCallResponseHeaders()
+	if err != nil || !hasStatus(headers, "200") {
+		p.metrics.inc("credgate.revocations.errors")
+		return
+	}
+	body, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
+	if err != nil || !gjson.ValidBytes(body) {
+		p.metrics.inc("credgate.revocations.errors")
+		return
+	}
+	root := gjson.ParseBytes(body)
+	evicted := 0
+	for _, r := range root.Get(tokenapi.FieldRevocations).Array() {
+		digest := r.Get("digest").String()
+		if digest == "" {
+			continue
+		}
+		markRevoked(digest)
+		evicted += p.cache.EvictDigest(digest)
+	}
+	if next := root.Get(tokenapi.FieldNext).String(); next != "" {
+		p.revoke.cursor = next
+	}
+	if evicted > 0 {
+		p.metrics.add("credgate.revocations.evicted", uint64(evicted))
+		proxywasm.LogInfof("credgate: revocation feed evicted %d cached answers", evicted)
+	}
+}
+
+func hasStatus(headers [][2]string, want string) bool {
+	for _, kv := range headers {
+		if kv[0] == ":status" {
+			return kv[1] == want
+		}
+	}
+	return false
+}
