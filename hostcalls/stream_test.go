@@ -200,3 +200,25 @@ func hasLog(h *hostcalls.Host, level hostcalls.LogLevel, substr string) bool {
 	}
 	return false
 }
+
+// While the host runs the module's allocator only proxy_log, fd_write and
+// clock_time_get may be called (cpp-host WasmBase::allocMemory); anything
+// else fails the VM.
+func TestRestrictedCallDuringAllocation(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy139, hostcalls.NewConfig())
+	res, err := h.Do(context.Background(), get("alloc-restricted"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Response.Status != 503 {
+		t.Fatalf("status %d", res.Response.Status)
+	}
+	traps := h.Traps()
+	if len(traps) != 1 || !strings.Contains(traps[0].Error(), "restricted_callback") {
+		t.Fatalf("traps = %v", traps)
+	}
+	if !hasLog(h, hostcalls.LogError, "env.proxy_get_current_time_nanoseconds while restricted") {
+		t.Fatalf("logs = %+v", h.Logs())
+	}
+}

@@ -71,6 +71,9 @@ func run(ctx uint32, action string) (r uint32, done bool) {
 		var p, n uint32
 		st := proxyCallForeignFunction(np, ns, nil, 0, unsafe.Pointer(&p), unsafe.Pointer(&n))
 		addHeader(0, "x-foreign", itoa(st))
+	case "alloc-restricted":
+		callInAlloc = true
+		getHeader(0, "x-test-action")
 	case "pause":
 		return 1, true
 	}
