@@ -20,6 +20,7 @@ var demoSecrets = []string{"demo-client-secret", "demo-api-key-0001", "demo-api-
 	"demo-customer-password", "demo-jwt-signing-secret"}
 
 func TestAdminAuth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	wantStatus(t, e.do(http.MethodGet, "/admin/v1/users", "", ""), http.StatusUnauthorized)
 	wantStatus(t, e.do(http.MethodGet, "/admin/v1/users", "", "", "Authorization", "Bearer nope"), http.StatusUnauthorized)
@@ -30,6 +31,7 @@ func TestAdminAuth(t *testing.T) {
 }
 
 func TestAdminListsAndNoSecrets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for i := range 30 {
 		wantStatus(t, e.admin(http.MethodPost, "/developers", fmt.Sprintf(`{"id":"d%02d","name":"%s","tenant":"acme"}`,
@@ -94,6 +96,7 @@ func TestAdminListsAndNoSecrets(t *testing.T) {
 }
 
 func TestAdminCreateGetRotateRevoke(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.admin(http.MethodPost, "/users", `{"id":"u-new","tenant":"acme","username":"neo","password":"pw-1","domain":"d.test"}`)
 	wantStatus(t, resp, http.StatusCreated)
@@ -152,6 +155,7 @@ func TestAdminCreateGetRotateRevoke(t *testing.T) {
 }
 
 func TestRevocationFeed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	start := e.do(http.MethodGet, "/v1/revocations", "", "")
 	wantStatus(t, start, http.StatusOK)
@@ -181,6 +185,7 @@ func TestRevocationFeed(t *testing.T) {
 }
 
 func TestSSOConcurrentSingleUse(t *testing.T) {
+	t.Parallel()
 	stores(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		e := newEnvOn(t, open(t))
 		tok := e.admin(http.MethodPost, "/users/user-42/sso", `{"redirect_url":"https://a.test/"}`).json(t)["sso_token"].(string)
@@ -205,6 +210,7 @@ func TestSSOConcurrentSingleUse(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(http.MethodGet, "/healthz", "", "")
 	wantStatus(t, resp, http.StatusOK)

@@ -141,6 +141,7 @@ func spliceSection(doc, table string) string {
 }
 
 func TestSpliceSection(t *testing.T) {
+	t.Parallel()
 	other := "# Benchmarks\n\n<!-- plugin:begin -->\nplugin table\n<!-- plugin:end -->\n"
 	first := spliceSection(other, "T1\n")
 	if !strings.Contains(first, "plugin table") || !strings.Contains(first, benchBegin+"\nT1\n"+benchEnd) {

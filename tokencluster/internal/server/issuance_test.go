@@ -23,6 +23,7 @@ func pkRequest(publicKey, secretKey string, ts time.Time) tokenapi.PublicKeyToke
 }
 
 func TestPublicKeyToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.postJSON("/tokens", pkRequest("demo-public-key", "demo-secret-key", t0.Add(-time.Minute)))
 	wantStatus(t, resp, http.StatusOK)
@@ -85,6 +86,7 @@ func parseJWT(t *testing.T, e *env, token string, keys map[string]string) jwt.Ma
 }
 
 func TestJWTIssuance(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	keys := map[string]string{"demo-2026-01": "demo-jwt-signing-secret-0123456789abcdef"}
 	resp := e.postJSON("/v1/partners/token", tokenapi.PartnerTokenRequest{PartnerID: "partner-7", PartnerSecret: "demo-partner-secret"})
@@ -120,6 +122,7 @@ func TestJWTIssuance(t *testing.T) {
 }
 
 func TestJWTKeyRotation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.clock.Advance(time.Minute)
 	created := e.admin(http.MethodPost, "/signing-keys", `{"id":"demo-2026-02"}`)
@@ -144,6 +147,7 @@ func TestJWTKeyRotation(t *testing.T) {
 }
 
 func TestSSO(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.postJSON("/v1/sso", tokenapi.SSORequest{UserID: "user-42", UserAPIKey: "demo-user-api-key",
 		RedirectURL: "https://shop.acme.test/login?next=%2Fcart"})

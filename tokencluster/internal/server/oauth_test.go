@@ -33,6 +33,7 @@ func (e *env) introspect(token string) map[string]any {
 }
 
 func TestOAuthClientCredentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	grant := url.Values{"grant_type": {"client_credentials"}}
 	tests := []struct {
@@ -92,6 +93,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 }
 
 func TestIntrospectOAuthToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.oauthToken(url.Values{"grant_type": {"client_credentials"}, "access_type": {"S2S"},
 		"visitorcode": {"v-1"}, "customercode": {"c-2"}, "scope": {"orders:read"}})
@@ -119,6 +121,7 @@ func TestIntrospectOAuthToken(t *testing.T) {
 }
 
 func TestIntrospectRevokedClient(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.oauthToken(url.Values{"grant_type": {"client_credentials"}})
 	wantStatus(t, e.admin(http.MethodDelete, "/oauth-clients/demo-client", ""), http.StatusOK)

@@ -23,6 +23,7 @@ import (
 // starts a new one on the same file: credentials, unexpired tokens,
 // revocations and the feed cursor survive; expired tokens do not.
 func TestRestartKeepsCredentialsAndTokens(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "tokencluster.db")
 	st, err := bbolt.Open(path)
 	if err != nil {

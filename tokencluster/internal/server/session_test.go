@@ -23,6 +23,7 @@ func (e *env) session() string {
 }
 
 func TestSessionToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.postJSON("/v2/token", demoLogin)
 	wantStatus(t, resp, http.StatusOK)
@@ -39,6 +40,7 @@ func TestSessionToken(t *testing.T) {
 }
 
 func TestSessionLoginFailures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name   string
@@ -73,6 +75,7 @@ func TestSessionLoginFailures(t *testing.T) {
 }
 
 func TestSessionSlidingExpiry(t *testing.T) {
+	t.Parallel()
 	stores(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		e := newEnvOn(t, open(t))
 		tok := e.session()
@@ -98,6 +101,7 @@ func TestSessionSlidingExpiry(t *testing.T) {
 }
 
 func TestSessionDelete(t *testing.T) {
+	t.Parallel()
 	stores(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		e := newEnvOn(t, open(t))
 		head := e.do(http.MethodGet, "/v1/revocations", "", "").json(t)["next"].(string)

@@ -22,6 +22,7 @@ func (e *env) verify(req tokenapi.VerifyRequest) map[string]any {
 }
 
 func TestVerifyKinds(t *testing.T) {
+	t.Parallel()
 	stores(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		e := newEnvOn(t, open(t))
 		tests := []struct {
@@ -80,6 +81,7 @@ func TestVerifyKinds(t *testing.T) {
 }
 
 func TestVerifyExpiryAndRevocation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	created := e.admin(http.MethodPost, "/api-keys",
 		`{"id":"short","tenant":"acme","expires_at":"2026-03-04T05:07:07Z"}`)
@@ -114,6 +116,7 @@ func TestVerifyExpiryAndRevocation(t *testing.T) {
 }
 
 func TestVerifyBadRequests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name, body string
@@ -142,6 +145,7 @@ func TestVerifyBadRequests(t *testing.T) {
 }
 
 func TestVerifyToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(o *server.Options) { o.VerifyToken = "internal-bearer" })
 	req := `{"kind":"api_key","credential":"demo-api-key-0001"}`
 	wantStatus(t, e.postJSON("/v1/verify", req), http.StatusUnauthorized)
