@@ -6,16 +6,17 @@
 package benchmd
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/credgate/credgate/internal/modroot"
 )
 
 // WriteSection replaces (or appends) the named section of BENCHMARKS.md at
 // the root of the module containing the working directory.
 func WriteSection(name, table string) error {
-	root, err := moduleRoot()
+	root, err := modroot.Find()
 	if err != nil {
 		return err
 	}
@@ -42,21 +43,4 @@ func Splice(doc, name, table string) string {
 		return doc[:i] + section + doc[j+len(end):]
 	}
 	return strings.TrimRight(doc, "\n") + "\n\n" + section + "\n"
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }

@@ -103,7 +103,7 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 // store caches a fresh answer in the VM's cache and, when positive, in the
 // shared layer for the other VMs.
 func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) {
-	if lk.CacheKey == "" || revoked(lk.Digest) {
+	if lk.CacheKey == "" || !p.revocationsFollowed() || revoked(lk.Digest) {
 		return
 	}
 	e, ok := p.cache.Policy().Lifetimes(a, now, lk.Refresh)

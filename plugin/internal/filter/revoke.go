@@ -77,6 +77,15 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	}
 }
 
+// revocationsFollowed reports whether answers may be cached: only once the
+// VM knows its position in the revocation feed, so that any revocation after
+// an answer was cached is seen by a later poll. Without polling configured,
+// cached answers live at most their TTL.
+func (p *pluginContext) revocationsFollowed() bool {
+	c := p.cfg.Cluster
+	return c == nil || c.RevocationPoll == 0 || p.revoke.cursor != ""
+}
+
 func hasStatus(headers [][2]string, want string) bool {
 	for _, kv := range headers {
 		if kv[0] == ":status" {

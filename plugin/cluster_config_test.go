@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+// clusterConfig accepts every scheme on the seed APIs' own paths, against the
+// demo credentials in tokencluster/testdata/credentials.json.
+const clusterConfig = `{
+  "token_cluster": {"cluster": "token_cluster", "authority": "tokencluster", "timeout_ms": 2000, "revocation_poll_ms": 200},
+  "cache": {"negative_ttl_seconds": 1},
+  "jwt": {"keys": [{"kid": "demo-2026-01", "secret": "demo-jwt-signing-secret-0123456789abcdef"}], "leeway_seconds": 5},
+  "routes": [
+    {"name": "designs", "match": {"prefix": "/v1/designs"}, "schemes": ["oauth2_bearer"]},
+    {"name": "order", "match": {"prefix": "/v2/order"}, "schemes": ["oauth2_bearer"],
+     "options": {"oauth2_bearer": {"access_type": "S2S", "require_visitorcode": true}}},
+    {"name": "reseller-orders", "match": {"prefix": "/Orders/Create"}, "schemes": ["jwt", "oauth2_bearer"]},
+    {"name": "supplier", "match": {"prefix": "/Supplier/"}, "schemes": ["api_key"], "error_style": "platform",
+     "options": {"api_key": {"tenant": {"header": "x-tenant"}}}},
+    {"name": "payment", "match": {"prefix": "/Payment/"}, "schemes": ["api_key"], "error_style": "platform",
+     "options": {"api_key": {"tenant": {"header": "x-tenant"}, "allowed_tenants": ["globex"]}}},
+    {"name": "accountvaults", "match": {"prefix": "/v2/accountvaults"}, "schemes": ["hmac"],
+     "options": {"hmac": {"replay_protection": true}}},
+    {"name": "contactsso", "match": {"prefix": "/v2/contactsso"}, "schemes": ["sso"]},
+    {"name": "contacts", "match": {"prefix": "/v2/contacts"}, "schemes": ["user_api_key"],
+     "options": {"user_api_key": {"require_developer_id": true}}},
+    {"name": "me", "match": {"prefix": "/v2/me"}, "schemes": ["session_token"]},
+    {"name": "products-read", "match": {"prefix": "/v0/products", "methods": ["GET"]}, "schemes": ["public_key"], "error_style": "marketcloud"},
+    {"name": "orders", "match": {"prefix": "/v0/orders"}, "schemes": ["public_key_token"], "error_style": "marketcloud"},
+    {"name": "paymentgateways", "match": {"prefix": "/paymentgateways"}, "schemes": ["domain_key"], "error_style": "znode",
+     "options": {"domain_key": {"validate_auth_header": false}}},
+    {"name": "znode-products", "match": {"prefix": "/products/"}, "schemes": ["domain_key"], "error_style": "znode"},
+    {"name": "stale", "match": {"prefix": "/stale/"}, "schemes": ["api_key"], "fail_policy": "stale"}
+  ]
+}`

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/credgate/credgate/hostcalls"
+)
+
+// TestSchemesThroughTokenCluster runs every scheme through the real module
+// and a real token cluster, under each profile: success with the identity
+// the upstream sees and the credentials stripped, each documented failure,
+// and the credentials in each documented location.
+func TestSchemesThroughTokenCluster(t *testing.T) {
+	for _, p := range hostcalls.Profiles() {
+		t.Run(string(p), func(t *testing.T) {
+			e := newClusterEnv(t, p, 2)
+			t.Run("oauth2_bearer", func(t *testing.T) { testOAuth2(t, e) })
+			t.Run("jwt_or_oauth2", func(t *testing.T) { testJWTOrOAuth2(t, e) })
+			t.Run("api_key", func(t *testing.T) { testAPIKey(t, e) })
+			t.Run("user_api_key", func(t *testing.T) { testUserKey(t, e) })
+			t.Run("session_token", func(t *testing.T) { testSession(t, e) })
+			t.Run("hmac", func(t *testing.T) { testHMAC(t, e) })
+			t.Run("public_key", func(t *testing.T) { testPublicKey(t, e) })
+			t.Run("domain_key", func(t *testing.T) { testDomainKey(t, e) })
+			t.Run("sso", func(t *testing.T) { testSSO(t, e) })
+		})
+	}
+}
+
+func testOAuth2(t *testing.T, e *clusterEnv) {
+	c2s := e.oauthToken(t, "")
+	res := e.call(t, "GET", "/v1/designs/7", "authorization", "Bearer "+c2s, "x-credgate-subject", "spoofed")
+	expectUpstream(t, res, map[string]string{"x-credgate-subject": "demo-client", "x-credgate-tenant": "acme",
+		"x-credgate-scheme": "oauth2_bearer"}, "authorization")
+	expectDenied(t, e.call(t, "GET", "/v1/designs/7", "authorization", "Bearer not-a-real-token"), 401, "invalid_token")
+	expectDenied(t, e.call(t, "GET", "/v1/designs/7"), 401, "oauth2_bearer")
+	// The S2S route wants a server-to-server token bound to a visitorcode.
+	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+c2s), 403, "")
+	s2s := e.oauthToken(t, "access_type=S2S&visitorcode=v-1")
+	expectUpstream(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+s2s),
+		map[string]string{"x-credgate-visitor": "v-1", "x-credgate-subject": "demo-client"})
+	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+s2s, "visitorcode", "v-other"), 401, "visitorcode")
+	noCode := e.oauthToken(t, "access_type=S2S")
+	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+noCode), 403, "")
+}
+
+func testJWTOrOAuth2(t *testing.T, e *clusterEnv) {
+	jwtTok := e.customerJWT(t)
+	expectUpstream(t, e.call(t, "POST", "/Orders/Create", "authorization", "Bearer "+jwtTok),
+		map[string]string{"x-credgate-subject": "customer-9", "x-credgate-scheme": "jwt"}, "authorization")
+	expectUpstream(t, e.call(t, "POST", "/Orders/Create", "authorization", "Bearer "+e.oauthToken(t, "")),
+		map[string]string{"x-credgate-scheme": "oauth2_bearer"})
+	expectDenied(t, e.call(t, "POST", "/Orders/Create", "authorization", jwtTok), 401, "")
+}
+
+func testAPIKey(t *testing.T, e *clusterEnv) {
+	res := e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0001", "x-tenant", "acme")
+	expectUpstream(t, res, map[string]string{"x-credgate-tenant": "acme", "x-credgate-scheme": "api_key"}, "apikey")
+	expectUpstream(t, e.call(t, "GET", "/Supplier/Products/List", "APIKEY", "demo-api-key-0001", "x-tenant", "acme"), nil, "apikey")
+	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0001", "x-tenant", "globex"), 401, `"code":-23`)
+	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "no-such-key", "x-tenant", "acme"), 401, `"code"`)
+	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "x-tenant", "acme"), 401, `"code":401`)
+	// Valid key, but its tenant may not call the payment route.
+	expectDenied(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0001", "x-tenant", "acme"), 403, "")
+	expectUpstream(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0002", "x-tenant", "globex"),
+		map[string]string{"x-credgate-tenant": "globex"})
+}
+
+func testUserKey(t *testing.T, e *clusterEnv) {
+	want := map[string]string{"x-credgate-subject": "user-42", "x-credgate-scheme": "user_api_key"}
+	expectUpstream(t, e.call(t, "GET", "/v2/contacts", "user-id", "user-42", "user-api-key", "demo-user-api-key", "developer-id", "dev-1001"),
+		want, "user-api-key", "user-id")
+	res := e.call(t, "GET", "/v2/contacts?"+q("user-id", "user-42", "user-api-key", "demo-user-api-key", "developer-id", "dev-1001", "page", "2"))
+	expectUpstream(t, res, want)
+	if path, _ := res.UpstreamHeader(":path"); path != "/v2/contacts?page=2" {
+		t.Errorf("upstream path %q still carries credentials", path)
+	}
+	expectUpstream(t, e.call(t, "GET", "/v2/contacts?developer-id=dev-1001", "authorization", basic("user-42:demo-user-api-key")), want, "authorization")
+	expectDenied(t, e.call(t, "GET", "/v2/contacts", "user-id", "user-42", "user-api-key", "demo-user-api-key"), 401, "developer")
+	expectDenied(t, e.call(t, "GET", "/v2/contacts", "user-id", "user-42", "user-api-key", "wrong", "developer-id", "dev-1001"), 401, "")
+	expectDenied(t, e.call(t, "GET", "/v2/contacts?"+q("user_id", "user-42", "user_api_key", "demo-user-api-key", "developer-id", "dev-1001")), 401, "")
+}
+
+func testSession(t *testing.T, e *clusterEnv) {
+	tok := e.sessionToken(t)
+	expectUpstream(t, e.call(t, "GET", "/v2/me", "access-token", tok), map[string]string{"x-credgate-subject": "user-42",
+		"x-credgate-scheme": "session_token"}, "access-token")
+	res := e.call(t, "GET", "/v2/me?access-token="+tok)
+	expectUpstream(t, res, map[string]string{"x-credgate-subject": "user-42"})
+	if path, _ := res.UpstreamHeader(":path"); path != "/v2/me" {
+		t.Errorf("upstream path %q still carries the token", path)
+	}
+	expectDenied(t, e.call(t, "GET", "/v2/me", "access-token", "no-such-session"), 401, "")
+	if st, b := e.tc.Do(t, "DELETE", "/v2/token/"+tok, "", ""); st != 204 {
+		t.Fatalf("DELETE: %d %s", st, b)
+	}
+	eventuallyDenied(t, e, 401, "GET", "/v2/me", "access-token", tok)
+}
+
+func testHMAC(t *testing.T, e *clusterEnv) {
+	now := time.Now()
+	sig := hmacHeaders("user-42", "demo-user-hmac-key", now)
+	expectUpstream(t, e.call(t, "GET", "/v2/accountvaults", sig...), map[string]string{"x-credgate-subject": "user-42",
+		"x-credgate-scheme": "hmac"}, "hash-key")
+	expectDenied(t, e.call(t, "GET", "/v2/accountvaults", sig...), 401, "") // replayed
+	expectDenied(t, e.call(t, "GET", "/v2/accountvaults", hmacHeaders("user-42", "demo-user-hmac-key", now.Add(-16*time.Minute))...), 401, "")
+	expectDenied(t, e.call(t, "GET", "/v2/accountvaults", hmacHeaders("user-42", "wrong-key", now.Add(time.Second))...), 401, "")
+	expectDenied(t, e.call(t, "GET", "/v2/accountvaults", hmacHeaders("user-42", "demo-user-hmac-key", now.Add(10*time.Minute))...), 401, "")
+	// HMAC is accepted only where a route lists it.
+	expectDenied(t, e.call(t, "GET", "/v2/contacts", hmacHeaders("user-42", "demo-user-hmac-key", now.Add(2*time.Second))...), 401, "")
+}
+
+func testPublicKey(t *testing.T, e *clusterEnv) {
+	expectUpstream(t, e.call(t, "GET", "/v0/products", "authorization", "demo-public-key"),
+		map[string]string{"x-credgate-scheme": "public_key"}, "authorization")
+	expectDenied(t, e.call(t, "GET", "/v0/products"), 401, `"message":"Authorization is missing"`)
+	expectDenied(t, e.call(t, "GET", "/v0/orders", "authorization", "demo-public-key"), 401, `"status":false`)
+	tok := e.publicKeyToken(t)
+	expectUpstream(t, e.call(t, "GET", "/v0/orders", "authorization", "demo-public-key:"+tok),
+		map[string]string{"x-credgate-scheme": "public_key_token"}, "authorization")
+	expectDenied(t, e.call(t, "GET", "/v0/orders", "authorization", "demo-public-key:forged"), 401, `"type":"Unauthorized"`)
+}
+
+func testDomainKey(t *testing.T, e *clusterEnv) {
+	const msg = "Domain name and key are either incorrect or missing from the request Authorization header."
+	expectUpstream(t, e.call(t, "GET", "/products/12", "authorization", basic("shop.acme.test|demo-domain-key")),
+		map[string]string{"x-credgate-scheme": "domain_key"}, "authorization")
+	expectDenied(t, e.call(t, "GET", "/products/12", "authorization", basic("shop.acme.test|wrong")), 403, msg)
+	expectDenied(t, e.call(t, "GET", "/products/12", "authorization", basic("shop.acme.test|")), 403, msg)
+	expectDenied(t, e.call(t, "GET", "/products/12"), 403, `"HasError":true`)
+	expectUpstream(t, e.call(t, "GET", "/paymentgateways"), nil)
+}
+
+func testSSO(t *testing.T, e *clusterEnv) {
+	tok := e.ssoToken(t)
+	res := e.call(t, "GET", "/v2/contactsso?sso-token="+tok)
+	expectUpstream(t, res, map[string]string{"x-credgate-subject": "user-42", "x-credgate-scheme": "sso"})
+	if path, _ := res.UpstreamHeader(":path"); path != "/v2/contactsso" {
+		t.Errorf("upstream path %q still carries the token", path)
+	}
+	expectDenied(t, e.call(t, "GET", "/v2/contactsso?sso-token="+tok), 401, "")
+}
+
+// eventuallyDenied retries until a request is refused, at most one second
+// after a revocation (the plugin polls the feed every 200 ms here).
+func eventuallyDenied(t *testing.T, e *clusterEnv, status int, method, path string, headers ...string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		res := e.call(t, method, path, headers...)
+		if res.LocalResponse != nil && res.LocalResponse.Status == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still not refused with %d one second after revocation", status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
