@@ -140,3 +140,39 @@ func TestDomainKeyUnchecked(t *testing.T) {
 		t.Fatalf("strip %+v", loc)
 	}
 }
+
+// FuzzDomainKeyBasic feeds arbitrary Authorization values to the Basic
+// domain|key path. Invariants: no panic; every denial is a 403 with the
+// Znode message (503 for an answer about another key); an identity only for the pair the answer was made for.
+func FuzzDomainKeyBasic(f *testing.F) {
+	for _, s := range []string{basic("shop|k-1"), basic("shop|k|2"), basic("|k"), basic("shop|"), basic("shop"), basic("a:b"),
+		"Basic ", "Basic ***", "Bearer x", "", "Basic " + strings.Repeat("QUFB", 3000), basic("shop\x00|k")} {
+		f.Add(s, "k-1")
+	}
+	f.Fuzz(func(t *testing.T, auth, answerKey string) {
+		r := reqTo("/", "h")
+		if auth != "" {
+			r = authReq(auth)
+		}
+		v, _ := NewDomainKey(DomainKeyOptions{ClaimMissing: true})
+		if _, d := v.Prepare(r, testNow); d != nil && (d.Status != 403 || d.Message != DomainKeyMessage) {
+			t.Fatalf("denial %d %q", d.Status, d.Message)
+		}
+		a := active(tokenapi.KindDomainKey, func(a *authn.Answer) { a.Subject, a.Digest = "shop", tokenapi.Digest(answerKey) })
+		id, d := v.Complete(r, a, testNow)
+		if (id == nil) == (d == nil) {
+			t.Fatal("Complete must return exactly one of identity and denial")
+		}
+		// An answer for another key is a fault of the cache or the cluster: 503.
+		if d != nil && d.Status != 403 && d.Reason != "domain_key_answer_mismatch" {
+			t.Fatalf("status %d reason %s", d.Status, d.Reason)
+		}
+		if id != nil {
+			payload, _, _ := basicValue(r)
+			dom, key, ok := parseDomainKey(payload)
+			if !ok || dom != "shop" || key != answerKey || id.Subject != "shop" {
+				t.Fatalf("identity %+v for %q", id, payload)
+			}
+		}
+	})
+}

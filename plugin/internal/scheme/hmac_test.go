@@ -192,3 +192,40 @@ func TestHMACOptions(t *testing.T) {
 		t.Fatalf("strip %q", got)
 	}
 }
+
+// FuzzHMACInputs feeds arbitrary user-id, timestamp and hash-key headers to
+// the HMAC verifier. Invariants: no panic; an identity only when hash-key is
+// the MAC of user-id + timestamp under the answer's key and the timestamp is
+// within the window.
+func FuzzHMACInputs(f *testing.F) {
+	ts := strconv.FormatInt(testNow.Unix(), 10)
+	f.Add("u1", ts, sign(hmacUserKey, "u1", ts), hmacUserKey)
+	f.Add("u1", ts, strings.ToUpper(sign(hmacUserKey, "u1", ts)), hmacUserKey)
+	f.Add("u1", "0", sign(hmacUserKey, "u1", "0"), hmacUserKey)
+	f.Add("u1", "99999999999999999999", "00", "k")
+	f.Add("u1", "-1", "", "")
+	f.Add("", ts, strings.Repeat("0", 64), "")
+	f.Add("u1"+ts[:2], ts[2:], sign(hmacUserKey, "u1", ts), hmacUserKey)
+	f.Add(strings.Repeat("u", 9000), ts, strings.Repeat("g", 64), "k")
+	f.Fuzz(func(t *testing.T, user, stamp, hash, key string) {
+		r := hmacReq(user, stamp, hash)
+		v, _ := NewHMAC(HMACOptions{})
+		l, d := v.Prepare(r, testNow)
+		if (l == nil) == (d == nil) {
+			t.Fatal("Prepare must return exactly one of lookup and denial")
+		}
+		a := active(tokenapi.KindHMACKey, func(a *authn.Answer) { a.Subject, a.HMACKey = user, key })
+		id, d := v.Complete(r, a, testNow)
+		if (id == nil) == (d == nil) {
+			t.Fatal("Complete must return exactly one of identity and denial")
+		}
+		if id == nil {
+			return
+		}
+		at, err := strconv.ParseInt(stamp, 10, 64)
+		if err != nil || l == nil || key == "" || !strings.EqualFold(hash, sign(key, user, stamp)) ||
+			testNow.Unix()-at > 900 || at-testNow.Unix() > 30 {
+			t.Fatalf("identity for user %q ts %q hash %q", user, stamp, hash)
+		}
+	})
+}

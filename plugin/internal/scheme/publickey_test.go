@@ -159,3 +159,46 @@ func TestPublicKeyTokenVerifier(t *testing.T) {
 		t.Fatalf("a lone public key passed Prepare on a restricted route: %v", d)
 	}
 }
+
+// FuzzPublicKeyAuth feeds arbitrary Authorization values to the
+// `public-key[:token]` parser and both verifiers. Invariants: no panic; a
+// parsed value rebuilds the header; Bearer and Basic are never claimed; an
+// identity only for the token the answer was made for, bound to its app.
+func FuzzPublicKeyAuth(f *testing.F) {
+	for _, s := range []string{"pk-1", "pk-1:tok-9", "pk-1:t:o", ":tok", "pk-1:", ":", "", "Bearer pk-1:tok-9", "Basic cGs6dA==",
+		"pk\x00:t", strings.Repeat("p", 9000), "pk-1:" + strings.Repeat("t", 9000)} {
+		f.Add(s, "tok-9")
+	}
+	f.Fuzz(func(t *testing.T, auth, answerToken string) {
+		p, ours, ok := parsePublicKeyAuth(auth)
+		if ok {
+			rebuilt := p.key
+			if p.hasToken {
+				rebuilt += ":" + p.token
+			}
+			if !ours || rebuilt != auth || p.key == "" || strings.Contains(p.key, ":") {
+				t.Fatalf("parsed %q as %+v", auth, p)
+			}
+		}
+		r := authReq(auth)
+		pk, _ := NewPublicKey(PublicKeyOptions{})
+		pkt, _ := NewPublicKeyToken(PublicKeyTokenOptions{})
+		if lower := strings.ToLower(auth); strings.HasPrefix(lower, "bearer ") || strings.HasPrefix(lower, "basic ") {
+			if pk.Present(r) || pkt.Present(r) {
+				t.Fatal("claimed a Bearer or Basic value")
+			}
+		}
+		a := active(tokenapi.KindPublicKeyToken, func(a *authn.Answer) { a.AppID, a.Digest = "pk-1", tokenapi.Digest(answerToken) })
+		id, d := pkt.Complete(r, a, testNow)
+		if (id == nil) == (d == nil) {
+			t.Fatal("Complete must return exactly one of identity and denial")
+		}
+		if id != nil && (!ok || p.key != "pk-1" || !p.hasToken || p.token != answerToken) {
+			t.Fatalf("identity for %q against a token of pk-1", auth)
+		}
+		// JSON escapes a byte into at most 6 ("\u003c"), so the body stays linear.
+		if l, _ := pk.Prepare(r, testNow); l != nil && len(l.Body) > 6*authn.MaxHeaderValue+128 {
+			t.Fatalf("lookup body of %d bytes", len(l.Body))
+		}
+	})
+}

@@ -150,3 +150,86 @@ func TestUserKeyStrip(t *testing.T) {
 		t.Fatalf("strip %q, want %q", got, want)
 	}
 }
+
+// FuzzUserKeyBasic feeds arbitrary Authorization values to the Basic
+// user:key path. Invariants: no panic; a parsed pair rebuilds the payload;
+// an identity only for the pair the answer was made for.
+func FuzzUserKeyBasic(f *testing.F) {
+	for _, s := range []string{basic("u1:k1"), basic("u1:k1:x"), basic(":k"), basic("u1:"), basic("u1"), "Basic ",
+		"Basic ====", "basic dTE6azE", "Basic " + strings.Repeat("A", 12000), basic("u1\x00:k1"), basic("ü:ß"), "Bearer x"} {
+		f.Add(s, "k1")
+	}
+	f.Fuzz(func(t *testing.T, auth, answerKey string) {
+		r := authReq(auth)
+		if payload, present, ok := basicValue(r); ok {
+			if !present || payload == "" {
+				t.Fatal("decoded payload without a Basic header")
+			}
+			if u, k, ok := parseUserBasic(payload); ok && (u == "" || k == "" || strings.Contains(u, ":") || u+":"+k != payload) {
+				t.Fatalf("split %q into %q %q", payload, u, k)
+			}
+		}
+		checkUserKeyDecision(t, r, answerKey)
+	})
+}
+
+// FuzzUserKeyExtraction feeds arbitrary query strings and headers to the
+// user-id / user-api-key / developer-id extraction.
+func FuzzUserKeyExtraction(f *testing.F) {
+	f.Add("user-id=u1&user-api-key=k1", "", "", "")
+	f.Add("user-id=u1&user-id=u2&user-api-key=k1&developer-id=d7", "", "", "d7")
+	f.Add("user_id=u1&user_api_key=k1", "u1", "k1", "")
+	f.Add("user-id=%zz&user-api-key=k1", "", "", "")
+	f.Add("user-id=u1;user-api-key=k1", "u1", "", "")
+	f.Add(strings.Repeat("user-id=u1&", 500), "", "k1", "d7")
+	f.Fuzz(func(t *testing.T, rawQuery, hUser, hKey, dev string) {
+		var h []string
+		if hUser != "" {
+			h = append(h, "user-id", hUser)
+		}
+		if hKey != "" {
+			h = append(h, "user-api-key", hKey)
+		}
+		if dev != "" {
+			h = append(h, "developer-id", dev)
+		}
+		r := reqTo("/x?"+rawQuery, "h", h...)
+		checkUserKeyDecision(t, r, "k1")
+	})
+}
+
+// checkUserKeyDecision runs Prepare and Complete with an answer for user u1
+// with key answerKey and developer d7, and checks that an identity is only
+// granted to exactly that pair.
+func checkUserKeyDecision(t *testing.T, r authn.Request, answerKey string) {
+	t.Helper()
+	for _, opts := range []UserKeyOptions{{}, {RequireDeveloperID: true}} {
+		v, _ := NewUserKey(opts)
+		l, d := v.Prepare(r, testNow)
+		if (l == nil) == (d == nil) {
+			t.Fatal("Prepare must return exactly one of lookup and denial")
+		}
+		// Three parts of at most MaxHeaderValue bytes, each byte at most 6 in JSON.
+		if l != nil && len(l.Body) > 18*authn.MaxHeaderValue+256 {
+			t.Fatalf("lookup body of %d bytes", len(l.Body))
+		}
+		a := active(tokenapi.KindUserAPIKey, func(a *authn.Answer) {
+			a.Subject, a.DeveloperID, a.Digest = "u1", "d7", tokenapi.Digest(answerKey)
+		})
+		id, d := v.Complete(r, a, testNow)
+		if (id == nil) == (d == nil) {
+			t.Fatal("Complete must return exactly one of identity and denial")
+		}
+		if id == nil {
+			continue
+		}
+		c, _ := v.credentials(r)
+		if l == nil || c.userID != "u1" || c.key != answerKey || (opts.RequireDeveloperID && c.developerID != "d7") {
+			t.Fatalf("identity for %+v against an answer for u1", c)
+		}
+		var body tokenapi.VerifyRequest
+		if json.Unmarshal(l.Body, &body) != nil || body.UserID != c.userID || body.Credential != c.key {
+			t.Fatalf("lookup body %s does not carry the verified pair", l.Body)
+		}
+	}
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package config
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+// TestSchemesThroughPolicy runs one request per scheme through a parsed
+// route: Decide, then Finish with a fake token cluster answer.
+func TestSchemesThroughPolicy(t *testing.T) {
+	ts := strconv.FormatInt(testNow.Unix(), 10)
+	b64 := func(s string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(s)) }
+	ok := func(kind, sub string) *authn.Answer {
+		return &authn.Answer{Active: true, Kind: kind, Subject: sub, Tenant: "acme", Scopes: []string{"read"}}
+	}
+	tests := []struct {
+		name    string
+		schemes string
+		options string
+		headers [][2]string
+		answer  *authn.Answer
+		status  int    // 0: allowed
+		subject string // when allowed
+	}{
+		{name: "oauth2", schemes: `"jwt","oauth2_bearer"`, headers: [][2]string{{"authorization", "Bearer opaque"}}, answer: &authn.Answer{Active: true, Kind: "oauth2", ClientID: "c1", Scopes: []string{"read"}}, subject: "c1"},
+		{name: "oauth2 missing scope", schemes: `"oauth2_bearer"`, headers: [][2]string{{"authorization", "Bearer opaque"}}, answer: &authn.Answer{Active: true, Kind: "oauth2", ClientID: "c1"}, status: 403},
+		{name: "api_key other tenant", schemes: `"api_key"`, options: `"api_key":{"tenant":{"host_label":0}}`, headers: [][2]string{{"apikey", "k"}, {":authority", "beta.api.example"}}, answer: ok("api_key", "key-1"), status: 401},
+		{name: "api_key", schemes: `"api_key"`, options: `"api_key":{"tenant":{"host_label":0}}`, headers: [][2]string{{"apikey", "k"}, {":authority", "acme.api.example"}}, answer: ok("api_key", "key-1"), subject: "key-1"},
+		{name: "user_api_key basic", schemes: `"domain_key","user_api_key"`, headers: [][2]string{{"authorization", b64("u1:k")}}, answer: ok("user_api_key", "u1"), subject: "u1"},
+		{name: "user_api_key without developer", schemes: `"user_api_key"`, options: `"user_api_key":{"require_developer_id":true}`, headers: [][2]string{{"user-id", "u1"}, {"user-api-key", "k"}}, status: 401},
+		{name: "session", schemes: `"session_token"`, headers: [][2]string{{":path", "/x?access-token=s1"}}, answer: ok("session", "u1"), subject: "u1"},
+		{name: "hmac", schemes: `"user_api_key","hmac"`, headers: [][2]string{{"user-id", "u1"}, {"timestamp", ts}, {"hash-key", hmacHex("hk", "u1"+ts)}}, answer: &authn.Answer{Active: true, Kind: "hmac_key", Subject: "u1", HMACKey: "hk", Scopes: []string{"read"}}, subject: "u1"},
+		{name: "public_key_token lone key", schemes: `"public_key_token"`, headers: [][2]string{{"authorization", "pk"}}, status: 401},
+		{name: "public_key_token", schemes: `"public_key_token"`, headers: [][2]string{{"authorization", "pk:t"}}, answer: &authn.Answer{Active: true, Kind: "public_key_token", Subject: "cust", AppID: "pk", Scopes: []string{"read"}}, subject: "cust"},
+		{name: "domain_key missing", schemes: `"domain_key"`, status: 403},
+		{name: "domain_key", schemes: `"domain_key"`, headers: [][2]string{{"authorization", b64("shop|k")}}, answer: ok("domain_key", "shop"), subject: "shop"},
+		{name: "sso consumed", schemes: `"sso"`, headers: [][2]string{{":path", "/login?sso-token=t"}}, answer: &authn.Answer{Reason: tokenapi.ReasonConsumed}, status: 401},
+		{name: "nothing present", schemes: `"api_key","sso"`, status: 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			route := `{"name":"r","match":{"prefix":"/"},"scopes":["read"],"schemes":[` + tc.schemes + `]`
+			if tc.options != "" {
+				route += `,"options":{` + tc.options + `}`
+			}
+			cfg, err := Parse(schemeDoc(`"jwt":{"keys":[`+key+`]},`, route+`}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt := cfg.Policy.Routes[0]
+			pairs := append([][2]string{{":method", "GET"}, {":path", "/x"}, {":authority", "api.example"}}, tc.headers...)
+			r := authn.NewHeaderRequest(dedupe(pairs))
+			res := rt.Decide(r, testNow)
+			if res.Lookup != nil {
+				if res.Lookup.Path != tokenapi.PathVerify && res.Lookup.Path != tokenapi.PathIntrospect {
+					t.Fatalf("lookup path %s", res.Lookup.Path)
+				}
+				res = rt.Finish(r, res.Verifier.(authn.RemoteVerifier), tc.answer, testNow)
+			}
+			if tc.status != 0 {
+				if res.Deny == nil || res.Deny.Status != tc.status {
+					t.Fatalf("result %+v, want status %d", res.Deny, tc.status)
+				}
+				return
+			}
+			if res.Deny != nil || res.Identity == nil || res.Identity.Subject != tc.subject {
+				t.Fatalf("denied %v, identity %+v", res.Deny, res.Identity)
+			}
+		})
+	}
+}
+
+// dedupe keeps the last value of each name, so cases can override pseudo headers.
+func dedupe(pairs [][2]string) [][2]string {
+	last := map[string]int{}
+	for i, kv := range pairs {
+		last[strings.ToLower(kv[0])] = i
+	}
+	var out [][2]string
+	for i, kv := range pairs {
+		if last[strings.ToLower(kv[0])] == i {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// FuzzSchemeOptions parses configurations whose scheme options are fuzzed.
+// Invariants: no panic; every error is a *config.Error.
+func FuzzSchemeOptions(f *testing.F) {
+	for _, s := range []string{`"oauth2_bearer"`, `"api_key"`, `"user_api_key"`, `"session_token"`, `"hmac"`, `"public_key"`,
+		`"public_key_token"`, `"domain_key"`, `"sso"`} {
+		f.Add(s, `{}`)
+	}
+	f.Add(`"api_key"`, `{"tenant":{"header":"x-tenant"},"allowed_tenants":["acme"]}`)
+	f.Add(`"api_key"`, `{"tenant":{"path_segment":1e9}}`)
+	f.Add(`"hmac"`, `{"window_seconds":900,"future_skew_seconds":30,"replay_protection":true}`)
+	f.Add(`"domain_key"`, `{"validate_auth_header":false}`)
+	f.Add(`"oauth2_bearer"`, `{"access_type":"S2S","require_visitorcode":true,"require_customercode":true}`)
+	f.Fuzz(func(t *testing.T, name, opts string) {
+		doc := schemeDoc(name+`:`+opts+`,`, `{"name":"a","match":{"prefix":"/"},"schemes":[`+name+`],"options":{`+name+`:`+opts+`}}`)
+		cfg, err := Parse(doc)
+		if (cfg == nil) == (err == nil) {
+			t.Fatal("exactly one of config and error must be set")
+		}
+		if err != nil {
+			if _, isCfg := err.(*Error); !isCfg {
+				t.Fatalf("error %T: %v", err, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scheme
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+func TestDecodeAnswer(t *testing.T) {
+	verify, _ := json.Marshal(tokenapi.VerifyResponse{Active: true, Kind: tokenapi.KindAPIKey, Subject: "s", Tenant: "t",
+		Scopes: []string{"a", "b"}, ExpiresAt: testNow.Unix(), CacheTTL: 30, Digest: "d", DeveloperID: "dev", AppID: "app", HMACKey: "hk"})
+	intro, _ := json.Marshal(tokenapi.IntrospectResponse{Active: true, Scope: "a b", ClientID: "c", Sub: "s", Exp: testNow.Unix(),
+		TokenType: "Bearer", Kind: tokenapi.KindOAuth2, Tenant: "t", AccessType: "S2S", VisitorCode: "v", CustomerCode: "cc", CacheTTL: 30})
+	tests := []struct {
+		name string
+		body string
+		ok   bool
+	}{
+		{name: "verify", body: string(verify), ok: true},
+		{name: "introspect", body: string(intro), ok: true},
+		{name: "inactive", body: `{"active":false,"reason":"revoked","cache_ttl":60}`, ok: true},
+		{name: "active as string", body: `{"active":"true"}`},
+		{name: "active as number", body: `{"active":1}`},
+		{name: "no active", body: `{"subject":"s"}`},
+		{name: "array", body: `[{"active":true}]`},
+		{name: "empty", body: ``},
+		{name: "truncated", body: `{"active":true,`},
+		{name: "too large", body: `{"active":true,"x":"` + strings.Repeat("a", MaxAnswer) + `"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := DecodeAnswer([]byte(tc.body))
+			if (err == nil) != tc.ok || (a == nil) == (err == nil) {
+				t.Fatalf("answer %+v, error %v", a, err)
+			}
+		})
+	}
+	a, _ := DecodeAnswer(verify)
+	if a.Subject != "s" || a.HMACKey != "hk" || a.AppID != "app" || len(a.Scopes) != 2 || !a.ExpiresAt.Equal(testNow) || a.CacheTTL != 30*time.Second {
+		t.Fatalf("verify answer %+v", a)
+	}
+	a, _ = DecodeAnswer(intro)
+	if a.Subject != "s" || a.AccessType != "S2S" || a.Visitor != "v" || a.Customer != "cc" || len(a.Scopes) != 2 || a.Kind != "oauth2" {
+		t.Fatalf("introspection answer %+v", a)
+	}
+}
+
+// FuzzDecodeAnswer feeds arbitrary bodies to the answer decoder. Invariants:
+// no panic; exactly one of answer and error; an active answer only from a
+// bounded JSON object whose "active" is the literal true.
+func FuzzDecodeAnswer(f *testing.F) {
+	for _, s := range []string{
+		`{"active":true,"kind":"api_key","subject":"s","scopes":["a",1,null],"expires_at":1,"cache_ttl":5}`,
+		`{"active":true,"scope":"a  b","sub":"s","exp":-5,"cache_ttl":-1}`,
+		`{"active":false,"reason":"unknown","cache_ttl":5}`,
+		`{"active":false,"active":true}`, `{"active":"true"}`, `{"active":true}garbage`, `{"active":true,"exp":1e400}`,
+		`{"a":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `,"active":true}`, "\xff\xfe", `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		a, err := DecodeAnswer(body)
+		if (a == nil) == (err == nil) {
+			t.Fatal("exactly one of answer and error must be set")
+		}
+		if a == nil {
+			return
+		}
+		if len(body) > MaxAnswer || !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+			t.Fatal("decoded an answer from an invalid body")
+		}
+		if a.Active && gjson.GetBytes(body, tokenapi.FieldActive).Type != gjson.True {
+			t.Fatal("active answer without \"active\": true")
+		}
+		if a.CacheTTL < 0 {
+			t.Fatal("negative cache TTL")
+		}
+	})
+}
