@@ -10,7 +10,7 @@ FUZZTIME ?= 10s
 # Test flags: -race costs a lot on two cores for the wazero suites, so it is opt-in.
 TESTFLAGS ?= -shuffle=on -count=1 -timeout=20m
 
-.PHONY: all build wasm tokencluster test test-race check bench fuzz clean
+.PHONY: all build wasm tokencluster test test-race check bench fuzz clean run e2e
 
 all: build
 
@@ -51,6 +51,17 @@ bench: $(WASM)
 # fuzz runs every Fuzz target for FUZZTIME each (CI runs them briefly; run longer locally).
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
+
+# run serves the demo on :10000 (Envoy in Docker when an engine is reachable,
+# otherwise the embedded gateway), seeds demo credentials and prints curls.
+run: build
+	./scripts/run.sh
+
+# e2e runs the end-to-end table against real Envoy in docker compose; without
+# a Docker engine it says so and exits 0. `make test` runs the same table on
+# the embedded gateway.
+e2e: build
+	./scripts/e2e-compose.sh
 
 clean:
 	rm -rf build
