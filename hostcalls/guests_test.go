@@ -95,7 +95,7 @@ func guestModule(t testing.TB, name string, p hostcalls.Profile) *hostcalls.Modu
 		return m
 	}
 	if guests.cache == nil {
-		guests.cache = hostcalls.NewCache()
+		guests.cache = testCache(t)
 	}
 	m, err := hostcalls.CompileWithCache(context.Background(), guests.cache, wasm, p)
 	if err != nil {
@@ -116,4 +116,19 @@ func newHost(t *testing.T, p hostcalls.Profile, cfg hostcalls.Config) *hostcalls
 	}
 	t.Cleanup(func() { _ = h.Close(context.Background()) })
 	return h
+}
+
+// testCache keeps compiled code under build/wazero-cache (git-ignored), so
+// that later runs, -race ones included, skip compilation.
+func testCache(t testing.TB) *hostcalls.Cache {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "build", "wazero-cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := hostcalls.NewDirCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -57,6 +57,17 @@ type Cache struct {
 // NewCache returns an in-memory cache.
 func NewCache() *Cache { return &Cache{c: wazero.NewCompilationCache()} }
 
+// NewDirCache returns a cache kept in dir, so that compiled code survives
+// the process: a test binary or a gateway restarted with the same module
+// skips compilation. The directory is created if needed.
+func NewDirCache(dir string) (*Cache, error) {
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Cache{c: c}, nil
+}
+
 // Close releases the cache; modules compiled with it keep working.
 func (c *Cache) Close(ctx context.Context) error { return c.c.Close(ctx) }
 

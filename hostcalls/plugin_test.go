@@ -24,7 +24,7 @@ func TestRealPluginLoads(t *testing.T) {
 		}
 		t.Skipf("%s is missing: run `make build` first", path)
 	}
-	cache := hostcalls.NewCache()
+	cache := testCache(t)
 	for _, p := range hostcalls.Profiles() {
 		t.Run(string(p), func(t *testing.T) {
 			ctx := context.Background()

@@ -222,3 +222,20 @@ func TestRestrictedCallDuringAllocation(t *testing.T) {
 		t.Fatalf("logs = %+v", h.Logs())
 	}
 }
+
+func TestDoAfterClose(t *testing.T) {
+	t.Parallel()
+	h, err := hostcalls.NewHost(context.Background(), guestModule(t, "abitest", hostcalls.ProfileEnvoy133), hostcalls.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := h.Do(context.Background(), get("set")); err == nil {
+		t.Fatal("Do after Close succeeded")
+	}
+}

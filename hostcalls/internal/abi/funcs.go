@@ -51,6 +51,7 @@ func fn(name string, n int, call func(context.Context, *VM, []uint64)) envFunc {
 func envFunctions(v ABIVersion) []envFunc {
 	fns := []envFunc{
 		fn("pthread_equal", 2, pthreadEqual),
+		// cpp-host exports::emscripten_notify_memory_growth does nothing.
 		{Name: "emscripten_notify_memory_growth", Params: i32s(1), Call: func(context.Context, *VM, []uint64) {}},
 		fn("proxy_log", 3, proxyLog),
 		fn("proxy_get_status", 3, proxyGetStatus),
@@ -91,6 +92,8 @@ func envFunctions(v ABIVersion) []envFunc {
 	}
 	switch v {
 	case ABI010:
+		// cpp-host exports::get_configuration, continue_request,
+		// continue_response and clear_route_cache (a no-op here: no routes).
 		fns = append(fns,
 			fn("proxy_get_configuration", 2, proxyGetConfiguration),
 			fn("proxy_continue_request", 0, func(ctx context.Context, vm *VM, s []uint64) { s[0] = vm.continueStream(0) }),
@@ -107,6 +110,8 @@ func envFunctions(v ABIVersion) []envFunc {
 	return fns
 }
 
+// pthreadEqual emulates cpp-host exports::pthread_equal (registered for
+// Emscripten-built modules): 1 when both thread ids are equal.
 func pthreadEqual(_ context.Context, _ *VM, s []uint64) {
 	if uint32(s[0]) == uint32(s[1]) {
 		s[0] = 1

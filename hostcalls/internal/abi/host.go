@@ -59,6 +59,7 @@ type Host struct {
 	opts         Options
 	vms          []*VM
 	next         atomic.Uint64
+	closed       atomic.Bool
 	startAllowed map[string]bool
 	allocAllowed map[string]bool
 	shared       *state.SharedData
@@ -180,6 +181,7 @@ func (vm *VM) startLocked(ctx context.Context) error {
 // Close runs proxy_on_done and proxy_on_delete on each root context and
 // releases the VMs. Close is idempotent.
 func (h *Host) Close(ctx context.Context) error {
+	h.closed.Store(true)
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
 		close(h.stop)
@@ -193,11 +195,12 @@ func (h *Host) Close(ctx context.Context) error {
 			_, _ = vm.call(ctx, vm.rootID, "proxy_on_done", uint64(vm.rootID))
 			_, _ = vm.call(ctx, vm.rootID, "proxy_on_delete", uint64(vm.rootID))
 		}
-		errs = append(errs, vm.mod.Close(ctx))
-		vm.failed = errors.New("host closed")
+		if vm.failed == nil || !errors.Is(vm.failed, errClosed) {
+			errs = append(errs, vm.mod.Close(ctx))
+		}
+		vm.failed = errClosed
 		vm.mu.Unlock()
 	}
-	h.vms = nil
 	return errors.Join(errs...)
 }
 

@@ -37,12 +37,16 @@ func (s *stream) signal() {
 }
 
 var (
-	errStop  = errors.New("stream stopped")
-	errStuck = errors.New("stream paused with no http call in flight and no tick period set: Envoy would hold it until a timeout")
+	errClosed = errors.New("host closed")
+	errStop   = errors.New("stream stopped")
+	errStuck  = errors.New("stream paused with no http call in flight and no tick period set: Envoy would hold it until a timeout")
 )
 
 // Do runs one stream to completion on the next VM (round-robin).
 func (h *Host) Do(ctx context.Context, req Request) (*Result, error) {
+	if h.closed.Load() {
+		return nil, errClosed
+	}
 	vm := h.vms[(h.next.Add(1)-1)%uint64(len(h.vms))]
 	res := &Result{VM: vm.index}
 	vm.mu.Lock()
@@ -137,6 +141,7 @@ func (vm *VM) phase(ctx context.Context, s *stream, name string, args ...uint64)
 		return errStop
 	}
 	if action == 0 {
+		s.continued = false // a resume during a callback that went on anyway
 		return nil
 	}
 	return vm.waitContinue(ctx, s)

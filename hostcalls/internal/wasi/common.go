@@ -66,6 +66,8 @@ func common() []Func {
 	}
 }
 
+// zero answers success and writes nothing: cpp-host wasi_unstable_args_get,
+// and wasi_unstable_environ_get with no environment configured.
 func zero(_ context.Context, _ api.Module, _ Env, stack []uint64) { stack[0] = errnoSuccess }
 
 // zeroSizes writes two zero sizes: cpp-host wasi_unstable_args_sizes_get and

@@ -33,6 +33,8 @@ func impls139() []Func {
 	}
 }
 
+// fdFdstatSetFlags accepts the flags of stdin, stdout and stderr (the Go
+// runtime sets O_NONBLOCK on them at start-up); other fds are EBADF.
 func fdFdstatSetFlags(_ context.Context, _ api.Module, _ Env, stack []uint64) {
 	if fd := uint32(stack[0]); fd > 2 {
 		stack[0] = errnoBadf
@@ -45,7 +47,6 @@ const (
 	subSize     = 48
 	eventSize   = 32
 	eventClock  = 0
-	eventFdRead = 1
 	absTimeFlag = 1
 )
 

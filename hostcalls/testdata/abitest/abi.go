@@ -217,4 +217,3 @@ func encodePairs(pairs [][2]string) []byte {
 	}
 	return b
 }
-

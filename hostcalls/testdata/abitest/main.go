@@ -185,5 +185,3 @@ func casIncrement(key string) {
 		}
 	}
 }
-
-
