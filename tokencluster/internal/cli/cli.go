@@ -133,7 +133,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	go sweep(ctx, st, logger)
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep() // before st.Close runs
+	go sweep(sweepCtx, st, logger)
 	return run(ctx, ln, srv, logger)
 }
 

@@ -47,7 +47,9 @@ func TestMain(m *testing.M) {
 	if len(benchResults.m) > 0 {
 		table := benchResults.table()
 		fmt.Print("\n" + table)
-		if !benchResults.complete() {
+		if code != 0 {
+			fmt.Println("\nBENCHMARKS.md not updated: the run failed.")
+		} else if !benchResults.complete() {
 			fmt.Println("\nBENCHMARKS.md not updated: partial run (every kind on bbolt, and on redis unless it was skipped).")
 		} else if err := writeBenchmarks(table); err != nil {
 			fmt.Fprintln(os.Stderr, "BENCHMARKS.md:", err)

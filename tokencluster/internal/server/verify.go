@@ -14,9 +14,6 @@ import (
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
-// kindSSOUsed marks a consumed SSO token until its expiry, so a replay answers "consumed".
-const kindSSOUsed = "sso_used"
-
 type verifyFunc func(s *Server, ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error)
 
 // verifiers maps each kind to its check and the request fields it needs.
@@ -191,29 +188,22 @@ func (s *Server) verifySSO(ctx context.Context, req tokenapi.VerifyRequest, now 
 	digest := secret.Digest(req.Credential)
 	tok, err := s.opts.Store.GetToken(ctx, digest, now)
 	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && tok.Kind != tokenapi.KindSSO:
+		return s.inactive(tokenapi.ReasonUnknown, digest), nil
+	case err != nil:
+		return tokenapi.VerifyResponse{}, err
+	case tok.Consumed:
+		return s.inactive(tokenapi.ReasonConsumed, digest), nil
+	}
+	// ConsumeToken is atomic: of concurrent callers exactly one wins.
+	tok, err = s.opts.Store.ConsumeToken(ctx, digest, now)
+	switch {
+	case errors.Is(err, store.ErrConsumed):
+		return s.inactive(tokenapi.ReasonConsumed, digest), nil
 	case errors.Is(err, store.ErrNotFound):
 		return s.inactive(tokenapi.ReasonUnknown, digest), nil
 	case err != nil:
 		return tokenapi.VerifyResponse{}, err
-	case tok.Kind == kindSSOUsed:
-		return s.inactive(tokenapi.ReasonConsumed, digest), nil
-	case tok.Kind != tokenapi.KindSSO:
-		return s.inactive(tokenapi.ReasonUnknown, digest), nil
-	}
-	// ConsumeToken is atomic: of concurrent callers, one gets the sso token;
-	// the others get nothing or the tombstone the winner left (put back at once).
-	if tok, err = s.opts.Store.ConsumeToken(ctx, digest, now); errors.Is(err, store.ErrNotFound) {
-		return s.inactive(tokenapi.ReasonConsumed, digest), nil
-	} else if err != nil {
-		return tokenapi.VerifyResponse{}, err
-	}
-	used := tok
-	used.Kind = kindSSOUsed
-	if err := s.opts.Store.PutToken(ctx, used, now); err != nil {
-		return tokenapi.VerifyResponse{}, err
-	}
-	if tok.Kind != tokenapi.KindSSO {
-		return s.inactive(tokenapi.ReasonConsumed, digest), nil
 	}
 	if ok, err := s.recordActive(ctx, store.Users, tok.Subject); err != nil || !ok {
 		return s.inactive(tokenapi.ReasonRevoked, digest), err

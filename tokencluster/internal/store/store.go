@@ -18,6 +18,8 @@ var (
 	ErrConflict = errors.New("store: lookup key taken by another record")
 	// ErrInvalid: the value cannot be stored (empty id, missing digest).
 	ErrInvalid = errors.New("store: invalid value")
+	// ErrConsumed: a single-use token was already consumed.
+	ErrConsumed = errors.New("store: token already consumed")
 )
 
 // Collection names a set of records.
@@ -85,6 +87,8 @@ type Token struct {
 	ExpiresAt int64 `json:"exp"`
 	// IdleSeconds, when > 0, is the sliding idle window.
 	IdleSeconds int64 `json:"idle,omitempty"`
+	// Consumed marks a single-use token that was used; it stays until its expiry.
+	Consumed bool `json:"consumed,omitempty"`
 }
 
 // Revocation is one entry of the revocation log.
@@ -114,9 +118,12 @@ type Store interface {
 	PutToken(ctx context.Context, tok Token, now time.Time) error
 	// GetToken returns the token with this digest, or ErrNotFound when absent or expired at now.
 	GetToken(ctx context.Context, digest string, now time.Time) (Token, error)
-	// TouchToken moves the expiry of a live token to expiresAt and returns it.
+	// TouchToken extends the expiry of a live token to expiresAt (never
+	// shortens it: concurrent slides keep the latest) and returns the token.
 	TouchToken(ctx context.Context, digest string, expiresAt int64, now time.Time) (Token, error)
-	// ConsumeToken atomically returns and deletes a live token (single use).
+	// ConsumeToken atomically marks a live token consumed and returns it as it
+	// was; of concurrent callers exactly one succeeds, the others get
+	// ErrConsumed, as does every later caller until the token expires.
 	ConsumeToken(ctx context.Context, digest string, now time.Time) (Token, error)
 	// DeleteToken removes a token; ErrNotFound when absent or expired.
 	DeleteToken(ctx context.Context, digest string, now time.Time) error

@@ -52,6 +52,30 @@ func (s *Store) GetToken(_ context.Context, digest string, now time.Time) (store
 
 // TouchToken implements store.Store.
 func (s *Store) TouchToken(_ context.Context, digest string, expiresAt int64, now time.Time) (store.Token, error) {
+	return s.updateToken(digest, now, func(tok *store.Token) (bool, error) {
+		if tok.ExpiresAt >= expiresAt {
+			return false, nil
+		}
+		tok.ExpiresAt = expiresAt
+		return true, nil
+	})
+}
+
+// ConsumeToken implements store.Store: one write transaction marks it consumed.
+func (s *Store) ConsumeToken(_ context.Context, digest string, now time.Time) (store.Token, error) {
+	tok, err := s.updateToken(digest, now, func(tok *store.Token) (bool, error) {
+		if tok.Consumed {
+			return false, store.ErrConsumed
+		}
+		tok.Consumed = true
+		return true, nil
+	})
+	tok.Consumed = false // returned as it was before this call
+	return tok, err
+}
+
+// updateToken applies change to a live token in one transaction, writing when it reports a change.
+func (s *Store) updateToken(digest string, now time.Time, change func(*store.Token) (bool, error)) (store.Token, error) {
 	var tok store.Token
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTokens)
@@ -59,28 +83,20 @@ func (s *Store) TouchToken(_ context.Context, digest string, expiresAt int64, no
 		if tok, err = liveToken(b, digest, now); err != nil {
 			return err
 		}
-		tok.ExpiresAt = expiresAt
+		changed, err := change(&tok)
+		if err != nil || !changed {
+			return err
+		}
 		val, err := json.Marshal(tok)
 		if err != nil {
 			return fmt.Errorf("bbolt: encode token: %w", err)
 		}
 		return b.Put([]byte(digest), val)
 	})
-	return tok, err
-}
-
-// ConsumeToken implements store.Store.
-func (s *Store) ConsumeToken(_ context.Context, digest string, now time.Time) (store.Token, error) {
-	var tok store.Token
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTokens)
-		var err error
-		if tok, err = liveToken(b, digest, now); err != nil {
-			return err
-		}
-		return b.Delete([]byte(digest))
-	})
-	return tok, err
+	if err != nil {
+		return store.Token{}, err
+	}
+	return tok, nil
 }
 
 // DeleteToken implements store.Store.

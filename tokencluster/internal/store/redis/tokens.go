@@ -56,51 +56,77 @@ func (s *Store) GetToken(ctx context.Context, digest string, now time.Time) (sto
 	return liveToken(v, now)
 }
 
+// casScript replaces KEYS[1] when it still holds ARGV[1]; ARGV[3] is the new
+// TTL in milliseconds, or "keep" to keep the current TTL.
 var casScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if ARGV[3] == 'keep' then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
 return 1
 `)
 
 // TouchToken implements store.Store: the new expiry becomes the key's TTL.
 func (s *Store) TouchToken(ctx context.Context, digest string, expiresAt int64, now time.Time) (store.Token, error) {
+	ms := ttl(expiresAt, now).Milliseconds()
+	return s.updateToken(ctx, digest, now, func(tok *store.Token) (string, error) {
+		if tok.ExpiresAt >= expiresAt || ms <= 0 {
+			return "", nil
+		}
+		tok.ExpiresAt = expiresAt
+		return fmt.Sprint(ms), nil
+	})
+}
+
+// ConsumeToken implements store.Store.
+func (s *Store) ConsumeToken(ctx context.Context, digest string, now time.Time) (store.Token, error) {
+	tok, err := s.updateToken(ctx, digest, now, func(tok *store.Token) (string, error) {
+		if tok.Consumed {
+			return "", store.ErrConsumed
+		}
+		tok.Consumed = true
+		return "keep", nil
+	})
+	tok.Consumed = false // returned as it was before this call
+	return tok, err
+}
+
+// updateToken reads a live token, applies change and writes it back with a
+// compare-and-set, retrying when another replica changed it meanwhile.
+// change returns the TTL argument of casScript, or "" for no write.
+func (s *Store) updateToken(ctx context.Context, digest string, now time.Time, change func(*store.Token) (string, error)) (store.Token, error) {
 	key := s.tokKey(digest)
-	for range 3 {
+	for range 16 {
 		old, err := s.rdb.Get(ctx, key).Bytes()
 		if err != nil {
-			return store.Token{}, wrap("touch token", err)
+			return store.Token{}, wrap("update token", err)
 		}
 		tok, err := liveToken(old, now)
 		if err != nil {
-			return tok, err
+			return store.Token{}, err
 		}
-		tok.ExpiresAt = expiresAt
+		ttlArg, err := change(&tok)
+		if err != nil {
+			return store.Token{}, err
+		}
+		if ttlArg == "" {
+			return tok, nil
+		}
 		val, err := json.Marshal(tok)
 		if err != nil {
-			return tok, fmt.Errorf("redis: encode token: %w", err)
+			return store.Token{}, fmt.Errorf("redis: encode token: %w", err)
 		}
-		ms := ttl(expiresAt, now).Milliseconds()
-		if ms <= 0 {
-			return store.Token{}, s.DeleteToken(ctx, digest, now)
-		}
-		ok, err := casScript.Run(ctx, s.rdb, []string{key}, old, val, ms).Int()
+		ok, err := casScript.Run(ctx, s.rdb, []string{key}, old, val, ttlArg).Int()
 		if err != nil {
-			return store.Token{}, wrap("touch token", err)
+			return store.Token{}, wrap("update token", err)
 		}
 		if ok == 1 {
 			return tok, nil
 		}
 	}
-	return store.Token{}, fmt.Errorf("redis: touch token: concurrent updates: %w", store.ErrConflict)
-}
-
-// ConsumeToken implements store.Store (GETDEL: exactly one caller wins).
-func (s *Store) ConsumeToken(ctx context.Context, digest string, now time.Time) (store.Token, error) {
-	v, err := s.rdb.GetDel(ctx, s.tokKey(digest)).Bytes()
-	if err != nil {
-		return store.Token{}, wrap("consume token", err)
-	}
-	return liveToken(v, now)
+	return store.Token{}, fmt.Errorf("redis: update token: too many concurrent updates: %w", store.ErrConflict)
 }
 
 // DeleteToken implements store.Store.

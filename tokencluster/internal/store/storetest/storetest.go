@@ -39,6 +39,7 @@ func Run(t *testing.T, open Open) {
 		{name: "token consume is single use", fn: testTokenConsume},
 		{name: "token delete", fn: testTokenDelete},
 		{name: "revocation feed", fn: testRevocations},
+		{name: "revocation feed under concurrency", fn: testRevocationsHammer},
 		{name: "invalid values", fn: testInvalid},
 	}
 	for _, tc := range tests {
@@ -203,6 +204,26 @@ func testTokenTouch(t *testing.T, s store.Store) {
 	if _, err := s.GetToken(ctx, "s1", T0.Add(20*time.Minute)); err != nil {
 		t.Fatalf("slid token gone at +20m: %v", err)
 	}
+	got, err = s.TouchToken(ctx, "s1", now.Add(time.Minute).Unix(), now)
+	must(t, err)
+	if got.ExpiresAt != now.Add(15*time.Minute).Unix() {
+		t.Fatalf("TouchToken shortened the expiry to %d", got.ExpiresAt)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 { // concurrent slides keep the latest expiry
+		wg.Go(func() {
+			at := now.Add(time.Duration(i) * time.Second)
+			if _, err := s.TouchToken(ctx, "s1", at.Add(15*time.Minute).Unix(), at); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err = s.GetToken(ctx, "s1", now)
+	must(t, err)
+	if got.ExpiresAt != now.Add(7*time.Second+15*time.Minute).Unix() {
+		t.Fatalf("after concurrent slides exp = %d, want the latest", got.ExpiresAt)
+	}
 	_, err = s.TouchToken(ctx, "s1", 0, T0.Add(26*time.Minute))
 	wantErr(t, err, store.ErrNotFound)
 	_, err = s.TouchToken(ctx, "nope", T0.Unix(), T0)
@@ -217,12 +238,14 @@ func testTokenConsume(t *testing.T, s store.Store) {
 	wins := 0
 	for range 16 {
 		wg.Go(func() {
-			if _, err := s.ConsumeToken(ctx, "sso", T0); err == nil {
+			tok, err := s.ConsumeToken(ctx, "sso", T0)
+			switch {
+			case err == nil && !tok.Consumed && tok.Subject == "c1":
 				mu.Lock()
 				wins++
 				mu.Unlock()
-			} else if !errors.Is(err, store.ErrNotFound) {
-				t.Error(err)
+			case !errors.Is(err, store.ErrConsumed):
+				t.Errorf("ConsumeToken = %+v, %v; want the token or ErrConsumed", tok, err)
 			}
 		})
 	}
@@ -230,8 +253,19 @@ func testTokenConsume(t *testing.T, s store.Store) {
 	if wins != 1 {
 		t.Fatalf("%d concurrent consumers won, want 1", wins)
 	}
+	got, err := s.GetToken(ctx, "sso", T0.Add(time.Minute))
+	must(t, err)
+	if !got.Consumed {
+		t.Fatal("consumed token not marked")
+	}
+	_, err = s.ConsumeToken(ctx, "sso", T0.Add(time.Minute))
+	wantErr(t, err, store.ErrConsumed)
+	_, err = s.GetToken(ctx, "sso", T0.Add(5*time.Minute))
+	wantErr(t, err, store.ErrNotFound)
 	must(t, s.PutToken(ctx, token("old", T0.Add(time.Minute)), T0))
-	_, err := s.ConsumeToken(ctx, "old", T0.Add(2*time.Minute))
+	_, err = s.ConsumeToken(ctx, "old", T0.Add(2*time.Minute))
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.ConsumeToken(ctx, "never", T0)
 	wantErr(t, err, store.ErrNotFound)
 }
 
@@ -281,4 +315,40 @@ func testInvalid(t *testing.T, s store.Store) {
 	wantErr(t, s.Put(ctx, store.Users, store.Record{ID: "x", Keys: []string{""}}), store.ErrInvalid)
 	wantErr(t, s.PutToken(ctx, store.Token{}, T0), store.ErrInvalid)
 	must(t, s.Ping(ctx))
+}
+
+// testRevocationsHammer appends from P goroutines N times each while a reader
+// follows the feed: sequences are unique, contiguous and read in order.
+func testRevocationsHammer(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const P, N = 8, 25
+	var wg sync.WaitGroup
+	for p := range P {
+		wg.Go(func() {
+			for n := range N {
+				if _, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint(p, "-", n)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	seen := map[string]bool{}
+	var cursor uint64
+	deadline := time.Now().Add(30 * time.Second)
+	for cursor < P*N && time.Now().Before(deadline) {
+		entries, _, err := s.Revocations(ctx, cursor, 7)
+		must(t, err)
+		for _, e := range entries {
+			if e.Seq != cursor+1 || seen[e.Digest] {
+				t.Fatalf("entry %+v after cursor %d (seen before: %v)", e, cursor, seen[e.Digest])
+			}
+			seen[e.Digest] = true
+			cursor = e.Seq
+		}
+	}
+	wg.Wait()
+	if len(seen) != P*N {
+		t.Fatalf("read %d distinct entries, want %d", len(seen), P*N)
+	}
 }
