@@ -19,6 +19,7 @@ const clusterConfig = `{
      "options": {"api_key": {"tenant": {"header": "x-tenant"}, "allowed_tenants": ["globex"]}}},
     {"name": "accountvaults", "match": {"prefix": "/v2/accountvaults"}, "schemes": ["hmac"],
      "options": {"hmac": {"replay_protection": true}}},
+    {"name": "payform", "match": {"prefix": "/v2/payform"}, "schemes": ["hmac"]},
     {"name": "contactsso", "match": {"prefix": "/v2/contactsso"}, "schemes": ["sso"]},
     {"name": "contacts", "match": {"prefix": "/v2/contacts"}, "schemes": ["user_api_key"],
      "options": {"user_api_key": {"require_developer_id": true}}},
@@ -28,6 +29,7 @@ const clusterConfig = `{
     {"name": "paymentgateways", "match": {"prefix": "/paymentgateways"}, "schemes": ["domain_key"], "error_style": "znode",
      "options": {"domain_key": {"validate_auth_header": false}}},
     {"name": "znode-products", "match": {"prefix": "/products/"}, "schemes": ["domain_key"], "error_style": "znode"},
-    {"name": "stale", "match": {"prefix": "/stale/"}, "schemes": ["api_key"], "fail_policy": "stale"}
+    {"name": "stale", "match": {"prefix": "/stale/"}, "schemes": ["api_key"], "fail_policy": "stale"},
+    {"name": "health", "match": {"exact": "/healthz"}, "anonymous": true}
   ]
 }`

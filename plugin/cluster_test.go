@@ -80,7 +80,7 @@ func expectDenied(t *testing.T, res *hostcalls.Result, status int, body string) 
 	}
 }
 
-func jsonField(t *testing.T, b []byte, path ...string) string {
+func jsonField(t testing.TB, b []byte, path ...string) string {
 	t.Helper()
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -98,7 +98,7 @@ func jsonField(t *testing.T, b []byte, path ...string) string {
 }
 
 // oauthToken issues a client-credentials token at the cluster.
-func (e *clusterEnv) oauthToken(t *testing.T, form string) string {
+func (e *clusterEnv) oauthToken(t testing.TB, form string) string {
 	basic := base64.StdEncoding.EncodeToString([]byte("demo-client:demo-client-secret"))
 	st, b := e.tc.Do(t, "POST", "/token", "application/x-www-form-urlencoded", "grant_type=client_credentials&"+form, "Authorization", "Basic "+basic)
 	if st != 200 {
@@ -107,7 +107,7 @@ func (e *clusterEnv) oauthToken(t *testing.T, form string) string {
 	return jsonField(t, b, "access_token")
 }
 
-func (e *clusterEnv) sessionToken(t *testing.T) string {
+func (e *clusterEnv) sessionToken(t testing.TB) string {
 	st, b := e.tc.Do(t, "POST", "/v2/token", "application/json", `{"username":"pea","password":"demo-password","domain":"demo.acme.test"}`)
 	if st != 200 {
 		t.Fatalf("POST /v2/token: %d %s", st, b)
@@ -115,7 +115,7 @@ func (e *clusterEnv) sessionToken(t *testing.T) string {
 	return jsonField(t, b, "token", "token")
 }
 
-func (e *clusterEnv) publicKeyToken(t *testing.T) string {
+func (e *clusterEnv) publicKeyToken(t testing.TB) string {
 	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	sum := sha256.Sum256([]byte("demo-secret-key" + ts))
 	st, b := e.tc.Do(t, "POST", "/tokens", "application/json",
@@ -126,7 +126,7 @@ func (e *clusterEnv) publicKeyToken(t *testing.T) string {
 	return jsonField(t, b, "token")
 }
 
-func (e *clusterEnv) ssoToken(t *testing.T) string {
+func (e *clusterEnv) ssoToken(t testing.TB) string {
 	st, b := e.tc.Do(t, "POST", "/v1/sso", "application/json",
 		`{"user_id":"user-42","user_api_key":"demo-user-api-key","redirect_url":"https://app.example/v2/contactsso"}`)
 	if st != 200 {
@@ -135,7 +135,7 @@ func (e *clusterEnv) ssoToken(t *testing.T) string {
 	return jsonField(t, b, "sso_token")
 }
 
-func (e *clusterEnv) customerJWT(t *testing.T) string {
+func (e *clusterEnv) customerJWT(t testing.TB) string {
 	st, b := e.tc.Do(t, "POST", "/v1/customers/login", "application/json", `{"email":"customer@acme.test","password":"demo-customer-password"}`)
 	if st != 200 {
 		t.Fatalf("customer login: %d %s", st, b)
