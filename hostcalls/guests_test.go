@@ -94,10 +94,7 @@ func guestModule(t testing.TB, name string, p hostcalls.Profile) *hostcalls.Modu
 	if m, ok := guests.modules[key]; ok {
 		return m
 	}
-	if guests.cache == nil {
-		guests.cache = testCache(t)
-	}
-	m, err := hostcalls.CompileWithCache(context.Background(), guests.cache, wasm, p)
+	m, err := hostcalls.CompileWithCache(context.Background(), sharedCacheLocked(t), wasm, p)
 	if err != nil {
 		t.Fatalf("compiling %s for %s: %v", name, p, err)
 	}
@@ -131,4 +128,22 @@ func testCache(t testing.TB) *hostcalls.Cache {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// compileGuest compiles a guest with the shared cache, for tests that expect
+// Compile to fail.
+func compileGuest(t testing.TB, name string, p hostcalls.Profile) (*hostcalls.Module, error) {
+	t.Helper()
+	wasm := guestWasm(t, name)
+	guests.mu.Lock()
+	cache := sharedCacheLocked(t)
+	guests.mu.Unlock()
+	return hostcalls.CompileWithCache(context.Background(), cache, wasm, p)
+}
+
+func sharedCacheLocked(t testing.TB) *hostcalls.Cache {
+	if guests.cache == nil {
+		guests.cache = testCache(t)
+	}
+	return guests.cache
 }

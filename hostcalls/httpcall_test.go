@@ -62,18 +62,16 @@ func dispatchReq(cluster, path, timeout string, extra ...[2]string) hostcalls.Re
 	return get("dispatch", append([][2]string{{"x-cluster", cluster}, {"x-call-path", path}, {"x-timeout", timeout}}, extra...)...)
 }
 
-func TestHTTPCall(t *testing.T) {
-	t.Parallel()
-	srv := tokenServer(t)
-	cfg := hostcalls.NewConfig().WithCluster("tokens", srv.URL).WithCluster("nowhere", refusedURL(t)).WithVMs(2)
-	h := newHost(t, hostcalls.ProfileEnvoy133, cfg)
-	tests := []struct {
-		name      string
-		req       hostcalls.Request
-		upstream  map[string]string // headers the upstream must see
-		callout   *hostcalls.Callout
-		noCallout bool
-	}{
+type httpCallCase struct {
+	name      string
+	req       hostcalls.Request
+	upstream  map[string]string // headers the upstream must see
+	callout   *hostcalls.Callout
+	noCallout bool
+}
+
+func httpCallCases() []httpCallCase {
+	return []httpCallCase{
 		{
 			name: "pause, call, resume",
 			req:  dispatchReq("tokens", "/ok", "5000"),
@@ -119,6 +117,14 @@ func TestHTTPCall(t *testing.T) {
 			callout:  &hostcalls.Callout{Cluster: "tokens", ResponseStatus: 0, Failed: true},
 		},
 	}
+}
+
+func TestHTTPCall(t *testing.T) {
+	t.Parallel()
+	srv := tokenServer(t)
+	cfg := hostcalls.NewConfig().WithCluster("tokens", srv.URL).WithCluster("nowhere", refusedURL(t)).WithVMs(2)
+	h := newHost(t, hostcalls.ProfileEnvoy133, cfg)
+	tests := httpCallCases()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -14,10 +14,33 @@ func TestCompileRefusesMissingImport(t *testing.T) {
 	for _, p := range hostcalls.Profiles() {
 		t.Run(string(p), func(t *testing.T) {
 			t.Parallel()
-			_, err := hostcalls.Compile(context.Background(), guestWasm(t, "missingimport"), p)
+			_, err := compileGuest(t, "missingimport", p)
 			want := "Failed to load Wasm module due to a missing import: env.proxy_does_not_exist"
 			if err == nil || err.Error() != want {
 				t.Fatalf("err = %v, want %q", err, want)
+			}
+		})
+	}
+}
+
+func TestCompileRefusesImportsOutsideTheABI(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		guest string
+		want  string
+	}{
+		{name: "ABI 0.2.1 function in a 0.2.0 module", guest: "abi020loglevel",
+			want: "Failed to load Wasm module due to a missing import: env.proxy_get_log_level"},
+		{name: "wrong signature", guest: "badsignature",
+			want: "Failed to load Wasm module due to an import type mismatch for function env.proxy_log, want: (i32, i32, i64) -> (i32), but host exports: (i32, i32, i32) -> (i32)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := compileGuest(t, tc.guest, hostcalls.ProfileEnvoy139)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("err = %v\nwant  %s", err, tc.want)
 			}
 		})
 	}
@@ -35,7 +58,7 @@ func TestCompileRefusesModuleWithoutABIVersion(t *testing.T) {
 
 func TestCompileUnknownProfile(t *testing.T) {
 	t.Parallel()
-	_, err := hostcalls.Compile(context.Background(), guestWasm(t, "abitest"), "envoy-1.20")
+	_, err := compileGuest(t, "abitest", "envoy-1.20")
 	if err == nil || !strings.Contains(err.Error(), "unknown profile") {
 		t.Fatalf("err = %v", err)
 	}

@@ -131,6 +131,34 @@ func TestRequestBody(t *testing.T) {
 	}
 }
 
+// The VM configuration is readable at any time; the plugin configuration
+// only while proxy_on_vm_start and proxy_on_configure run.
+func TestConfigurationBuffersDuringRequest(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig().WithVMConfig([]byte("vmc")).WithPluginConfig([]byte("pc")))
+	res, err := h.Do(context.Background(), get("read-config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := res.UpstreamHeader("x-config"); v != "vmc/0 /1 bad/2" {
+		t.Fatalf("x-config = %q", v)
+	}
+}
+
+func TestTrailersReachUpstream(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	req := get("set")
+	req.Method, req.Body, req.Trailers = "POST", []byte("b"), [][2]string{{"Grpc-Status", "0"}}
+	res, err := h.Do(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Upstream.Trailers, [][2]string{{"grpc-status", "0"}}) {
+		t.Fatalf("trailers = %v", res.Upstream.Trailers)
+	}
+}
+
 func TestCloseStream(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())

@@ -20,20 +20,6 @@ func run(ctx uint32, action string) (r uint32, done bool) {
 		replaceHeader(0, ":path", "/rewritten")
 		replaceHeader(0, "x-replace", "new")
 		removeHeader(0, "x-remove")
-	case "read":
-		for _, k := range []string{":method", ":path", ":authority", ":scheme", "x-missing"} {
-			v, st := getHeader(0, k)
-			addHeader(0, "x-read-"+strings.TrimPrefix(k, ":"), v+"/"+itoa(st))
-		}
-		_, st := getHeader(2, "anything")
-		addHeader(0, "x-read-response-map", itoa(st))
-	case "pairs":
-		pairs, _ := getPairs(0)
-		names := make([]string, len(pairs))
-		for i, p := range pairs {
-			names[i] = p[0]
-		}
-		addHeader(0, "x-pairs", strings.Join(names, ","))
 	case "dispatch", "deny-on-call":
 		return dispatch(ctx)
 	case "shared":
@@ -55,6 +41,31 @@ func run(ctx uint32, action string) (r uint32, done bool) {
 		addHeader(0, "x-slept", "yes")
 	case "wasi":
 		wasiCalls()
+	case "pause":
+		return 1, true
+	default:
+		inspect(action)
+	}
+	return 0, false
+}
+
+// inspect performs the actions that only read and report.
+func inspect(action string) {
+	switch action {
+	case "read":
+		for _, k := range []string{":method", ":path", ":authority", ":scheme", "x-missing"} {
+			v, st := getHeader(0, k)
+			addHeader(0, "x-read-"+strings.TrimPrefix(k, ":"), v+"/"+itoa(st))
+		}
+		_, st := getHeader(2, "anything")
+		addHeader(0, "x-read-response-map", itoa(st))
+	case "pairs":
+		pairs, _ := getPairs(0)
+		names := make([]string, len(pairs))
+		for i, p := range pairs {
+			names[i] = p[0]
+		}
+		addHeader(0, "x-pairs", strings.Join(names, ","))
 	case "gc":
 		before := numGC()
 		v, _ := getHeader(0, "x-blob")
@@ -71,13 +82,15 @@ func run(ctx uint32, action string) (r uint32, done bool) {
 		var p, n uint32
 		st := proxyCallForeignFunction(np, ns, nil, 0, unsafe.Pointer(&p), unsafe.Pointer(&n))
 		addHeader(0, "x-foreign", itoa(st))
+	case "read-config":
+		vmc, st1 := getBuffer(6, 0, 1000)
+		pc, st2 := getBuffer(7, 0, 1000)
+		_, st3 := getBuffer(99, 0, 1)
+		addHeader(0, "x-config", string(vmc)+"/"+itoa(st1)+" "+string(pc)+"/"+itoa(st2)+" bad/"+itoa(st3))
 	case "alloc-restricted":
 		callInAlloc = true
 		getHeader(0, "x-test-action")
-	case "pause":
-		return 1, true
 	}
-	return 0, false
 }
 
 func dispatch(ctx uint32) (uint32, bool) {
