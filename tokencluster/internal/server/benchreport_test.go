@@ -92,7 +92,8 @@ func (r *results) table() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", bc.kind, ep, r.cell("bbolt", bc.kind), r.cell("redis", bc.kind))
 	}
 	b.WriteString("\nThe session case advances the clock one second per call, so every verification slides the\n" +
-		"expiry and writes (bbolt: one fsync each); sso consumes its token (two writes). Other kinds only read.\n")
+		"expiry and writes; sso consumes its token (one write). On bbolt each write is an fsync, so those two\n" +
+		"kinds measure the disk. Other kinds only read. Numbers vary with the machine's load between runs.\n")
 	return b.String()
 }
 
