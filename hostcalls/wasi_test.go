@@ -102,3 +102,26 @@ func TestGCPressure(t *testing.T) {
 		})
 	}
 }
+
+// Host.Calls counts the module's calls by import: here the start-up calls
+// of the Go runtime, and a request that calls no WASI function at all.
+func TestCalls(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	before := h.Calls()
+	if before["env.proxy_log"] == 0 || before["wasi_snapshot_preview1.fd_fdstat_get"] == 0 || before["wasi_snapshot_preview1.poll_oneoff"] != 0 {
+		t.Fatalf("start-up calls: %v", before)
+	}
+	if _, err := h.Do(context.Background(), get("set")); err != nil {
+		t.Fatal(err)
+	}
+	after := h.Calls()
+	if after["env.proxy_add_header_map_value"] != before["env.proxy_add_header_map_value"]+2 {
+		t.Errorf("header calls: %d then %d", before["env.proxy_add_header_map_value"], after["env.proxy_add_header_map_value"])
+	}
+	for name, n := range after {
+		if strings.HasPrefix(name, "wasi_") && name != "wasi_snapshot_preview1.clock_time_get" && n != before[name] {
+			t.Errorf("%s called during the request", name)
+		}
+	}
+}

@@ -60,6 +60,7 @@ type Host struct {
 	vms          []*VM
 	next         atomic.Uint64
 	closed       atomic.Bool
+	calls        map[string]*atomic.Uint64 // by import, fixed at NewHost
 	startAllowed map[string]bool
 	allocAllowed map[string]bool
 	shared       *state.SharedData
@@ -91,6 +92,10 @@ func NewHost(ctx context.Context, rt *Runtime, opts Options) (*Host, error) {
 		startWall:    opts.Now(),
 		startMono:    time.Now(),
 		stop:         make(chan struct{}),
+		calls:        map[string]*atomic.Uint64{},
+	}
+	for _, name := range rt.imports {
+		h.calls[name] = new(atomic.Uint64)
 	}
 	for i := 0; i < opts.VMs; i++ {
 		vm, err := h.startVM(ctx, i)
@@ -202,6 +207,21 @@ func (h *Host) Close(ctx context.Context) error {
 		vm.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+func (h *Host) count(name string) {
+	if c := h.calls[name]; c != nil {
+		c.Add(1)
+	}
+}
+
+// Calls returns how many times the module called each of its imports.
+func (h *Host) Calls() map[string]uint64 {
+	out := make(map[string]uint64, len(h.calls))
+	for name, c := range h.calls {
+		out[name] = c.Load()
+	}
+	return out
 }
 
 // VMs returns the number of VMs.

@@ -68,6 +68,7 @@ func guarded(name string, fn func(ctx context.Context, vm *VM, stack []uint64)) 
 		if vm == nil {
 			panic(&TrapError{Msg: "host function " + name + " called outside of a host callback"})
 		}
+		vm.host.count(name)
 		vm.guard(name)
 		fn(ctx, vm, stack)
 	}
@@ -79,6 +80,7 @@ func guardedWASI(name string, fn func(context.Context, api.Module, wasi.Env, []u
 		if vm == nil {
 			panic(&TrapError{Msg: "host function " + name + " called outside of a host callback"})
 		}
+		vm.host.count(name)
 		vm.guard(name)
 		fn(ctx, mod, vmEnv{vm}, stack)
 	}
