@@ -127,7 +127,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// The pattern, never the raw path: paths such as DELETE /v2/token/{token} carry credentials.
 		s.opts.Logger.Info("request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
-			"duration", s.opts.Now().Sub(start))
+			"duration_ms", float64(s.opts.Now().Sub(start).Microseconds())/1000)
 	}()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.mux.ServeHTTP(&fallbackWriter{w: rw}, r) // 404 or 405 from the mux, as a JSON body
