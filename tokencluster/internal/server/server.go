@@ -118,7 +118,7 @@ func (s *Server) routes() {
 
 // ServeHTTP implements http.Handler with panic recovery and one access log line per request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := s.opts.Now()
+	start := time.Now() // wall time for the log only; decisions use s.opts.Now
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		if p := recover(); p != nil {
@@ -127,7 +127,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// The pattern, never the raw path: paths such as DELETE /v2/token/{token} carry credentials.
 		s.opts.Logger.Info("request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
-			"duration_ms", float64(s.opts.Now().Sub(start).Microseconds())/1000)
+			"duration_ms", float64(time.Since(start).Microseconds())/1000)
 	}()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.mux.ServeHTTP(&fallbackWriter{w: rw}, r) // 404 or 405 from the mux, as a JSON body
