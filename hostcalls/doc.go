@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package hostcalls runs a Proxy-Wasm module the way Envoy does, on wazero,
 // so that tests and an embedded gateway can prove that a module "loads and
 // passes in Envoy" on a machine without Envoy.

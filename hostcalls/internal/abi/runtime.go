@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package abi is the proxy-wasm host ABI on wazero: the "env" functions
 // Envoy exports to a module, the VM lifecycle, and the HTTP stream driver.
 // Each host function's doc comment names the proxy-wasm-cpp-host function

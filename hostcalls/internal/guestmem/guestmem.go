@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package guestmem reads and writes a guest's linear memory for the host
 // functions. Every helper returns an error on an out-of-bounds access instead
 // of panicking, so that a host function can answer InvalidMemoryAccess as

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package state holds what one host shares between its VMs: shared data,
 // shared queues and metrics. Nothing here is global, so several hosts can run
 // side by side (and tests can use t.Parallel).

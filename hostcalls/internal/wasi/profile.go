@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package wasi is the subset of WASI that Envoy gives a Proxy-Wasm module,
 // under both "wasi_snapshot_preview1" and "wasi_unstable", in two profiles:
 //

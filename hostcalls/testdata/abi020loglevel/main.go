@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build wasip1
 
 // Command abi020loglevel declares ABI 0.2.0 but imports proxy_get_log_level,

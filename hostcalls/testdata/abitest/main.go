@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build wasip1
 
 // Command abitest is a test guest for the hostcalls package: a Proxy-Wasm

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build wasip1
 
 // Command badsignature imports proxy_log with a signature Envoy does not

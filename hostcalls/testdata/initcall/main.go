@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build wasip1
 
 // Command initcall calls a proxy-wasm function other than proxy_log while

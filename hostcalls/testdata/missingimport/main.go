@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build wasip1
 
 // Command missingimport imports a function Envoy does not provide; loading
