@@ -146,8 +146,16 @@ func TestCompose(t *testing.T) {
 					t.Errorf("tokencluster command %v", tc.Command)
 				}
 				checkMounts(t, tc, map[string]string{"/seed/credentials.json": repoPath(t, "tokencluster/testdata/credentials.json")})
-				if v := tc.Environment["TOKENCLUSTER_ADMIN_TOKEN"]; v == nil || *v == "" {
-					t.Error("no admin token: the suite cannot create or revoke credentials")
+				v := tc.Environment["TOKENCLUSTER_ADMIN_TOKEN"]
+				if v == nil || *v == "" {
+					t.Fatal("no admin token: the suite cannot create or revoke credentials")
+				}
+				script, err := os.ReadFile(filepath.Join("..", "scripts", "e2e-compose.sh"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(script), "CREDGATE_E2E_ADMIN_TOKEN="+*v+" ") {
+					t.Errorf("scripts/e2e-compose.sh does not give the tests the admin token %q", *v)
 				}
 			},
 		},

@@ -29,7 +29,6 @@ command -v curl >/dev/null 2>&1 || { echo "e2e: curl is needed to poll readiness
 
 compose=(docker compose -f e2e/docker-compose.yml)
 ready_timeout=${E2E_READY_TIMEOUT:-180}
-export TOKENCLUSTER_ADMIN_TOKEN=${TOKENCLUSTER_ADMIN_TOKEN:-dev-admin}
 
 # wait_for polls url until it answers 2xx or the deadline passes.
 wait_for() {
@@ -68,7 +67,7 @@ run_suite() {
   wait_for http://localhost:10000/healthz
   CREDGATE_E2E_TARGET=http://localhost:10000 \
     CREDGATE_E2E_TOKENCLUSTER=http://localhost:9090 \
-    CREDGATE_E2E_ADMIN_TOKEN=$TOKENCLUSTER_ADMIN_TOKEN \
+    CREDGATE_E2E_ADMIN_TOKEN=dev-admin \
     go test -count=1 -run TestE2E ./e2e/ "$@"
 }
 
