@@ -33,7 +33,6 @@ func (e *apiError) Unwrap() error { return e.Err }
 const (
 	codeInvalidRequest   = "invalid_request"
 	codeInvalidClient    = "invalid_client"
-	codeInvalidGrant     = "invalid_grant"
 	codeUnsupportedGrant = "unsupported_grant_type"
 	codeUnauthorized     = "unauthorized"
 	codeForbidden        = "forbidden"
