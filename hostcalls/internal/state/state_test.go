@@ -15,6 +15,9 @@ func TestSharedDataHammer(t *testing.T) {
 	t.Parallel()
 	const P, N = 16, 500
 	s := state.NewSharedData()
+	// A cas of 0 writes unconditionally, so the key must exist before the
+	// writers race: a writer that found it missing would reset it.
+	s.Set("k", []byte("0"), 0)
 	var wg sync.WaitGroup
 	for p := 0; p < P; p++ {
 		wg.Add(1)

@@ -48,6 +48,7 @@ func proxyOnConfigure(root, size uint32) uint32 {
 	b, st := getBuffer(7, 0, size)
 	config = string(b)
 	logf(2, "plugin config: "+config+" status="+itoa(st)+" gcs="+strconv.FormatUint(uint64(numGC()-before), 10))
+	seed("counter") // before any stream races on it: a cas of 0 always writes
 	if strings.HasPrefix(config, "reject") {
 		logf(4, "configuration rejected: "+config)
 		return 0
@@ -170,6 +171,17 @@ func sendLocal(code uint32, body string) {
 	bp, bs := ptr(body)
 	hp, hs := bptr(encodePairs([][2]string{{"x-reason", "test"}}))
 	proxySendLocalResponse(code, dp, ds, bp, bs, hp, hs, -1)
+}
+
+// seed creates key with "0" unless it exists; VMs start one after another.
+func seed(key string) {
+	kp, ks := ptr(key)
+	var p, n, cas uint32
+	if proxyGetSharedData(kp, ks, unsafe.Pointer(&p), unsafe.Pointer(&n), unsafe.Pointer(&cas)) == 1 {
+		vp, vs := ptr("0")
+		proxySetSharedData(kp, ks, vp, vs, 0)
+	}
+	unpin()
 }
 
 func casIncrement(key string) {
