@@ -263,3 +263,21 @@ func checkDeployment(t *testing.T, d istioDoc, all []istioDoc) {
 		}
 	}
 }
+
+// TestWasmImageDockerfile checks the OCI recipe: an image of nothing but the
+// module, named plugin.wasm as Istio expects.
+func TestWasmImageDockerfile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("istio", "Dockerfile.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			steps = append(steps, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	if want := []string{"FROM scratch", "COPY build/credgate.wasm ./plugin.wasm"}; !slices.Equal(steps, want) {
+		t.Errorf("Dockerfile.wasm steps %q, want %q", steps, want)
+	}
+}
