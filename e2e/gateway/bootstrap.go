@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package gateway is an embedded stand-in for Envoy: it reads an Envoy
+// bootstrap (envoy/envoy.yaml) with go-control-plane, serves its listener
+// with net/http, runs every request through the credgate Wasm filter on the
+// hostcalls host, and forwards continued requests by the bootstrap's route
+// table to the clusters' endpoints. It lets `make run` and the end-to-end
+// suite work on machines without Envoy.
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	wasmfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+	"sigs.k8s.io/yaml"
+
+	// The typed configs the bootstrap names must be registered to decode.
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+)
+
+// Bootstrap is what the gateway takes from an Envoy bootstrap.
+type Bootstrap struct {
+	// Listen is the first listener's address, for example "0.0.0.0:10000".
+	Listen string
+	// Routes is the first virtual host's route table, in order.
+	Routes []Route
+	// Plugin is the credgate Wasm filter's configuration.
+	Plugin Plugin
+	// Clusters maps each cluster name to the base URL of its first
+	// endpoint, for example "http://upstream:8080".
+	Clusters map[string]string
+}
+
+// Plugin is the Wasm filter's configuration.
+type Plugin struct {
+	// Name is the plugin's root_id (or its name when root_id is empty).
+	Name string
+	// Config is the plugin configuration (the StringValue's value).
+	Config []byte
+	// VMConfig is the VM configuration, if any.
+	VMConfig []byte
+	// File is the module's local filename in the bootstrap.
+	File string
+	// FailClosed reports failure_policy FAIL_CLOSED (or the default).
+	FailClosed bool
+}
+
+// Route is one route of the table: exactly one of Path, Prefix and Regex.
+type Route struct {
+	Path    string
+	Prefix  string
+	Regex   *regexp.Regexp
+	Cluster string
+	// Timeout is the route's timeout; 0 means Envoy's default of 15 s.
+	Timeout time.Duration
+}
+
+// Match reports whether the route applies to a request path (with or
+// without a query string), as Envoy matches path, prefix and safe_regex.
+func (r Route) Match(path string) bool {
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	switch {
+	case r.Regex != nil:
+		return r.Regex.MatchString(path)
+	case r.Path != "":
+		return path == r.Path
+	default:
+		return strings.HasPrefix(path, r.Prefix)
+	}
+}
+
+// Lookup returns the first route matching path.
+func Lookup(routes []Route, path string) (Route, bool) {
+	for _, r := range routes {
+		if r.Match(path) {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+// LoadBootstrap reads an Envoy bootstrap in YAML or JSON.
+func LoadBootstrap(file string) (*Bootstrap, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := ParseBootstrap(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return bs, nil
+}
+
+// ParseBootstrap decodes a bootstrap (YAML → JSON → protojson) and extracts
+// the first listener, its HTTP connection manager's routes and Wasm filter,
+// and the static clusters.
+func ParseBootstrap(doc []byte) (*Bootstrap, error) {
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	var pb bootstrapv3.Bootstrap
+	if err := protojson.Unmarshal(js, &pb); err != nil {
+		return nil, err
+	}
+	listeners := pb.GetStaticResources().GetListeners()
+	if len(listeners) == 0 {
+		return nil, errors.New("no static listener")
+	}
+	l := listeners[0]
+	bs := &Bootstrap{Clusters: map[string]string{}}
+	sa := l.GetAddress().GetSocketAddress()
+	bs.Listen = net.JoinHostPort(sa.GetAddress(), strconv.Itoa(int(sa.GetPortValue())))
+	hcm, err := connectionManager(l)
+	if err != nil {
+		return nil, err
+	}
+	if bs.Routes, err = routeTable(hcm); err != nil {
+		return nil, err
+	}
+	if bs.Plugin, err = wasmPlugin(hcm); err != nil {
+		return nil, err
+	}
+	for _, c := range pb.GetStaticResources().GetClusters() {
+		if u, ok := clusterURL(c); ok {
+			bs.Clusters[c.GetName()] = u
+		}
+	}
+	for _, r := range bs.Routes {
+		if _, ok := bs.Clusters[r.Cluster]; !ok {
+			return nil, fmt.Errorf("route to unknown cluster %q", r.Cluster)
+		}
+	}
+	return bs, nil
+}
+
+func connectionManager(l *listenerv3.Listener) (*hcmv3.HttpConnectionManager, error) {
+	for _, fc := range l.GetFilterChains() {
+		for _, f := range fc.GetFilters() {
+			var hcm hcmv3.HttpConnectionManager
+			if f.GetTypedConfig().MessageIs(&hcm) {
+				if err := f.GetTypedConfig().UnmarshalTo(&hcm); err != nil {
+					return nil, err
+				}
+				return &hcm, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("listener %q has no HTTP connection manager", l.GetName())
+}
+
+func routeTable(hcm *hcmv3.HttpConnectionManager) ([]Route, error) {
+	vhs := hcm.GetRouteConfig().GetVirtualHosts()
+	if len(vhs) == 0 {
+		return nil, errors.New("no inline route_config virtual host (RDS is not supported)")
+	}
+	var out []Route
+	for _, r := range vhs[0].GetRoutes() {
+		rt, err := route(r)
+		if err != nil {
+			return nil, fmt.Errorf("route %q: %w", r.GetName(), err)
+		}
+		out = append(out, rt)
+	}
+	return out, nil
+}
+
+func route(r *routev3.Route) (Route, error) {
+	m, a := r.GetMatch(), r.GetRoute()
+	if a == nil || a.GetCluster() == "" {
+		return Route{}, errors.New("only routes to a named cluster are supported")
+	}
+	if len(m.GetHeaders()) > 0 || len(m.GetQueryParameters()) > 0 {
+		return Route{}, errors.New("header and query matches are not supported")
+	}
+	if cs := m.GetCaseSensitive(); cs != nil && !cs.GetValue() {
+		return Route{}, errors.New("case-insensitive matches are not supported")
+	}
+	rt := Route{Cluster: a.GetCluster(), Timeout: a.GetTimeout().AsDuration()}
+	switch spec := m.GetPathSpecifier().(type) {
+	case *routev3.RouteMatch_Path:
+		rt.Path = spec.Path
+	case *routev3.RouteMatch_Prefix:
+		rt.Prefix = spec.Prefix
+	case *routev3.RouteMatch_SafeRegex:
+		re, err := regexp.Compile("^(?:" + spec.SafeRegex.GetRegex() + ")$")
+		if err != nil {
+			return Route{}, err
+		}
+		rt.Regex = re
+	default:
+		return Route{}, fmt.Errorf("unsupported path match %T", spec)
+	}
+	return rt, nil
+}
+
+func wasmPlugin(hcm *hcmv3.HttpConnectionManager) (Plugin, error) {
+	for _, f := range hcm.GetHttpFilters() {
+		var w wasmfilterv3.Wasm
+		if !f.GetTypedConfig().MessageIs(&w) {
+			continue
+		}
+		if err := f.GetTypedConfig().UnmarshalTo(&w); err != nil {
+			return Plugin{}, err
+		}
+		c := w.GetConfig()
+		p := Plugin{Name: c.GetRootId(), File: c.GetVmConfig().GetCode().GetLocal().GetFilename(),
+			FailClosed: c.GetFailurePolicy().String() != "FAIL_OPEN" && !c.GetFailOpen()}
+		if p.Name == "" {
+			p.Name = c.GetName()
+		}
+		var err error
+		if p.Config, err = stringValue(c.GetConfiguration()); err != nil {
+			return Plugin{}, fmt.Errorf("plugin configuration: %w", err)
+		}
+		if p.VMConfig, err = stringValue(c.GetVmConfig().GetConfiguration()); err != nil {
+			return Plugin{}, fmt.Errorf("vm configuration: %w", err)
+		}
+		return p, nil
+	}
+	return Plugin{}, errors.New("no envoy.filters.http.wasm filter")
+}
+
+// stringValue returns the value of a google.protobuf.StringValue Any (nil
+// when absent).
+func stringValue(a *anypb.Any) ([]byte, error) {
+	if a == nil {
+		return nil, nil
+	}
+	var sv wrapperspb.StringValue
+	if err := a.UnmarshalTo(&sv); err != nil {
+		return nil, fmt.Errorf("only google.protobuf.StringValue is supported: %w", err)
+	}
+	return []byte(sv.GetValue()), nil
+}
+
+func clusterURL(c *clusterv3.Cluster) (string, bool) {
+	for _, eps := range c.GetLoadAssignment().GetEndpoints() {
+		for _, lb := range eps.GetLbEndpoints() {
+			sa := lb.GetEndpoint().GetAddress().GetSocketAddress()
+			if sa.GetAddress() != "" {
+				return "http://" + net.JoinHostPort(sa.GetAddress(), strconv.Itoa(int(sa.GetPortValue()))), true
+			}
+		}
+	}
+	return "", false
+}
