@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package e2e
+
+import (
+	"context"
+	"time"
+)
+
+// Demo credentials of tokencluster/testdata/credentials.json.
+const (
+	clientBasic   = "demo-client:demo-client-secret"
+	userKey       = "demo-user-api-key"
+	hmacKey       = "demo-user-hmac-key"
+	domainKey     = "shop.acme.test|demo-domain-key"
+	znodeMessage  = "Domain name and key are either incorrect or missing from the request Authorization header."
+	formType      = "application/x-www-form-urlencoded"
+	sessionLogin  = `{"username":"pea","password":"demo-password","domain":"demo.acme.test"}`
+	partnerLogin  = `{"partner_id":"partner-7","partner_secret":"demo-partner-secret"}`
+	customerLogin = `{"email":"customer@acme.test","password":"demo-customer-password"}`
+	ssoRequest    = `{"user_id":"user-42","user_api_key":"demo-user-api-key","redirect_url":"https://app.example/v2/contactsso"}`
+)
+
+// spoof is sent with successful requests: the upstream must see the
+// plugin's identity, never the client's.
+var spoof = []string{"x-credgate-subject", "spoofed", "x-credgate-spoofed", "1"}
+
+func with(h ...[]string) []string {
+	var out []string
+	for _, x := range h {
+		out = append(out, x...)
+	}
+	return out
+}
+
+// Cases is the end-to-end table, on the seed APIs' own paths as routed by
+// envoy/envoy.yaml. Cases run in order; the last one stops the token cluster.
+var Cases = []Case{
+	// Zakeke: OAuth2 client credentials, C2S on /v1/designs, S2S on /v2/order.
+	{Name: "zakeke/c2s-token-then-designs", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200, Body: `"token_type":"Bearer"`}, Save: map[string]string{"tok": "access_token"}},
+		{Req: get("/v1/designs/7", with([]string{"authorization", "Bearer {tok}"}, spoof)...),
+			Want: ok(identity("oauth2_bearer", "demo-client", "acme"), "authorization")},
+	}},
+	{Name: "zakeke/unknown-bearer", Steps: []Step{{Req: get("/v1/designs/7", "authorization", "Bearer not-a-real-token"),
+		Want: denied(401, "invalid_token")}}},
+	{Name: "zakeke/no-credentials", Steps: []Step{{Req: get("/v1/designs/7"), Want: denied(401, "oauth2_bearer")}}},
+	{Name: "zakeke/s2s-token-then-order", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials&access_type=S2S&visitorcode=v-1", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}"),
+			Want: ok(map[string]string{"x-credgate-visitor": "v-1", "x-credgate-subject": "demo-client"}, "authorization")},
+		// The route does not set require_visitorcode: a client's visitorcode
+		// is not checked, and the upstream's identity is the token's.
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "visitorcode", "v-other"),
+			Want: ok(map[string]string{"x-credgate-visitor": "v-1"})},
+	}},
+	{Name: "zakeke/c2s-token-on-s2s-route", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}"), Want: denied(403, "")},
+	}},
+	{Name: "token/wrong-client-secret", Steps: []Step{{Req: post("/token", formType, "grant_type=client_credentials",
+		"authorization", basic("demo-client:wrong")), Want: denied(401, "invalid_client")}}},
+
+	// Zeamster: user API keys with developer-id, HMAC, session tokens, SSO.
+	{Name: "zeamster/user-api-key-headers", Steps: []Step{{Req: get("/v2/contacts",
+		with([]string{"user-id", "user-42", "user-api-key", userKey, "developer-id", "dev-1001"}, spoof)...),
+		Want: ok(identity("user_api_key", "user-42", "acme"), "user-api-key")}}},
+	{Name: "zeamster/user-api-key-query-stripped", Steps: []Step{{
+		Req:  get("/v2/contacts?user-id=user-42&user-api-key=" + userKey + "&developer-id=dev-1001&page=2"),
+		Want: Want{Status: 200, Seen: identity("user_api_key", "user-42", ""), Path: "/v2/contacts?page=2"}}}},
+	{Name: "zeamster/user-api-key-basic", Steps: []Step{{Req: get("/v2/contacts?developer-id=dev-1001", "authorization", basic("user-42:"+userKey)),
+		Want: ok(identity("user_api_key", "user-42", ""), "authorization")}}},
+	{Name: "zeamster/missing-developer-id", Steps: []Step{{Req: get("/v2/contacts", "user-id", "user-42", "user-api-key", userKey),
+		Want: denied(401, "developer")}}},
+	{Name: "zeamster/wrong-user-api-key", Steps: []Step{{Req: get("/v2/contacts", "user-id", "user-42", "user-api-key", "wrong",
+		"developer-id", "dev-1001"), Want: denied(401, "")}}},
+	{Name: "zeamster/hmac-then-replay", Steps: []Step{
+		{Prepare: signHMAC("user-42", hmacKey, 0), Req: get("/v2/accountvaults", with([]string{"user-id", "user-42",
+			"timestamp", "{ts}", "hash-key", "{sig}"}, spoof)...), Want: ok(identity("hmac", "user-42", "acme"), "hash-key")},
+		{Req: get("/v2/accountvaults", "user-id", "user-42", "timestamp", "{ts}", "hash-key", "{sig}"), Want: denied(401, "")},
+	}},
+	{Name: "zeamster/hmac-stale-timestamp", Steps: []Step{{Prepare: signHMAC("user-42", hmacKey, -16*time.Minute),
+		Req: get("/v2/transactions", "user-id", "user-42", "timestamp", "{ts}", "hash-key", "{sig}"), Want: denied(401, "")}}},
+	{Name: "zeamster/hmac-wrong-key", Steps: []Step{{Prepare: signHMAC("user-42", "wrong-key", time.Second),
+		Req: get("/v2/accountvaults", "user-id", "user-42", "timestamp", "{ts}", "hash-key", "{sig}"), Want: denied(401, "")}}},
+	{Name: "zeamster/hmac-not-accepted-on-contacts", Steps: []Step{{Prepare: signHMAC("user-42", hmacKey, 2*time.Second),
+		Req: get("/v2/contacts", "user-id", "user-42", "timestamp", "{ts}", "hash-key", "{sig}"), Want: denied(401, "")}}},
+	{Name: "zeamster/session-login-use-delete-refused", Steps: []Step{
+		{Req: postJSON("/v2/token", sessionLogin), Want: Want{Status: 200, Body: `"username":"pea"`}, Save: map[string]string{"tok": "token.token"}},
+		{Req: get("/v2/contacts", with([]string{"access-token", "{tok}"}, spoof)...),
+			Want: ok(identity("session_token", "user-42", "acme"), "access-token")},
+		{Req: Req{Method: "DELETE", Path: "/v2/token/{tok}"}, Want: Want{Status: 204}},
+		{Req: get("/v2/contacts", "access-token", "{tok}"), Want: denied(401, ""), Within: 1500 * time.Millisecond},
+		{Req: Req{Method: "POST", Path: "/introspect", ContentType: formType, Body: "token={tok}", ToCluster: true},
+			Want: Want{Status: 200, Body: `"active":false`}},
+	}},
+	{Name: "zeamster/session-wrong-password", Steps: []Step{{Req: postJSON("/v2/token",
+		`{"username":"pea","password":"wrong","domain":"demo.acme.test"}`), Want: denied(401, "")}}},
+	{Name: "zeamster/sso-link-used-twice", Steps: []Step{
+		{Req: postJSON("/v1/sso", ssoRequest), Want: Want{Status: 200, Body: "sso-token="}, Save: map[string]string{"tok": "sso_token"}},
+		{Req: get("/v2/contactsso?sso-token={tok}"), Want: Want{Status: 200, Seen: identity("sso", "user-42", "acme"), Path: "/v2/contactsso"}},
+		{Req: get("/v2/contactsso?sso-token={tok}"), Want: denied(401, "")},
+	}},
+
+	// Marketcloud: public key for reads, public-key:token from POST /tokens.
+	{Name: "marketcloud/public-key-read", Steps: []Step{{Req: get("/v0/products", with([]string{"authorization", "demo-public-key"}, spoof)...),
+		Want: ok(identity("public_key", "", "acme"), "authorization")}}},
+	{Name: "marketcloud/missing-key", Steps: []Step{{Req: get("/v0/products"), Want: denied(401, `"message":"Authorization is missing"`)}}},
+	{Name: "marketcloud/public-key-alone-on-orders", Steps: []Step{{Req: get("/v0/orders", "authorization", "demo-public-key"),
+		Want: denied(401, `"status":false`)}}},
+	{Name: "marketcloud/tokens-then-orders", Steps: []Step{
+		{Prepare: marketcloudProof("demo-secret-key"), Req: postJSON("/tokens", `{"publicKey":"demo-public-key","secretKey":"{proof}","timestamp":{ts}}`),
+			Want: Want{Status: 200, Body: `"status":true`}, Save: map[string]string{"tok": "token"}},
+		{Req: get("/v0/orders", "authorization", "demo-public-key:{tok}"), Want: ok(identity("public_key_token", "", "acme"), "authorization")},
+	}},
+	{Name: "marketcloud/forged-token", Steps: []Step{{Req: get("/v0/orders", "authorization", "demo-public-key:forged"),
+		Want: denied(401, `"type":"Unauthorized"`)}}},
+
+	// The JWT/ApiKey platform.
+	{Name: "platform/partner-token-then-order", Steps: []Step{
+		{Req: postJSON("/v1/partners/token", partnerLogin), Want: Want{Status: 200}, Save: map[string]string{"tok": "token"}},
+		{Req: post("/Orders/Create", "application/json", `{}`, with([]string{"authorization", "Bearer {tok}"}, spoof)...),
+			Want: ok(identity("jwt", "partner-7", "acme"), "authorization")},
+	}},
+	{Name: "platform/customer-jwt-lacks-partner-scope", Steps: []Step{
+		{Req: postJSON("/v1/customers/login", customerLogin), Want: Want{Status: 200}, Save: map[string]string{"tok": "token"}},
+		{Req: post("/Orders/Create", "application/json", `{}`, "authorization", "Bearer {tok}"), Want: denied(403, "")},
+	}},
+	{Name: "platform/customer-login-then-storefront", Steps: []Step{
+		{Req: postJSON("/v1/customers/login", customerLogin), Want: Want{Status: 200}, Save: map[string]string{"tok": "token"}},
+		{Req: get("/storefront/profile", with([]string{"authorization", "Bearer {tok}"}, spoof)...),
+			Want: ok(identity("jwt", "customer-9", "acme"), "authorization")},
+	}},
+	{Name: "platform/storefront-forged-jwt", Steps: []Step{{Req: get("/storefront/profile", "authorization",
+		"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA"), Want: denied(401, "")}}},
+	{Name: "platform/apikey-supplier", Steps: []Step{{Req: get("/Supplier/Products/List", with([]string{"ApiKey", "demo-api-key-0001",
+		"x-tenant", "acme"}, spoof)...), Want: ok(identity("api_key", "", "acme"), "apikey")}}},
+	{Name: "platform/apikey-other-tenant", Steps: []Step{{Req: get("/Supplier/Products/List", "ApiKey", "demo-api-key-0001",
+		"x-tenant", "globex"), Want: denied(401, `"code":-23`)}}},
+	{Name: "platform/apikey-unknown", Steps: []Step{{Req: get("/Supplier/Products/List", "ApiKey", "no-such-key", "x-tenant", "acme"),
+		Want: denied(401, `"code"`)}}},
+	{Name: "platform/apikey-payment", Steps: []Step{{Req: post("/Payment/Capture", "application/json", `{}`, "ApiKey", "demo-api-key-0001",
+		"x-tenant", "acme"), Want: ok(identity("api_key", "", "acme"), "apikey")}}},
+	{Name: "platform/apikey-payment-tenant-not-allowed", Steps: []Step{{Req: post("/Payment/Capture", "application/json", `{}`,
+		"ApiKey", "demo-api-key-0002", "x-tenant", "globex"), Want: denied(403, "")}}},
+
+	// Znode: Basic base64(domain|key).
+	{Name: "znode/domain-key-product", Steps: []Step{{Req: get("/products/12", with([]string{"authorization", basic(domainKey)}, spoof)...),
+		Want: ok(identity("domain_key", "", "acme"), "authorization")}}},
+	{Name: "znode/domain-key-paymentgateways", Steps: []Step{{Req: get("/paymentgateways", "authorization", basic(domainKey)),
+		Want: ok(identity("domain_key", "", "acme"), "authorization")}}},
+	{Name: "znode/wrong-key", Steps: []Step{{Req: get("/products/12", "authorization", basic("shop.acme.test|wrong")),
+		Want: denied(403, znodeMessage)}}},
+	{Name: "znode/missing", Steps: []Step{{Req: get("/paymentgateways"), Want: denied(403, `"HasError":true`)}}},
+
+	// Anonymous routes still drop spoofed identity headers.
+	{Name: "anonymous/spoofed-identity-dropped", Steps: []Step{{Req: get("/healthz", spoof...),
+		Want: ok(nil, "x-credgate-subject")}}},
+
+	// Revocation: a key created and used, revoked at the admin API, is
+	// refused within about a second.
+	{Name: "admin/revoked-key-refused", Steps: []Step{
+		{Prepare: uniqueID("e2e-"), Req: admin("POST", "/admin/v1/api-keys", `{"id":"{id}","tenant":"acme","scopes":["catalog:read"]}`),
+			Want: Want{Status: 201}, Save: map[string]string{"key": "secrets.secret"}},
+		{Req: get("/Supplier/Products/List", "ApiKey", "{key}", "x-tenant", "acme"), Want: ok(identity("api_key", "{id}", "acme"), "apikey")},
+		// Used for a while on every VM, so that each follows the revocation
+		// feed and answers the key from its cache when it is revoked.
+		{Req: get("/Supplier/Products/List", "ApiKey", "{key}", "x-tenant", "acme"), Want: Want{Status: 200}, For: 1200 * time.Millisecond},
+		{Req: admin("DELETE", "/admin/v1/api-keys/{id}", ""), Want: Want{Status: 200}},
+		{Req: get("/Supplier/Products/List", "ApiKey", "{key}", "x-tenant", "acme"), Want: denied(401, ""), Within: 1200 * time.Millisecond},
+		{Req: admin("GET", "/admin/v1/api-keys/{id}", ""), Want: Want{Status: 200, Body: `"revoked":true`}},
+	}},
+
+	// The token cluster down: lookups fail closed, issuance gets the router's 503.
+	{Name: "tokencluster/stopped-503", NeedsOwnCluster: true, Steps: []Step{
+		{Action: func(ctx context.Context, e *Env, s State) error { return e.StopTokenCluster() }},
+		{Req: get("/Supplier/Products/List", "ApiKey", "never-cached-key", "x-tenant", "acme"), Want: denied(503, "")},
+		{Req: post("/token", formType, "grant_type=client_credentials", "authorization", basic(clientBasic)), Want: denied(503, "")},
+	}},
+}
