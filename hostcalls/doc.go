@@ -20,7 +20,10 @@
 //     proxy_on_vm_start and proxy_on_configure run; proxy_on_memory_allocate
 //     runs with only proxy_log, fd_write and clock_time_get allowed;
 //   - HTTP streams: request and response headers, bodies and trailers, local
-//     responses, pausing and proxy_continue_stream, proxy_close_stream;
+//     responses, pausing and proxy_continue_stream, proxy_close_stream; a
+//     paused header callback holds the body back (Envoy's
+//     StopAllIterationAndWatermark), and once the headers continue they are
+//     forwarded before the body callbacks run (UpstreamRequest.Aborted);
 //   - proxy_http_call to named clusters over real TCP, delivered to the root
 //     context with Envoy's async-client semantics (see Callout);
 //   - ticks, shared data with compare-and-swap, shared queues, metrics,

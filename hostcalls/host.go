@@ -59,7 +59,7 @@ func convertResult(r *abi.Result) *Result {
 			Details: lr.Details, GRPCStatus: lr.GRPCStatus}
 	}
 	if up := r.Upstream; up != nil {
-		out.Upstream = &UpstreamRequest{Headers: up.Headers, Body: up.Body, Trailers: up.Trailers}
+		out.Upstream = &UpstreamRequest{Headers: up.Headers, Body: up.Body, Trailers: up.Trailers, Aborted: up.Aborted}
 	}
 	for _, c := range r.Callouts {
 		out.Callouts = append(out.Callouts, Callout{Cluster: c.Cluster, Headers: c.Headers, Body: c.Body,

@@ -128,8 +128,35 @@ func TestRequestBody(t *testing.T) {
 	if got != "PAYLOAD" || string(res.Upstream.Body) != "PAYLOAD" || res.Response.Status != 201 {
 		t.Fatalf("upstream got %q, result %+v", got, res.Upstream)
 	}
-	if v, _ := res.UpstreamHeader("x-body-seen"); v != "payload" {
-		t.Fatalf("x-body-seen = %q", v)
+	// Envoy forwarded the headers before the body callback changed them.
+	if v, ok := res.UpstreamHeader("x-body-seen"); ok {
+		t.Fatalf("a header added in proxy_on_request_body reached the upstream: %q", v)
+	}
+}
+
+// A local response from the body callback comes after Envoy has forwarded
+// the request headers: the upstream saw them, then a reset.
+func TestDenyInBodyAfterHeadersForwarded(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	req := get("deny-body")
+	req.Method, req.Body = "POST", []byte("payload")
+	res, err := h.Do(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LocalResponse == nil || res.LocalResponse.Status != 400 || res.Response.Status != 400 {
+		t.Fatalf("result = %+v", res)
+	}
+	if res.Upstream == nil || !res.Upstream.Aborted || len(res.Upstream.Body) != 0 {
+		t.Fatalf("upstream = %+v", res.Upstream)
+	}
+	if v, _ := res.UpstreamHeader(":method"); v != "POST" {
+		t.Fatalf(":method = %q", v)
+	}
+	res, err = h.Do(context.Background(), get("deny-body"))
+	if err != nil || res.Upstream == nil || res.Upstream.Aborted || res.LocalResponse != nil {
+		t.Fatalf("without a body there is no body callback to deny: %+v, %v", res, err)
 	}
 }
 

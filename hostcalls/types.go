@@ -37,10 +37,19 @@ type LocalResponse struct {
 
 // UpstreamRequest is what reached the upstream.
 type UpstreamRequest struct {
-	// Headers include the pseudo headers, after the plugin's changes.
+	// Headers include the pseudo headers, after the plugin's changes. As in
+	// Envoy, a request with a body or trailers is forwarded as soon as
+	// proxy_on_request_headers lets it continue: changes the plugin makes to
+	// the request headers later (in proxy_on_request_body) do not reach the
+	// upstream.
 	Headers  [][2]string
 	Body     []byte
 	Trailers [][2]string
+	// Aborted reports that the upstream received the headers of a request
+	// the plugin then stopped (a local response or a closed stream from the
+	// body or trailers callbacks): Envoy resets the upstream request. Body and
+	// Trailers are then empty.
+	Aborted bool
 }
 
 // Response is what the client finally received, after the plugin's
@@ -72,7 +81,8 @@ type Result struct {
 	// LocalResponse is set when the plugin answered locally, or when its VM
 	// had failed (503).
 	LocalResponse *LocalResponse
-	// Upstream is set when the request reached the upstream.
+	// Upstream is set when the request reached the upstream, completely or
+	// (Upstream.Aborted) only its headers.
 	Upstream *UpstreamRequest
 	// Response is what the client received.
 	Response Response

@@ -27,6 +27,7 @@ type stream struct {
 	continued    bool
 	responding   bool
 	resume       chan struct{}
+	forwarded    [][2]string // request headers as sent upstream before the body
 	props        map[string][]byte
 	callouts     []Callout
 }
@@ -78,9 +79,11 @@ func (vm *VM) runStream(ctx context.Context, s *stream, res *Result) error {
 	case err == nil:
 		res.Upstream = vm.forward(s)
 	case err == errStop && s.local != nil:
+		res.Upstream = aborted(s)
 		res.LocalResponse = s.local
 		s.respHeaders, s.respBody = localHeaders(s.local), append([]byte(nil), s.local.Body...)
 	case err == errStop && s.reset:
+		res.Upstream = aborted(s)
 		res.Reset = true
 		return nil
 	default:
@@ -106,6 +109,12 @@ func (vm *VM) runRequest(ctx context.Context, s *stream) error {
 	eos := len(s.req.Body) == 0 && len(s.req.Trailers) == 0
 	if err := vm.phase(ctx, s, "proxy_on_request_headers", uint64(len(s.reqHeaders.pairs)), flag(eos)); err != nil {
 		return err
+	}
+	if !eos {
+		// Envoy's router sends the headers upstream as soon as the filter
+		// continues them, before the body: later header changes are lost, and
+		// a later local reply resets a request the upstream has begun.
+		s.forwarded = s.reqHeaders.clone()
 	}
 	if len(s.req.Body) > 0 {
 		s.reqBody, s.reqBodySeen = append([]byte(nil), s.req.Body...), true
@@ -210,6 +219,15 @@ func (vm *VM) newStream(req Request) *stream {
 		pairs = append(pairs, [2]string{"x-request-id", fmt.Sprintf("%08x-0000-4000-8000-%012x", vm.index, id)})
 	}
 	return &stream{id: id, req: req, reqHeaders: newHeaderMap(pairs), resume: make(chan struct{}, 1), props: map[string][]byte{}}
+}
+
+// aborted is what the upstream saw of a request the plugin stopped after
+// its headers had been forwarded, or nil.
+func aborted(s *stream) *UpstreamRequest {
+	if s.forwarded == nil {
+		return nil
+	}
+	return &UpstreamRequest{Headers: s.forwarded, Aborted: true}
 }
 
 func flag(b bool) uint64 {

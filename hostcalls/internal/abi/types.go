@@ -27,6 +27,7 @@ type UpstreamRequest struct {
 	Headers  [][2]string
 	Body     []byte
 	Trailers [][2]string
+	Aborted  bool
 }
 
 // Response is what the client received.

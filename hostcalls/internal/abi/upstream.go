@@ -16,6 +16,9 @@ import (
 // the VM released meanwhile, and sets the response for the response phase.
 func (vm *VM) forward(s *stream) *UpstreamRequest {
 	up := &UpstreamRequest{Headers: s.reqHeaders.clone(), Trailers: s.reqTrailers.clone()}
+	if s.forwarded != nil {
+		up.Headers = s.forwarded
+	}
 	up.Body = s.req.Body
 	if s.reqBodySeen {
 		up.Body = s.reqBody

@@ -88,7 +88,12 @@ func proxyOnRequestBody(ctx, size, eos uint32) uint32 {
 	unpin()
 	body, _ := getBuffer(0, 0, size)
 	addHeader(0, "x-body-seen", string(body))
-	if act, _ := getHeader(0, "x-test-action"); strings.Contains(act, "upper-body") {
+	act, _ := getHeader(0, "x-test-action")
+	if strings.Contains(act, "deny-body") {
+		sendLocal(400, "bad body")
+		return 1
+	}
+	if strings.Contains(act, "upper-body") {
 		up := []byte(strings.ToUpper(string(body)))
 		p, n := bptr(up)
 		proxySetBufferBytes(0, 0, size, p, n)
