@@ -17,14 +17,7 @@ import (
 // TestEveryYAMLIsValidated fails when a YAML file lands in envoy/ or
 // envoy/istio/ that no test knows how to validate.
 func TestEveryYAMLIsValidated(t *testing.T) {
-	bootstraps, err := filepath.Glob("*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	istio, err := filepath.Glob(filepath.Join("istio", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bootstraps, istio := yamlFiles(t, "."), yamlFiles(t, "istio")
 	if len(bootstraps) == 0 || len(istio) == 0 {
 		t.Fatalf("no YAML found: %v %v", bootstraps, istio)
 	}
@@ -40,6 +33,20 @@ func TestEveryYAMLIsValidated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// yamlFiles lists the .yaml and .yml files of dir.
+func yamlFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, ext := range []string{"*.yaml", "*.yml"} {
+		m, err := filepath.Glob(filepath.Join(dir, ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m...)
+	}
+	return out
 }
 
 // TestBootstrap checks what a reviewer of envoy.yaml would check.

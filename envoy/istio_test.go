@@ -82,12 +82,8 @@ func str(obj any, keys ...string) string { s, _ := get(obj, keys...).(string); r
 // allIstioDocs reads every file of envoy/istio/.
 func allIstioDocs(t *testing.T) []istioDoc {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("istio", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var all []istioDoc
-	for _, p := range paths {
+	for _, p := range yamlFiles(t, "istio") {
 		all = append(all, loadIstioDocs(t, p)...)
 	}
 	return all
@@ -165,10 +161,8 @@ func checkWasmPlugin(t *testing.T, d istioDoc, all []istioDoc) {
 		a, b := normalize(t, pc), normalize(t, fromEnvoy)
 		delete(a, "token_cluster") // cluster naming is what differs
 		delete(b, "token_cluster")
-		if !reflect.DeepEqual(a, b) {
-			ja, _ := json.MarshalIndent(a, "", " ")
-			jb, _ := json.MarshalIndent(b, "", " ")
-			t.Errorf("pluginConfig differs from envoy.yaml's configuration:\nistio: %s\nenvoy: %s", ja, jb)
+		for _, d := range differences("pluginConfig", a, b) {
+			t.Errorf("differs from envoy.yaml's configuration: %s", d)
 		}
 	})
 	t.Run("the plugin accepts it", func(t *testing.T) {
@@ -181,6 +175,40 @@ func checkWasmPlugin(t *testing.T, d istioDoc, all []istioDoc) {
 			t.Fatalf("the plugin refuses the WasmPlugin's pluginConfig: %v", err)
 		}
 	})
+}
+
+// differences lists where two decoded JSON values differ, by path.
+func differences(path string, a, b any) []string {
+	ma, okA := a.(map[string]any)
+	mb, okB := b.(map[string]any)
+	if okA && okB {
+		var out []string
+		keys := map[string]bool{}
+		for k := range ma {
+			keys[k] = true
+		}
+		for k := range mb {
+			keys[k] = true
+		}
+		for k := range keys {
+			out = append(out, differences(path+"."+k, ma[k], mb[k])...)
+		}
+		slices.Sort(out)
+		return out
+	}
+	la, okA := a.([]any)
+	lb, okB := b.([]any)
+	if okA && okB && len(la) == len(lb) {
+		var out []string
+		for i := range la {
+			out = append(out, differences(fmt.Sprintf("%s[%d]", path, i), la[i], lb[i])...)
+		}
+		return out
+	}
+	if reflect.DeepEqual(a, b) {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s: istio %v, envoy.yaml %v", path, a, b)}
 }
 
 func eq(want string) func(string) bool { return func(s string) bool { return s == want } }
