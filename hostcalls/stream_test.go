@@ -296,3 +296,17 @@ func TestDoAfterClose(t *testing.T) {
 		t.Fatal("Do after Close succeeded")
 	}
 }
+
+// A local response from proxy_on_response_body comes after the response
+// headers went to the client: Envoy can only reset the stream.
+func TestLocalResponseTooLate(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	res, err := h.Do(context.Background(), get("deny-response-body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Reset || res.LocalResponse == nil || res.LocalResponse.Status != 502 || res.Response.Status != 200 || res.Upstream == nil {
+		t.Fatalf("result = %+v", res)
+	}
+}

@@ -90,8 +90,10 @@ type Result struct {
 	Callouts []Callout
 	// VM is the index of the VM that ran the stream.
 	VM int
-	// Reset reports that the plugin closed the stream (proxy_close_stream):
-	// the client got no response.
+	// Reset reports that the stream was reset: the plugin closed it
+	// (proxy_close_stream), or answered locally from proxy_on_response_body
+	// after the response headers had gone to the client. The client got no
+	// complete response (Response.Status is what it saw, or 0).
 	Reset bool
 }
 

@@ -26,6 +26,7 @@ type stream struct {
 	reset        bool
 	continued    bool
 	responding   bool
+	respSent     *headerMap // response headers already sent to the client
 	resume       chan struct{}
 	forwarded    [][2]string // request headers as sent upstream before the body
 	props        map[string][]byte
@@ -97,6 +98,12 @@ func (vm *VM) runStream(ctx context.Context, s *stream, res *Result) error {
 		res.Reset = true
 		return nil
 	}
+	if s.local != nil && res.LocalResponse == nil && s.respSent != nil {
+		// Too late for a local reply: Envoy resets the stream instead.
+		res.LocalResponse, res.Reset = s.local, true
+		res.Response = Response{Status: responseOf(&stream{respHeaders: s.respSent}).Status}
+		return nil
+	}
 	if s.local != nil && res.LocalResponse == nil {
 		res.LocalResponse = s.local
 		s.respHeaders, s.respBody = localHeaders(s.local), append([]byte(nil), s.local.Body...)
@@ -134,6 +141,8 @@ func (vm *VM) runResponse(ctx context.Context, s *stream) error {
 		return err
 	}
 	if len(s.respBody) > 0 {
+		// The headers go to the client before the body callback runs.
+		s.respSent = &headerMap{pairs: s.respHeaders.clone()}
 		s.respBodySeen = true
 		return vm.phase(ctx, s, "proxy_on_response_body", uint64(len(s.respBody)), 1)
 	}

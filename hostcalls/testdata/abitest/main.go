@@ -108,6 +108,16 @@ func proxyOnResponseHeaders(ctx, n, eos uint32) uint32 {
 	return 0
 }
 
+//go:wasmexport proxy_on_response_body
+func proxyOnResponseBody(ctx, size, eos uint32) uint32 {
+	unpin()
+	if act, _ := getHeader(0, "x-test-action"); strings.Contains(act, "deny-response-body") {
+		sendLocal(502, "too late")
+		return 1
+	}
+	return 0
+}
+
 //go:wasmexport proxy_on_http_call_response
 func proxyOnHTTPCallResponse(root, token, nh, bodySize, nt uint32) {
 	unpin()
