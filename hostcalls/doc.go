@@ -25,9 +25,18 @@
 //     StopAllIterationAndWatermark), and once the headers continue they are
 //     forwarded before the body callbacks run (UpstreamRequest.Aborted);
 //   - proxy_http_call to named clusters over real TCP, delivered to the root
-//     context with Envoy's async-client semantics (see Callout);
-//   - ticks, shared data with compare-and-swap, shared queues, metrics,
-//     properties, log levels, proxy_get_status, foreign functions;
+//     context with Envoy's async-client semantics: a timeout before the
+//     response is complete is the router's 504 "upstream request timeout"; a
+//     refused connection, or one closed before the response headers, is the
+//     router's 503 "upstream connect error or disconnect/reset before
+//     headers. ..."; only a failure after the headers is Envoy's onFailure,
+//     delivered as 0 headers, 0 body, 0 trailers with proxy_get_status
+//     answering BrokenConnection and "reset" (Envoy Context::httpCall,
+//     onHttpCallSuccess, onHttpCallFailure; AsyncStreamImpl::sendLocalReply);
+//   - ticks, shared data with compare-and-swap (a cas of 0 writes
+//     unconditionally, as in cpp-host, so create a key before writers race on
+//     it), shared queues, metrics, properties, log levels, proxy_get_status,
+//     foreign functions;
 //   - one VM per worker: Config.WithVMs runs several instances sharing
 //     shared data, queues and metrics, each serialized by its own lock, which
 //     is released while a stream waits for a callout;
@@ -60,7 +69,10 @@
 // the failed poll_oneoff into a fatal error, and even a Go panic loses its
 // message because the runtime sleeps while it freezes the world (the module
 // prints "fatal error: wasi_snapshot_preview1.poll_oneoff" instead).
-// The stubs are proxy-wasm-cpp-host PR #427, the implementations PR #533.
+// The stubs are proxy-wasm-cpp-host PR #427, which also let fd_fdstat_get and
+// fd_fdstat_set_flags run during _initialize (the Go runtime sets stdio
+// non-blocking there); the implementations are PR #533, which also lets
+// poll_oneoff and sched_yield run during _initialize and during allocation.
 //
 // # Differences from Envoy
 //
