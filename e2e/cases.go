@@ -103,6 +103,8 @@ var Cases = []Case{
 		{Req: postJSON("/v1/sso", ssoRequest), Want: Want{Status: 200, Body: "sso-token="}, Save: map[string]string{"tok": "sso_token"}},
 		{Req: get("/v2/contactsso?sso-token={tok}"), Want: Want{Status: 200, Seen: identity("sso", "user-42", "acme"), Path: "/v2/contactsso"}},
 		{Req: get("/v2/contactsso?sso-token={tok}"), Want: denied(401, "")},
+		{Req: Req{Method: "POST", Path: "/v1/verify", ContentType: "application/json", Body: `{"kind":"sso","credential":"{tok}"}`,
+			ToCluster: true}, Want: Want{Status: 200, Body: `"reason":"consumed"`}},
 	}},
 
 	// Marketcloud: public key for reads, public-key:token from POST /tokens.
@@ -159,6 +161,14 @@ var Cases = []Case{
 	// Anonymous routes still drop spoofed identity headers.
 	{Name: "anonymous/spoofed-identity-dropped", Steps: []Step{{Req: get("/healthz", spoof...),
 		Want: ok(nil, "x-credgate-subject")}}},
+
+	// Concurrent clients share the VMs, caches and token cluster.
+	{Name: "concurrency/parallel-requests", Steps: []Step{
+		{Req: get("/Supplier/Products/List", "ApiKey", "demo-api-key-0001", "x-tenant", "acme"), Parallel: 32,
+			Want: ok(identity("api_key", "demo-key", "acme"), "apikey")},
+		{Req: get("/v2/contacts", "user-id", "user-42", "user-api-key", userKey, "developer-id", "dev-1001"), Parallel: 32,
+			Want: ok(identity("user_api_key", "user-42", "acme"), "user-api-key")},
+	}},
 
 	// Revocation: a key created and used, revoked at the admin API, is
 	// refused within about a second.

@@ -93,7 +93,32 @@ func runCase(t *testing.T, env *Env, c Case) {
 			}
 			continue
 		}
+		if st.Parallel > 1 {
+			runParallel(t, env, s, i+1, st)
+			continue
+		}
 		runStep(t, env, s, i+1, st)
+	}
+}
+
+// runParallel sends Parallel copies of a step's request at once.
+func runParallel(t *testing.T, env *Env, s State, n int, st Step) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	errs := make(chan error, st.Parallel)
+	for range st.Parallel {
+		go func() {
+			status, body, err := send(ctx, env, s, st.Req)
+			if err == nil {
+				err = check(s, st.Want, status, body)
+			}
+			errs <- err
+		}()
+	}
+	for range st.Parallel {
+		if err := <-errs; err != nil {
+			t.Errorf("step %d: %s %s: %v", n, st.Req.Method, s.expand(st.Req.Path), err)
+		}
 	}
 }
 

@@ -61,6 +61,8 @@ type Step struct {
 	Within time.Duration
 	// For repeats the request for this long; Want must hold every time.
 	For time.Duration
+	// Parallel sends this many copies at once; Want must hold for each.
+	Parallel int
 }
 
 // Req is one HTTP request; {name} in Path, Body and header values is
