@@ -12,23 +12,26 @@ import (
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
-// TestSchemesThroughPolicy runs one request per scheme through a parsed
-// route: Decide, then Finish with a fake token cluster answer.
-func TestSchemesThroughPolicy(t *testing.T) {
+// policyCase is one request per scheme for a parsed route, with the fake
+// token cluster answer Finish gets.
+type policyCase struct {
+	name    string
+	schemes string
+	options string
+	headers [][2]string
+	answer  *authn.Answer
+	status  int    // 0: allowed
+	subject string // when allowed
+}
+
+// policyCases runs one request per scheme: Decide, then Finish.
+func policyCases() []policyCase {
 	ts := strconv.FormatInt(testNow.Unix(), 10)
 	b64 := func(s string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(s)) }
 	ok := func(kind, sub string) *authn.Answer {
 		return &authn.Answer{Active: true, Kind: kind, Subject: sub, Tenant: "acme", Scopes: []string{"read"}}
 	}
-	tests := []struct {
-		name    string
-		schemes string
-		options string
-		headers [][2]string
-		answer  *authn.Answer
-		status  int    // 0: allowed
-		subject string // when allowed
-	}{
+	return []policyCase{
 		{name: "oauth2", schemes: `"jwt","oauth2_bearer"`, headers: [][2]string{{"authorization", "Bearer opaque"}}, answer: &authn.Answer{Active: true, Kind: "oauth2", ClientID: "c1", Scopes: []string{"read"}}, subject: "c1"},
 		{name: "oauth2 missing scope", schemes: `"oauth2_bearer"`, headers: [][2]string{{"authorization", "Bearer opaque"}}, answer: &authn.Answer{Active: true, Kind: "oauth2", ClientID: "c1"}, status: 403},
 		{name: "api_key other tenant", schemes: `"api_key"`, options: `"api_key":{"tenant":{"host_label":0}}`, headers: [][2]string{{"apikey", "k"}, {":authority", "beta.api.example"}}, answer: ok("api_key", "key-1"), status: 401},
@@ -44,6 +47,12 @@ func TestSchemesThroughPolicy(t *testing.T) {
 		{name: "sso consumed", schemes: `"sso"`, headers: [][2]string{{":path", "/login?sso-token=t"}}, answer: &authn.Answer{Reason: tokenapi.ReasonConsumed}, status: 401},
 		{name: "nothing present", schemes: `"api_key","sso"`, status: 401},
 	}
+}
+
+// TestSchemesThroughPolicy runs one request per scheme through a parsed
+// route: Decide, then Finish with a fake token cluster answer.
+func TestSchemesThroughPolicy(t *testing.T) {
+	tests := policyCases()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			route := `{"name":"r","match":{"prefix":"/"},"scopes":["read"],"schemes":[` + tc.schemes + `]`
