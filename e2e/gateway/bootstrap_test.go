@@ -4,6 +4,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -206,4 +207,28 @@ func TestListenAddr(t *testing.T) {
 	if _, err := listenAddr("0.0.0.0:10000", "localhost"); err == nil {
 		t.Error("an address without a port was accepted")
 	}
+}
+
+// TestFailurePolicy: FAIL_OPEN is read as such, so Start can refuse it.
+func TestFailurePolicy(t *testing.T) {
+	doc := strings.Replace(inline, "name: p\n", "name: p\n                failure_policy: FAIL_OPEN\n", 1)
+	bs, err := ParseBootstrap([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bs.Plugin.FailClosed {
+		t.Error("FAIL_OPEN read as fail closed")
+	}
+	if _, err := Start(t.Context(), Options{Bootstrap: writeTemp(t, doc)}); err == nil || !strings.Contains(err.Error(), "FAIL_CLOSED") {
+		t.Errorf("Start with FAIL_OPEN: %v", err)
+	}
+}
+
+func writeTemp(t *testing.T, doc string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "envoy.yaml")
+	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -69,6 +69,9 @@ func Start(ctx context.Context, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !bs.Plugin.FailClosed {
+		return nil, errors.New("the Wasm filter's failure_policy is not FAIL_CLOSED: the embedded host only fails closed")
+	}
 	if err := applyOverrides(bs, o.Clusters); err != nil {
 		return nil, err
 	}
