@@ -3,10 +3,18 @@
 package filter
 
 import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tidwall/gjson"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
@@ -107,21 +115,63 @@ func markRevoked(digest string) {
 	}
 }
 
-// sharedReplay implements config.ReplayGuard with compare-and-swap on shared
-// data, so a single-use value is accepted once across every VM.
+// sharedReplay implements config.ReplayGuard on shared data, so a
+// single-use value is accepted once across every VM.
+//
+// # Notes
+//
+//   - proxy-wasm cannot create a key atomically: a CAS of 0 overwrites. Two
+//     VMs that both find a value unused can both write it. Each writer stores
+//     a value unique to it and reads it back, and only the writer whose value
+//     survived accepts; two VMs accept the same value only if their reads and
+//     writes interleave exactly, within microseconds. Within one VM the check
+//     is exact.
 type sharedReplay struct{ now func() time.Time }
 
 // FirstUse implements config.ReplayGuard. Any failure counts as a reuse.
 func (g sharedReplay) FirstUse(key string, until int64) bool {
 	k := sharedNonce + key
 	old, cas, err := proxywasm.GetSharedData(k)
-	if err == nil && len(old) > 0 {
-		if prev := gjson.ParseBytes(old).Int(); prev > g.now().Unix() {
+	switch {
+	case err == nil && len(old) > 0:
+		if prev, _, _ := strings.Cut(string(old), " "); atoi(prev) > g.now().Unix() {
 			return false
 		}
-	} else if err != nil {
-		cas = 0
+	case err != nil && !errors.Is(err, types.ErrorStatusNotFound):
+		return false
 	}
-	val, _ := json.Marshal(until)
-	return proxywasm.SetSharedData(k, val, cas) == nil
+	mine := []byte(strconv.FormatInt(until, 10) + " " + writerID())
+	if proxywasm.SetSharedData(k, mine, cas) != nil {
+		return false
+	}
+	back, _, err := proxywasm.GetSharedData(k)
+	return err == nil && bytes.Equal(back, mine)
+}
+
+func atoi(s string) int64 {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return math.MaxInt64 // unreadable: treat as still in use
+	}
+	return n
+}
+
+// writerID returns a value unique to this write: a random VM identity and a
+// per-VM sequence number.
+func writerID() string {
+	writer.seq++
+	if writer.id == "" {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			panic("no randomness: " + err.Error())
+		}
+		writer.id = hex.EncodeToString(b[:])
+	}
+	return writer.id + "-" + strconv.FormatUint(writer.seq, 10)
+}
+
+// writer is this VM's identity for replay markers. A VM is single-threaded.
+var writer struct {
+	id  string
+	seq uint64
 }

@@ -5,17 +5,13 @@ package server_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-)
 
-const (
-	benchBegin = "<!-- tokencluster:begin -->"
-	benchEnd   = "<!-- tokencluster:end -->"
+	"github.com/credgate/credgate/internal/benchmd"
 )
 
 // benchResults collects verifications/s per store and kind across -count runs.
@@ -51,7 +47,7 @@ func TestMain(m *testing.M) {
 			fmt.Println("\nBENCHMARKS.md not updated: the run failed.")
 		} else if !benchResults.complete() {
 			fmt.Println("\nBENCHMARKS.md not updated: partial run (every kind on bbolt, and on redis unless it was skipped).")
-		} else if err := writeBenchmarks(table); err != nil {
+		} else if err := benchmd.WriteSection("tokencluster", table); err != nil {
 			fmt.Fprintln(os.Stderr, "BENCHMARKS.md:", err)
 			code = 1
 		}
@@ -103,59 +99,4 @@ func (r *results) cell(backend, kind string) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.0f", v)
-}
-
-// writeBenchmarks replaces the token cluster section of BENCHMARKS.md at the
-// module root, creating the file or the section when missing and keeping
-// every other section.
-func writeBenchmarks(table string) error {
-	dir, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return fmt.Errorf("go.mod not found")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "BENCHMARKS.md")
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	return os.WriteFile(path, []byte(spliceSection(string(old), table)), 0o644)
-}
-
-func spliceSection(doc, table string) string {
-	section := benchBegin + "\n" + table + benchEnd
-	if doc == "" {
-		doc = "# Benchmarks\n"
-	}
-	i, j := strings.Index(doc, benchBegin), strings.Index(doc, benchEnd)
-	if i >= 0 && j > i {
-		return doc[:i] + section + doc[j+len(benchEnd):]
-	}
-	return strings.TrimRight(doc, "\n") + "\n\n" + section + "\n"
-}
-
-func TestSpliceSection(t *testing.T) {
-	t.Parallel()
-	other := "# Benchmarks\n\n<!-- plugin:begin -->\nplugin table\n<!-- plugin:end -->\n"
-	first := spliceSection(other, "T1\n")
-	if !strings.Contains(first, "plugin table") || !strings.Contains(first, benchBegin+"\nT1\n"+benchEnd) {
-		t.Fatalf("append: %q", first)
-	}
-	second := spliceSection(first+"\ntrailer\n", "T2\n")
-	if strings.Contains(second, "T1") || !strings.Contains(second, "T2") || !strings.Contains(second, "trailer") ||
-		!strings.Contains(second, "plugin table") {
-		t.Fatalf("replace: %q", second)
-	}
-	if got := spliceSection("", "T\n"); !strings.HasPrefix(got, "# Benchmarks\n\n"+benchBegin) {
-		t.Fatalf("create: %q", got)
-	}
 }
