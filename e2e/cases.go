@@ -51,9 +51,10 @@ var Cases = []Case{
 			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
 		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}"),
 			Want: ok(map[string]string{"x-credgate-visitor": "v-1", "x-credgate-subject": "demo-client"}, "authorization")},
-		// The route does not set require_visitorcode: a client's visitorcode
-		// is not checked, and the upstream's identity is the token's.
+		// A request may not claim another visitor than its token is bound to.
 		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "visitorcode", "v-other"),
+			Want: denied(401, "visitorcode")},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "visitorcode", "v-1"),
 			Want: ok(map[string]string{"x-credgate-visitor": "v-1"})},
 	}},
 	{Name: "zakeke/c2s-token-on-s2s-route", Steps: []Step{

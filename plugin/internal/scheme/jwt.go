@@ -47,6 +47,7 @@ type JWT struct {
 	single []byte
 	opts   JWTOptions
 	popts  []jwt.ParserOption
+	cache  *jwtCache
 }
 
 // NewJWT validates opts and returns the verifier.
@@ -54,7 +55,7 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	if len(opts.Keys) == 0 {
 		return nil, errors.New("at least one key is required")
 	}
-	v := &JWT{keys: make(map[string][]byte, len(opts.Keys)), opts: opts}
+	v := &JWT{keys: make(map[string][]byte, len(opts.Keys)), opts: opts, cache: newJWTCache()}
 	for i, k := range opts.Keys {
 		if len(k.Secret) < minJWTSecret {
 			return nil, fmt.Errorf("keys[%d]: secret must be at least %d bytes for HS256", i, minJWTSecret)
@@ -111,6 +112,10 @@ func (v *JWT) Verify(r authn.Request, now time.Time) (*authn.Identity, *authn.De
 	if deny != nil {
 		return nil, deny
 	}
+	key := tokenKey(tok)
+	if id, ok := v.cache.get(key, now, v.opts.Leeway); ok {
+		return id, nil
+	}
 	claims := jwt.MapClaims{}
 	// The clock is per call, so the parser is too.
 	opts := append(v.popts[:len(v.popts):len(v.popts)], jwt.WithTimeFunc(func() time.Time { return now }))
@@ -118,7 +123,16 @@ func (v *JWT) Verify(r authn.Request, now time.Time) (*authn.Identity, *authn.De
 	if err != nil {
 		return nil, jwtDenial(err)
 	}
-	return v.identity(claims)
+	id, deny := v.identity(claims)
+	if deny == nil {
+		exp, _ := claims.GetExpirationTime() // required by the parser
+		var nbf time.Time
+		if n, err := claims.GetNotBefore(); err == nil && n != nil {
+			nbf = n.Time
+		}
+		v.cache.put(key, id, exp.Time, nbf)
+	}
+	return id, deny
 }
 
 func (v *JWT) keyFunc(t *jwt.Token) (any, error) {

@@ -192,3 +192,43 @@ func FuzzJWTVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestJWTCacheRechecksTime verifies a token once, then checks that the
+// remembered token still expires, is still refused before nbf, and that a
+// forged token with the same claims is not served from the cache.
+func TestJWTCacheRechecksTime(t *testing.T) {
+	v, _ := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}})
+	tok := mint(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, jwt.MapClaims{"nbf": testNow.Add(-time.Second).Unix()}))
+	auth := req("authorization", "Bearer "+tok)
+	tests := []struct {
+		name    string
+		at      time.Time
+		allowed bool
+	}{
+		{name: "first use verifies", at: testNow, allowed: true},
+		{name: "repeat is remembered", at: testNow.Add(time.Minute), allowed: true},
+		{name: "remembered token still expires", at: testNow.Add(11 * time.Minute)},
+		{name: "remembered token still not before nbf", at: testNow.Add(-time.Minute)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id, deny := v.Verify(auth, tc.at)
+			if (deny == nil) != tc.allowed {
+				t.Fatalf("allowed = %v, want %v (%v)", deny == nil, tc.allowed, deny)
+			}
+			if tc.allowed && id.Subject != "customer-42" {
+				t.Fatalf("identity %+v", id)
+			}
+		})
+	}
+	forged := mint(t, jwt.SigningMethodHS256, []byte("forged-secret-0123456789abcdef0123456"), "k1", claimsAt(testNow, nil))
+	if _, deny := v.Verify(req("authorization", "Bearer "+forged), testNow); deny == nil {
+		t.Fatal("a forged token was accepted")
+	}
+	id, _ := v.Verify(auth, testNow)
+	id.Scopes[0] = "mutated"
+	again, _ := v.Verify(auth, testNow)
+	if again.Scopes[0] == "mutated" {
+		t.Fatal("callers can mutate the remembered identity")
+	}
+}

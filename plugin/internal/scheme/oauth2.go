@@ -115,15 +115,11 @@ func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 			"This route requires an access token of a "+v.opts.AccessType+" client.").
 			WithDetail("token access type %q", truncate(a.AccessType, 8))
 	}
-	if v.opts.RequireVisitorCode {
-		if d := boundCode(r, VisitorCodeParam, a.Visitor); d != nil {
-			return nil, d
-		}
+	if d := boundCode(r, VisitorCodeParam, a.Visitor, v.opts.RequireVisitorCode); d != nil {
+		return nil, d
 	}
-	if v.opts.RequireCustomerCode {
-		if d := boundCode(r, CustomerCodeParam, a.Customer); d != nil {
-			return nil, d
-		}
+	if d := boundCode(r, CustomerCodeParam, a.Customer, v.opts.RequireCustomerCode); d != nil {
+		return nil, d
 	}
 	sub := a.Subject
 	if sub == "" {
@@ -140,12 +136,17 @@ func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 		TokenType: typ, Customer: a.Customer, Visitor: a.Visitor}, nil
 }
 
-// boundCode checks a code the route requires: the token must carry one, and
-// a code sent with the request must equal it.
-func boundCode(r authn.Request, param, bound string) *authn.DenyError {
+// boundCode checks a visitor or customer code. When the route requires it,
+// the token must carry one. Whenever the token carries one, a code sent with
+// the request must equal it: a request may not claim another visitor or
+// customer than the one its token is bound to.
+func boundCode(r authn.Request, param, bound string, required bool) *authn.DenyError {
 	if bound == "" {
-		return authn.Deny(authn.ErrForbidden, "oauth2_"+param+"_unbound",
-			"This route requires an access token bound to a "+param+".")
+		if required {
+			return authn.Deny(authn.ErrForbidden, "oauth2_"+param+"_unbound",
+				"This route requires an access token bound to a "+param+".")
+		}
+		return nil
 	}
 	sent, ok := headerOrQuery(r, param)
 	if ok && !authn.SecretEqual(sent, bound) {

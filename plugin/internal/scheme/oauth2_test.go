@@ -145,3 +145,33 @@ func TestOAuth2OptionsAndStrip(t *testing.T) {
 		t.Fatal("Verify allowed without the token cluster")
 	}
 }
+
+// TestOAuth2BoundCodeWithoutRequirement: a route that does not require a
+// code still refuses a request claiming another code than the token's.
+func TestOAuth2BoundCodeWithoutRequirement(t *testing.T) {
+	v, err := NewOAuth2(OAuth2Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := &authn.Answer{Active: true, Kind: "oauth2", ClientID: "c1", Visitor: "v-1"}
+	unbound := &authn.Answer{Active: true, Kind: "oauth2", ClientID: "c1"}
+	tests := []struct {
+		name    string
+		answer  *authn.Answer
+		headers []string
+		allowed bool
+	}{
+		{name: "bound, no code sent", answer: bound, allowed: true},
+		{name: "bound, same code sent", answer: bound, headers: []string{"visitorcode", "v-1"}, allowed: true},
+		{name: "bound, other code sent", answer: bound, headers: []string{"visitorcode", "v-2"}},
+		{name: "unbound token, code sent", answer: unbound, headers: []string{"visitorcode", "v-2"}, allowed: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, deny := v.Complete(req(append([]string{"authorization", "Bearer opaque"}, tc.headers...)...), tc.answer, testNow)
+			if (deny == nil) != tc.allowed {
+				t.Fatalf("allowed = %v, want %v (%v)", deny == nil, tc.allowed, deny)
+			}
+		})
+	}
+}
