@@ -76,9 +76,11 @@ type Host struct {
 	stop         chan struct{}
 	closeOnce    sync.Once
 
-	mu    sync.Mutex
-	logs  []LogEntry
-	traps []error
+	mu   sync.Mutex
+	logs []LogEntry
+	// dropped counts log lines discarded to respect MaxLogs.
+	dropped int
+	traps   []error
 }
 
 // NewHost instantiates opts.VMs VMs and starts each as Envoy does.
@@ -234,8 +236,24 @@ func (h *Host) log(vm int, level LogLevel, msg string) {
 		return
 	}
 	h.mu.Lock()
+	if len(h.logs) >= MaxLogs {
+		// Keep the newest half: a long-running host must not grow without bound.
+		n := copy(h.logs, h.logs[len(h.logs)-MaxLogs/2:])
+		h.dropped += len(h.logs) - n
+		h.logs = h.logs[:n]
+	}
 	h.logs = append(h.logs, LogEntry{VM: vm, Level: level, Message: msg})
 	h.mu.Unlock()
+}
+
+// MaxLogs bounds the log lines a host keeps; the oldest are dropped first.
+const MaxLogs = 10000
+
+// DroppedLogs returns how many log lines were dropped to respect MaxLogs.
+func (h *Host) DroppedLogs() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dropped
 }
 
 func (h *Host) logf(vm int, level LogLevel, format string, args ...any) {
