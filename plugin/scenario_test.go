@@ -138,6 +138,9 @@ func scenarios(t testing.TB) []scenario {
 			headers:      [][2]string{{"authorization", "Bearer " + token(t, jwtSecretK1, "k1", jwt.MapClaims{"scope": ""})}},
 			wantUpstream: map[string]string{"x-credgate-subject": "customer-42", "x-credgate-scopes": ""}},
 		{name: "unmatched route is refused", method: "GET", path: "/admin", wantStatus: 403},
+		{name: "path traversal into a protected route is refused", method: "POST", path: "/healthz/../Orders/Create",
+			wantStatus: 400, wantBody: "normal form"},
+		{name: "encoded traversal is refused", method: "GET", path: "/storefront/%2e%2e/admin", wantStatus: 400},
 		{name: "method not in route is unmatched", method: "GET", path: "/Orders/Create",
 			headers: [][2]string{{"authorization", "Bearer " + good}}, wantStatus: 403},
 	}

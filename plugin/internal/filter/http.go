@@ -40,6 +40,11 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	}
 	h.removeIdentityHeaders(pairs)
 	req := authn.NewHeaderRequest(pairs)
+	if !policy.NormalPath(req.Path()) {
+		h.deny(nil, "", authn.Deny(authn.ErrMalformed, "path_not_normalized",
+			"The request path is not in normal form.").WithStatus(400))
+		return types.ActionPause
+	}
 	pol := h.cfg.Policy
 	rt := pol.Match(req.Method(), req.Host(), req.Path())
 	if rt == nil {
@@ -98,7 +103,7 @@ func (h *httpContext) forward(rt *policy.Route, req *authn.HeaderRequest, res po
 	id := res.Identity
 	p := h.cfg.IdentityPrefix
 	set := func(name, value string) {
-		if value != "" {
+		if value = headerSafe(value); value != "" {
 			mustOK(proxywasm.ReplaceHttpRequestHeader(p+name, value))
 		}
 	}
@@ -109,6 +114,21 @@ func (h *httpContext) forward(rt *policy.Route, req *authn.HeaderRequest, res po
 	set("token-type", id.TokenType)
 	set("customer", id.Customer)
 	set("visitor", id.Visitor)
+}
+
+// headerSafe drops control characters from an identity value, so no value
+// can split or corrupt a header, and bounds its length.
+func headerSafe(v string) string {
+	v = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, v)
+	if len(v) > authn.MaxHeaderValue {
+		v = v[:authn.MaxHeaderValue]
+	}
+	return v
 }
 
 // stripQuery removes the named parameters from a query string.

@@ -106,6 +106,8 @@ func oauthError(d *authn.DenyError) string {
 	switch {
 	case d.Status == 503:
 		return "temporarily_unavailable"
+	case d.Status == 400:
+		return "invalid_request"
 	case d.Status == 403 && d.Reason == "insufficient_scope":
 		return "insufficient_scope"
 	case d.Status == 403:
