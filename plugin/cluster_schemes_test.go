@@ -3,6 +3,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +27,30 @@ func TestSchemesThroughTokenCluster(t *testing.T) {
 			t.Run("public_key", func(t *testing.T) { testPublicKey(t, e) })
 			t.Run("domain_key", func(t *testing.T) { testDomainKey(t, e) })
 			t.Run("sso", func(t *testing.T) { testSSO(t, e) })
+			t.Run("no secret in the logs", func(t *testing.T) { noSecretLogged(t, e) })
 		})
+	}
+}
+
+// demoSecrets are the seeded credentials (tokencluster/testdata/credentials.json).
+var demoSecrets = []string{"demo-client-secret", "demo-api-key-0001", "demo-api-key-0002", "demo-user-api-key",
+	"demo-user-hmac-key", "demo-password", "demo-secret-key", "demo-domain-key", "demo-partner-secret",
+	"demo-customer-password", "demo-jwt-signing-secret"}
+
+// noSecretLogged fails if any seeded secret, or any token issued during the
+// run, appears in what the plugin logged.
+func noSecretLogged(t *testing.T, e *clusterEnv) {
+	secrets := append(append([]string(nil), demoSecrets...), e.issued...)
+	logs := e.host.Logs()
+	if len(logs) == 0 {
+		t.Fatal("no logs captured: the check would prove nothing")
+	}
+	for _, l := range logs {
+		for _, s := range secrets {
+			if len(s) >= 8 && strings.Contains(l.Message, s) {
+				t.Errorf("log line leaks a credential: %q", l.Message)
+			}
+		}
 	}
 }
 

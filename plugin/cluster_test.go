@@ -26,6 +26,8 @@ const seedFile = "tokencluster/testdata/credentials.json"
 type clusterEnv struct {
 	tc   *testcluster.Cluster
 	host *hostcalls.Host
+	// issued lists the tokens the tests obtained, to check none is logged.
+	issued []string
 }
 
 func newClusterEnv(t *testing.T, p hostcalls.Profile, vms int) *clusterEnv {
@@ -104,7 +106,7 @@ func (e *clusterEnv) oauthToken(t testing.TB, form string) string {
 	if st != 200 {
 		t.Fatalf("POST /token: %d %s", st, b)
 	}
-	return jsonField(t, b, "access_token")
+	return e.remember(jsonField(t, b, "access_token"))
 }
 
 func (e *clusterEnv) sessionToken(t testing.TB) string {
@@ -112,7 +114,7 @@ func (e *clusterEnv) sessionToken(t testing.TB) string {
 	if st != 200 {
 		t.Fatalf("POST /v2/token: %d %s", st, b)
 	}
-	return jsonField(t, b, "token", "token")
+	return e.remember(jsonField(t, b, "token", "token"))
 }
 
 func (e *clusterEnv) publicKeyToken(t testing.TB) string {
@@ -123,7 +125,7 @@ func (e *clusterEnv) publicKeyToken(t testing.TB) string {
 	if st != 200 {
 		t.Fatalf("POST /tokens: %d %s", st, b)
 	}
-	return jsonField(t, b, "token")
+	return e.remember(jsonField(t, b, "token"))
 }
 
 func (e *clusterEnv) ssoToken(t testing.TB) string {
@@ -132,7 +134,7 @@ func (e *clusterEnv) ssoToken(t testing.TB) string {
 	if st != 200 {
 		t.Fatalf("POST /v1/sso: %d %s", st, b)
 	}
-	return jsonField(t, b, "sso_token")
+	return e.remember(jsonField(t, b, "sso_token"))
 }
 
 func (e *clusterEnv) customerJWT(t testing.TB) string {
@@ -140,7 +142,7 @@ func (e *clusterEnv) customerJWT(t testing.TB) string {
 	if st != 200 {
 		t.Fatalf("customer login: %d %s", st, b)
 	}
-	return jsonField(t, b, "token")
+	return e.remember(jsonField(t, b, "token"))
 }
 
 func hmacHeaders(userID, key string, ts time.Time) []string {
@@ -158,4 +160,9 @@ func q(kv ...string) string {
 		v.Set(kv[i], kv[i+1])
 	}
 	return v.Encode()
+}
+
+func (e *clusterEnv) remember(token string) string {
+	e.issued = append(e.issued, token)
+	return token
 }
