@@ -3,18 +3,10 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +14,7 @@ import (
 	"github.com/credgate/credgate/hostcalls"
 	"github.com/credgate/credgate/internal/modroot"
 	"github.com/credgate/credgate/internal/testcluster"
+	"github.com/credgate/credgate/internal/testproc"
 )
 
 // embeddedEnv starts a seeded token cluster, the echo upstream and the
@@ -54,7 +47,7 @@ func startGateway(t *testing.T, root string, clusters map[string]string) *gatewa
 	if _, err := os.Stat(wasm); err != nil {
 		t.Fatalf("%v: run `make build` first", err)
 	}
-	logs := &syncBuffer{}
+	logs := &testproc.Buffer{}
 	gw, err := gateway.Start(context.Background(), gateway.Options{
 		Bootstrap: filepath.Join(root, "envoy", "envoy.yaml"), Wasm: wasm, Listen: "127.0.0.1:0",
 		Clusters: clusters, CacheDir: filepath.Join(root, "build", "wazero-cache"), LogLevel: hostcalls.LogInfo,
@@ -76,97 +69,9 @@ func startGateway(t *testing.T, root string, clusters map[string]string) *gatewa
 	return gw
 }
 
-var echoBuild struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
 // startEcho builds and runs the echo upstream on a free loopback port and
 // returns its base URL.
 func startEcho(t *testing.T) string {
 	t.Helper()
-	echoBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "credgate-echo-")
-		if err != nil {
-			echoBuild.err = err
-			return
-		}
-		echoBuild.bin = filepath.Join(dir, "echo")
-		cmd := exec.Command("go", "build", "-o", echoBuild.bin, "./e2e/echo")
-		cmd.Dir = moduleRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			echoBuild.err = fmt.Errorf("go build ./e2e/echo: %v\n%s", err, out)
-		}
-	})
-	if echoBuild.err != nil {
-		t.Fatal(echoBuild.err)
-	}
-	return "http://" + startProcess(t, "echo listening", echoBuild.bin, "--listen", "127.0.0.1:0")
-}
-
-// startProcess runs a server that logs a JSON line with msg and "addr",
-// returns that address, and stops the server (SIGTERM) when the test ends.
-func startProcess(t *testing.T, msg, bin string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	addr := make(chan string, 1)
-	logs := &syncBuffer{}
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs.WriteString(sc.Text() + "\n")
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == msg && rec.Addr != "" {
-				addr <- rec.Addr
-			}
-		}
-		_ = cmd.Wait()
-	}()
-	select {
-	case a := <-addr:
-		return a
-	case <-done:
-		t.Fatalf("%s exited:\n%s", bin, logs.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not log %q within 20s:\n%s", bin, msg, logs.String())
-	}
-	return ""
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) WriteString(v string) { _, _ = s.Write([]byte(v)) }
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.TrimSpace(s.b.String())
+	return "http://" + testproc.Start(t, "echo listening", testproc.Build(t, "./e2e/echo"), "--listen", "127.0.0.1:0").Addr
 }
