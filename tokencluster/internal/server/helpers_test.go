@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/credgate/credgate/internal/testproc"
 	"github.com/credgate/credgate/tokencluster/internal/redisserver"
 	"github.com/credgate/credgate/tokencluster/internal/secret"
 	"github.com/credgate/credgate/tokencluster/internal/server"
@@ -59,25 +60,8 @@ type env struct {
 	url   string
 	clock *clock
 	store store.Store
-	logs  *syncBuffer
+	logs  *testproc.Buffer
 	srv   *httptest.Server
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func openBolt(t testing.TB) store.Store {
@@ -105,7 +89,7 @@ func newEnv(t *testing.T, mod ...func(*server.Options)) *env {
 
 func newEnvOn(t testing.TB, st store.Store, mod ...func(*server.Options)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{now: t0}, store: st, logs: &syncBuffer{}}
+	e := &env{t: t, clock: &clock{now: t0}, store: st, logs: &testproc.Buffer{}}
 	opts := server.Options{Store: st, Now: e.clock.Now, AdminToken: adminToken,
 		Hasher: secret.NewHasher(bcrypt.MinCost), Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
 	for _, m := range mod {

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/credgate/credgate/internal/testproc"
 	"github.com/credgate/credgate/plugin/tokenapi"
 	"github.com/credgate/credgate/tokencluster/internal/secret"
 	"github.com/credgate/credgate/tokencluster/internal/server"
@@ -54,7 +55,7 @@ func TestRestartKeepsCredentialsAndTokens(t *testing.T) {
 	}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	e2 := &env{t: t, url: hs.URL, clock: &clock{now: now}, store: st2, logs: &syncBuffer{}}
+	e2 := &env{t: t, url: hs.URL, clock: &clock{now: now}, store: st2, logs: &testproc.Buffer{}}
 
 	m := e2.introspect(oauth)
 	wantField(t, m, "active", true)
