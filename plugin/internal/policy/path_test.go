@@ -23,6 +23,9 @@ func TestNormalPath(t *testing.T) {
 		{name: "relative", path: "v0/orders"},
 		{name: "empty", path: ""},
 		{name: "fragment", path: "/v0/orders#x"},
+		{name: "encoded backslash", path: "/v0/a%5Cb"},
+		{name: "percent not an escape of interest", path: "/v0/a%20b", want: true},
+		{name: "dots inside a segment", path: "/v0/a..b/.well-known", want: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -30,5 +33,11 @@ func TestNormalPath(t *testing.T) {
 				t.Fatalf("NormalPath(%q) = %v, want %v", tc.path, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestNormalPathDoesNotAllocate(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { NormalPath("/v0/products/12/reviews?x=1") }); n != 0 {
+		t.Fatalf("%v allocations per call", n)
 	}
 }
