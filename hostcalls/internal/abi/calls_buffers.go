@@ -48,17 +48,26 @@ func (vm *VM) bufferFor(t uint32) *[]byte {
 	return nil
 }
 
+// lookupBuffer returns the buffer of type t, or nil with the status cpp-host
+// answers: BadArgument for an unknown type, NotFound for one that does not
+// exist in the current context.
+func (vm *VM) lookupBuffer(t uint32) (*[]byte, uint64) {
+	if t > bufMax {
+		return nil, BadArgument
+	}
+	if b := vm.bufferFor(t); b != nil {
+		return b, OK
+	}
+	return nil, NotFound
+}
+
 // proxyGetBufferStatus emulates cpp-host exports::get_buffer_status: the
 // length, and flags 0.
 func proxyGetBufferStatus(_ context.Context, vm *VM, s []uint64) {
 	t := uint32(s[0])
-	if t > bufMax {
-		s[0] = BadArgument
-		return
-	}
-	b := vm.bufferFor(t)
+	b, st := vm.lookupBuffer(t)
 	if b == nil {
-		s[0] = NotFound
+		s[0] = st
 		return
 	}
 	if vm.mem.WriteUint32(uint32(s[1]), uint32(len(*b))) != nil || vm.mem.WriteUint32(uint32(s[2]), 0) != nil {
@@ -72,13 +81,9 @@ func proxyGetBufferStatus(_ context.Context, vm *VM, s []uint64) {
 // is clipped to the buffer; an empty range is OK and writes nothing.
 func proxyGetBufferBytes(ctx context.Context, vm *VM, s []uint64) {
 	t, start, length := uint32(s[0]), uint32(s[1]), uint32(s[2])
-	if t > bufMax {
-		s[0] = BadArgument
-		return
-	}
-	b := vm.bufferFor(t)
+	b, st := vm.lookupBuffer(t)
 	if b == nil {
-		s[0] = NotFound
+		s[0] = st
 		return
 	}
 	if uint64(start)+uint64(length) > 1<<32-1 {
@@ -105,13 +110,9 @@ func proxyGetBufferBytes(ctx context.Context, vm *VM, s []uint64) {
 // BadArgument. Only the bodies can be changed.
 func proxySetBufferBytes(_ context.Context, vm *VM, s []uint64) {
 	t, start, length := uint32(s[0]), uint32(s[1]), uint32(s[2])
-	if t > bufMax {
-		s[0] = BadArgument
-		return
-	}
-	b := vm.bufferFor(t)
+	b, st := vm.lookupBuffer(t)
 	if b == nil {
-		s[0] = NotFound
+		s[0] = st
 		return
 	}
 	data, err := vm.mem.Read(uint32(s[3]), uint32(s[4]))
