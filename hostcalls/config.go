@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/credgate/credgate/hostcalls/internal/abi"
@@ -25,6 +27,8 @@ type Config struct {
 	stderr       io.Writer
 	gcPressure   int
 	logLevel     LogLevel
+	env          []string
+	guestClock   bool
 }
 
 // NewConfig returns the defaults: one VM, no configuration, plugin name
@@ -36,6 +40,7 @@ func NewConfig() Config {
 
 func (c Config) clone() Config {
 	c.clusters = maps.Clone(c.clusters)
+	c.env = slices.Clone(c.env)
 	return c
 }
 
@@ -139,6 +144,34 @@ func (c Config) WithLogLevel(l LogLevel) Config {
 	return c
 }
 
+// WithEnv adds a variable to the VM environment, as Envoy's
+// vm_config.environment_variables (key_values, or host_env_keys copied from
+// Envoy's own environment) does. The module reads it through WASI
+// environ_get; the Go runtime reads GOGC, GOMEMLIMIT and GODEBUG from it
+// when the VM starts. A key set twice keeps its last value.
+func (c Config) WithEnv(key, value string) Config {
+	c = c.clone()
+	c.env = slices.DeleteFunc(c.env, func(e string) bool { return strings.HasPrefix(e, key+"=") })
+	c.env = append(c.env, key+"="+value)
+	return c
+}
+
+// WithGuestTimeClock makes each VM's monotonic clock (WASI clock_time_get
+// with the monotonic id, which the Go runtime's nanotime reads) advance only
+// while guest code runs: time spent in host functions and between callbacks
+// is not counted. Envoy's own work per callback is small next to this
+// emulator's, so with the wall clock a module here sees far more time pass
+// outside its own code than it would in Envoy; its Go runtime then judges
+// its collector's share of CPU time much lower than in Envoy. This clock
+// makes that share what the guest's code alone costs, the worst case of a
+// fast host. The realtime clock still follows the configured clock; the
+// monotonic clock then ignores it.
+func (c Config) WithGuestTimeClock(on bool) Config {
+	c = c.clone()
+	c.guestClock = on
+	return c
+}
+
 func (c Config) options() abi.Options {
 	up := c.upstream
 	if up == nil {
@@ -148,5 +181,6 @@ func (c Config) options() abi.Options {
 		VMs: c.vms, VMConfig: c.vmConfig, PluginConfig: c.pluginConfig, PluginName: c.pluginName,
 		Clusters: maps.Clone(c.clusters), Upstream: up, Now: c.now, Stderr: c.stderr,
 		GCPressure: c.gcPressure, LogLevel: abi.LogLevel(c.logLevel), AutoTick: c.autoTick,
+		Env: slices.Clone(c.env), GuestClock: c.guestClock,
 	}
 }

@@ -57,22 +57,32 @@
 //
 // Envoy's WASI surface changed for modules built by the standard Go toolchain
 // (GOOS=wasip1), which import fd_fdstat_set_flags, poll_oneoff and
-// sched_yield:
+// sched_yield. The profiles follow the proxy-wasm-cpp-host commits Envoy
+// links (src/exports.cc, src/wasm.cc):
 //
-//	profile      Envoy        fd_fdstat_set_flags  poll_oneoff             sched_yield
-//	(none)       up to 1.32   missing import       missing import          missing import
-//	envoy-1.33   1.33 - 1.38  stub: ENOSYS (52)    stub: ENOSYS (52)       stub: success (0)
-//	envoy-1.39   1.39 -       success for fd 0-2   sleeps for clock subs   success (0)
+//	profile      cpp-host          Envoy          fd_fdstat_set_flags  poll_oneoff                   sched_yield
+//	envoy-1.32   before PR #427    up to 1.32     missing import       missing import                missing import
+//	envoy-1.33   c4d7bb0 (#427)    1.33 - 1.37    ENOSYS (52)          ENOSYS (52)                   success (0)
+//	envoy-1.39   f2db56a (#533)    newest         ENOSYS (52)          nevents = 0, success, at once success (0)
 //
-// Before 1.33 such a module does not load at all, so there is no profile for
-// it. Under envoy-1.33 the Go runtime must never sleep: its scheduler turns
-// the failed poll_oneoff into a fatal error, and even a Go panic loses its
-// message because the runtime sleeps while it freezes the world (the module
-// prints "fatal error: wasi_snapshot_preview1.poll_oneoff" instead).
-// The stubs are proxy-wasm-cpp-host PR #427, which also let fd_fdstat_get and
-// fd_fdstat_set_flags run during _initialize (the Go runtime sets stdio
-// non-blocking there); the implementations are PR #533, which also lets
-// poll_oneoff and sched_yield run during _initialize and during allocation.
+// envoy-1.32 only exists to show the refusal: the host names the module's
+// first missing import, which for a standard-Go module is
+// "wasi_snapshot_preview1.sched_yield" (Profiles lists the supported two).
+// Under envoy-1.33 a Go runtime that polls fails: its scheduler turns the
+// failed poll_oneoff into a fatal error, and a Go panic loses its message
+// because the runtime polls while it freezes the world (the module prints
+// "fatal error: wasi_snapshot_preview1.poll_oneoff" instead). Neither profile
+// ever sleeps in poll_oneoff: a host must not block its worker thread.
+// PR #427 also lets fd_fdstat_get and fd_fdstat_set_flags run during
+// _initialize (the Go runtime sets stdio non-blocking there); the newest host
+// also allows poll_oneoff there, and still not sched_yield.
+//
+// # Environment and clocks
+//
+// Config.WithEnv sets the VM environment (Envoy vm_config
+// environment_variables), which the module reads through environ_get: the Go
+// runtime takes GOGC and GODEBUG from it. Config.WithGuestTimeClock makes the
+// monotonic clock count only the guest's own running time.
 //
 // # Differences from Envoy
 //

@@ -105,3 +105,7 @@ func (h *Host) Calls() map[string]uint64 { return h.h.Calls() }
 
 // VMs returns the number of VMs.
 func (h *Host) VMs() int { return h.h.VMs() }
+
+// LinearMemory returns the size in bytes of each VM's linear memory (0 for
+// a failed VM). Linear memory only grows: it is the memory a VM holds.
+func (h *Host) LinearMemory() []uint64 { return h.h.LinearMemory() }

@@ -16,11 +16,18 @@ import (
 type Profile string
 
 const (
-	// ProfileEnvoy133 is Envoy 1.33 to 1.38: fd_fdstat_set_flags, poll_oneoff
-	// and sched_yield exist only as stubs (proxy-wasm-cpp-host PR #427).
+	// ProfileEnvoy132 is Envoy 1.32 and older (proxy-wasm-cpp-host before PR
+	// #427): fd_fdstat_set_flags, poll_oneoff and sched_yield are missing, so
+	// a module built by the standard Go toolchain is refused. It is not a
+	// supported profile; it exists to test that refusal.
+	ProfileEnvoy132 Profile = "envoy-1.32"
+	// ProfileEnvoy133 is Envoy 1.33 to 1.37 (proxy-wasm-cpp-host c4d7bb0, PR
+	// #427): fd_fdstat_set_flags, poll_oneoff and sched_yield exist only as
+	// stubs; the first two answer ENOSYS.
 	ProfileEnvoy133 Profile = "envoy-1.33"
-	// ProfileEnvoy139 is Envoy 1.39 and later: those three functions work
-	// (proxy-wasm-cpp-host PR #533).
+	// ProfileEnvoy139 is the newest Envoy (proxy-wasm-cpp-host f2db56a, with
+	// PR #533): poll_oneoff reports no event and returns at once,
+	// fd_fdstat_set_flags still answers ENOSYS.
 	ProfileEnvoy139 Profile = "envoy-1.39"
 )
 

@@ -56,3 +56,38 @@ func TestRealPluginLoads(t *testing.T) {
 		})
 	}
 }
+
+// The real plugin answers the Go scheduler's poll_oneoff inside the module
+// (scripts/build-wasm.sh), so it does not import it; Envoy 1.32 and older,
+// which lack the functions PR #427 added, refuse it naming its first missing
+// import.
+func TestRealPluginImports(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join("..", "build", "credgate.wasm")
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing in CI: %v", path, err)
+		}
+		t.Skipf("%s is missing: run `make build` first", path)
+	}
+	ctx := context.Background()
+	m, err := hostcalls.CompileWithCache(ctx, testCache(t), wasm, hostcalls.ProfileEnvoy133)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	for _, imp := range m.Imports() {
+		if strings.HasSuffix(imp, ".poll_oneoff") {
+			t.Errorf("the module imports %s", imp)
+		}
+	}
+	if !slices.Contains(m.Imports(), "wasi_snapshot_preview1.sched_yield") {
+		t.Errorf("imports lack sched_yield: %v", m.Imports())
+	}
+	_, err = hostcalls.Compile(ctx, wasm, hostcalls.ProfileEnvoy132)
+	want := "Failed to load Wasm module due to a missing import: wasi_snapshot_preview1.sched_yield"
+	if err == nil || err.Error() != want {
+		t.Fatalf("envoy-1.32: err = %v, want %q", err, want)
+	}
+}

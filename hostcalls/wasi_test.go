@@ -4,14 +4,18 @@ package hostcalls_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credgate/credgate/hostcalls"
 )
 
-// The three functions Envoy added for Go modules: stubs up to 1.38, working
-// from 1.39.
+// The three functions Envoy added for Go modules: stubs in cpp-host c4d7bb0
+// (Envoy 1.33-1.37); in the newest pin (f2db56a) poll_oneoff reports no
+// event at once and never sleeps, and fd_fdstat_set_flags still answers
+// ENOSYS.
 func TestWASIProfiles(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -21,8 +25,8 @@ func TestWASIProfiles(t *testing.T) {
 	}{
 		{name: "envoy-1.33 stubs", profile: hostcalls.ProfileEnvoy133,
 			wasi: "yield=0 flags=52 poll=52 events=0 slept="},
-		{name: "envoy-1.39 implementations", profile: hostcalls.ProfileEnvoy139,
-			wasi: "yield=0 flags=0 poll=0 events=1 slept=true"},
+		{name: "envoy-1.39 newest host", profile: hostcalls.ProfileEnvoy139,
+			wasi: "yield=0 flags=52 poll=0 events=0 slept=false"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -39,8 +43,9 @@ func TestWASIProfiles(t *testing.T) {
 	}
 }
 
-// A Go module whose scheduler sleeps (time.Sleep) dies on Envoy 1.33 to 1.38,
-// whose poll_oneoff is a stub, and works on 1.39.
+// A Go module whose scheduler sleeps (time.Sleep) dies on Envoy 1.33 to 1.37,
+// whose poll_oneoff answers ENOSYS. On the newest host poll_oneoff returns at
+// once with no event, so the runtime spins until its timer is due.
 func TestGoSleepNeedsEnvoy139(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -124,6 +129,60 @@ func TestCalls(t *testing.T) {
 	for name, n := range after {
 		if strings.HasPrefix(name, "wasi_") && name != "wasi_snapshot_preview1.clock_time_get" && n != before[name] {
 			t.Errorf("%s called during the request", name)
+		}
+	}
+}
+
+// The VM environment reaches the module through environ_get, as Envoy's
+// vm_config.environment_variables do.
+func TestVMEnvironment(t *testing.T) {
+	t.Parallel()
+	cfg := hostcalls.NewConfig().WithEnv("CREDGATE_TEST", "first").WithEnv("GOGC", "50").WithEnv("CREDGATE_TEST", "value=with=equals")
+	h := newHost(t, hostcalls.ProfileEnvoy133, cfg)
+	res, err := h.Do(context.Background(), get("env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := res.UpstreamHeader("x-env"); v != "value=with=equals/2" {
+		t.Fatalf("x-env = %q, want the last value and 2 variables", v)
+	}
+	plain := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	res, err = plain.Do(context.Background(), get("env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := res.UpstreamHeader("x-env"); v != "/0" {
+		t.Fatalf("without variables x-env = %q", v)
+	}
+}
+
+// With the guest clock, time spent outside guest code does not advance the
+// module's monotonic clock; with the default clock it does.
+func TestGuestTimeClock(t *testing.T) {
+	t.Parallel()
+	const pause = 100 * time.Millisecond
+	mono := func(h *hostcalls.Host) time.Duration {
+		res, err := h.Do(context.Background(), get("mono"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := res.UpstreamHeader("x-mono")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatalf("x-mono = %q", v)
+		}
+		return time.Duration(n)
+	}
+	for _, guest := range []bool{false, true} {
+		h := newHost(t, hostcalls.ProfileEnvoy139, hostcalls.NewConfig().WithGuestTimeClock(guest))
+		before := mono(h)
+		time.Sleep(pause)
+		passed := mono(h) - before
+		switch {
+		case guest && passed >= pause:
+			t.Errorf("guest clock: %v passed while the host slept %v", passed, pause)
+		case !guest && passed < pause:
+			t.Errorf("wall clock: only %v passed while the host slept %v", passed, pause)
 		}
 	}
 }

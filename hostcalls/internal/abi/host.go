@@ -33,6 +33,11 @@ type Options struct {
 	GCPressure   int
 	LogLevel     LogLevel
 	AutoTick     bool
+	// Env is the VM environment as "KEY=value" entries (WASI environ_get).
+	Env []string
+	// GuestClock makes each VM's monotonic clock run only while guest code
+	// runs (see hostcalls.Config.WithGuestTimeClock).
+	GuestClock bool
 }
 
 // LogLevel is the proxy-wasm log level.
@@ -138,7 +143,8 @@ func (h *Host) startVM(ctx context.Context, index int) (*VM, error) {
 		return nil, fmt.Errorf("Failed to load Wasm module: %w", err)
 	}
 	vm := &VM{host: h, index: index, mod: mod, mem: guestmem.New(mod.Memory()),
-		streams: map[uint32]*stream{}, calls: map[uint32]*httpCall{}, nextID: 1, nextToken: 1}
+		streams: map[uint32]*stream{}, calls: map[uint32]*httpCall{}, nextID: 1, nextToken: 1,
+		clock: guestClock{on: h.opts.GuestClock}}
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
 	if err := vm.startLocked(ctx); err != nil {
@@ -294,6 +300,19 @@ func (h *Host) SharedData(key string) ([]byte, uint32, bool) {
 }
 
 func (h *Host) realtime() uint64 { return uint64(h.opts.Now().UnixNano()) }
+
+// LinearMemory returns the size in bytes of each VM's linear memory.
+func (h *Host) LinearMemory() []uint64 {
+	out := make([]uint64, len(h.vms))
+	for i, vm := range h.vms {
+		vm.mu.Lock()
+		if vm.failed == nil {
+			out[i] = uint64(vm.mod.Memory().Size())
+		}
+		vm.mu.Unlock()
+	}
+	return out
+}
 
 // monotonic advances with real time plus any jump of the configured clock,
 // and never goes backwards.

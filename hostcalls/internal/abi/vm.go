@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -39,6 +40,30 @@ type VM struct {
 	after       []func() // actions run once the current top-level call returns
 	configuring bool     // the plugin configuration is readable
 	depth       int
+	clock       guestClock
+}
+
+// guestClock measures the time guest code runs: host functions, and the
+// host's work between callbacks, are not counted.
+type guestClock struct {
+	on    bool
+	total time.Duration
+	since time.Time // when guest code started running; zero while the host runs
+}
+
+// enter records that the guest starts (or resumes) running.
+func (c *guestClock) enter() {
+	if c.on {
+		c.since = time.Now()
+	}
+}
+
+// leave records that the host takes over.
+func (c *guestClock) leave() {
+	if c.on && !c.since.IsZero() {
+		c.total += time.Since(c.since)
+		c.since = time.Time{}
+	}
 }
 
 type vmKey struct{}
@@ -72,7 +97,9 @@ func guarded(name string, fn func(ctx context.Context, vm *VM, stack []uint64)) 
 		}
 		vm.host.count(name)
 		vm.guard(name)
+		vm.clock.leave()
 		fn(ctx, vm, stack)
+		vm.clock.enter()
 	}
 }
 
@@ -84,7 +111,9 @@ func guardedWASI(name string, fn func(context.Context, api.Module, wasi.Env, []u
 		}
 		vm.host.count(name)
 		vm.guard(name)
+		vm.clock.leave()
 		fn(ctx, mod, vmEnv{vm}, stack)
+		vm.clock.enter()
 	}
 }
 
@@ -104,7 +133,9 @@ func (vm *VM) call(ctx context.Context, contextID uint32, name string, args ...u
 	prevCurrent, prevEffective := vm.current, vm.effective
 	vm.current, vm.effective = contextID, 0
 	vm.depth++
+	vm.clock.enter()
 	res, err := fn.Call(withVM(ctx, vm), args...)
+	vm.clock.leave()
 	vm.depth--
 	vm.current, vm.effective = prevCurrent, prevEffective
 	if err != nil {
@@ -136,7 +167,9 @@ func (vm *VM) alloc(ctx context.Context, size uint32) (uint32, error) {
 	fn := vm.mod.ExportedFunction(vm.host.rt.malloc)
 	prev := vm.restricted
 	vm.restricted = vm.host.allocAllowed
+	vm.clock.enter()
 	res, err := fn.Call(withVM(ctx, vm), uint64(size))
+	vm.clock.leave()
 	vm.restricted = prev
 	if err != nil {
 		var trap *TrapError
@@ -192,4 +225,14 @@ func (e vmEnv) Output(_ uint32, b []byte) {
 }
 func (e vmEnv) Error(msg string)  { e.vm.host.log(e.vm.index, LogError, msg) }
 func (e vmEnv) Realtime() uint64  { return e.vm.host.realtime() }
-func (e vmEnv) Monotonic() uint64 { return e.vm.host.monotonic() }
+func (e vmEnv) Monotonic() uint64 { return e.vm.monotonic() }
+func (e vmEnv) Environ() []string { return e.vm.host.opts.Env }
+
+// monotonic is the host's monotonic clock or, with a guest clock, the time
+// guest code has run (from an arbitrary origin).
+func (vm *VM) monotonic() uint64 {
+	if !vm.clock.on {
+		return vm.host.monotonic()
+	}
+	return uint64(vm.clock.total + time.Hour)
+}

@@ -52,9 +52,9 @@ func common() []Func {
 		{Name: "fd_seek", Params: []api.ValueType{i32, i64, i32, i32}, Results: sig(1), Call: errorZero("wasi_unstable fd_seek")},
 		{Name: "fd_close", Params: sig(1), Results: sig(1), Call: errorZero("wasi_unstable fd_close")},
 		{Name: "fd_fdstat_get", Params: sig(2), Results: sig(1), Call: fdFdstatGet},
-		// No environment variables and no arguments are configured.
-		{Name: "environ_get", Params: sig(2), Results: sig(1), Call: zero},
-		{Name: "environ_sizes_get", Params: sig(2), Results: sig(1), Call: zeroSizes},
+		{Name: "environ_get", Params: sig(2), Results: sig(1), Call: environGet},
+		{Name: "environ_sizes_get", Params: sig(2), Results: sig(1), Call: environSizesGet},
+		// No arguments are configured.
 		{Name: "args_get", Params: sig(2), Results: sig(1), Call: zero},
 		{Name: "args_sizes_get", Params: sig(2), Results: sig(1), Call: zeroSizes},
 		{Name: "clock_time_get", Params: []api.ValueType{i32, i64, i32}, Results: sig(1), Call: clockTimeGet},
@@ -68,12 +68,43 @@ func common() []Func {
 	}
 }
 
-// zero answers success and writes nothing: cpp-host wasi_unstable_args_get,
-// and wasi_unstable_environ_get with no environment configured.
+// zero answers success and writes nothing: cpp-host wasi_unstable_args_get.
 func zero(_ context.Context, _ api.Module, _ Env, stack []uint64) { stack[0] = errnoSuccess }
 
-// zeroSizes writes two zero sizes: cpp-host wasi_unstable_args_sizes_get and
-// wasi_unstable_environ_sizes_get (with no environment configured).
+// environGet emulates cpp-host wasi_unstable_environ_get: for each variable
+// of the VM's environment (Envoy vm_config.environment_variables) a pointer
+// in the array and "KEY=value\0" in the buffer.
+func environGet(_ context.Context, mod api.Module, env Env, stack []uint64) {
+	array, buf := uint32(stack[0]), uint32(stack[1])
+	m := mem(mod)
+	for _, e := range env.Environ() {
+		if m.WriteUint32(array, buf) != nil || m.Write(buf, append([]byte(e), 0)) != nil {
+			stack[0] = errnoFault
+			return
+		}
+		buf += uint32(len(e)) + 1
+		array += 4
+	}
+	stack[0] = errnoSuccess
+}
+
+// environSizesGet emulates cpp-host wasi_unstable_environ_sizes_get: the
+// number of variables and the bytes of their "KEY=value\0" strings.
+func environSizesGet(_ context.Context, mod api.Module, env Env, stack []uint64) {
+	vars := env.Environ()
+	size := 0
+	for _, e := range vars {
+		size += len(e) + 1
+	}
+	m := mem(mod)
+	if m.WriteUint32(uint32(stack[0]), uint32(len(vars))) != nil || m.WriteUint32(uint32(stack[1]), uint32(size)) != nil {
+		stack[0] = errnoFault
+		return
+	}
+	stack[0] = errnoSuccess
+}
+
+// zeroSizes writes two zero sizes: cpp-host wasi_unstable_args_sizes_get.
 func zeroSizes(_ context.Context, mod api.Module, _ Env, stack []uint64) {
 	m := mem(mod)
 	if m.WriteUint32(uint32(stack[0]), 0) != nil || m.WriteUint32(uint32(stack[1]), 0) != nil {

@@ -1,26 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package wasi is the subset of WASI that Envoy gives a Proxy-Wasm module,
-// under both "wasi_snapshot_preview1" and "wasi_unstable", in two profiles:
+// under both "wasi_snapshot_preview1" and "wasi_unstable", in the profiles
+// of the proxy-wasm-cpp-host commits Envoy links:
 //
-//   - envoy-1.33 (Envoy 1.33 to 1.38): the functions of proxy-wasm-cpp-host
-//     src/exports.cc, plus fd_fdstat_set_flags, poll_oneoff and sched_yield
-//     added as stubs by proxy-wasm-cpp-host PR #427 (present so that a Go
-//     module links; fd_fdstat_set_flags and poll_oneoff answer ENOSYS,
-//     sched_yield answers success).
-//   - envoy-1.39: the same functions, with those three implemented
-//     (proxy-wasm-cpp-host PR #533): poll_oneoff sleeps for clock
-//     subscriptions.
-//
-// Envoy releases before 1.33 do not export the three functions at all, so a
-// module compiled by the standard Go toolchain fails to load there with a
-// missing import.
+//   - envoy-1.32 (before PR #427, e.g. 63cb9c1; Envoy 1.32 and older): the
+//     functions of src/exports.cc, without fd_fdstat_set_flags, poll_oneoff
+//     and sched_yield. A module built by the standard Go toolchain imports
+//     them and is refused with a missing import. Kept to test that refusal;
+//     it is not a supported profile.
+//   - envoy-1.33 (c4d7bb0, PR #427; Envoy 1.33 to 1.37, 1.38 not checked):
+//     those three added as stubs so that a Go module links;
+//     fd_fdstat_set_flags and poll_oneoff answer ENOSYS (52), sched_yield
+//     answers success.
+//   - envoy-1.39 (f2db56a, the newest pin, with PR #533): poll_oneoff writes
+//     nevents = 0 and answers success at once (it never sleeps),
+//     fd_fdstat_set_flags still answers ENOSYS, sched_yield answers success.
 package wasi
 
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/tetratelabs/wazero/api"
 )
@@ -28,8 +28,9 @@ import (
 // Profile names an Envoy WASI surface.
 type Profile string
 
-// The supported profiles.
+// The profiles.
 const (
+	Envoy132 Profile = "envoy-1.32"
 	Envoy133 Profile = "envoy-1.33"
 	Envoy139 Profile = "envoy-1.39"
 )
@@ -50,6 +51,9 @@ type Env interface {
 	Realtime() uint64
 	// Monotonic is a monotonic clock in nanoseconds.
 	Monotonic() uint64
+	// Environ is the VM's environment (Envoy vm_config
+	// environment_variables), as "KEY=value" entries.
+	Environ() []string
 }
 
 // Func is one WASI host function.
@@ -65,12 +69,14 @@ type Func struct {
 func Functions(p Profile) ([]Func, error) {
 	fns := common()
 	switch p {
+	case Envoy132:
+		return fns, nil
 	case Envoy133:
 		return append(fns, stubs133()...), nil
 	case Envoy139:
 		return append(fns, impls139()...), nil
 	}
-	return nil, fmt.Errorf("unknown profile %q (known: %s, %s)", p, Envoy133, Envoy139)
+	return nil, fmt.Errorf("unknown profile %q (known: %s, %s, %s)", p, Envoy132, Envoy133, Envoy139)
 }
 
 // AllowedDuringStart is the list of imports a module may call while
@@ -84,7 +90,8 @@ func AllowedDuringStart(p Profile) map[string]bool {
 		// the Go support of proxy-wasm-cpp-host PR #427.
 		"fd_fdstat_get", "fd_fdstat_set_flags"}
 	if p == Envoy139 {
-		names = append(names, "sched_yield", "poll_oneoff")
+		// The newest host allows poll_oneoff here, and still not sched_yield.
+		names = append(names, "poll_oneoff")
 	}
 	return allowList(names)
 }
@@ -109,17 +116,4 @@ func allowList(wasiNames []string) map[string]bool {
 		}
 	}
 	return m
-}
-
-// sleepCtx sleeps for d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

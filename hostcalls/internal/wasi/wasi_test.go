@@ -34,7 +34,19 @@ func TestFunctions(t *testing.T) {
 			}
 		}
 	}
-	if _, err := wasi.Functions("envoy-1.32"); err == nil {
+	old, err := wasi.Functions(wasi.Envoy132)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range old {
+		if f.Name == "fd_fdstat_set_flags" || f.Name == "poll_oneoff" || f.Name == "sched_yield" {
+			t.Errorf("envoy-1.32 provides %s, added only by PR #427", f.Name)
+		}
+	}
+	if len(old) != len(want)-3 {
+		t.Errorf("envoy-1.32: %d functions, want %d", len(old), len(want)-3)
+	}
+	if _, err := wasi.Functions("envoy-1.31"); err == nil {
 		t.Error("unknown profile accepted")
 	}
 }
@@ -51,8 +63,8 @@ func TestAllowLists(t *testing.T) {
 			allowed: []string{"env.proxy_log", "wasi_unstable.fd_write", "wasi_snapshot_preview1.random_get", "wasi_snapshot_preview1.fd_fdstat_get"},
 			denied:  []string{"env.proxy_get_property", "wasi_snapshot_preview1.poll_oneoff", "wasi_snapshot_preview1.proc_exit"}},
 		{name: "start 1.39", list: wasi.AllowedDuringStart(wasi.Envoy139),
-			allowed: []string{"wasi_snapshot_preview1.poll_oneoff", "wasi_unstable.sched_yield"},
-			denied:  []string{"env.proxy_http_call"}},
+			allowed: []string{"wasi_snapshot_preview1.poll_oneoff", "wasi_unstable.poll_oneoff"},
+			denied:  []string{"env.proxy_http_call", "wasi_snapshot_preview1.sched_yield", "wasi_unstable.sched_yield"}},
 		{name: "alloc 1.33", list: wasi.AllowedDuringAlloc(wasi.Envoy133),
 			allowed: []string{"env.proxy_log", "wasi_snapshot_preview1.clock_time_get"},
 			denied:  []string{"wasi_snapshot_preview1.poll_oneoff", "wasi_snapshot_preview1.random_get"}},

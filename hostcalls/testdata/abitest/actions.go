@@ -5,6 +5,7 @@
 package main
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,9 @@ func run(ctx uint32, action string) (r uint32, done bool) {
 	return 0, false
 }
 
+// started is read at start-up; "mono" reports the monotonic time since.
+var started = time.Now()
+
 // inspect performs the actions that only read and report.
 func inspect(action string) {
 	switch action {
@@ -79,6 +83,10 @@ func inspect(action string) {
 		proxyGetCurrentTime(unsafe.Pointer(&now))
 		addHeader(0, "x-now", strconv.FormatUint(now, 10))
 		addHeader(0, "x-go-now", strconv.FormatInt(time.Now().UnixNano(), 10))
+	case "env":
+		addHeader(0, "x-env", os.Getenv("CREDGATE_TEST")+"/"+strconv.Itoa(len(os.Environ())))
+	case "mono":
+		addHeader(0, "x-mono", strconv.FormatInt(int64(time.Since(started)), 10))
 	case "foreign":
 		np, ns := ptr("no_such_function")
 		var p, n uint32
