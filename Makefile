@@ -5,7 +5,11 @@ GO ?= go
 WASM := build/credgate.wasm
 # A negative-control module without allocation pinning, used only by tests.
 WASM_UNPINNED := build/credgate-unpinned.wasm
-WASM_SOURCES := $(shell find plugin -name '*.go' -not -name '*_test.go') plugin/sdkabi/*.go scripts/build-wasm.sh go.mod go.sum
+# Negative-control modules without the collector guard, or with its watchdog
+# only, used only by tests.
+WASM_UNGUARDED := build/credgate-unguarded.wasm
+WASM_WATCHDOG := build/credgate-watchdog-only.wasm
+WASM_SOURCES := $(shell find plugin \( -name '*.go' -o -name '*.s' \) -not -name '*_test.go') plugin/sdkabi/*.go scripts/build-wasm.sh go.mod go.sum
 FUZZTIME ?= 10s
 # Test flags: -race costs a lot on two cores for the wazero suites, so it is opt-in.
 TESTFLAGS ?= -shuffle=on -count=1 -timeout=20m
@@ -25,6 +29,12 @@ $(WASM): $(WASM_SOURCES)
 $(WASM_UNPINNED): $(WASM_SOURCES) $(WASM)
 	./scripts/build-wasm.sh $(WASM_UNPINNED) --unpinned
 
+$(WASM_UNGUARDED): $(WASM_SOURCES) $(WASM)
+	./scripts/build-wasm.sh $(WASM_UNGUARDED) --unguarded
+
+$(WASM_WATCHDOG): $(WASM_SOURCES) $(WASM)
+	./scripts/build-wasm.sh $(WASM_WATCHDOG) --watchdog-only
+
 tokencluster:
 	@mkdir -p build
 	@if [ -f tokencluster/main.go ]; then \
@@ -33,7 +43,7 @@ tokencluster:
 	fi
 
 # test builds the wasm first: plugin and host tests load the real build/credgate.wasm.
-test: $(WASM) $(WASM_UNPINNED)
+test: $(WASM) $(WASM_UNPINNED) $(WASM_UNGUARDED) $(WASM_WATCHDOG)
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
 

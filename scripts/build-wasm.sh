@@ -10,10 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Usage: build-wasm.sh [OUT] [--unpinned]
+# Usage: build-wasm.sh [OUT] [--unpinned|--unguarded|--watchdog-only]
 # --unpinned builds a negative-control module whose allocator does not pin the
 # buffers it hands the host; tests use it to prove the GC-pressure test detects
-# the hazard the pinning prevents. Never ship it.
+# the hazard the pinning prevents. --unguarded builds one without the collector
+# guard (plugin/internal/gcguard); tests use it to prove the stall test
+# reproduces the stuck collection; --watchdog-only keeps only its second line,
+# to prove the watchdog alone corrects a stuck collection. Never ship these.
 out=${1:-build/credgate.wasm}
 variant=${2:-}
 sdk_mod=github.com/tetratelabs/proxy-wasm-go-sdk
@@ -41,6 +44,17 @@ if [ "$variant" = "--unpinned" ]; then
   grep -q "negative control: not pinned" build/sdk/proxywasm/internal/exports_stdgo.go || { echo "build-wasm: cannot unpin" >&2; exit 1; }
   echo "build-wasm: NEGATIVE CONTROL build without allocation pinning"
 fi
+tags=credgate_sdk
+case "$variant" in
+  --unguarded)
+    tags=credgate_sdk,credgate_noyield,credgate_nowatchdog
+    echo "build-wasm: NEGATIVE CONTROL build without the collector guard" ;;
+  --watchdog-only)
+    tags=credgate_sdk,credgate_noyield
+    echo "build-wasm: NEGATIVE CONTROL build with the collector watchdog only" ;;
+  ""|--unpinned) ;;
+  *) echo "build-wasm: unknown variant $variant" >&2; exit 2 ;;
+esac
 
 go_ver=$(go list -m -f '{{.GoVersion}}')
 cat > build/wasm.work <<WORK
@@ -70,13 +84,30 @@ for fn in "${envoy_missing_wasi[@]}"; do
     exit 1
   fi
 done
-printf '{"Replace":{"%s":"%s"}}\n' "$fs_src" "$PWD/build/overlay/fs_wasip1.go" > build/overlay.json
-echo "build-wasm: standard library overlay replaces WASI imports Envoy lacks: ${envoy_missing_wasi[*]}"
+
+# The runtime's poll_oneoff import becomes a function inside the module that
+# answers as the newest Envoy does: no event, at once. The plugin lets the Go
+# scheduler run at the end of each stream (so the collector's workers run,
+# see plugin/internal/gcguard); the scheduler then polls, and Envoy 1.33-1.37
+# answer poll_oneoff with ENOSYS, which the runtime turns into a fatal error.
+# Nothing in a Proxy-Wasm module may sleep on its worker thread anyway, so the
+# module behaves the same on every Envoy. RATIONALE.md explains the choice.
+rt_src="$goroot/src/runtime/os_wasip1.go"
+cp "$rt_src" build/overlay/os_wasip1.go
+sed -i -e '/^\/\/go:wasmimport wasi_snapshot_preview1 poll_oneoff$/{N;N;s/^[^\n]*\n\/\/go:noescape\n\(func poll_oneoff(in \*subscription, out \*event, nsubscriptions size, nevents \*size) errno\)$/\/\/ credgate: answered in the module as the newest Envoy does (no event, at once).\n\1 {\n\t*nevents = 0\n\treturn 0\n}/}' \
+  build/overlay/os_wasip1.go
+if ! grep -q '^// credgate: answered in the module' build/overlay/os_wasip1.go || grep -q 'wasmimport wasi_snapshot_preview1 poll_oneoff' build/overlay/os_wasip1.go; then
+  echo "build-wasm: cannot answer poll_oneoff in the module ($rt_src changed shape); update scripts/build-wasm.sh for this Go release" >&2
+  exit 1
+fi
+printf '{"Replace":{"%s":"%s","%s":"%s"}}\n' "$fs_src" "$PWD/build/overlay/fs_wasip1.go" \
+  "$rt_src" "$PWD/build/overlay/os_wasip1.go" > build/overlay.json
+echo "build-wasm: standard library overlay replaces WASI imports Envoy lacks: ${envoy_missing_wasi[*]}; answers poll_oneoff in the module"
 
 echo "build-wasm: go build (GOOS=wasip1 GOARCH=wasm, c-shared)"
 start=$(date +%s.%N)
 GOWORK="$PWD/build/wasm.work" GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 \
-  go build -buildmode=c-shared -trimpath -buildvcs=false -tags credgate_sdk -overlay build/overlay.json \
+  go build -buildmode=c-shared -trimpath -buildvcs=false -tags "$tags" -overlay build/overlay.json \
   -ldflags='-s -w -buildid=' -o "$out" ./plugin
 end=$(date +%s.%N)
 size=$(stat -c %s "$out")

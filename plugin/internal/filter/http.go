@@ -61,6 +61,9 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	return h.conclude(rt, req, res)
 }
 
+// OnHttpStreamDone lets the Go collector run once the stream is over.
+func (h *httpContext) OnHttpStreamDone() { h.plugin.afterStream() }
+
 // conclude applies a final decision: a local reply, or the request goes on
 // with the credentials stripped and the identity set.
 func (h *httpContext) conclude(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) types.Action {

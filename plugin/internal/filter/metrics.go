@@ -19,12 +19,29 @@ import (
 //	credgate.cache.<hit|miss|stale>
 //	credgate.cluster.errors, credgate.cluster.latency_ms (histogram)
 //	credgate.revocations.<evicted|errors>
+//	credgate.vm.<slot>.<heap_bytes|heap_goal_bytes|gc_cycles|linear_memory_bytes> (gauges)
+//	credgate.vm.<slot>.gc_corrections
 type metrics struct {
 	counters map[string]proxywasm.MetricCounter
+	gauges   map[string]proxywasm.MetricGauge
 	latHist  *proxywasm.MetricHistogram
 }
 
-func newMetrics() metrics { return metrics{counters: map[string]proxywasm.MetricCounter{}} }
+func newMetrics() metrics {
+	return metrics{counters: map[string]proxywasm.MetricCounter{}, gauges: map[string]proxywasm.MetricGauge{}}
+}
+
+// set gives a gauge an absolute value (the SDK's gauges only add).
+func (m *metrics) set(name string, v uint64) {
+	g, ok := m.gauges[name]
+	if !ok {
+		g = proxywasm.DefineGaugeMetric(name)
+		m.gauges[name] = g
+	}
+	if d := int64(v) - g.Value(); d != 0 {
+		g.Add(d)
+	}
+}
 
 func (m *metrics) add(name string, n uint64) {
 	c, ok := m.counters[name]

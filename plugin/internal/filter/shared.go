@@ -160,6 +160,11 @@ func atoi(s string) int64 {
 // per-VM sequence number.
 func writerID() string {
 	writer.seq++
+	return vmIdentity() + "-" + strconv.FormatUint(writer.seq, 10)
+}
+
+// vmIdentity is a random identity of this VM, made on first use.
+func vmIdentity() string {
 	if writer.id == "" {
 		var b [8]byte
 		if _, err := rand.Read(b[:]); err != nil {
@@ -167,7 +172,7 @@ func writerID() string {
 		}
 		writer.id = hex.EncodeToString(b[:])
 	}
-	return writer.id + "-" + strconv.FormatUint(writer.seq, 10)
+	return writer.id
 }
 
 // writer is this VM's identity for replay markers. A VM is single-threaded.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/credgate/credgate/plugin/internal/cache"
 	"github.com/credgate/credgate/plugin/internal/config"
+	"github.com/credgate/credgate/plugin/internal/gcguard"
 )
 
 // NewVMContext returns the plugin's VM context, reading the proxy's clock.
@@ -43,6 +44,8 @@ type pluginContext struct {
 	cache   *cache.LRU
 	metrics metrics
 	revoke  revocationFeed
+	gc      *gcguard.Guard
+	slot    *gcguard.Slot
 }
 
 // OnPluginStart parses and validates the configuration. An invalid
@@ -62,6 +65,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	p.cache = cache.New(cache.Policy{MaxEntries: cfg.Cache.MaxEntries, MaxTTL: cfg.Cache.MaxTTL,
 		NegativeTTL: cfg.Cache.NegativeTTL, StaleWindow: cfg.Cache.StaleWindow})
 	p.metrics = newMetrics()
+	p.gc = gcguard.New(memCheckEvery)
 	if c := cfg.Cluster; c != nil && c.RevocationPoll > 0 {
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(c.RevocationPoll / time.Millisecond)); err != nil {
 			proxywasm.LogCriticalf("credgate: cannot schedule revocation polling: %v", err)
@@ -72,8 +76,13 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	return types.OnPluginStartStatusOK
 }
 
-// OnTick polls the token cluster's revocation feed.
-func (p *pluginContext) OnTick() { p.pollRevocations() }
+// OnTick polls the token cluster's revocation feed and refreshes the memory
+// gauges.
+func (p *pluginContext) OnTick() {
+	p.pollRevocations()
+	gcguard.Yield()
+	p.checkMemory()
+}
 
 func (p *pluginContext) NewHttpContext(uint32) types.HttpContext {
 	return &httpContext{plugin: p, cfg: p.cfg, now: p.now}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package gcguard
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Store is the proxy's shared data, as the slot claim needs it. Set with
+// cas 0 writes unconditionally (Envoy's semantics); a non-zero cas that does
+// not match fails.
+type Store interface {
+	Get(key string) (value []byte, cas uint32, found bool, err error)
+	Set(key string, value []byte, cas uint32) error
+}
+
+// MaxSlots bounds the per-VM stat names: VMs beyond it share the name
+// "overflow".
+const MaxSlots = 64
+
+// Slot timing: a VM renews its slot at most every slotRenew, and a slot not
+// renewed for slotStale may be taken by a new VM (its VM is gone, e.g. after
+// a configuration change replaced the VMs).
+const (
+	slotRenew = 10 * time.Second
+	slotStale = 2 * time.Minute
+)
+
+const slotPrefix = "credgate/v1/vm/"
+
+// Slot gives a VM a small stable number for its per-VM stats, claimed in the
+// proxy's shared data, since Envoy does not tell a VM which worker it is.
+type Slot struct {
+	store   Store
+	nonce   string
+	index   int // -1: overflow
+	renewed time.Time
+}
+
+// ClaimSlot claims the first free or stale slot for the VM identified by
+// nonce (random, unique per VM).
+func ClaimSlot(store Store, nonce string, now time.Time) *Slot {
+	s := &Slot{store: store, nonce: nonce, index: -1}
+	s.claim(now)
+	return s
+}
+
+// Name is the slot's label: "0" to "63", or "overflow".
+func (s *Slot) Name() string {
+	if s.index < 0 {
+		return "overflow"
+	}
+	return strconv.Itoa(s.index)
+}
+
+func (s *Slot) value(now time.Time) []byte {
+	return []byte(s.nonce + " " + strconv.FormatInt(now.Unix(), 10))
+}
+
+func (s *Slot) claim(now time.Time) {
+	s.index, s.renewed = -1, now
+	for i := 0; i < MaxSlots; i++ {
+		key := slotPrefix + strconv.Itoa(i)
+		v, cas, found, err := s.store.Get(key)
+		if err != nil {
+			return
+		}
+		if found {
+			owner, beat, ok := parseSlot(v)
+			if ok && owner != s.nonce && now.Sub(beat) < slotStale {
+				continue
+			}
+		} else {
+			cas = 0
+		}
+		if s.store.Set(key, s.value(now), cas) != nil {
+			continue
+		}
+		// A cas of 0 cannot fail when another VM wrote first; reading our
+		// own value back tells who won.
+		if v, _, _, err := s.store.Get(key); err == nil {
+			if owner, _, ok := parseSlot(v); ok && owner == s.nonce {
+				s.index = i
+				return
+			}
+		}
+	}
+}
+
+// Renew keeps the slot alive; a VM that lost its slot (it was idle past
+// slotStale and another VM took it) claims a new one.
+func (s *Slot) Renew(now time.Time) {
+	if now.Sub(s.renewed) < slotRenew {
+		return
+	}
+	if s.index < 0 {
+		s.claim(now)
+		return
+	}
+	key := slotPrefix + strconv.Itoa(s.index)
+	v, cas, found, err := s.store.Get(key)
+	if err != nil {
+		return
+	}
+	if owner, _, ok := parseSlot(v); !found || !ok || owner != s.nonce || s.store.Set(key, s.value(now), cas) != nil {
+		s.claim(now)
+		return
+	}
+	s.renewed = now
+}
+
+func parseSlot(v []byte) (owner string, beat time.Time, ok bool) {
+	owner, ts, ok := strings.Cut(string(v), " ")
+	if !ok {
+		return "", time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return owner, time.Unix(sec, 0), true
+}
