@@ -125,9 +125,12 @@ func (c *LRU) Get(key string, now time.Time) (Entry, State) {
 	return Entry{}, Missing
 }
 
-// Put stores an entry under key, remembering the credential digest for
-// revocation. The least recently used entry goes when the cache is full.
-func (c *LRU) Put(key, digest string, e Entry) {
+// Put stores an entry under key at now, remembering the credential digest
+// for revocation. The least recently used entry goes when the cache is full,
+// and up to two least recently used entries that can no longer be served
+// (past their stale window) go on every Put, so entries for credentials seen
+// once (mostly refusals) do not hold memory until the cache is full.
+func (c *LRU) Put(key, digest string, e Entry, now time.Time) {
 	if c.pol.MaxEntries <= 0 || key == "" {
 		return
 	}
@@ -146,6 +149,13 @@ func (c *LRU) Put(key, digest string, e Entry) {
 	}
 	for c.ll.Len() > c.pol.MaxEntries {
 		c.remove(c.ll.Back())
+	}
+	for i := 0; i < 2; i++ {
+		back := c.ll.Back()
+		if back == nil || back == el || now.Before(back.Value.(*item).entry.StaleUntil) {
+			break
+		}
+		c.remove(back)
 	}
 }
 

@@ -56,7 +56,7 @@ func TestGetStatesAndEviction(t *testing.T) {
 	c := New(pol())
 	a := &authn.Answer{Active: true, CacheTTL: 10 * time.Second}
 	e, _ := pol().Lifetimes(a, t0, 0)
-	c.Put("k1", "d1", e)
+	c.Put("k1", "d1", e, t0)
 	if _, st := c.Get("k1", t0.Add(5*time.Second)); st != Fresh {
 		t.Fatalf("state = %v, want fresh", st)
 	}
@@ -67,7 +67,7 @@ func TestGetStatesAndEviction(t *testing.T) {
 		t.Fatalf("state = %v len %d, want missing and removed", st, c.Len())
 	}
 	for i := 0; i < 5; i++ {
-		c.Put(fmt.Sprintf("k%d", i), "d", e)
+		c.Put(fmt.Sprintf("k%d", i), "d", e, t0)
 	}
 	if c.Len() != 3 {
 		t.Fatalf("len = %d, want bounded at 3", c.Len())
@@ -77,6 +77,27 @@ func TestGetStatesAndEviction(t *testing.T) {
 	}
 	if n := c.EvictDigest("d"); n != 3 || c.Len() != 0 {
 		t.Fatalf("evicted %d, len %d", n, c.Len())
+	}
+}
+
+// Entries past their stale window leave on later Puts, without waiting for
+// the cache to fill; live entries stay.
+func TestPutDropsDeadEntries(t *testing.T) {
+	p := pol()
+	p.MaxEntries, p.MaxTTL = 1000, time.Hour
+	c := New(p)
+	live, _ := p.Lifetimes(&authn.Answer{Active: true, CacheTTL: time.Hour}, t0, 0)
+	c.Put("live", "d-live", live, t0)
+	for i := 0; i < 500; i++ {
+		now := t0.Add(time.Duration(i) * time.Second)
+		neg, _ := p.Lifetimes(&authn.Answer{Active: false}, now, 0)
+		c.Put(fmt.Sprintf("miss-%d", i), "d", neg, now)
+		if _, st := c.Get("live", now); st != Fresh {
+			t.Fatalf("step %d: the live entry is %v", i, st)
+		}
+	}
+	if c.Len() > 1+int(p.NegativeTTL/time.Second)+2 {
+		t.Fatalf("%d entries: dead refusals are kept (negative TTL %v)", c.Len(), p.NegativeTTL)
 	}
 }
 
@@ -93,7 +114,7 @@ func TestHammer(t *testing.T) {
 		digest := fmt.Sprintf("d%d", rng.Intn(40))
 		switch rng.Intn(3) {
 		case 0:
-			c.Put(key, digest, e)
+			c.Put(key, digest, e, t0.Add(time.Duration(rng.Intn(180))*time.Second))
 		case 1:
 			c.Get(key, t0.Add(time.Duration(rng.Intn(180))*time.Second))
 		case 2:

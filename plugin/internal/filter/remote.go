@@ -95,7 +95,7 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 	}
 	e, ok := sharedGet(lk, now)
 	if ok {
-		p.cache.Put(lk.CacheKey, lk.Digest, e)
+		p.cache.Put(lk.CacheKey, lk.Digest, e, now)
 	}
 	return e, ok
 }
@@ -110,7 +110,7 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) 
 	if !ok {
 		return
 	}
-	p.cache.Put(lk.CacheKey, lk.Digest, e)
+	p.cache.Put(lk.CacheKey, lk.Digest, e, now)
 	if p.cfg.Cache.Shared && a.Active {
 		sharedPut(lk, e)
 	}
