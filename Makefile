@@ -14,7 +14,7 @@ FUZZTIME ?= 10s
 # Test flags: -race costs a lot on two cores for the wazero suites, so it is opt-in.
 TESTFLAGS ?= -shuffle=on -count=1 -timeout=20m
 
-.PHONY: all build wasm tokencluster test test-race check bench fuzz clean run e2e
+.PHONY: all build wasm tokencluster test test-race check bench fuzz soak clean run e2e
 
 all: build
 
@@ -57,6 +57,14 @@ check:
 
 bench: $(WASM)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# soak sends SOAK_REQUESTS requests per profile (every scheme, hits and
+# misses, small and large headers, 2 VMs) and fails if a VM's memory grows
+# more than 10% after the warm-up or any VM traps; it prints memory every 50k
+# requests and, for a full run, writes BENCHMARKS.md. Not part of `make test`.
+SOAK_REQUESTS ?= 1000000
+soak: $(WASM) tokencluster
+	CREDGATE_SOAK_REQUESTS=$(SOAK_REQUESTS) $(GO) test -run '^TestSoak$$' -v -count=1 -timeout=90m ./plugin/
 
 # fuzz runs every Fuzz target for FUZZTIME each (CI runs them briefly; run longer locally).
 fuzz:

@@ -5,6 +5,7 @@ package hostcalls
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/credgate/credgate/hostcalls/internal/abi"
 )
@@ -105,6 +106,11 @@ func (h *Host) Calls() map[string]uint64 { return h.h.Calls() }
 
 // VMs returns the number of VMs.
 func (h *Host) VMs() int { return h.h.VMs() }
+
+// GuestTime returns, per VM, how long guest code has run (in callbacks and
+// allocations, without the host functions' own time). It is measured only
+// with Config.WithGuestTimeClock; otherwise it is zero.
+func (h *Host) GuestTime() []time.Duration { return h.h.GuestTime() }
 
 // LinearMemory returns the size in bytes of each VM's linear memory (0 for
 // a failed VM). Linear memory only grows: it is the memory a VM holds.

@@ -301,6 +301,18 @@ func (h *Host) SharedData(key string) ([]byte, uint32, bool) {
 
 func (h *Host) realtime() uint64 { return uint64(h.opts.Now().UnixNano()) }
 
+// GuestTime returns, per VM, the time guest code has run so far; zero
+// unless the guest clock is on.
+func (h *Host) GuestTime() []time.Duration {
+	out := make([]time.Duration, len(h.vms))
+	for i, vm := range h.vms {
+		vm.mu.Lock()
+		out[i] = vm.clock.total
+		vm.mu.Unlock()
+	}
+	return out
+}
+
 // LinearMemory returns the size in bytes of each VM's linear memory.
 func (h *Host) LinearMemory() []uint64 {
 	out := make([]uint64, len(h.vms))
