@@ -100,8 +100,7 @@ func (h *Host) Traps() []error { return h.h.Traps() }
 
 // Calls returns how many times the module called each of its imports
 // (keyed "module.name", every import listed), over all VMs since NewHost.
-// It shows, for instance, that a module never calls
-// wasi_snapshot_preview1.poll_oneoff, which Envoy 1.33 to 1.38 only stub.
+// It shows, for instance, that a request makes no WASI call.
 func (h *Host) Calls() map[string]uint64 { return h.h.Calls() }
 
 // VMs returns the number of VMs.

@@ -224,8 +224,9 @@ func writeSoakRows(b *strings.Builder, p hostcalls.Profile, samples []soakSample
 		if i%4 != 3 && i != len(samples)-1 {
 			continue // every 200k requests, and the last
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %v | %v |\n", p, s.requests, strings.Join(mib(s.linear), " / "),
-			strings.Join(strings.Fields(fmt.Sprint(kib(s.heap))), " / "), s.cycles[0], s.cycles[1])
+		heap := kib(s.heap)
+		fmt.Fprintf(b, "| %s | %d | %s | %d / %d | %d | %d |\n", p, s.requests, strings.Join(mib(s.linear), " / "),
+			heap[0], heap[1], s.cycles[0], s.cycles[1])
 	}
 	fmt.Fprintf(b, "| %s | total %.0f s | | | | |\n", p, elapsed.Seconds())
 }

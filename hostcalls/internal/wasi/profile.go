@@ -99,7 +99,7 @@ func AllowedDuringStart(p Profile) map[string]bool {
 // AllowedDuringAlloc is the list of imports a module may call while the host
 // runs its allocator (proxy_on_memory_allocate or malloc):
 // proxy-wasm-cpp-host WasmBase::allocMemory. The Go runtime's collector reads
-// the clock there; from envoy-1.39 it may also sleep (PR #533).
+// the clock there; from envoy-1.39 it may also yield and poll (PR #533).
 func AllowedDuringAlloc(p Profile) map[string]bool {
 	names := []string{"fd_write", "clock_time_get"}
 	if p == Envoy139 {
