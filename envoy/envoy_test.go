@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 )
 
@@ -61,6 +62,22 @@ func TestBootstrap(t *testing.T) {
 			check: func(t *testing.T, bs *bootstrapv3.Bootstrap) {
 				if got := bs.GetAdmin().GetAddress().GetSocketAddress().GetPortValue(); got != 9901 {
 					t.Errorf("admin port %d, want 9901", got)
+				}
+			},
+		},
+		{
+			name: "edge hardening of the connection manager",
+			check: func(t *testing.T, bs *bootstrapv3.Bootstrap) {
+				hcms, _ := connectionManagers(bs)
+				h := hcms[0]
+				if got := h.GetCommonHttpProtocolOptions().GetHeadersWithUnderscoresAction(); got != corev3.HttpProtocolOptions_REJECT_REQUEST {
+					t.Errorf("headers_with_underscores_action %v, want REJECT_REQUEST", got)
+				}
+				if !h.GetNormalizePath().GetValue() || !h.GetMergeSlashes() {
+					t.Error("normalize_path and merge_slashes must be on")
+				}
+				if !h.GetStripTrailingHostDot() {
+					t.Error("strip_trailing_host_dot must be on")
 				}
 			},
 		},

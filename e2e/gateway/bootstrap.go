@@ -14,16 +14,19 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	wasmfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -46,6 +49,10 @@ type Bootstrap struct {
 	// Clusters maps each cluster name to the base URL of its first
 	// endpoint, for example "http://upstream:8080".
 	Clusters map[string]string
+	// Underscores is the connection manager's
+	// common_http_protocol_options.headers_with_underscores_action: what
+	// Envoy does with a request header whose name has an underscore.
+	Underscores corev3.HttpProtocolOptions_HeadersWithUnderscoresAction
 }
 
 // Plugin is the Wasm filter's configuration.
@@ -60,6 +67,10 @@ type Plugin struct {
 	File string
 	// FailClosed reports failure_policy FAIL_CLOSED (or the default).
 	FailClosed bool
+	// Env is the VM environment, vm_config.environment_variables: the
+	// key_values, and the host_env_keys present in the gateway's own
+	// environment, as "KEY=value", sorted.
+	Env []string
 }
 
 // Route is one route of the table: exactly one of Path, Prefix and Regex.
@@ -135,6 +146,7 @@ func ParseBootstrap(doc []byte) (*Bootstrap, error) {
 	if err != nil {
 		return nil, err
 	}
+	bs.Underscores = hcm.GetCommonHttpProtocolOptions().GetHeadersWithUnderscoresAction()
 	if bs.Routes, err = routeTable(hcm); err != nil {
 		return nil, err
 	}
@@ -236,9 +248,30 @@ func wasmPlugin(hcm *hcmv3.HttpConnectionManager) (Plugin, error) {
 		if p.VMConfig, err = stringValue(c.GetVmConfig().GetConfiguration()); err != nil {
 			return Plugin{}, fmt.Errorf("vm configuration: %w", err)
 		}
+		p.Env = vmEnv(c.GetVmConfig().GetEnvironmentVariables())
 		return p, nil
 	}
 	return Plugin{}, errors.New("no envoy.filters.http.wasm filter")
+}
+
+// vmEnv is Envoy's view of vm_config.environment_variables: host_env_keys
+// copied from the proxy's environment when set there, then key_values.
+func vmEnv(ev *wasmv3.EnvironmentVariables) []string {
+	vars := map[string]string{}
+	for _, k := range ev.GetHostEnvKeys() {
+		if v, ok := os.LookupEnv(k); ok {
+			vars[k] = v
+		}
+	}
+	for k, v := range ev.GetKeyValues() {
+		vars[k] = v
+	}
+	out := make([]string, 0, len(vars))
+	for k, v := range vars {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // stringValue returns the value of a google.protobuf.StringValue Any (nil

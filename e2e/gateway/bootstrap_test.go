@@ -118,6 +118,9 @@ static_resources:
                   runtime: envoy.wasm.runtime.v8
                   code: {local: {filename: /m.wasm}}
                   configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: "vm"}
+                  environment_variables:
+                    host_env_keys: [CREDGATE_TEST_HOST_KEY, CREDGATE_TEST_ABSENT_KEY]
+                    key_values: {GOGC: "50"}
                 configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: "{}"}
           - name: envoy.filters.http.router
             typed_config:
@@ -133,15 +136,19 @@ static_resources:
       endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 10.0.0.2, port_value: 82}}}}]}]
 `
 
-// TestParseInline covers safe_regex (a full match, as in Envoy), names and
-// the VM configuration.
+// TestParseInline covers safe_regex (a full match, as in Envoy), names, the
+// VM configuration and the VM environment.
 func TestParseInline(t *testing.T) {
+	t.Setenv("CREDGATE_TEST_HOST_KEY", "from-host")
 	bs, err := ParseBootstrap([]byte(inline))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bs.Plugin.Name != "p" || string(bs.Plugin.VMConfig) != "vm" || string(bs.Plugin.Config) != "{}" {
 		t.Errorf("plugin %+v", bs.Plugin)
+	}
+	if got := strings.Join(bs.Plugin.Env, " "); got != "CREDGATE_TEST_HOST_KEY=from-host GOGC=50" {
+		t.Errorf("VM environment %q", got)
 	}
 	if bs.Clusters["a"] != "http://a.local:81" || bs.Clusters["b"] != "http://10.0.0.2:82" {
 		t.Errorf("clusters %v", bs.Clusters)

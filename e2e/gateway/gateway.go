@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+
 	"github.com/credgate/credgate/hostcalls"
 )
 
@@ -130,6 +132,10 @@ func (g *Gateway) startHost(ctx context.Context, o Options) error {
 	for name, u := range g.bs.Clusters {
 		cfg = cfg.WithCluster(name, u)
 	}
+	for _, kv := range g.bs.Plugin.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		cfg = cfg.WithEnv(k, v)
+	}
 	g.host, err = hostcalls.NewHost(ctx, g.module, cfg)
 	return err
 }
@@ -226,7 +232,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(path, "/") {
 		path = r.URL.RequestURI()
 	}
-	req := hostcalls.Request{Method: r.Method, Path: path, Authority: r.Host, Headers: requestHeaders(r.Header),
+	headers, ok := underscoreHeaders(requestHeaders(r.Header), g.bs.Underscores)
+	if !ok {
+		// Envoy's codec refuses the request before any filter runs.
+		http.Error(w, "Bad Request", http.StatusBadRequest)
+		return
+	}
+	req := hostcalls.Request{Method: r.Method, Path: path, Authority: r.Host, Headers: headers,
 		Body: body, SourceAddress: r.RemoteAddr}
 	res, err := g.host.Do(r.Context(), req)
 	if err != nil || res == nil {
@@ -264,6 +276,24 @@ func requestHeaders(h http.Header) [][2]string {
 		}
 	}
 	return out
+}
+
+// underscoreHeaders applies headers_with_underscores_action as Envoy's
+// connection manager does: ALLOW keeps them, DROP_HEADER drops them, and
+// REJECT_REQUEST refuses the request (ok false).
+func underscoreHeaders(hs [][2]string, action corev3.HttpProtocolOptions_HeadersWithUnderscoresAction) ([][2]string, bool) {
+	if action == corev3.HttpProtocolOptions_ALLOW {
+		return hs, true
+	}
+	kept := hs[:0:0]
+	for _, kv := range hs {
+		if !strings.Contains(kv[0], "_") {
+			kept = append(kept, kv)
+		} else if action == corev3.HttpProtocolOptions_REJECT_REQUEST {
+			return nil, false
+		}
+	}
+	return kept, true
 }
 
 func writeResponse(w http.ResponseWriter, method string, resp hostcalls.Response) {
