@@ -159,6 +159,47 @@ var Cases = []Case{
 		Want: denied(403, znodeMessage)}}},
 	{Name: "znode/missing", Steps: []Step{{Req: get("/paymentgateways"), Want: denied(403, `"HasError":true`)}}},
 
+	// Trust gaps: one canonical path, one value per credential, nothing
+	// unverified upstream.
+	{Name: "trust/encoded-unreserved-path-refused", Steps: []Step{{Req: post("/v2/%6frder", "application/json", `{}`,
+		"user-id", "user-42", "user-api-key", userKey, "developer-id", "dev-1001"), Want: refused(400, 401, 403)}}},
+	{Name: "trust/path-parameter-refused", Steps: []Step{{Req: get("/v0/products/..;/orders", "authorization", "demo-public-key"),
+		Want: refused(400, 403, 404)}}},
+	{Name: "trust/visitorcode-given-twice", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials&access_type=S2S&visitorcode=v-1", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: post("/v2/order?visitorcode=v-2", "application/json", `{}`, "authorization", "Bearer {tok}", "visitorcode", "v-1"),
+			Want: denied(400, "more than once")},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "visitorcode", "v-1", "visitorcode", "v-2"),
+			Want: denied(400, "more than once")},
+		{Req: post("/v2/order?visitorcode=v-1&visitorcode=v-2", "application/json", `{}`, "authorization", "Bearer {tok}"),
+			Want: denied(400, "more than once")},
+	}},
+	{Name: "trust/hmac-with-another-users-keys", Steps: []Step{
+		{Prepare: signHMAC("user-42", hmacKey, 3*time.Second), Req: get("/v2/payform?user-id=victim&user-api-key=forged",
+			"user-id", "user-42", "timestamp", "{ts}", "hash-key", "{sig}"), Want: denied(400, "more than once")},
+		{Prepare: signHMAC("user-42", hmacKey, 4*time.Second), Req: get("/v2/payform?user-api-key=forged&page=1",
+			"user-id", "user-42", "timestamp", "{ts}", "hash-key", "{sig}"),
+			Want: Want{Status: 200, Seen: identity("hmac", "user-42", "acme"), NotSeen: []string{"hash-key"}, Path: "/v2/payform?page=1"}},
+	}},
+	{Name: "trust/user-keys-with-forged-access-token", Steps: []Step{{Req: get("/v2/contacts",
+		"user-id", "user-42", "user-api-key", userKey, "developer-id", "dev-1001", "access-token", "forged"),
+		Want: ok(identity("user_api_key", "user-42", "acme"), "access-token", "user-api-key")}}},
+	{Name: "trust/api-key-with-foreign-bearer", Steps: []Step{{Req: get("/Supplier/Products/List",
+		"ApiKey", "demo-api-key-0001", "x-tenant", "acme", "authorization", "Bearer other"),
+		Want: ok(identity("api_key", "", "acme"), "authorization", "apikey")}}},
+	{Name: "trust/semicolon-in-query-refused", Steps: []Step{{Req: get("/v2/contacts?x=1;user-id=admin",
+		"user-id", "user-42", "user-api-key", userKey, "developer-id", "dev-1001"), Want: denied(400, "more than once")}}},
+	{Name: "trust/tenant-given-twice", Steps: []Step{{Req: get("/Supplier/Products/List",
+		"ApiKey", "demo-api-key-0001", "x-tenant", "globex", "x-tenant", "acme"), Want: refused(400)}}},
+
+	// A header name with an underscore reads as a dash to CGI, WSGI, PHP and
+	// Rack upstreams: envoy.yaml refuses such requests at the edge.
+	{Name: "identity/underscore-spoof-refused", Steps: []Step{
+		{Req: get("/healthz", "x_credgate_subject", "admin"), Want: denied(400, "")},
+		{Req: get("/v0/products", "authorization", "demo-public-key", "X_Credgate_Tenant", "evil"), Want: denied(400, "")},
+	}},
+
 	// Anonymous routes still drop spoofed identity headers.
 	{Name: "anonymous/spoofed-identity-dropped", Steps: []Step{{Req: get("/healthz", spoof...),
 		Want: ok(nil, "x-credgate-subject")}}},

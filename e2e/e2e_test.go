@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,7 +183,10 @@ func send(ctx context.Context, env *Env, s State, r Req) (int, []byte, error) {
 // check compares a response with Want; the echo upstream's body says what
 // it received.
 func check(s State, w Want, status int, body []byte) error {
-	if status != w.Status {
+	switch {
+	case len(w.AnyOf) > 0 && !slices.Contains(w.AnyOf, status):
+		return fmt.Errorf("status %d, want one of %v: %s", status, w.AnyOf, body)
+	case len(w.AnyOf) == 0 && status != w.Status:
 		return fmt.Errorf("status %d, want %d: %s", status, w.Status, body)
 	}
 	if w.Body != "" && !strings.Contains(string(body), s.expand(w.Body)) {

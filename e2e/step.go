@@ -81,6 +81,9 @@ type Req struct {
 // Want is what the client and the echo upstream must see.
 type Want struct {
 	Status int
+	// AnyOf, when set instead of Status, accepts any of these statuses: a
+	// refusal that Envoy's own checks or the plugin may give.
+	AnyOf []int
 	// Body is a substring of the response body.
 	Body string
 	// Seen are headers the echo upstream received, with their values
@@ -115,6 +118,9 @@ func ok(seen map[string]string, notSeen ...string) Want {
 }
 
 func denied(status int, body string) Want { return Want{Status: status, Body: body} }
+
+// refused expects one of the statuses, never the upstream.
+func refused(statuses ...int) Want { return Want{AnyOf: statuses} }
 
 func identity(scheme, subject, tenant string) map[string]string {
 	m := map[string]string{"x-credgate-scheme": scheme}

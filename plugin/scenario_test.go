@@ -104,7 +104,8 @@ func noneToken(t testing.TB) string {
 
 func scenarios(t testing.TB) []scenario {
 	good := token(t, jwtSecretK1, "k1", nil)
-	spoof := [][2]string{{"x-credgate-subject", "admin"}, {"X-Credgate-Tenant", "evil"}, {"x-credgate-extra", "1"}}
+	spoof := [][2]string{{"x-credgate-subject", "admin"}, {"X-Credgate-Tenant", "evil"}, {"x-credgate-extra", "1"},
+		{"x_credgate_subject", "admin"}, {"X_Credgate_Scopes", "admin"}}
 	return []scenario{
 		{name: "jwt valid reaches upstream with identity", method: "POST", path: "/Orders/Create",
 			headers: [][2]string{{"authorization", "Bearer " + good}},
@@ -116,9 +117,10 @@ func scenarios(t testing.TB) []scenario {
 		{name: "spoofed identity headers are replaced", method: "POST", path: "/Orders/Create",
 			headers: append([][2]string{{"authorization", "Bearer " + good}}, spoof...),
 			wantUpstream: map[string]string{"x-credgate-subject": "customer-42", "x-credgate-tenant": "acme",
-				"x-credgate-extra": ""}},
+				"x-credgate-extra": "", "x_credgate_subject": "", "x_credgate_scopes": ""}},
 		{name: "spoofed identity headers are dropped on anonymous routes", method: "GET", path: "/healthz",
-			headers: spoof, wantUpstream: map[string]string{"x-credgate-subject": "", "x-credgate-tenant": "", "x-credgate-extra": ""}},
+			headers: spoof, wantUpstream: map[string]string{"x-credgate-subject": "", "x-credgate-tenant": "", "x-credgate-extra": "",
+				"x_credgate_subject": "", "x_credgate_scopes": ""}},
 		{name: "no credentials", method: "POST", path: "/Orders/Create", wantStatus: 401,
 			wantBody: "This route accepts: jwt", wantChallenge: `Bearer realm="api.example"`},
 		{name: "no Bearer prefix", method: "POST", path: "/Orders/Create",

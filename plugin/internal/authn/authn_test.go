@@ -66,3 +66,109 @@ func TestDenyStatusFollowsClass(t *testing.T) {
 		}
 	}
 }
+
+func TestIsIdentityHeader(t *testing.T) {
+	t.Parallel()
+	const prefix = "x-credgate-"
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"x-credgate-subject", true},
+		{"X-Credgate-Tenant", true},
+		{"x_credgate_subject", true},
+		{"X_CREDGATE_SUBJECT", true},
+		{"x-credgate_subject", true},
+		{"x_credgate-", true},
+		{"x-credgate", false},
+		{"x-credgatesubject", false},
+		{"authorization", false},
+		{"xx-credgate-subject", false},
+		{"", false},
+	} {
+		if got := IsIdentityHeader(tc.name, prefix); got != tc.want {
+			t.Errorf("IsIdentityHeader(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The host may hand over names in any case (not every host lower-cases
+// them); every variant goes, everything else stays in order.
+func TestWithoutIdentityHeaders(t *testing.T) {
+	t.Parallel()
+	pairs := [][2]string{{":path", "/x"}, {"X-Credgate-Subject", "a"}, {"accept", "*/*"},
+		{"x_credgate_tenant", "b"}, {"X_CREDGATE_SCOPES", "c"}, {"x-request-id", "1"}}
+	kept, found := WithoutIdentityHeaders(pairs, "x-credgate-")
+	want := [][2]string{{":path", "/x"}, {"accept", "*/*"}, {"x-request-id", "1"}}
+	if !found || len(kept) != len(want) {
+		t.Fatalf("kept %v (found %v), want %v", kept, found, want)
+	}
+	for i := range want {
+		if kept[i] != want[i] {
+			t.Fatalf("kept %v, want %v", kept, want)
+		}
+	}
+	clean := [][2]string{{":path", "/x"}, {"accept", "*/*"}}
+	if got, found := WithoutIdentityHeaders(clean, "x-credgate-"); found || &got[0] != &clean[0] {
+		t.Fatal("a request without identity headers must be returned as is")
+	}
+}
+
+func TestCanonicalHost(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"admin.example":       "admin.example",
+		"Admin.Example":       "admin.example",
+		"admin.example.":      "admin.example",
+		"admin.example.:80":   "admin.example",
+		"ADMIN.example.:8443": "admin.example",
+		"admin.example..":     "admin.example",
+		"[::1]:80":            "[::1]",
+		"[FE80::1]":           "[fe80::1]",
+		"127.0.0.1:10000":     "127.0.0.1",
+		"":                    "",
+	} {
+		if got := CanonicalHost(in); got != want {
+			t.Errorf("CanonicalHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAmbiguous(t *testing.T) {
+	t.Parallel()
+	in := Locations{Headers: []string{"authorization", "visitorcode", "x-tenant"}, Query: []string{"visitorcode", "access-token"}}
+	req := func(path string, hs ...string) *HeaderRequest {
+		pairs := [][2]string{{":method", "GET"}, {":path", path}, {":authority", "api.example"}}
+		for i := 0; i+1 < len(hs); i += 2 {
+			pairs = append(pairs, [2]string{hs[i], hs[i+1]})
+		}
+		return NewHeaderRequest(pairs)
+	}
+	tests := []struct {
+		name   string
+		r      *HeaderRequest
+		refuse bool
+	}{
+		{"one of each", req("/x?visitorcode=v-1", "authorization", "Bearer a", "x-tenant", "acme"), false},
+		{"same code in header and query", req("/x?visitorcode=v-1", "visitorcode", "v-1"), false},
+		{"code differs between header and query", req("/x?visitorcode=v-2", "visitorcode", "v-1"), true},
+		{"code header twice", req("/x", "visitorcode", "v-1", "visitorcode", "v-2"), true},
+		{"code header twice, same value", req("/x", "visitorcode", "v-1", "VisitorCode", "v-1"), true},
+		{"code query twice", req("/x?visitorcode=v-1&visitorcode=v-2"), true},
+		{"tenant twice", req("/x", "x-tenant", "globex", "x-tenant", "acme"), true},
+		{"authorization twice", req("/x", "authorization", "Bearer a", "authorization", "Bearer b"), true},
+		{"access token query twice", req("/x?access-token=a&access-token=b"), true},
+		{"semicolon in the query", req("/x?x=1;user-id=admin", "authorization", "Bearer a"), true},
+		{"other headers may repeat", req("/x", "accept", "a", "accept", "b", "authorization", "Bearer a"), false},
+		{"other query parameters may repeat", req("/x?page=1&page=2"), false},
+	}
+	for _, tc := range tests {
+		d := Ambiguous(tc.r, in)
+		if (d != nil) != tc.refuse {
+			t.Errorf("%s: Ambiguous = %v, want refused %v", tc.name, d, tc.refuse)
+		}
+		if d != nil && (d.Status != 400 || d.Reason != "ambiguous_credentials") {
+			t.Errorf("%s: %d %s, want 400 ambiguous_credentials", tc.name, d.Status, d.Reason)
+		}
+	}
+}

@@ -2,7 +2,10 @@
 
 package authn
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Verifier checks one credential scheme.
 type Verifier interface {
@@ -24,4 +27,89 @@ type Verifier interface {
 type Locations struct {
 	Headers []string
 	Query   []string
+}
+
+// Reader is implemented by verifiers that read request values they do not
+// strip (a tenant header, a binding code checked on every route).
+type Reader interface {
+	// Inputs lists every location the verifier reads, Strip's included.
+	Inputs() Locations
+}
+
+// PassThrough is implemented by verifiers that let the credential go
+// upstream as sent, by configuration.
+type PassThrough interface {
+	PassesCredentials() bool
+}
+
+// InputsOf lists every location v reads: Inputs when v is a Reader, else
+// Strip.
+func InputsOf(v Verifier) Locations {
+	if r, ok := v.(Reader); ok {
+		return r.Inputs()
+	}
+	return v.Strip()
+}
+
+// Union merges location lists, without duplicates, in order.
+func Union(locs ...Locations) Locations {
+	var out Locations
+	for _, l := range locs {
+		out.Headers = appendNew(out.Headers, l.Headers...)
+		out.Query = appendNew(out.Query, l.Query...)
+	}
+	return out
+}
+
+func appendNew(list []string, names ...string) []string {
+	for _, n := range names {
+		found := false
+		for _, e := range list {
+			if e == n {
+				found = true
+				break
+			}
+		}
+		if !found {
+			list = append(list, n)
+		}
+	}
+	return list
+}
+
+// Ambiguous refuses a request that gives any of the locations more than
+// once, gives a name both as a header and as a query parameter with
+// different values, or has a query string with ';' (which some upstreams
+// read as a separator and the plugin does not): which value would the
+// upstream use? One value per credential, or the request is refused.
+func Ambiguous(r Request, in Locations) *DenyError {
+	for _, h := range in.Headers {
+		if r.HeaderCount(h) > 1 {
+			return ambiguous("the " + h + " header is repeated")
+		}
+	}
+	for _, q := range in.Query {
+		if r.QueryCount(q) > 1 {
+			return ambiguous("the " + q + " query parameter is repeated")
+		}
+		for _, h := range in.Headers {
+			if h != q {
+				continue
+			}
+			hv, inHeader := r.Header(h)
+			qv, inQuery := r.Query(q)
+			if inHeader && inQuery && hv != qv {
+				return ambiguous(q + " differs between the header and the query")
+			}
+		}
+	}
+	if strings.IndexByte(r.RawQuery(), ';') >= 0 {
+		return ambiguous("the query string has ';'")
+	}
+	return nil
+}
+
+func ambiguous(detail string) *DenyError {
+	return Deny(ErrMalformed, "ambiguous_credentials",
+		"The request gives a credential more than once or with contradicting values.").WithStatus(400).WithDetail("%s", detail)
 }

@@ -21,14 +21,21 @@ type Request interface {
 	Method() string
 	// Path returns the request path without the query string.
 	Path() string
-	// Host returns the request authority without a port.
+	// Host returns the request authority in canonical form (CanonicalHost).
 	Host() string
+	// HeaderCount returns how many times the header (lower-case name) appears.
+	HeaderCount(name string) int
+	// QueryCount returns how many times the query parameter appears.
+	QueryCount(name string) int
+	// RawQuery returns the query string without the leading '?'.
+	RawQuery() string
 }
 
 // HeaderRequest is a Request built from a list of header pairs, as the proxy
 // hands them over (pseudo headers included). The zero value is an empty request.
 type HeaderRequest struct {
 	headers map[string]string
+	repeats map[string]int // names seen more than once, and how often; nil if none
 	method  string
 	path    string
 	rawQ    string
@@ -38,14 +45,23 @@ type HeaderRequest struct {
 }
 
 // NewHeaderRequest builds a Request from header pairs. Names are matched
-// case-insensitively; when a header repeats, the first value wins.
+// case-insensitively; when a header repeats, Header returns the first value
+// and HeaderCount tells (the policy refuses repeated credentials).
 func NewHeaderRequest(pairs [][2]string) *HeaderRequest {
 	r := &HeaderRequest{headers: make(map[string]string, len(pairs))}
 	for _, kv := range pairs {
 		name := strings.ToLower(kv[0])
 		if _, dup := r.headers[name]; !dup {
 			r.headers[name] = kv[1]
+			continue
 		}
+		if r.repeats == nil {
+			r.repeats = map[string]int{}
+		}
+		if r.repeats[name] == 0 {
+			r.repeats[name] = 1
+		}
+		r.repeats[name]++
 	}
 	r.method = r.headers[":method"]
 	full := r.headers[":path"]
@@ -54,8 +70,21 @@ func NewHeaderRequest(pairs [][2]string) *HeaderRequest {
 	if host == "" {
 		host = r.headers["host"]
 	}
-	r.host = stripPort(host)
+	r.host = CanonicalHost(host)
 	return r
+}
+
+// CanonicalHost is the one form of an authority that routes are matched
+// against: without the port, in lower case, without trailing dots (DNS reads
+// "admin.example." and "admin.example" as one name, and so do upstreams).
+func CanonicalHost(authority string) string {
+	h := strings.TrimRight(stripPort(authority), ".")
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
 }
 
 func stripPort(host string) string {
@@ -77,8 +106,36 @@ func (r *HeaderRequest) Header(name string) (string, bool) {
 	return v, ok
 }
 
-// Query implements Request. The query string is parsed on first use.
+// HeaderCount implements Request.
+func (r *HeaderRequest) HeaderCount(name string) int {
+	if n := r.repeats[name]; n > 0 {
+		return n
+	}
+	if _, ok := r.headers[name]; ok {
+		return 1
+	}
+	return 0
+}
+
+// QueryCount implements Request.
+func (r *HeaderRequest) QueryCount(name string) int {
+	r.parseQuery()
+	return len(r.query[name])
+}
+
+// Query implements Request. The query string is parsed on first use, with
+// '&' as the only separator (a pair with ';' is dropped; the policy refuses
+// such query strings on routes that need credentials).
 func (r *HeaderRequest) Query(name string) (string, bool) {
+	r.parseQuery()
+	vs, ok := r.query[name]
+	if !ok || len(vs) == 0 {
+		return "", false
+	}
+	return vs[0], true
+}
+
+func (r *HeaderRequest) parseQuery() {
 	if !r.parsedQ {
 		r.parsedQ = true
 		if r.rawQ != "" {
@@ -88,11 +145,6 @@ func (r *HeaderRequest) Query(name string) (string, bool) {
 			}
 		}
 	}
-	vs, ok := r.query[name]
-	if !ok || len(vs) == 0 {
-		return "", false
-	}
-	return vs[0], true
 }
 
 // Method implements Request.
@@ -104,5 +156,5 @@ func (r *HeaderRequest) Path() string { return r.path }
 // Host implements Request.
 func (r *HeaderRequest) Host() string { return r.host }
 
-// RawQuery returns the query string without the leading '?'.
+// RawQuery implements Request.
 func (r *HeaderRequest) RawQuery() string { return r.rawQ }

@@ -124,7 +124,7 @@ func parseTop(root gjson.Result, cfg *Config) error {
 		cfg.Policy.Realm = v.String()
 	}
 	if v := root.Get("identity_header_prefix"); v.Exists() {
-		p := strings.ToLower(v.String())
+		p := strings.ReplaceAll(strings.ToLower(v.String()), "_", "-")
 		if v.Type != gjson.String || len(p) < 3 || !strings.HasPrefix(p, "x-") || !strings.HasSuffix(p, "-") {
 			return errAt("identity_header_prefix", "must be a header-name prefix like \"x-credgate-\"")
 		}
@@ -319,8 +319,15 @@ func parseMatch(path string, m gjson.Result, rt *policy.Route) error {
 			return errAt(fmt.Sprintf("%s.methods[%d]", path, i), "methods are upper case, got %q", meth)
 		}
 	}
-	rt.Hosts, err = stringList(path+".hosts", m.Get("hosts"))
-	return err
+	if rt.Hosts, err = stringList(path+".hosts", m.Get("hosts")); err != nil {
+		return err
+	}
+	for i, h := range rt.Hosts {
+		if c := authn.CanonicalHost(h); c != h || c == "" {
+			return errAt(fmt.Sprintf("%s.hosts[%d]", path, i), "hosts are names without a port or trailing dot, in lower case: %q", h)
+		}
+	}
+	return nil
 }
 
 func stringList(path string, v gjson.Result) ([]string, error) {

@@ -4,6 +4,7 @@ package config
 
 import (
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,4 +126,68 @@ func FuzzSchemeOptions(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTrustRules: through a parsed policy, every route strips the credential
+// locations of every scheme the policy knows (except a pass-through route),
+// a repeated or contradicting credential is refused, and so is a method
+// override on a method-restricted route.
+func TestTrustRules(t *testing.T) {
+	cfg, err := Parse(schemeDoc(`"jwt":{"keys":[`+key+`]},`,
+		`{"name":"read","match":{"prefix":"/read","methods":["GET"]},"schemes":["api_key"],"options":{"api_key":{"tenant":{"header":"x-tenant"}}}},
+		 {"name":"users","match":{"prefix":"/users"},"schemes":["user_api_key","session_token"]},
+		 {"name":"bearer","match":{"prefix":"/bearer"},"schemes":["oauth2_bearer","jwt"]},
+		 {"name":"znode","match":{"prefix":"/znode"},"schemes":["domain_key"],"options":{"domain_key":{"validate_auth_header":false}}},
+		 {"name":"open","match":{"prefix":"/open","methods":["GET"]},"anonymous":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := cfg.Policy
+	strip := func(path string) authn.Locations { return pol.Match("GET", "api.example", path).StripLocations() }
+	for _, path := range []string{"/read", "/users", "/bearer"} {
+		loc := strip(path)
+		for _, h := range []string{"authorization", "apikey", "user-id", "user-api-key", "access-token"} {
+			if !slices.Contains(loc.Headers, h) {
+				t.Errorf("%s does not strip the %s header: %v", path, h, loc.Headers)
+			}
+		}
+		if !slices.Contains(loc.Query, "user-api-key") || !slices.Contains(loc.Query, "access-token") {
+			t.Errorf("%s does not strip the query credentials: %v", path, loc.Query)
+		}
+	}
+	if loc := strip("/znode"); len(loc.Headers)+len(loc.Query) != 0 {
+		t.Errorf("the pass-through route strips %v", loc)
+	}
+	decide := func(method, path string, hs ...string) *authn.DenyError {
+		pairs := [][2]string{{":method", method}, {":path", path}, {":authority", "api.example"}}
+		for i := 0; i+1 < len(hs); i += 2 {
+			pairs = append(pairs, [2]string{hs[i], hs[i+1]})
+		}
+		p, _, _ := strings.Cut(path, "?")
+		return pol.Match(method, "api.example", p).Decide(authn.NewHeaderRequest(pairs), testNow).Deny
+	}
+	for _, tc := range []struct {
+		name, method, path string
+		headers            []string
+		reason             string
+	}{
+		{"override header", "GET", "/read", []string{"apikey", "k", "x-tenant", "acme", "X-HTTP-Method-Override", "DELETE"}, "method_override"},
+		{"override x-http-method", "GET", "/read", []string{"x-http-method", "DELETE"}, "method_override"},
+		{"override x-method-override", "GET", "/open", []string{"x-method-override", "PUT"}, "method_override"},
+		{"override query", "GET", "/read?_method=DELETE", []string{"apikey", "k", "x-tenant", "acme"}, "method_override"},
+		{"tenant twice", "GET", "/read", []string{"apikey", "k", "x-tenant", "globex", "x-tenant", "acme"}, "ambiguous_credentials"},
+		{"api key twice", "GET", "/read", []string{"apikey", "k", "apikey", "k2", "x-tenant", "acme"}, "ambiguous_credentials"},
+		{"user-id in header and query", "GET", "/users?user-id=victim", []string{"user-id", "u1", "user-api-key", "k"}, "ambiguous_credentials"},
+		{"access token twice", "GET", "/users?access-token=a&access-token=b", nil, "ambiguous_credentials"},
+		{"visitorcode in header and query", "GET", "/bearer?visitorcode=v-2", []string{"authorization", "Bearer t", "visitorcode", "v-1"}, "ambiguous_credentials"},
+		{"semicolon query", "GET", "/users?x=1;user-id=admin", []string{"user-id", "u1", "user-api-key", "k"}, "ambiguous_credentials"},
+	} {
+		d := decide(tc.method, tc.path, tc.headers...)
+		if d == nil || d.Reason != tc.reason || d.Status != 400 {
+			t.Errorf("%s: %v, want 400 %s", tc.name, d, tc.reason)
+		}
+	}
+	if d := decide("POST", "/users", "x-http-method-override", "GET", "user-id", "u1", "user-api-key", "k"); d != nil && d.Reason == "method_override" {
+		t.Error("an override on a route open to every method is left to the upstream, not refused")
+	}
 }

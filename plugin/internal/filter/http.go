@@ -38,8 +38,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	if err != nil {
 		panic("cannot read request headers: " + err.Error())
 	}
-	h.removeIdentityHeaders(pairs)
-	req := authn.NewHeaderRequest(pairs)
+	req := authn.NewHeaderRequest(h.removeIdentityHeaders(pairs))
 	if !policy.NormalPath(req.Path()) {
 		h.deny(nil, "", authn.Deny(authn.ErrMalformed, "path_not_normalized",
 			"The request path is not in normal form.").WithStatus(400))
@@ -80,22 +79,22 @@ func (h *httpContext) conclude(rt *policy.Route, req *authn.HeaderRequest, res p
 	return types.ActionContinue
 }
 
-// removeIdentityHeaders drops every header with the identity prefix, so only
-// the plugin can set them.
-func (h *httpContext) removeIdentityHeaders(pairs [][2]string) {
-	for _, kv := range pairs {
-		if strings.HasPrefix(strings.ToLower(kv[0]), h.cfg.IdentityPrefix) {
-			if err := proxywasm.RemoveHttpRequestHeader(kv[0]); err != nil {
-				panic("cannot remove identity header: " + err.Error())
-			}
-		}
+// removeIdentityHeaders drops every client header that reads as an identity
+// header (any case, '_' for '-'), so only the plugin can set them, and
+// returns the remaining pairs. It costs one proxy call when there are any,
+// none otherwise.
+func (h *httpContext) removeIdentityHeaders(pairs [][2]string) [][2]string {
+	kept, found := authn.WithoutIdentityHeaders(pairs, h.cfg.IdentityPrefix)
+	if found {
+		mustOK(proxywasm.ReplaceHttpRequestHeaders(kept))
 	}
+	return kept
 }
 
 // forward strips the credentials and sets the trusted identity headers.
 func (h *httpContext) forward(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) {
 	if rt.StripCredentials {
-		loc := res.Verifier.Strip()
+		loc := rt.StripLocations()
 		for _, name := range loc.Headers {
 			mustOK(proxywasm.RemoveHttpRequestHeader(name))
 		}

@@ -4,21 +4,39 @@ package policy
 
 import "strings"
 
-// NormalPath reports whether a request path is in the normal form routes are
-// matched against: absolute, without empty, "." or ".." segments, and without
-// percent-encoded slashes, backslashes or dots. The proxy normalises paths
-// before the plugin runs (Envoy: normalize_path, merge_slashes,
-// path_with_escaped_slashes_action); a path that is still not normal could
-// match one route here and reach another upstream, so it is refused.
-// It runs on every request and does not allocate.
+// NormalPath reports whether a request path is in the one canonical form
+// routes are matched against, so that the path the plugin decides on is the
+// path every upstream reads:
+//
+//   - absolute, without empty, "." or ".." segments;
+//   - no ';' (path parameters, which Tomcat, Jetty and Spring strip:
+//     /v0/products/..;/orders reads as /v0/orders there);
+//   - no backslash, '#', control character, space or byte above 0x7e;
+//   - every '%' starts a valid escape, and no escape encodes an unreserved
+//     character (RFC 3986: /v2/%6frder is /v2/order to the upstream), a
+//     slash, a backslash, ';' or a control character.
+//
+// The proxy normalises paths before the plugin runs (Envoy: normalize_path,
+// merge_slashes, path_with_escaped_slashes_action) where it is configured
+// to; the plugin refuses what is still not canonical rather than rewrite it,
+// so what reaches the upstream is exactly what was matched. It runs on every
+// request and does not allocate.
 func NormalPath(path string) bool {
-	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "\\#") {
+	if !strings.HasPrefix(path, "/") {
 		return false
 	}
-	for i := 0; i+2 < len(path); i++ {
-		if path[i] == '%' && path[i+1] == '2' && (path[i+2]|0x20 == 'f' || path[i+2]|0x20 == 'e') ||
-			path[i] == '%' && path[i+1] == '5' && path[i+2]|0x20 == 'c' {
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case c <= ' ' || c >= 0x7f || c == '\\' || c == '#' || c == ';':
 			return false
+		case c == '%':
+			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+				return false
+			}
+			if b := unhex(path[i+1])<<4 | unhex(path[i+2]); ambiguousEscape(b) {
+				return false
+			}
+			i += 2
 		}
 	}
 	start := 1
@@ -33,4 +51,31 @@ func NormalPath(path string) bool {
 		start = i + 1
 	}
 	return true
+}
+
+// ambiguousEscape reports whether a percent-escape of b reads differently
+// to different upstreams: unreserved characters (which RFC 3986 says to
+// decode), '/', '\', ';' and control characters.
+func ambiguousEscape(b byte) bool {
+	switch {
+	case b < 0x20 || b == 0x7f:
+		return true
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~/\\;", b) >= 0
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }

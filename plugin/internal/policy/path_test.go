@@ -2,7 +2,11 @@
 
 package policy
 
-import "testing"
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
 
 func TestNormalPath(t *testing.T) {
 	tests := []struct {
@@ -26,6 +30,23 @@ func TestNormalPath(t *testing.T) {
 		{name: "encoded backslash", path: "/v0/a%5Cb"},
 		{name: "percent not an escape of interest", path: "/v0/a%20b", want: true},
 		{name: "dots inside a segment", path: "/v0/a..b/.well-known", want: true},
+		{name: "encoded unreserved letter", path: "/v2/%6frder"},
+		{name: "encoded unreserved upper", path: "/v2/%4Frder"},
+		{name: "encoded digit", path: "/v2/order%31"},
+		{name: "encoded tilde", path: "/v2/%7euser"},
+		{name: "encoded dash", path: "/v2/a%2db"},
+		{name: "encoded underscore", path: "/v2/a%5fb"},
+		{name: "path parameter", path: "/v0/products/..;/orders"},
+		{name: "semicolon", path: "/v0/orders;jsessionid=1"},
+		{name: "encoded semicolon", path: "/v0/orders%3bx"},
+		{name: "encoded NUL", path: "/v0/orders%00"},
+		{name: "truncated escape", path: "/v0/orders%4"},
+		{name: "bad escape", path: "/v0/orders%zz"},
+		{name: "space", path: "/v0/a b"},
+		{name: "control", path: "/v0/a\x01b"},
+		{name: "non-ASCII byte", path: "/v0/caf\xc3\xa9"},
+		{name: "encoded reserved kept", path: "/v0/a%3Ab%40c%2Bd", want: true},
+		{name: "encoded non-ASCII kept", path: "/v0/caf%C3%A9", want: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,4 +61,37 @@ func TestNormalPathDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { NormalPath("/v0/products/12/reviews?x=1") }); n != 0 {
 		t.Fatalf("%v allocations per call", n)
 	}
+}
+
+// FuzzNormalPath checks the canonical form's promise on arbitrary paths: a
+// path it accepts decodes to itself segment by segment (no escape changes
+// what an upstream reads), has no parameters and no dot segments.
+func FuzzNormalPath(f *testing.F) {
+	for _, p := range []string{"/", "/v0/products/12", "/v2/%6frder", "/v0/products/..;/orders", "/a%2Fb", "/caf%C3%A9", "/a//b", "/a/./b"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !NormalPath(p) {
+			return
+		}
+		dec, err := url.PathUnescape(p)
+		if err != nil {
+			t.Fatalf("accepted %q, which does not decode: %v", p, err)
+		}
+		if strings.ContainsAny(dec, ";\\") || strings.Count(dec, "/") != strings.Count(p, "/") {
+			t.Fatalf("accepted %q, which decodes to %q", p, dec)
+		}
+		for _, seg := range strings.Split(dec, "/")[1:] {
+			if seg == "." || seg == ".." {
+				t.Fatalf("accepted %q, which decodes to the dot segment in %q", p, dec)
+			}
+		}
+		for i := 0; i+2 < len(p); i++ {
+			if p[i] == '%' {
+				if b, _ := url.PathUnescape(p[i : i+3]); len(b) == 1 && ambiguousEscape(b[0]) {
+					t.Fatalf("accepted %q with the escape %q", p, p[i:i+3])
+				}
+			}
+		}
+	})
 }

@@ -8,6 +8,7 @@ package policy
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
@@ -40,6 +41,39 @@ type Route struct {
 	// FailStale serves a cached positive answer, within the stale window,
 	// when the token cluster cannot be reached. Otherwise such requests get 503.
 	FailStale bool
+
+	locOnce sync.Once
+	inputs  authn.Locations // every location any accepted scheme reads
+	strip   authn.Locations // every location any accepted scheme strips
+}
+
+// locations computes what the route reads and strips, once. also are the
+// credential locations of every scheme of the policy (Policy.prepare).
+func (rt *Route) locations(also ...authn.Locations) {
+	rt.locOnce.Do(func() {
+		var in, st []authn.Locations
+		passes := false
+		for _, v := range rt.Verifiers {
+			in, st = append(in, authn.InputsOf(v)), append(st, v.Strip())
+			if p, ok := v.(authn.PassThrough); ok && p.PassesCredentials() {
+				passes = true
+			}
+		}
+		if !passes {
+			st = append(st, also...)
+		}
+		rt.inputs, rt.strip = authn.Union(in...), authn.Union(st...)
+	})
+}
+
+// StripLocations lists the credential locations removed before a verified
+// request goes upstream: those of every scheme the policy knows, not only
+// the deciding scheme's, so no unverified credential reaches the upstream
+// (a route whose scheme lets the credential through, such as domain_key
+// with validate_auth_header false, strips only its own schemes' locations).
+func (rt *Route) StripLocations() authn.Locations {
+	rt.locations()
+	return rt.strip
 }
 
 // NeedsCluster reports whether any accepted scheme asks the token cluster.
@@ -87,8 +121,16 @@ type Result struct {
 // credentials are present decides (OR). When none is present the request is
 // refused with 401, naming the schemes the route accepts.
 func (rt *Route) Decide(r authn.Request, now time.Time) Result {
+	if len(rt.Methods) > 0 && methodOverride(r) {
+		return Result{Deny: authn.Deny(authn.ErrMalformed, "method_override",
+			"Method overrides are refused on routes restricted to some methods.").WithStatus(400)}
+	}
 	if rt.Anonymous {
 		return Result{}
+	}
+	rt.locations()
+	if d := authn.Ambiguous(r, rt.inputs); d != nil {
+		return Result{Deny: d}
 	}
 	for _, v := range rt.Verifiers {
 		if !v.Present(r) {
@@ -109,6 +151,24 @@ func (rt *Route) Decide(r authn.Request, now time.Time) Result {
 	}
 	return Result{Deny: authn.Deny(authn.ErrMissing, "credentials_missing",
 		"Credentials are required. This route accepts: "+rt.schemeNames()+".")}
+}
+
+// methodOverrideHeaders and methodOverrideQuery are where frameworks (Rails,
+// Laravel, Express method-override, Spring's HiddenHttpMethodFilter, ASP.NET)
+// read a method that replaces the request's.
+var methodOverrideHeaders = [...]string{"x-http-method-override", "x-http-method", "x-method-override"}
+
+const methodOverrideQuery = "_method"
+
+// methodOverride reports whether the request asks the upstream for another
+// method than the one the route matched.
+func methodOverride(r authn.Request) bool {
+	for _, h := range methodOverrideHeaders {
+		if r.HeaderCount(h) > 0 {
+			return true
+		}
+	}
+	return r.RawQuery() != "" && r.QueryCount(methodOverrideQuery) > 0
 }
 
 // Finish completes a decision that needed the token cluster, from its answer.
@@ -150,10 +210,29 @@ type Policy struct {
 	AllowUnmatched bool
 	// Realm is used in WWW-Authenticate challenges.
 	Realm string
+
+	once sync.Once
+}
+
+// prepare gives every route the credential locations of every scheme.
+func (p *Policy) prepare() {
+	p.once.Do(func() {
+		var all []authn.Locations
+		for _, rt := range p.Routes {
+			for _, v := range rt.Verifiers {
+				all = append(all, v.Strip())
+			}
+		}
+		every := authn.Union(all...)
+		for _, rt := range p.Routes {
+			rt.locations(every)
+		}
+	})
 }
 
 // Match returns the first route that applies, or nil.
 func (p *Policy) Match(method, host, path string) *Route {
+	p.prepare()
 	for _, rt := range p.Routes {
 		if rt.Matches(method, host, path) {
 			return rt

@@ -119,6 +119,16 @@ func (*APIKey) Present(r authn.Request) bool {
 // credential, and goes upstream.
 func (*APIKey) Strip() authn.Locations { return authn.Locations{Headers: []string{apiKeyHeader}} }
 
+// Inputs implements authn.Reader: the tenant header is read too, so it must
+// be given once.
+func (v *APIKey) Inputs() authn.Locations {
+	in := v.Strip()
+	if v.opts.Tenant.From == TenantFromHeader {
+		in.Headers = append(in.Headers, v.opts.Tenant.Header)
+	}
+	return in
+}
+
 // Verify implements authn.Verifier; API keys need the token cluster.
 func (*APIKey) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(APIKeyName)

@@ -86,6 +86,13 @@ func (v *OAuth2) Strip() authn.Locations {
 	return loc
 }
 
+// Inputs implements authn.Reader: the binding codes are read (checked
+// against the token's) on every route, required or not.
+func (v *OAuth2) Inputs() authn.Locations {
+	codes := []string{VisitorCodeParam, CustomerCodeParam}
+	return authn.Union(v.Strip(), authn.Locations{Headers: codes, Query: codes})
+}
+
 // Verify implements authn.Verifier. The decision needs the token cluster, so
 // calling Verify directly always denies; the policy calls Prepare and Complete.
 func (v *OAuth2) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
