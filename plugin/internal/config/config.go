@@ -146,7 +146,7 @@ func validateSections(root gjson.Result, env Env) error {
 	return nil
 }
 
-var jwtKeys = []string{"keys", "issuer", "audience", "leeway_seconds", "tenant_claim", "scope_claim"}
+var jwtKeys = []string{"keys", "issuer", "audience", "leeway_seconds", "tenant_claim", "scope_claim", "types"}
 
 // buildJWT builds the jwt verifier from the top-level "jwt" section; JWT has
 // no per-route options besides the route's scopes.
@@ -172,6 +172,16 @@ func buildJWT(b Build) (authn.Verifier, error) {
 			return nil, errAt("jwt.leeway_seconds", "must be a number of seconds from 0 to 300")
 		}
 		opts.Leeway = time.Duration(l.Int()) * time.Second
+	}
+	if t := j.Get("types"); t.Exists() {
+		types, err := stringList("jwt.types", t)
+		if err != nil {
+			return nil, err
+		}
+		if len(types) == 0 {
+			return nil, errAt("jwt.types", "list at least one typ value, e.g. [\"JWT\"]")
+		}
+		opts.Types = types
 	}
 	keys := j.Get("keys")
 	if !keys.IsArray() || len(keys.Array()) == 0 {

@@ -35,6 +35,9 @@ type JWTOptions struct {
 	// ScopeClaim names the claim carrying the scopes (default "scope"): a
 	// space-separated string or an array of strings.
 	ScopeClaim string
+	// Types are the accepted values of the `typ` header, compared without
+	// case, when a token has one (default: "JWT").
+	Types []string
 }
 
 // minJWTSecret is the shortest HS256 secret accepted (RFC 7518 §3.2: a key of
@@ -73,6 +76,9 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	}
 	if v.opts.ScopeClaim == "" {
 		v.opts.ScopeClaim = "scope"
+	}
+	if len(v.opts.Types) == 0 {
+		v.opts.Types = []string{"JWT"}
 	}
 	popts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{"HS256"}),
@@ -135,7 +141,21 @@ func (v *JWT) Verify(r authn.Request, now time.Time) (*authn.Identity, *authn.De
 	return id, deny
 }
 
+// errJWTHeader marks a token refused for its header parameters.
+var errJWTHeader = errors.New("jwt header")
+
 func (v *JWT) keyFunc(t *jwt.Token) (any, error) {
+	// RFC 7515 §4.1.11: a recipient must refuse a token whose crit names
+	// extensions it does not understand; this verifier understands none.
+	if _, crit := t.Header["crit"]; crit {
+		return nil, fmt.Errorf("%w: crit is not supported", errJWTHeader)
+	}
+	if typ, has := t.Header["typ"]; has {
+		s, isString := typ.(string)
+		if !isString || !containsFold(v.opts.Types, s) {
+			return nil, fmt.Errorf("%w: typ %q is not accepted", errJWTHeader, truncate(fmt.Sprint(typ), 32))
+		}
+	}
 	kid, hasKid := t.Header["kid"]
 	if !hasKid {
 		if v.single == nil {
@@ -156,6 +176,8 @@ func (v *JWT) keyFunc(t *jwt.Token) (any, error) {
 
 func jwtDenial(err error) *authn.DenyError {
 	switch {
+	case errors.Is(err, errJWTHeader):
+		return authn.Deny(authn.ErrInvalid, "jwt_header", "The access token's header is not accepted.").WithDetail("%v", err)
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return authn.Deny(authn.ErrExpired, "jwt_expired", "The access token expired.").WithDetail("%v", err)
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
@@ -196,4 +218,13 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+func containsFold(list []string, s string) bool {
+	for _, e := range list {
+		if strings.EqualFold(e, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -21,9 +21,22 @@ var (
 
 func mint(t testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
 	t.Helper()
+	return mintHeader(t, method, key, kid, claims, nil)
+}
+
+// mintHeader mints a token with extra header parameters (nil removes one).
+func mintHeader(t testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims, header map[string]any) string {
+	t.Helper()
 	tok := jwt.NewWithClaims(method, claims)
 	if kid != "" {
 		tok.Header["kid"] = kid
+	}
+	for k, v := range header {
+		if v == nil {
+			delete(tok.Header, k)
+		} else {
+			tok.Header[k] = v
+		}
 	}
 	s, err := tok.SignedString(key)
 	if err != nil {
@@ -90,6 +103,12 @@ func TestJWTVerify(t *testing.T) {
 		{name: "alg none", auth: "Bearer " + mint(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1", claimsAt(testNow, nil)), wantErr: authn.ErrInvalid},
 		{name: "alg HS512 refused", auth: "Bearer " + mint(t, jwt.SigningMethodHS512, secretK1, "k1", claimsAt(testNow, nil)), wantErr: authn.ErrInvalid},
 		{name: "garbage", auth: "Bearer a.b.c", wantErr: authn.ErrMalformed, wantReason: "jwt_malformed"},
+		{name: "crit header refused", auth: "Bearer " + mintHeader(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil), map[string]any{"crit": []any{"exp"}}), wantErr: authn.ErrInvalid, wantReason: "jwt_header"},
+		{name: "empty crit refused", auth: "Bearer " + mintHeader(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil), map[string]any{"crit": []any{}}), wantErr: authn.ErrInvalid, wantReason: "jwt_header"},
+		{name: "typ other than JWT refused", auth: "Bearer " + mintHeader(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil), map[string]any{"typ": "secevent+jwt"}), wantErr: authn.ErrInvalid, wantReason: "jwt_header"},
+		{name: "typ not a string refused", auth: "Bearer " + mintHeader(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil), map[string]any{"typ": 1}), wantErr: authn.ErrInvalid, wantReason: "jwt_header"},
+		{name: "typ jwt in lower case", auth: "Bearer " + mintHeader(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil), map[string]any{"typ": "jwt"}), wantScopes: []string{"orders:read", "orders:write"}},
+		{name: "no typ", auth: "Bearer " + mintHeader(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil), map[string]any{"typ": nil}), wantScopes: []string{"orders:read", "orders:write"}},
 		{name: "too long", auth: "Bearer " + strings.Repeat("a", authn.MaxHeaderValue), wantErr: authn.ErrMalformed, wantReason: "bearer_too_long"},
 	}
 	for _, tc := range tests {
@@ -230,5 +249,19 @@ func TestJWTCacheRechecksTime(t *testing.T) {
 	again, _ := v.Verify(auth, testNow)
 	if again.Scopes[0] == "mutated" {
 		t.Fatal("callers can mutate the remembered identity")
+	}
+}
+
+// Configured typ values replace the default "JWT".
+func TestJWTConfiguredTypes(t *testing.T) {
+	v, err := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}, Types: []string{"at+jwt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, ok := range map[string]bool{"at+jwt": true, "AT+JWT": true, "JWT": false} {
+		tok := mintHeader(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil), map[string]any{"typ": typ})
+		if _, deny := v.Verify(req("authorization", "Bearer "+tok), testNow); (deny == nil) != ok {
+			t.Errorf("typ %q: denial %v, want accepted %v", typ, deny, ok)
+		}
 	}
 }
