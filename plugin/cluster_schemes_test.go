@@ -153,6 +153,11 @@ func testDomainKey(t *testing.T, e *clusterEnv) {
 	expectUpstream(t, e.call(t, "GET", "/products/12", "authorization", basic("shop.acme.test|demo-domain-key")),
 		map[string]string{"x-credgate-scheme": "domain_key"}, "authorization")
 	expectDenied(t, e.call(t, "GET", "/products/12", "authorization", basic("shop.acme.test|wrong")), 403, msg)
+	// Repeated on both VMs (round robin): a refusal cached on one VM, or
+	// anything the shared layer holds, must never turn into an allow.
+	for i := 0; i < 6; i++ {
+		expectDenied(t, e.call(t, "GET", "/products/12", "authorization", basic("shop.acme.test|wrong-again")), 403, msg)
+	}
 	expectDenied(t, e.call(t, "GET", "/products/12", "authorization", basic("shop.acme.test|")), 403, msg)
 	expectDenied(t, e.call(t, "GET", "/products/12"), 403, `"HasError":true`)
 	expectUpstream(t, e.call(t, "GET", "/paymentgateways"), nil)

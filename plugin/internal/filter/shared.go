@@ -39,6 +39,7 @@ const (
 
 // sharedEntry is the stored form of a cached answer.
 type sharedEntry struct {
+	Active      bool     `json:"a"`
 	Subject     string   `json:"s,omitempty"`
 	Tenant      string   `json:"t,omitempty"`
 	Scopes      []string `json:"sc,omitempty"`
@@ -58,7 +59,10 @@ type sharedEntry struct {
 
 func sharedPut(lk *authn.Lookup, e cache.Entry) {
 	a := e.Answer
-	se := sharedEntry{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Kind: a.Kind, TokenType: a.TokenType,
+	if a == nil || !a.Active {
+		return // only positive answers are shared
+	}
+	se := sharedEntry{Active: true, Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Kind: a.Kind, TokenType: a.TokenType,
 		AccessType: a.AccessType, ClientID: a.ClientID, Visitor: a.Visitor, Customer: a.Customer,
 		DeveloperID: a.DeveloperID, AppID: a.AppID, HMACKey: a.HMACKey,
 		Fresh: e.FreshUntil.UnixMilli(), Stale: e.StaleUntil.UnixMilli()}
@@ -84,8 +88,8 @@ func sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry, bool) {
 	}
 	r := gjson.ParseBytes(b)
 	fresh := time.UnixMilli(r.Get("f").Int())
-	if !now.Before(fresh) || revoked(lk.Digest) {
-		return cache.Entry{}, false
+	if !r.Get("a").Bool() || !now.Before(fresh) || revoked(lk.Digest) {
+		return cache.Entry{}, false // the entry says what it is; anything else is no answer
 	}
 	a := &authn.Answer{Active: true, Subject: r.Get("s").String(), Tenant: r.Get("t").String(),
 		Kind: r.Get("k").String(), TokenType: r.Get("tt").String(), AccessType: r.Get("at").String(),

@@ -117,6 +117,10 @@ func TestHMACComplete(t *testing.T) {
 	}{
 		{name: "valid", req: hmacReq("u1", ts, good), answer: key(nil)},
 		{name: "another user's key", req: hmacReq("u1", ts, sign("other", "u1", ts)), answer: key(nil), kind: authn.ErrInvalid, reason: "hmac_signature", status: 401},
+		// The whole MAC is compared: only its last hex digit differs here.
+		{name: "last hex digit changed", req: hmacReq("u1", ts, flipLastHex(good)), answer: key(nil), kind: authn.ErrInvalid, reason: "hmac_signature", status: 401},
+		{name: "last digit dropped", req: hmacReq("u1", ts, good[:len(good)-1]), answer: key(nil), kind: authn.ErrMalformed},
+		{name: "digit appended", req: hmacReq("u1", ts, good+"0"), answer: key(nil), kind: authn.ErrMalformed},
 		{name: "timestamp changed", req: hmacReq("u1", strconv.FormatInt(testNow.Unix()-61, 10), good), answer: key(nil), kind: authn.ErrInvalid, reason: "hmac_signature"},
 		{name: "user changed", req: hmacReq("u2", ts, good), answer: key(func(a *authn.Answer) { a.Subject, a.Digest = "u2", tokenapi.Digest("u2") }), kind: authn.ErrInvalid, reason: "hmac_signature"},
 		{name: "answer for another user", req: hmacReq("u1", ts, good), answer: key(func(a *authn.Answer) { a.Subject, a.Digest = "u2", "" }), kind: authn.ErrInvalid, reason: "hmac_invalid"},
@@ -228,4 +232,14 @@ func FuzzHMACInputs(f *testing.F) {
 			t.Fatalf("identity for user %q ts %q hash %q", user, stamp, hash)
 		}
 	})
+}
+
+// flipLastHex changes the last hex digit of a MAC, keeping it well-formed.
+func flipLastHex(mac string) string {
+	last := mac[len(mac)-1]
+	repl := byte('0')
+	if last == '0' {
+		repl = '1'
+	}
+	return mac[:len(mac)-1] + string(repl)
 }
