@@ -58,8 +58,12 @@ func externalEnv(t *testing.T) *Env {
 	if tok == "" {
 		tok = composeAdminToken(t)
 	}
+	vt := os.Getenv("CREDGATE_VERIFY_TOKEN")
+	if vt == "" {
+		t.Fatal("CREDGATE_E2E_TARGET is set but CREDGATE_VERIFY_TOKEN is not (the stack's token cluster verify credential)")
+	}
 	t.Logf("external mode: gateway %s, token cluster %s", target, tc)
-	return &Env{Gateway: strings.TrimSuffix(target, "/"), TokenCluster: strings.TrimSuffix(tc, "/"), AdminToken: tok}
+	return &Env{Gateway: strings.TrimSuffix(target, "/"), TokenCluster: strings.TrimSuffix(tc, "/"), AdminToken: tok, VerifyToken: vt}
 }
 
 // composeAdminToken is the admin token e2e/docker-compose.yml gives the
@@ -168,8 +172,11 @@ func send(ctx context.Context, env *Env, s State, r Req) (int, []byte, error) {
 	for i := 0; i+1 < len(r.Headers); i += 2 {
 		req.Header.Add(r.Headers[i], s.expand(r.Headers[i+1]))
 	}
-	if r.Admin {
+	switch {
+	case r.Admin:
 		req.Header.Set("Authorization", "Bearer "+env.AdminToken)
+	case r.ToCluster && env.VerifyToken != "":
+		req.Header.Set("Authorization", "Bearer "+env.VerifyToken)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -22,10 +22,13 @@ import (
 func embeddedEnv(t *testing.T) *Env {
 	root := moduleRoot(t)
 	tc := testcluster.Start(t, seedFile)
+	// envoy.yaml passes CREDGATE_VERIFY_TOKEN from the proxy's environment
+	// to the plugin (vm_config.environment_variables.host_env_keys).
+	t.Setenv("CREDGATE_VERIFY_TOKEN", testcluster.VerifyToken)
 	echo := startEcho(t)
 	gw := startGateway(t, root, map[string]string{"token_cluster": tc.URL, "upstream_api": echo})
 	t.Logf("embedded mode: gateway %s, token cluster %s, echo %s", gw.URL(), tc.URL, echo)
-	return &Env{Gateway: gw.URL(), TokenCluster: tc.URL, AdminToken: testcluster.AdminToken,
+	return &Env{Gateway: gw.URL(), TokenCluster: tc.URL, AdminToken: testcluster.AdminToken, VerifyToken: testcluster.VerifyToken,
 		StopTokenCluster: func() error { tc.Stop(t); return nil }}
 }
 

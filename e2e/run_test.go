@@ -5,7 +5,9 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +62,18 @@ func TestRunScript(t *testing.T) {
 		if !schemes[s] {
 			t.Errorf("no printed curl for %s:\n%s", s, printed)
 		}
+	}
+	// The verification API of the demo is no key oracle: without the run's
+	// credential it answers 401, even for an HMAC key.
+	resp, err := http.Post("http://127.0.0.1:"+ports[1]+"/v1/verify", "application/json",
+		strings.NewReader(`{"kind":"hmac_key","user_id":"user-42"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(body), "demo-user-hmac-key") {
+		t.Errorf("the demo's verification API answered %d without a credential: %s", resp.StatusCode, body)
 	}
 }
 

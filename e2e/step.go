@@ -26,6 +26,9 @@ type Env struct {
 	TokenCluster string
 	// AdminToken is the token cluster's admin bearer token.
 	AdminToken string
+	// VerifyToken is the token cluster's verification API credential, sent
+	// on the suite's own calls to that API (ToCluster requests).
+	VerifyToken string
 	// StopTokenCluster stops the token cluster; nil when the suite does not
 	// own it (a real Envoy stack).
 	StopTokenCluster func() error

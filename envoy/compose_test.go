@@ -22,7 +22,16 @@ var composePath = filepath.Join("..", "e2e", "docker-compose.yml")
 // loadCompose loads and validates a compose file as `docker compose` does
 // (compose-go, schema and consistency checks), with env as the only
 // environment. No Docker engine is involved.
+// composeVerifyToken stands for the per-run credential scripts/e2e-compose.sh
+// exports; the compose file refuses to load without one.
+const composeVerifyToken = "compose-test-verify-token-0123"
+
 func loadCompose(t *testing.T, path string, env ...string) (*types.Project, error) {
+	t.Helper()
+	return loadComposeEnv(t, path, append([]string{"CREDGATE_VERIFY_TOKEN=" + composeVerifyToken}, env...)...)
+}
+
+func loadComposeEnv(t *testing.T, path string, env ...string) (*types.Project, error) {
 	t.Helper()
 	opts, err := cli.NewProjectOptions([]string{path},
 		cli.WithWorkingDirectory(filepath.Join("..", "e2e")),
@@ -139,6 +148,38 @@ func TestCompose(t *testing.T) {
 			},
 		},
 		{
+			name: "the verify credential is per run, shared by Envoy and the token cluster, and ports stay on loopback",
+			check: func(t *testing.T) {
+				tc, envoy := composeService(t, p, "tokencluster"), composeService(t, p, "envoy")
+				if v := tc.Environment["TOKENCLUSTER_VERIFY_TOKEN"]; v == nil || *v != composeVerifyToken {
+					t.Errorf("tokencluster TOKENCLUSTER_VERIFY_TOKEN = %v, want the run's CREDGATE_VERIFY_TOKEN", v)
+				}
+				if v := envoy.Environment["CREDGATE_VERIFY_TOKEN"]; v == nil || *v != composeVerifyToken {
+					t.Errorf("envoy CREDGATE_VERIFY_TOKEN = %v, want the run's CREDGATE_VERIFY_TOKEN", v)
+				}
+				if _, err := loadComposeEnv(t, composePath); err == nil || !strings.Contains(err.Error(), "CREDGATE_VERIFY_TOKEN") {
+					t.Errorf("the stack loads without a verify credential (err %v): it must not fall back to a default", err)
+				}
+				for _, c := range []struct {
+					svc  string
+					port uint32
+				}{{"tokencluster", 9090}, {"envoy", 9901}} {
+					for _, pc := range composeService(t, p, c.svc).Ports {
+						if pc.Target == c.port && pc.HostIP != "127.0.0.1" {
+							t.Errorf("%s publishes %d on %q, want loopback only", c.svc, c.port, pc.HostIP)
+						}
+					}
+				}
+				script, err := os.ReadFile(filepath.Join("..", "scripts", "e2e-compose.sh"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(script), "export CREDGATE_VERIFY_TOKEN") {
+					t.Error("scripts/e2e-compose.sh does not make the run's verify credential")
+				}
+			},
+		},
+		{
 			name: "the token cluster runs on Redis with the demo seed",
 			check: func(t *testing.T) {
 				tc := composeService(t, p, "tokencluster")
@@ -213,7 +254,7 @@ func TestBrokenComposeRefused(t *testing.T) {
 	}{
 		{name: "unknown service key", old: "    healthcheck:\n", new: "    healthchek:\n", wantErr: "healthchek"},
 		{name: "dependency on a missing service", old: "      redis:\n        condition", new: "      rediss:\n        condition", wantErr: "rediss"},
-		{name: "bad port", old: `"9901:9901"`, new: `"9901:99010"`, wantErr: "99010"},
+		{name: "bad port", old: `"127.0.0.1:9901:9901"`, new: `"127.0.0.1:9901:99010"`, wantErr: "99010"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,9 @@ func TestBootstrap(t *testing.T) {
 				}
 				if pc.GetFailOpen() {
 					t.Error("fail_open is set")
+				}
+				if keys := pc.GetVmConfig().GetEnvironmentVariables().GetHostEnvKeys(); !slices.Contains(keys, "CREDGATE_VERIFY_TOKEN") {
+					t.Errorf("vm_config.environment_variables.host_env_keys %v must pass CREDGATE_VERIFY_TOKEN", keys)
 				}
 				if got := pc.GetVmConfig().GetCode().GetLocal().GetFilename(); got != "/etc/envoy/credgate.wasm" {
 					t.Errorf("module file %q, want /etc/envoy/credgate.wasm (where e2e/docker-compose.yml mounts it)", got)

@@ -147,6 +147,22 @@ func checkWasmPlugin(t *testing.T, d istioDoc, all []istioDoc) {
 	if !ok {
 		t.Fatal("spec.pluginConfig must be an object")
 	}
+	t.Run("the verify credential comes from the gateway's environment", func(t *testing.T) {
+		if got := str(pc, "token_cluster", "verify_token_env"); got != "CREDGATE_VERIFY_TOKEN" {
+			t.Errorf("token_cluster.verify_token_env %q, want CREDGATE_VERIFY_TOKEN", got)
+		}
+		if get(pc, "token_cluster", "verify_token") != nil {
+			t.Error("token_cluster.verify_token puts the secret in the resource")
+		}
+		env, _ := get(spec, "vmConfig", "env").([]any)
+		found := false
+		for _, e := range env {
+			found = found || (str(e, "name") == "CREDGATE_VERIFY_TOKEN" && str(e, "valueFrom") == "HOST")
+		}
+		if !found {
+			t.Errorf("vmConfig.env must pass CREDGATE_VERIFY_TOKEN from the host: %v", env)
+		}
+	})
 	t.Run("token cluster is an Istio cluster of a Service here", func(t *testing.T) {
 		want := istioClusterNames(all)
 		if got := str(pc, "token_cluster", "cluster"); !want[got] {
@@ -288,6 +304,17 @@ func checkDeployment(t *testing.T, d istioDoc, all []istioDoc) {
 	for _, c := range containers {
 		if str(c, "image") == "" || get(c, "readinessProbe", "httpGet", "path") != "/healthz" {
 			t.Errorf("container %s needs an image and a /healthz readiness probe", str(c, "name"))
+		}
+		if str(c, "name") != "tokencluster" {
+			continue
+		}
+		env, _ := get(c, "env").([]any)
+		fromSecret := false
+		for _, e := range env {
+			fromSecret = fromSecret || (str(e, "name") == "TOKENCLUSTER_VERIFY_TOKEN" && get(e, "valueFrom", "secretKeyRef", "name") != nil)
+		}
+		if !fromSecret {
+			t.Error("the token cluster needs TOKENCLUSTER_VERIFY_TOKEN from a Secret: it refuses to start without a verify credential")
 		}
 	}
 }

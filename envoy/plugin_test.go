@@ -62,7 +62,9 @@ func startPlugin(t *testing.T, config []byte) error {
 	t.Helper()
 	for _, p := range hostcalls.Profiles() {
 		m := pluginModules(t)[p]
-		h, err := hostcalls.NewHost(context.Background(), m, hostcalls.NewConfig().WithPluginConfig(config))
+		// The VM environment envoy.yaml and the WasmPlugin pass on.
+		cfg := hostcalls.NewConfig().WithPluginConfig(config).WithEnv("CREDGATE_VERIFY_TOKEN", "envoy-test-verify-token-0123")
+		h, err := hostcalls.NewHost(context.Background(), m, cfg)
 		if err != nil {
 			return fmt.Errorf("under %s: %w", p, err)
 		}

@@ -5,7 +5,8 @@ package main
 // clusterConfig accepts every scheme on the seed APIs' own paths, against the
 // demo credentials in tokencluster/testdata/credentials.json.
 const clusterConfig = `{
-  "token_cluster": {"cluster": "token_cluster", "authority": "tokencluster", "timeout_ms": 2000, "revocation_poll_ms": 200},
+  "token_cluster": {"cluster": "token_cluster", "authority": "tokencluster", "timeout_ms": 2000, "revocation_poll_ms": 200,
+                    "verify_token": "test-verify-token-0123456789abcdef"},
   "cache": {"negative_ttl_seconds": 1},
   "jwt": {"keys": [{"kid": "demo-2026-01", "secret": "demo-jwt-signing-secret-0123456789abcdef"}], "leeway_seconds": 5},
   "routes": [

@@ -28,6 +28,12 @@ fi
 command -v curl >/dev/null 2>&1 || { echo "e2e: curl is needed to poll readiness" >&2; exit 1; }
 
 compose=(docker compose -f e2e/docker-compose.yml)
+# A fresh verification API credential per run: compose gives it to the token
+# cluster (TOKENCLUSTER_VERIFY_TOKEN) and to Envoy's environment, whence the
+# plugin reads it (vm_config.environment_variables); the suite sends it on
+# its own calls to that API.
+CREDGATE_VERIFY_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export CREDGATE_VERIFY_TOKEN
 ready_timeout=${E2E_READY_TIMEOUT:-180}
 
 # wait_for polls url until it answers 2xx or the deadline passes.

@@ -90,6 +90,13 @@ docker_reachable() {
 	command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1
 }
 
+# The token cluster's verification API needs a caller credential: a fresh
+# one per run, given to the token cluster and, through the proxy's
+# environment, to the plugin (envoy.yaml passes CREDGATE_VERIFY_TOKEN on).
+CREDGATE_VERIFY_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export CREDGATE_VERIFY_TOKEN
+export TOKENCLUSTER_VERIFY_TOKEN=$CREDGATE_VERIFY_TOKEN
+
 if [ "$mode" = docker ] || { [ "$mode" = auto ] && docker_reachable; }; then
 	echo "run: Docker engine reachable: starting the compose stack (Envoy, token cluster, echo upstream, Redis)"
 	print_curls

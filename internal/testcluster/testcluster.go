@@ -21,6 +21,10 @@ import (
 // AdminToken is the admin bearer token of every test token cluster.
 const AdminToken = "test-admin-token-0123456789"
 
+// VerifyToken is the verification API credential of every test token
+// cluster; the plugin's test configurations send it.
+const VerifyToken = "test-verify-token-0123456789abcdef"
+
 // Cluster is a running token cluster.
 type Cluster struct {
 	// URL is the base URL, for example http://127.0.0.1:41234.
@@ -41,7 +45,7 @@ func Start(t testing.TB, seedFile string, flags ...string) *Cluster {
 		seedFile = filepath.Join(root, seedFile)
 	}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "tc.db"),
-		"--seed", seedFile, "--admin-token", AdminToken, "--bcrypt-cost", "4"}, flags...)
+		"--seed", seedFile, "--admin-token", AdminToken, "--verify-token", VerifyToken, "--bcrypt-cost", "4"}, flags...)
 	p := testproc.Start(t, "tokencluster listening", testproc.Build(t, "./tokencluster"), args...)
 	c := &Cluster{URL: "http://" + p.Addr, proc: p}
 	c.waitHealthy(t)

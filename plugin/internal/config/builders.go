@@ -42,6 +42,10 @@ type ReplayGuard interface {
 // the schemes that need them.
 type Env struct {
 	Replay ReplayGuard
+	// Getenv reads the VM environment (Envoy vm_config
+	// environment_variables, Istio vmConfig.env), where secrets named by
+	// *_env keys live; nil reads nothing.
+	Getenv func(string) string
 }
 
 // builders lists every scheme the configuration can name.

@@ -39,9 +39,9 @@ type Cache struct {
 	Shared bool
 }
 
-var clusterKeys = []string{"cluster", "authority", "timeout_ms", "verify_token", "revocation_poll_ms"}
+var clusterKeys = []string{"cluster", "authority", "timeout_ms", "verify_token", "verify_token_env", "revocation_poll_ms"}
 
-func parseCluster(v gjson.Result) (*Cluster, error) {
+func parseCluster(v gjson.Result, getenv func(string) string) (*Cluster, error) {
 	if !v.Exists() {
 		return nil, nil
 	}
@@ -68,13 +68,45 @@ func parseCluster(v gjson.Result) (*Cluster, error) {
 	if c.RevocationPoll, err = millis(v, "token_cluster", "revocation_poll_ms", c.RevocationPoll, 0, 60000); err != nil {
 		return nil, err
 	}
-	if t := v.Get("verify_token"); t.Exists() {
-		if t.Type != gjson.String || t.String() == "" || strings.ContainsAny(t.String(), " \r\n") {
+	t, tenv := v.Get("verify_token"), v.Get("verify_token_env")
+	switch {
+	case t.Exists() && tenv.Exists():
+		return nil, errAt("token_cluster", "set verify_token or verify_token_env, not both")
+	case t.Exists():
+		if t.Type != gjson.String || !tokenValue(t.String()) {
 			return nil, errAt("token_cluster.verify_token", "must be a non-empty token without spaces")
 		}
 		c.VerifyToken = t.String()
+	case tenv.Exists():
+		name := tenv.String()
+		if tenv.Type != gjson.String || name == "" || strings.ContainsAny(name, "= \r\n") {
+			return nil, errAt("token_cluster.verify_token_env", "must name an environment variable")
+		}
+		val := ""
+		if getenv != nil {
+			val = getenv(name)
+		}
+		if val == "" {
+			return nil, errAt("token_cluster.verify_token_env", "%s is not set in the VM environment (Envoy vm_config.environment_variables, Istio vmConfig.env)", name)
+		}
+		if !tokenValue(val) {
+			return nil, errAt("token_cluster.verify_token_env", "%s must be a token without spaces", name)
+		}
+		c.VerifyToken = val
 	}
 	return c, nil
+}
+
+func tokenValue(s string) bool {
+	if s == "" || len(s) > 4096 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 var cacheKeys = []string{"max_entries", "max_ttl_seconds", "negative_ttl_seconds", "stale_seconds", "shared"}

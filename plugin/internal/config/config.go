@@ -81,7 +81,7 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 		return nil, err
 	}
 	var err error
-	if cfg.Cluster, err = parseCluster(root.Get("token_cluster")); err != nil {
+	if cfg.Cluster, err = parseCluster(root.Get("token_cluster"), env.Getenv); err != nil {
 		return nil, err
 	}
 	if cfg.Cache, err = parseCache(root.Get("cache")); err != nil {

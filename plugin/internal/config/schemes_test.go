@@ -256,3 +256,36 @@ func TestDomainKeyRoutes(t *testing.T) {
 		t.Fatalf("missing header on a domain_key route: %v", d)
 	}
 }
+
+// The verify credential may come from the VM environment, so it never has
+// to sit in Envoy YAML or a WasmPlugin resource.
+func TestVerifyTokenFromEnv(t *testing.T) {
+	doc := func(cluster string) []byte {
+		return []byte(`{"token_cluster":` + cluster + `,"routes":[{"name":"r","match":{"prefix":"/"},"schemes":["api_key"]}]}`)
+	}
+	env := Env{Getenv: func(k string) string {
+		return map[string]string{"CREDGATE_VERIFY_TOKEN": "from-the-environment-0123", "SPACED": "a b"}[k]
+	}}
+	cfg, err := ParseEnv(doc(`{"verify_token_env":"CREDGATE_VERIFY_TOKEN"}`), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cluster.VerifyToken != "from-the-environment-0123" {
+		t.Fatalf("verify token %q", cfg.Cluster.VerifyToken)
+	}
+	for cluster, want := range map[string]string{
+		`{"verify_token_env":"MISSING"}`:              "MISSING is not set in the VM environment",
+		`{"verify_token_env":"SPACED"}`:               "SPACED must be a token",
+		`{"verify_token_env":""}`:                     "must name an environment variable",
+		`{"verify_token_env":"A","verify_token":"t"}`: "not both",
+		`{"verify_token":"has space"}`:                "without spaces",
+	} {
+		_, err := ParseEnv(doc(cluster), env)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "token_cluster") {
+			t.Errorf("%s: err = %v, want %q", cluster, err, want)
+		}
+	}
+	if _, err := ParseEnv(doc(`{"verify_token_env":"CREDGATE_VERIFY_TOKEN"}`), Env{}); err == nil {
+		t.Error("no environment, yet the variable was found")
+	}
+}

@@ -6,6 +6,7 @@
 package filter
 
 import (
+	"os"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -56,7 +57,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		proxywasm.LogCriticalf("credgate: cannot read the plugin configuration: %v", err)
 		return types.OnPluginStartStatusFailed
 	}
-	cfg, err := config.ParseEnv(data, config.Env{Replay: sharedReplay{now: p.now}})
+	cfg, err := config.ParseEnv(data, config.Env{Replay: sharedReplay{now: p.now}, Getenv: os.Getenv})
 	if err != nil {
 		proxywasm.LogCriticalf("credgate: invalid configuration: %v", err)
 		return types.OnPluginStartStatusFailed

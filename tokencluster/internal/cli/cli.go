@@ -100,7 +100,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sf.register(fs)
 	listen := fs.String("listen", "127.0.0.1:9090", "listen address")
 	adminToken := fs.String("admin-token", envOr("TOKENCLUSTER_ADMIN_TOKEN", ""), "admin API bearer token (env TOKENCLUSTER_ADMIN_TOKEN); empty disables the admin API")
-	verifyToken := fs.String("verify-token", envOr("TOKENCLUSTER_VERIFY_TOKEN", ""), "bearer token required on /introspect, /v1/verify, /v1/revocations (env TOKENCLUSTER_VERIFY_TOKEN); empty: open")
+	verifyToken := fs.String("verify-token", envOr("TOKENCLUSTER_VERIFY_TOKEN", ""), "bearer token required on /introspect, /v1/verify, /v1/revocations (env TOKENCLUSTER_VERIFY_TOKEN); required")
+	openVerify := fs.Bool("insecure-open-verify", false, "DEVELOPMENT ONLY: serve the verification API without caller authentication")
 	seedFile := fs.String("seed", "", "credentials file to load before serving")
 	jwtTTL := fs.Duration("jwt-ttl", time.Hour, "lifetime of issued JWTs")
 	oauthTTL := fs.Duration("oauth-ttl", time.Hour, "lifetime of OAuth2 access tokens")
@@ -114,13 +115,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *openVerify && *verifyToken == "" {
+		logger.Warn("INSECURE: the verification API is open to every caller (--insecure-open-verify): anyone who reaches this " +
+			"port can read HMAC keys, test any credential and consume SSO tokens; never run this way outside development")
+	}
 	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	srv, err := server.New(server.Options{Store: st, Logger: logger, Hasher: secret.NewHasher(sf.bcryptCost), AdminToken: *adminToken,
-		VerifyToken: *verifyToken, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})
+		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,9 @@ import (
 
 const seedFile = "../../testdata/credentials.json"
 
+// verifyToken is the verification API credential of the test services.
+const verifyToken = "cli-test-verify-token-0123456789"
+
 // serve runs "tokencluster serve" in-process on a free loopback port and
 // returns its base URL and a stop function that waits for a clean exit.
 func serve(t *testing.T, args ...string) (string, func()) {
@@ -28,6 +32,9 @@ func serve(t *testing.T, args ...string) (string, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &testproc.Buffer{}
 	done := make(chan int, 1)
+	if !slices.Contains(args, "--verify-token") && !slices.Contains(args, "--insecure-open-verify") {
+		args = append(args, "--verify-token", verifyToken)
+	}
 	go func() {
 		done <- cli.Main(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io.Discard, logs)
 	}()
@@ -96,7 +103,10 @@ func TestSeedServeRestart(t *testing.T) {
 
 	base, stop = serve(t, "--data", data)
 	defer stop()
-	resp, err = http.PostForm(base+"/introspect", url.Values{"token": {tok.AccessToken}})
+	ireq, _ := http.NewRequest(http.MethodPost, base+"/introspect", strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
+	ireq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	ireq.Header.Set("Authorization", "Bearer "+verifyToken)
+	resp, err = http.DefaultClient.Do(ireq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,12 +138,12 @@ func TestSeedServeRedis(t *testing.T) {
 		&out, &out); code != 0 {
 		t.Fatalf("seed exited %d: %s", code, out.String())
 	}
-	base, stop := serve(t, "--redis", redisURL, "--verify-token", "vt")
+	base, stop := serve(t, "--redis", redisURL)
 	defer stop()
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/verify",
 		strings.NewReader(`{"kind":"api_key","credential":"demo-api-key-0001"}`))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer vt")
+	req.Header.Set("Authorization", "Bearer "+verifyToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -142,5 +152,26 @@ func TestSeedServeRedis(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `"active":true`) {
 		t.Fatalf("verify on the Redis store: %s", body)
+	}
+}
+
+// serve refuses to start without a verification credential, and starting
+// it open on purpose is logged loudly.
+func TestServeNeedsVerifyCredential(t *testing.T) {
+	var logs bytes.Buffer
+	t.Setenv("TOKENCLUSTER_VERIFY_TOKEN", "")
+	code := cli.Main(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "tc.db")}, io.Discard, &logs)
+	if code == 0 || !strings.Contains(logs.String(), "--insecure-open-verify") {
+		t.Fatalf("exit %d, logs %s", code, logs.String())
+	}
+	base, stop := serve(t, "--data", filepath.Join(t.TempDir(), "tc.db"), "--insecure-open-verify")
+	defer stop()
+	resp, err := http.Post(base+"/v1/verify", "application/json", strings.NewReader(`{"kind":"api_key","credential":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		t.Fatal("the open API asked for a credential")
 	}
 }

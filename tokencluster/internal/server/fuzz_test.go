@@ -31,7 +31,7 @@ func FuzzVerifyAPI(f *testing.F) {
 	st := openBolt(f)
 	f.Cleanup(func() { _ = st.Close() })
 	srv, err := server.New(server.Options{Store: st, Hasher: secret.NewHasher(bcrypt.MinCost),
-		Logger: slog.New(slog.DiscardHandler), AdminToken: "a"})
+		Logger: slog.New(slog.DiscardHandler), AdminToken: "a", OpenVerify: true})
 	if err != nil {
 		f.Fatal(err)
 	}

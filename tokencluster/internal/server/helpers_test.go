@@ -90,7 +90,9 @@ func newEnv(t *testing.T, mod ...func(*server.Options)) *env {
 func newEnvOn(t testing.TB, st store.Store, mod ...func(*server.Options)) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{now: t0}, store: st, logs: &testproc.Buffer{}}
-	opts := server.Options{Store: st, Now: e.clock.Now, AdminToken: adminToken,
+	// The verification API is open in these tests unless a test sets a
+	// VerifyToken (TestVerifyToken); the CLI refuses to start that way.
+	opts := server.Options{Store: st, Now: e.clock.Now, AdminToken: adminToken, OpenVerify: true,
 		Hasher: secret.NewHasher(bcrypt.MinCost), Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
 	for _, m := range mod {
 		m(&opts)

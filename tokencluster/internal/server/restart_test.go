@@ -49,7 +49,7 @@ func TestRestartKeepsCredentialsAndTokens(t *testing.T) {
 	defer st2.Close()
 	now := e.clock.Now().Add(10 * time.Minute)
 	srv, err := server.New(server.Options{Store: st2, Now: func() time.Time { return now },
-		Hasher: secret.NewHasher(bcrypt.MinCost), Logger: slog.New(slog.DiscardHandler)})
+		Hasher: secret.NewHasher(bcrypt.MinCost), Logger: slog.New(slog.DiscardHandler), OpenVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"fmt"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -25,8 +26,15 @@ type Options struct {
 	Logger *slog.Logger
 	// AdminToken guards the admin API; empty disables it (403).
 	AdminToken string
-	// VerifyToken, when set, must be presented as a bearer token on the verification API.
+	// VerifyToken must be presented as a bearer token on the verification
+	// API (/introspect, /v1/verify, /v1/revocations), which answers secrets
+	// such as HMAC keys and consumes SSO tokens: RFC 7662 expects
+	// introspection callers to authenticate. At least MinVerifyToken bytes.
 	VerifyToken string
+	// OpenVerify leaves the verification API open to anyone who can reach
+	// the service: for development only. New refuses an empty VerifyToken
+	// unless it is set.
+	OpenVerify bool
 	// Issuer is the JWT "iss" claim; default "credgate-tokencluster".
 	Issuer string
 
@@ -41,6 +49,9 @@ type Options struct {
 	NegativeCacheTTL  time.Duration // cache hint of unknown/mismatch answers; default 5s
 }
 
+// MinVerifyToken is the shortest verify token accepted.
+const MinVerifyToken = 24
+
 // Server serves the token cluster API.
 type Server struct {
 	opts Options
@@ -52,6 +63,13 @@ type Server struct {
 func New(opts Options) (*Server, error) {
 	if opts.Store == nil {
 		return nil, errors.New("server: Options.Store is required")
+	}
+	switch {
+	case opts.VerifyToken == "" && !opts.OpenVerify:
+		return nil, errors.New("the verification API needs a caller credential: set --verify-token (or TOKENCLUSTER_VERIFY_TOKEN), " +
+			"or start with --insecure-open-verify for development")
+	case opts.VerifyToken != "" && len(opts.VerifyToken) < MinVerifyToken:
+		return nil, fmt.Errorf("the verify token must be at least %d characters", MinVerifyToken)
 	}
 	setDefaults(&opts)
 	s := &Server{opts: opts, mux: http.NewServeMux(),
@@ -184,7 +202,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 // verifyAuth requires the verify bearer token when one is configured.
 func (s *Server) verifyAuth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.VerifyToken != "" && !secret.Equal(bearer(r), s.opts.VerifyToken) {
+		if !s.opts.OpenVerify && !secret.Equal(bearer(r), s.opts.VerifyToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tokencluster-verify"`)
 			writeError(w, errUnauthorized("verification API needs the verify bearer token"))
 			return

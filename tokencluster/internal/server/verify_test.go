@@ -146,14 +146,41 @@ func TestVerifyBadRequests(t *testing.T) {
 
 func TestVerifyToken(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *server.Options) { o.VerifyToken = "internal-bearer" })
+	const token = "internal-bearer-0123456789abcdef"
+	e := newEnv(t, func(o *server.Options) { o.VerifyToken, o.OpenVerify = token, false })
 	req := `{"kind":"api_key","credential":"demo-api-key-0001"}`
 	wantStatus(t, e.postJSON("/v1/verify", req), http.StatusUnauthorized)
 	wantStatus(t, e.postJSON("/v1/verify", req, "Authorization", "Bearer wrong"), http.StatusUnauthorized)
-	wantStatus(t, e.postJSON("/v1/verify", req, "Authorization", "Bearer internal-bearer"), http.StatusOK)
+	wantStatus(t, e.postJSON("/v1/verify", req, "Authorization", "Bearer "+token[:len(token)-1]), http.StatusUnauthorized)
+	wantStatus(t, e.postJSON("/v1/verify", req, "Authorization", "Bearer "+token), http.StatusOK)
+	// The key oracle of the open API: an HMAC key is answered only to the caller.
+	hmacReq := `{"kind":"hmac_key","user_id":"user-42"}`
+	wantStatus(t, e.postJSON("/v1/verify", hmacReq), http.StatusUnauthorized)
 	wantStatus(t, e.postForm("/introspect", url.Values{"token": {"x"}}), http.StatusUnauthorized)
 	wantStatus(t, e.do(http.MethodGet, "/v1/revocations", "", ""), http.StatusUnauthorized)
-	wantStatus(t, e.do(http.MethodGet, "/v1/revocations", "", "", "Authorization", "Bearer internal-bearer"), http.StatusOK)
+	wantStatus(t, e.do(http.MethodGet, "/v1/revocations", "", "", "Authorization", "Bearer "+token), http.StatusOK)
 	// Issuance stays public.
 	wantStatus(t, e.postJSON("/v2/token", demoLogin), http.StatusOK)
+}
+
+// The service refuses to start with an open verification API unless asked
+// to, explicitly, and refuses short tokens.
+func TestVerifyTokenRequired(t *testing.T) {
+	t.Parallel()
+	st := openBolt(t)
+	for _, tc := range []struct {
+		name string
+		opts server.Options
+		ok   bool
+	}{
+		{"no token", server.Options{Store: st}, false},
+		{"short token", server.Options{Store: st, VerifyToken: "short"}, false},
+		{"token", server.Options{Store: st, VerifyToken: "0123456789abcdef01234567"}, true},
+		{"open for development", server.Options{Store: st, OpenVerify: true}, true},
+	} {
+		_, err := server.New(tc.opts)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
 }
