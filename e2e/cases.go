@@ -190,6 +190,12 @@ var Cases = []Case{
 		Want: ok(identity("api_key", "", "acme"), "authorization", "apikey")}}},
 	{Name: "trust/semicolon-in-query-refused", Steps: []Step{{Req: get("/v2/contacts?x=1;user-id=admin",
 		"user-id", "user-42", "user-api-key", userKey, "developer-id", "dev-1001"), Want: denied(400, "more than once")}}},
+	{Name: "trust/query-credential-in-two-cases", Steps: []Step{{Req: get("/v2/contacts?user-id=user-42&user-api-key=" + userKey +
+		"&developer-id=dev-1001&USER-ID=victim"), Want: denied(400, "more than once")}}},
+	{Name: "trust/method-override-refused", Steps: []Step{
+		{Req: get("/v0/products", "authorization", "demo-public-key", "X-HTTP-Method-Override", "DELETE"), Want: refused(400)},
+		{Req: get("/v0/products?_method=DELETE", "authorization", "demo-public-key"), Want: refused(400)},
+	}},
 	{Name: "trust/tenant-given-twice", Steps: []Step{{Req: get("/Supplier/Products/List",
 		"ApiKey", "demo-api-key-0001", "x-tenant", "globex", "x-tenant", "acme"), Want: refused(400)}}},
 

@@ -172,3 +172,27 @@ func TestAmbiguous(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldNames(t *testing.T) {
+	for in, want := range map[string]string{"user-id": "user-id", "User_Id": "user-id", "X_TENANT": "x-tenant", ":path": ":path"} {
+		if got := FoldHeaderName(in); got != want {
+			t.Errorf("FoldHeaderName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"user-id": "user-id", "USER-ID": "user-id", "user_id": "user_id",
+		".method": "_method", " method": "_method", "[method": "_method", "_METHOD": "_method"} {
+		if got := FoldQueryName(in); got != want {
+			t.Errorf("FoldQueryName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { FoldHeaderName("x-request-id") }); n != 0 {
+		t.Errorf("folding a folded name allocates %v times", n)
+	}
+	r := NewHeaderRequest([][2]string{{"user-id", "a"}, {"User_Id", "b"}, {"accept", "x"}})
+	if got := r.Spellings("user-id"); len(got) != 2 || got[1] != "User_Id" {
+		t.Errorf("Spellings(user-id) = %v", got)
+	}
+	if r.HeaderCount("user-id") != 2 || r.HeaderCount("accept") != 1 {
+		t.Error("spellings of one name are not counted together")
+	}
+}

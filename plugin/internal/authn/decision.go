@@ -36,10 +36,29 @@ type Reader interface {
 	Inputs() Locations
 }
 
-// PassThrough is implemented by verifiers that let the credential go
+// PassThrough is implemented by verifiers that let their credential go
 // upstream as sent, by configuration.
 type PassThrough interface {
-	PassesCredentials() bool
+	// Passes lists the locations that go upstream untouched.
+	Passes() Locations
+}
+
+// Without returns l without the names in drop.
+func (l Locations) Without(drop Locations) Locations {
+	keep := func(names, drop []string) []string {
+		var out []string
+		for _, n := range names {
+			found := false
+			for _, d := range drop {
+				found = found || d == n
+			}
+			if !found {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	return Locations{Headers: keep(l.Headers, drop.Headers), Query: keep(l.Query, drop.Query)}
 }
 
 // InputsOf lists every location v reads: Inputs when v is a Reader, else
@@ -105,6 +124,11 @@ func Ambiguous(r Request, in Locations) *DenyError {
 	}
 	if strings.IndexByte(r.RawQuery(), ';') >= 0 {
 		return ambiguous("the query string has ';'")
+	}
+	if !r.QueryValid() {
+		// A pair the plugin cannot decode is one it cannot check or strip,
+		// and lenient upstreams (IIS %u escapes) may still read it.
+		return ambiguous("a query parameter does not decode")
 	}
 	return nil
 }

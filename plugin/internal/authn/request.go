@@ -13,9 +13,11 @@ const MaxHeaderValue = 8 << 10
 
 // Request is the read-only view of an HTTP request that verifiers see.
 type Request interface {
-	// Header returns the first value of the header (name in lower case).
+	// Header returns the first value of the header (name in lower case,
+	// with dashes); names are folded with FoldHeaderName.
 	Header(name string) (string, bool)
-	// Query returns the first value of the query parameter, exact name.
+	// Query returns the first value of the query parameter (name in lower
+	// case); names are folded with FoldQueryName.
 	Query(name string) (string, bool)
 	// Method returns the request method, for example "GET".
 	Method() string
@@ -29,28 +31,78 @@ type Request interface {
 	QueryCount(name string) int
 	// RawQuery returns the query string without the leading '?'.
 	RawQuery() string
+	// QueryValid reports whether every pair of the query string decodes.
+	QueryValid() bool
+}
+
+// FoldHeaderName is the one spelling of a header name the plugin decides on:
+// lower case, '_' read as '-', since CGI, WSGI, PHP and Rack upstreams read
+// User_Id and user-id as one variable. It does not allocate when name is
+// already folded.
+func FoldHeaderName(name string) string {
+	return fold(name, "_", '-')
+}
+
+// FoldQueryName is the one spelling of a query parameter name: lower case
+// (ASP.NET reads names without case), and '.', ' ' and '[' read as '_', as
+// PHP reads them ("_method" and ".method" are one name to PHP; "user-id"
+// and "user_id" are two names everywhere).
+func FoldQueryName(name string) string {
+	return fold(name, ". [", '_')
+}
+
+func fold(name, from string, to byte) string {
+	clean := true
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; ('A' <= c && c <= 'Z') || strings.IndexByte(from, c) >= 0 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return name
+	}
+	b := []byte(name)
+	for i, c := range b {
+		switch {
+		case 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		case strings.IndexByte(from, c) >= 0:
+			b[i] = to
+		}
+	}
+	return string(b)
 }
 
 // HeaderRequest is a Request built from a list of header pairs, as the proxy
 // hands them over (pseudo headers included). The zero value is an empty request.
 type HeaderRequest struct {
 	headers map[string]string
-	repeats map[string]int // names seen more than once, and how often; nil if none
+	repeats map[string]int      // names seen more than once, and how often; nil if none
+	spelled map[string][]string // folded name → other spellings sent; nil if none
 	method  string
 	path    string
 	rawQ    string
 	host    string
-	query   url.Values
+	query   url.Values // by folded name
+	queryOK bool
 	parsedQ bool
 }
 
-// NewHeaderRequest builds a Request from header pairs. Names are matched
-// case-insensitively; when a header repeats, Header returns the first value
-// and HeaderCount tells (the policy refuses repeated credentials).
+// NewHeaderRequest builds a Request from header pairs. Names are folded
+// (FoldHeaderName); when a header repeats, in any spelling, Header returns
+// the first value and HeaderCount tells (the policy refuses repeated
+// credentials).
 func NewHeaderRequest(pairs [][2]string) *HeaderRequest {
 	r := &HeaderRequest{headers: make(map[string]string, len(pairs))}
 	for _, kv := range pairs {
-		name := strings.ToLower(kv[0])
+		name := FoldHeaderName(kv[0])
+		if name != kv[0] {
+			if r.spelled == nil {
+				r.spelled = map[string][]string{}
+			}
+			r.spelled[name] = append(r.spelled[name], kv[0])
+		}
 		if _, dup := r.headers[name]; !dup {
 			r.headers[name] = kv[1]
 			continue
@@ -106,6 +158,15 @@ func (r *HeaderRequest) Header(name string) (string, bool) {
 	return v, ok
 }
 
+// Spellings returns every name under which the request sent the header of
+// folded name name (for example "user-id" and "user_id"), to remove them all.
+func (r *HeaderRequest) Spellings(name string) []string {
+	if alt := r.spelled[name]; alt != nil {
+		return append([]string{name}, alt...)
+	}
+	return []string{name}
+}
+
 // HeaderCount implements Request.
 func (r *HeaderRequest) HeaderCount(name string) int {
 	if n := r.repeats[name]; n > 0 {
@@ -136,15 +197,28 @@ func (r *HeaderRequest) Query(name string) (string, bool) {
 }
 
 func (r *HeaderRequest) parseQuery() {
-	if !r.parsedQ {
-		r.parsedQ = true
-		if r.rawQ != "" {
-			q, err := url.ParseQuery(r.rawQ)
-			if err == nil || q != nil {
-				r.query = q
-			}
-		}
+	if r.parsedQ {
+		return
 	}
+	r.parsedQ, r.queryOK = true, true
+	if r.rawQ == "" {
+		return
+	}
+	q, err := url.ParseQuery(r.rawQ)
+	r.queryOK = err == nil
+	for k, vs := range q {
+		f := FoldQueryName(k)
+		if r.query == nil {
+			r.query = url.Values{}
+		}
+		r.query[f] = append(r.query[f], vs...)
+	}
+}
+
+// QueryValid implements Request.
+func (r *HeaderRequest) QueryValid() bool {
+	r.parseQuery()
+	return r.queryOK
 }
 
 // Method implements Request.

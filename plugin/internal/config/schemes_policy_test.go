@@ -155,8 +155,8 @@ func TestTrustRules(t *testing.T) {
 			t.Errorf("%s does not strip the query credentials: %v", path, loc.Query)
 		}
 	}
-	if loc := strip("/znode"); len(loc.Headers)+len(loc.Query) != 0 {
-		t.Errorf("the pass-through route strips %v", loc)
+	if loc := strip("/znode"); slices.Contains(loc.Headers, "authorization") || !slices.Contains(loc.Headers, "access-token") {
+		t.Errorf("the pass-through route must keep only its Authorization header: it strips %v", loc)
 	}
 	decide := func(method, path string, hs ...string) *authn.DenyError {
 		pairs := [][2]string{{":method", method}, {":path", path}, {":authority", "api.example"}}
@@ -181,6 +181,10 @@ func TestTrustRules(t *testing.T) {
 		{"access token twice", "GET", "/users?access-token=a&access-token=b", nil, "ambiguous_credentials"},
 		{"visitorcode in header and query", "GET", "/bearer?visitorcode=v-2", []string{"authorization", "Bearer t", "visitorcode", "v-1"}, "ambiguous_credentials"},
 		{"semicolon query", "GET", "/users?x=1;user-id=admin", []string{"user-id", "u1", "user-api-key", "k"}, "ambiguous_credentials"},
+		{"header in two spellings", "GET", "/users", []string{"user-id", "u1", "user-api-key", "k", "user_id", "victim"}, "ambiguous_credentials"},
+		{"query name in two cases", "GET", "/users?user-id=u1&user-api-key=k&USER-ID=victim", nil, "ambiguous_credentials"},
+		{"tenant header in two spellings", "GET", "/read", []string{"apikey", "k", "x-tenant", "acme", "x_tenant", "globex"}, "ambiguous_credentials"},
+		{"query that does not decode", "GET", "/bearer?visitorcod%u0065=w", []string{"authorization", "Bearer t"}, "ambiguous_credentials"},
 	} {
 		d := decide(tc.method, tc.path, tc.headers...)
 		if d == nil || d.Reason != tc.reason || d.Status != 400 {
@@ -189,5 +193,66 @@ func TestTrustRules(t *testing.T) {
 	}
 	if d := decide("POST", "/users", "x-http-method-override", "GET", "user-id", "u1", "user-api-key", "k"); d != nil && d.Reason == "method_override" {
 		t.Error("an override on a route open to every method is left to the upstream, not refused")
+	}
+}
+
+// TestPolicyWideChecks: a method override is refused on every request once
+// any route is method-restricted (a GET may fall through to an open route
+// while the upstream runs DELETE), HEAD matches GET routes, and a path that
+// matches another route when case or a trailing slash is ignored is refused.
+func TestPolicyWideChecks(t *testing.T) {
+	cfg, err := Parse(schemeDoc(`"jwt":{"keys":[`+key+`]},`,
+		`{"name":"orders-write","match":{"prefix":"/orders","methods":["POST","DELETE"]},"schemes":["session_token"]},
+		 {"name":"reports","match":{"prefix":"/reports","methods":["GET"]},"schemes":["session_token"]},
+		 {"name":"admin","match":{"exact":"/admin"},"schemes":["session_token"]},
+		 {"name":"Orders","match":{"prefix":"/Orders/Create"},"schemes":["session_token"]},
+		 {"name":"public","match":{"prefix":"/"},"anonymous":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := cfg.Policy
+	check := func(method, target string, hs ...string) (*authn.DenyError, string) {
+		pairs := [][2]string{{":method", method}, {":path", target}, {":authority", "api.example"}}
+		for i := 0; i+1 < len(hs); i += 2 {
+			pairs = append(pairs, [2]string{hs[i], hs[i+1]})
+		}
+		r := authn.NewHeaderRequest(pairs)
+		rt := pol.Match(r.Method(), r.Host(), r.Path())
+		name := ""
+		if rt != nil {
+			name = rt.Name
+		}
+		return pol.Check(r, rt), name
+	}
+	for _, tc := range []struct {
+		name, method, target string
+		headers              []string
+		reason               string
+	}{
+		{"override on a fall-through GET", "GET", "/orders/1", []string{"X-HTTP-Method-Override", "DELETE"}, "method_override"},
+		{"override query on a fall-through GET", "GET", "/orders/1?_method=DELETE", nil, "method_override"},
+		{"PHP spelling .method", "POST", "/x?.method=DELETE", nil, "method_override"},
+		{"PHP spelling [method", "POST", "/x?%5Bmethod=DELETE", nil, "method_override"},
+		{"upper case _METHOD", "POST", "/x?_METHOD=DELETE", nil, "method_override"},
+		{"underscore header spelling", "GET", "/x", []string{"x_http_method_override", "DELETE"}, "method_override"},
+		{"trailing slash", "GET", "/admin/", nil, "path_ambiguous"},
+		{"case", "GET", "/Admin", nil, "path_ambiguous"},
+		{"case of a method route", "DELETE", "/ORDERS/1", nil, "path_ambiguous"},
+		{"lower case of an upper-case route", "GET", "/orders/create", nil, "path_ambiguous"},
+	} {
+		d, rt := check(tc.method, tc.target, tc.headers...)
+		if d == nil || d.Reason != tc.reason || d.Status != 400 {
+			t.Errorf("%s (route %s): %v, want 400 %s", tc.name, rt, d, tc.reason)
+		}
+	}
+	for _, ok := range []struct{ method, target string }{
+		{"GET", "/admin"}, {"GET", "/orders/1"}, {"POST", "/orders/1"}, {"GET", "/Orders/Create"}, {"GET", "/public/x"},
+	} {
+		if d, rt := check(ok.method, ok.target); d != nil {
+			t.Errorf("%s %s (route %s) refused: %v", ok.method, ok.target, rt, d)
+		}
+	}
+	if _, rt := check("HEAD", "/reports/x"); rt != "reports" {
+		t.Errorf("HEAD /reports/x matched %q, want the GET route reports", rt)
 	}
 }

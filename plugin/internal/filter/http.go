@@ -46,6 +46,10 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	}
 	pol := h.cfg.Policy
 	rt := pol.Match(req.Method(), req.Host(), req.Path())
+	if d := pol.Check(req, rt); d != nil {
+		h.deny(rt, "", d)
+		return types.ActionPause
+	}
 	if rt == nil {
 		if pol.AllowUnmatched {
 			return types.ActionContinue
@@ -96,7 +100,12 @@ func (h *httpContext) forward(rt *policy.Route, req *authn.HeaderRequest, res po
 	if rt.StripCredentials {
 		loc := rt.StripLocations()
 		for _, name := range loc.Headers {
-			mustOK(proxywasm.RemoveHttpRequestHeader(name))
+			if _, sent := req.Header(name); !sent {
+				continue
+			}
+			for _, spelling := range req.Spellings(name) {
+				mustOK(proxywasm.RemoveHttpRequestHeader(spelling))
+			}
 		}
 		if len(loc.Query) > 0 && req.RawQuery() != "" {
 			mustOK(proxywasm.ReplaceHttpRequestHeader(":path", stripQuery(req.Path(), req.RawQuery(), loc.Query)))
@@ -133,12 +142,14 @@ func headerSafe(v string) string {
 	return v
 }
 
-// stripQuery removes the named parameters from a query string.
+// stripQuery removes the named parameters from a query string, in every
+// spelling that folds to the name (authn.FoldQueryName), as the request
+// view reads them.
 func stripQuery(path, rawQuery string, names []string) string {
 	var kept []string
 	for _, part := range strings.Split(rawQuery, "&") {
 		key, _, _ := strings.Cut(part, "=")
-		if k, err := url.QueryUnescape(key); err == nil && containsString(names, k) {
+		if k, err := url.QueryUnescape(key); err == nil && containsString(names, authn.FoldQueryName(k)) {
 			continue
 		}
 		kept = append(kept, part)

@@ -14,7 +14,8 @@ import "strings"
 //   - no backslash, '#', control character, space or byte above 0x7e;
 //   - every '%' starts a valid escape, and no escape encodes an unreserved
 //     character (RFC 3986: /v2/%6frder is /v2/order to the upstream), a
-//     slash, a backslash, ';' or a control character.
+//     slash, a backslash, ';' or a control character, and no escape is
+//     itself escaped (%252e).
 //
 // The proxy normalises paths before the plugin runs (Envoy: normalize_path,
 // merge_slashes, path_with_escaped_slashes_action) where it is configured
@@ -33,8 +34,12 @@ func NormalPath(path string) bool {
 			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
 				return false
 			}
-			if b := unhex(path[i+1])<<4 | unhex(path[i+2]); ambiguousEscape(b) {
+			b := unhex(path[i+1])<<4 | unhex(path[i+2])
+			if ambiguousEscape(b) {
 				return false
+			}
+			if b == '%' && i+4 < len(path) && isHex(path[i+3]) && isHex(path[i+4]) {
+				return false // %252e: an escape escaped, read twice by some upstreams
 			}
 			i += 2
 		}

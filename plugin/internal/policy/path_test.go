@@ -46,6 +46,8 @@ func TestNormalPath(t *testing.T) {
 		{name: "control", path: "/v0/a\x01b"},
 		{name: "non-ASCII byte", path: "/v0/caf\xc3\xa9"},
 		{name: "encoded reserved kept", path: "/v0/a%3Ab%40c%2Bd", want: true},
+		{name: "double-encoded dot", path: "/users/%252e%252e/admin"},
+		{name: "encoded percent alone kept", path: "/v0/100%25", want: true},
 		{name: "encoded non-ASCII kept", path: "/v0/caf%C3%A9", want: true},
 	}
 	for _, tc := range tests {

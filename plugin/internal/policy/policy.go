@@ -51,26 +51,23 @@ type Route struct {
 // credential locations of every scheme of the policy (Policy.prepare).
 func (rt *Route) locations(also ...authn.Locations) {
 	rt.locOnce.Do(func() {
-		var in, st []authn.Locations
-		passes := false
+		var in, st, passed []authn.Locations
 		for _, v := range rt.Verifiers {
 			in, st = append(in, authn.InputsOf(v)), append(st, v.Strip())
-			if p, ok := v.(authn.PassThrough); ok && p.PassesCredentials() {
-				passes = true
+			if p, ok := v.(authn.PassThrough); ok {
+				passed = append(passed, p.Passes())
 			}
 		}
-		if !passes {
-			st = append(st, also...)
-		}
-		rt.inputs, rt.strip = authn.Union(in...), authn.Union(st...)
+		rt.inputs = authn.Union(in...)
+		rt.strip = authn.Union(append(st, also...)...).Without(authn.Union(passed...))
 	})
 }
 
 // StripLocations lists the credential locations removed before a verified
 // request goes upstream: those of every scheme the policy knows, not only
-// the deciding scheme's, so no unverified credential reaches the upstream
-// (a route whose scheme lets the credential through, such as domain_key
-// with validate_auth_header false, strips only its own schemes' locations).
+// the deciding scheme's, so no unverified credential reaches the upstream.
+// A scheme that lets its credential through by configuration (domain_key
+// with validate_auth_header false) keeps just that location.
 func (rt *Route) StripLocations() authn.Locations {
 	rt.locations()
 	return rt.strip
@@ -91,7 +88,9 @@ func (rt *Route) Matches(method, host, path string) bool {
 	if len(rt.Hosts) > 0 && !containsFold(rt.Hosts, host) {
 		return false
 	}
-	if len(rt.Methods) > 0 && !contains(rt.Methods, method) {
+	// HEAD is GET without the body: frameworks serve it with the GET
+	// handler, so a GET route must not let HEAD fall through to another.
+	if len(rt.Methods) > 0 && !contains(rt.Methods, method) && !(method == "HEAD" && contains(rt.Methods, "GET")) {
 		return false
 	}
 	switch {
@@ -103,6 +102,35 @@ func (rt *Route) Matches(method, host, path string) bool {
 		return rt.Regex.MatchString(path)
 	}
 	return false
+}
+
+// matchesFolded is Matches as an upstream that ignores case and a trailing
+// slash (Express, Spring, ASP.NET by default) reads the path; lower is the
+// path in lower case.
+func (rt *Route) matchesFolded(method, host, lower string) bool {
+	if len(rt.Hosts) > 0 && !containsFold(rt.Hosts, host) {
+		return false
+	}
+	if len(rt.Methods) > 0 && !contains(rt.Methods, method) && !(method == "HEAD" && contains(rt.Methods, "GET")) {
+		return false
+	}
+	trimmed := trimSlash(lower)
+	switch {
+	case rt.Exact != "":
+		return trimmed == trimSlash(strings.ToLower(rt.Exact))
+	case rt.Prefix != "":
+		return strings.HasPrefix(lower+"/", strings.ToLower(rt.Prefix))
+	case rt.Regex != nil:
+		return rt.Regex.MatchString(lower) || rt.Regex.MatchString(trimmed)
+	}
+	return false
+}
+
+func trimSlash(p string) string {
+	if len(p) > 1 && p[len(p)-1] == '/' {
+		return p[:len(p)-1]
+	}
+	return p
 }
 
 // Result is the outcome of a route's decision.
@@ -158,7 +186,7 @@ func (rt *Route) Decide(r authn.Request, now time.Time) Result {
 // read a method that replaces the request's.
 var methodOverrideHeaders = [...]string{"x-http-method-override", "x-http-method", "x-method-override"}
 
-const methodOverrideQuery = "_method"
+const methodOverrideQuery = "_method" // as folded by authn.FoldQueryName
 
 // methodOverride reports whether the request asks the upstream for another
 // method than the one the route matched.
@@ -211,7 +239,38 @@ type Policy struct {
 	// Realm is used in WWW-Authenticate challenges.
 	Realm string
 
-	once sync.Once
+	once       sync.Once
+	anyMethods bool // some route is restricted to some methods
+}
+
+// Check applies the policy-wide rules to a request and the route Match gave
+// it (nil: none), before the route decides:
+//
+//   - when any route is restricted to some methods, a method override is
+//     refused on every request: a GET with X-HTTP-Method-Override: DELETE
+//     may match an open route while the upstream runs the DELETE handler;
+//   - the request must match the same route when case and a trailing slash
+//     are ignored, as many upstreams route: /Admin or /admin/ must not skip
+//     the route of /admin.
+func (p *Policy) Check(r authn.Request, rt *Route) *authn.DenyError {
+	p.prepare()
+	if p.anyMethods && methodOverride(r) {
+		return authn.Deny(authn.ErrMalformed, "method_override",
+			"Method overrides are refused: routes here are restricted to some methods.").WithStatus(400)
+	}
+	lower := strings.ToLower(r.Path()) // no copy when already lower case
+	var folded *Route
+	for _, c := range p.Routes {
+		if c.matchesFolded(r.Method(), r.Host(), lower) {
+			folded = c
+			break
+		}
+	}
+	if folded != rt {
+		return authn.Deny(authn.ErrMalformed, "path_ambiguous",
+			"The path matches another route when case or a trailing slash is ignored.").WithStatus(400)
+	}
+	return nil
 }
 
 // prepare gives every route the credential locations of every scheme.
@@ -222,6 +281,7 @@ func (p *Policy) prepare() {
 			for _, v := range rt.Verifiers {
 				all = append(all, v.Strip())
 			}
+			p.anyMethods = p.anyMethods || len(rt.Methods) > 0
 		}
 		every := authn.Union(all...)
 		for _, rt := range p.Routes {

@@ -139,9 +139,11 @@ func (DomainKeyUnchecked) Present(authn.Request) bool { return true }
 // Strip implements authn.Verifier: nothing; the header goes upstream as sent.
 func (DomainKeyUnchecked) Strip() authn.Locations { return authn.Locations{} }
 
-// PassesCredentials implements authn.PassThrough: the upstream checks the
-// Authorization header itself, so no credential location is stripped.
-func (DomainKeyUnchecked) PassesCredentials() bool { return true }
+// Passes implements authn.PassThrough: the upstream checks the
+// Authorization header itself.
+func (DomainKeyUnchecked) Passes() authn.Locations {
+	return authn.Locations{Headers: []string{"authorization"}}
+}
 
 // Verify implements authn.Verifier: an identity of the scheme, no subject.
 func (DomainKeyUnchecked) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
