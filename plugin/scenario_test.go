@@ -112,7 +112,7 @@ func scenarios(t testing.TB) []scenario {
 			wantUpstream: map[string]string{"x-credgate-subject": "customer-42", "x-credgate-tenant": "acme",
 				"x-credgate-scopes": "orders:read orders:write", "x-credgate-scheme": "jwt", "authorization": ""}},
 		{name: "line breaks in a claim never split the identity header", method: "POST", path: "/Orders/Create",
-			headers: [][2]string{{"authorization", "Bearer " + token(t, jwtSecretK1, "k1", map[string]any{"sub": "evil\r\nx-injected: 1\u0000", "tenant": "acme\nx"})}},
+			headers:      [][2]string{{"authorization", "Bearer " + token(t, jwtSecretK1, "k1", map[string]any{"sub": "evil\r\nx-injected: 1\u0000", "tenant": "acme\nx"})}},
 			wantUpstream: map[string]string{"x-credgate-subject": "evilx-injected: 1", "x-credgate-tenant": "acmex", "x-injected": ""}},
 		{name: "jwt rotated key k2", method: "POST", path: "/Orders/Create",
 			headers:      [][2]string{{"authorization", "Bearer " + token(t, jwtSecretK2, "k2", nil)}},
