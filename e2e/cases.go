@@ -196,6 +196,9 @@ var Cases = []Case{
 		{Req: get("/v0/products", "authorization", "demo-public-key", "X-HTTP-Method-Override", "DELETE"), Want: refused(400)},
 		{Req: get("/v0/products?_method=DELETE", "authorization", "demo-public-key"), Want: refused(400)},
 	}},
+	{Name: "trust/sso-redirect-to-an-unregistered-host", Steps: []Step{{Req: postJSON("/v1/sso",
+		`{"user_id":"user-42","user_api_key":"demo-user-api-key","redirect_url":"https://evil.example/v2/contactsso"}`),
+		Want: denied(400, "redirect_url")}}},
 	{Name: "trust/tenant-given-twice", Steps: []Step{{Req: get("/Supplier/Products/List",
 		"ApiKey", "demo-api-key-0001", "x-tenant", "globex", "x-tenant", "acme"), Want: refused(400)}}},
 

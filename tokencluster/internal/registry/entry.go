@@ -8,6 +8,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -55,6 +56,9 @@ type Entry struct {
 	UserAPIKey  string   `json:"user_api_key,omitempty"`
 	UserHashKey string   `json:"user_hash_key,omitempty"`
 	DeveloperID string   `json:"developer_id,omitempty"`
+	// RedirectOrigins are the origins (scheme://host[:port]) a developer's
+	// users may be sent to by one-time SSO links.
+	RedirectOrigins []string `json:"redirect_origins,omitempty"`
 }
 
 // field names, as in the Entry JSON tags.
@@ -63,6 +67,7 @@ const (
 	fSecret, fPassword, fUsername     = "secret", "password", "username"
 	fDomain, fEmail, fUserAPIKey      = "domain", "email", "user_api_key"
 	fUserHashKey, fDeveloperID        = "user_hash_key", "developer_id"
+	fRedirectOrigins                  = "redirect_origins"
 )
 
 // spec says which Entry fields a collection allows and requires, and how its
@@ -81,7 +86,7 @@ var specs = map[store.Collection]spec{
 	store.APIKeys:      {prefix: "ak_", allowed: []string{fName, fTenant, fScopes, fExpires, fSecret}, required: []string{fTenant}, secret: "digest"},
 	store.Users: {prefix: "us_", allowed: []string{fName, fTenant, fScopes, fUsername, fPassword, fDomain, fUserAPIKey,
 		fUserHashKey, fDeveloperID}, required: []string{fTenant}},
-	store.Developers:  {prefix: "dv_", allowed: []string{fName, fTenant}, required: []string{fTenant}},
+	store.Developers:  {prefix: "dv_", allowed: []string{fName, fTenant, fRedirectOrigins}, required: []string{fTenant}},
 	store.Apps:        {prefix: "pk_", allowed: []string{fName, fTenant, fScopes, fSecret}, required: []string{fTenant}, secret: "recoverable"},
 	store.Domains:     {allowed: []string{fTenant, fScopes, fSecret}, required: []string{fTenant}, secret: "digest"},
 	store.JWTPartners: {prefix: "pt_", allowed: []string{fName, fTenant, fScopes, fSecret}, required: []string{fTenant}, secret: "digest"},
@@ -101,7 +106,7 @@ func (e Entry) values() map[string]bool {
 		fName: e.Name != "", fTenant: e.Tenant != "", fScopes: len(e.Scopes) > 0, fExpires: e.ExpiresAt != "",
 		fSecret: e.Secret != "", fPassword: e.Password != "", fUsername: e.Username != "", fDomain: e.Domain != "",
 		fEmail: e.Email != "", fUserAPIKey: e.UserAPIKey != "", fUserHashKey: e.UserHashKey != "",
-		fDeveloperID: e.DeveloperID != "",
+		fDeveloperID: e.DeveloperID != "", fRedirectOrigins: len(e.RedirectOrigins) > 0,
 	}
 }
 
@@ -142,7 +147,33 @@ func check(c store.Collection, e Entry) error {
 			return &FieldError{Field: fScopes, Msg: fmt.Sprintf("invalid scope %q", s)}
 		}
 	}
+	for _, o := range e.RedirectOrigins {
+		if c, ok := Origin(o); !ok || c != o {
+			return &FieldError{Field: fRedirectOrigins, Msg: fmt.Sprintf("%q is not an origin like https://app.example (lower case, no path)", o)}
+		}
+	}
 	return nil
+}
+
+// Origin returns the origin of an absolute http(s) URL, scheme://host[:port]
+// in lower case without a default port, and whether rawURL is one without
+// user information.
+func Origin(rawURL string) (string, bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return u.Scheme + "://" + host, true
 }
 
 func contains(list []string, s string) bool {

@@ -109,6 +109,8 @@ type View struct {
 	Domain      string   `json:"domain,omitempty"`
 	Email       string   `json:"email,omitempty"`
 	DeveloperID string   `json:"developer_id,omitempty"`
+	// RedirectOrigins are a developer's registered SSO redirect origins.
+	RedirectOrigins []string `json:"redirect_origins,omitempty"`
 }
 
 func rfc3339(unix int64) string {
@@ -123,5 +125,5 @@ func ViewOf(c store.Collection, rec store.Record) View {
 	return View{ID: rec.ID, Collection: string(c), Name: rec.Name, Tenant: rec.Tenant, Scopes: rec.Scopes,
 		ExpiresAt: rfc3339(rec.ExpiresAt), Revoked: rec.Revoked, CreatedAt: rfc3339(rec.CreatedAt),
 		UpdatedAt: rfc3339(rec.UpdatedAt), Username: rec.Username, Domain: rec.Domain, Email: rec.Email,
-		DeveloperID: rec.DeveloperID}
+		DeveloperID: rec.DeveloperID, RedirectOrigins: rec.RedirectOrigins}
 }

@@ -97,7 +97,8 @@ func (r *Registry) checkOwners(ctx context.Context, e Entry) error {
 func (r *Registry) build(c store.Collection, e Entry, prev *store.Record) (store.Record, map[string]string, error) {
 	now := r.Now().Unix()
 	rec := store.Record{ID: e.ID, Name: e.Name, Tenant: e.Tenant, Scopes: e.Scopes, CreatedAt: now, UpdatedAt: now,
-		Username: e.Username, Domain: e.Domain, Email: strings.ToLower(e.Email), DeveloperID: e.DeveloperID}
+		Username: e.Username, Domain: e.Domain, Email: strings.ToLower(e.Email), DeveloperID: e.DeveloperID,
+		RedirectOrigins: e.RedirectOrigins}
 	if rec.ID == "" {
 		rec.ID = specs[c].prefix + secret.NewToken(9)
 	}

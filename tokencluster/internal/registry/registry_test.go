@@ -136,3 +136,32 @@ func TestCreateRotateRevoke(t *testing.T) {
 		t.Fatalf("revoke unknown: %v", err)
 	}
 }
+
+func TestRedirectOrigins(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://app.example":          "https://app.example",
+		"https://APP.example:443/path": "https://app.example",
+		"http://localhost:8080/":       "http://localhost:8080",
+		"https://[::1]:8443":           "https://[::1]:8443",
+	} {
+		if got, ok := registry.Origin(in); !ok || got != want {
+			t.Errorf("Origin(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"https://user@app.example", "ftp://app.example", "//app.example", "app.example", "javascript:x"} {
+		if _, ok := registry.Origin(bad); ok {
+			t.Errorf("Origin(%q) accepted", bad)
+		}
+	}
+	r := newRegistry(t)
+	ctx := context.Background()
+	if _, err := r.Create(ctx, store.Tenants, registry.Entry{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Create(ctx, store.Developers, registry.Entry{Tenant: "acme", RedirectOrigins: []string{"https://app.example/login"}}); !errors.Is(err, registry.ErrInvalid) {
+		t.Fatalf("an origin with a path was accepted: %v", err)
+	}
+	if _, err := r.Create(ctx, store.Developers, registry.Entry{Tenant: "acme", RedirectOrigins: []string{"https://app.example"}}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -188,7 +188,7 @@ func TestSSOConcurrentSingleUse(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		e := newEnvOn(t, open(t))
-		tok := e.admin(http.MethodPost, "/users/user-42/sso", `{"redirect_url":"https://a.test/"}`).json(t)["sso_token"].(string)
+		tok := e.admin(http.MethodPost, "/users/user-42/sso", `{"redirect_url":"https://app.example/"}`).json(t)["sso_token"].(string)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		active := 0

@@ -170,6 +170,16 @@ func TestSSO(t *testing.T) {
 	wantField(t, v, "active", false)
 	wantField(t, v, "reason", "consumed")
 
+	// Only origins registered for the user's developer (redirect_origins).
+	for _, bad := range []string{"https://evil.example/login", "https://shop.acme.test.evil.example/",
+		"https://shop.acme.test@evil.example/", "http://shop.acme.test/login", "https://shop.acme.test:8443/",
+		"javascript:alert(1)", "//shop.acme.test/"} {
+		resp := e.postJSON("/v1/sso", tokenapi.SSORequest{UserID: "user-42", UserAPIKey: "demo-user-api-key", RedirectURL: bad})
+		wantStatus(t, resp, http.StatusBadRequest)
+		wantStatus(t, e.admin(http.MethodPost, "/users/user-42/sso", `{"redirect_url":"`+bad+`"}`), http.StatusBadRequest)
+	}
+	wantStatus(t, e.postJSON("/v1/sso", tokenapi.SSORequest{UserID: "user-42", UserAPIKey: "demo-user-api-key",
+		RedirectURL: "https://SHOP.acme.test:443/x"}), http.StatusOK)
 	admin := e.admin(http.MethodPost, "/users/user-42/sso", `{"redirect_url":"https://shop.acme.test/login"}`)
 	wantStatus(t, admin, http.StatusOK)
 	late := admin.json(t)["sso_token"].(string)

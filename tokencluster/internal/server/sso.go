@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
+	"github.com/credgate/credgate/tokencluster/internal/registry"
 	"github.com/credgate/credgate/tokencluster/internal/secret"
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
@@ -64,10 +65,39 @@ func (s *Server) writeSSO(w http.ResponseWriter, r *http.Request, user store.Rec
 	writeJSON(w, http.StatusOK, resp, false)
 }
 
+// redirectAllowed reports whether origin is registered for the user's
+// developer.
+func (s *Server) redirectAllowed(ctx context.Context, user store.Record, origin string) (bool, error) {
+	if user.DeveloperID == "" {
+		return false, nil
+	}
+	dev, err := s.opts.Store.Get(ctx, store.Developers, user.DeveloperID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, o := range dev.RedirectOrigins {
+		if o == origin {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (s *Server) issueSSO(ctx context.Context, user store.Record, redirect string) (tokenapi.SSOResponse, error) {
-	u, err := url.Parse(redirect)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	origin, ok := registry.Origin(redirect)
+	if !ok {
 		return tokenapi.SSOResponse{}, errBadRequest("redirect_url must be an absolute http(s) URL")
+	}
+	// The link may only send the user to an origin registered for the
+	// user's developer: an open redirect would hand one-time logins to
+	// any host.
+	if ok, err := s.redirectAllowed(ctx, user, origin); err != nil {
+		return tokenapi.SSOResponse{}, errUnavailable(err)
+	} else if !ok {
+		return tokenapi.SSOResponse{}, errBadRequest("redirect_url is not on an origin registered for the user's developer (redirect_origins)")
 	}
 	if ok, err := s.ownerActive(ctx, user); err != nil {
 		return tokenapi.SSOResponse{}, errUnavailable(err)
@@ -80,6 +110,10 @@ func (s *Server) issueSSO(ctx context.Context, user store.Record, redirect strin
 		Username: user.Username, Scopes: user.Scopes, IssuedAt: now.Unix(), ExpiresAt: now.Add(s.opts.SSOTTL).Unix()}
 	if err := s.opts.Store.PutToken(ctx, tok, now); err != nil {
 		return tokenapi.SSOResponse{}, err
+	}
+	u, err := url.Parse(redirect) // parsed by registry.Origin already
+	if err != nil {
+		return tokenapi.SSOResponse{}, errBadRequest("redirect_url must be an absolute http(s) URL")
 	}
 	q := u.Query()
 	q.Set(tokenapi.SSOQueryParam, raw)

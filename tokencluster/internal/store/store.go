@@ -65,6 +65,8 @@ type Record struct {
 	Domain       string `json:"domain,omitempty"`
 	Email        string `json:"email,omitempty"`
 	DeveloperID  string `json:"developer_id,omitempty"`
+	// RedirectOrigins are a developer's registered SSO redirect origins.
+	RedirectOrigins []string `json:"redirect_origins,omitempty"`
 	// Keys are the lookup keys the store indexes for Lookup (unique per collection).
 	Keys []string `json:"keys,omitempty"`
 }
