@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,6 +26,15 @@ const (
 // spoof is sent with successful requests: the upstream must see the
 // plugin's identity, never the client's.
 var spoof = []string{"x-credgate-subject", "spoofed", "x-credgate-spoofed", "1"}
+
+// manyHeaders returns n distinct header name/value pairs.
+func manyHeaders(n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, "x-h"+strconv.Itoa(i), "v")
+	}
+	return out
+}
 
 func with(h ...[]string) []string {
 	var out []string
@@ -201,6 +212,10 @@ var Cases = []Case{
 		Want: denied(400, "redirect_url")}}},
 	{Name: "trust/tenant-given-twice", Steps: []Step{{Req: get("/Supplier/Products/List",
 		"ApiKey", "demo-api-key-0001", "x-tenant", "globex", "x-tenant", "acme"), Want: refused(400)}}},
+
+	// Envoy's limits before any filter: at most 100 headers, 60 KiB of them.
+	{Name: "edge/too-many-headers", Steps: []Step{{Req: get("/healthz", manyHeaders(101)...), Want: refused(431)}}},
+	{Name: "edge/headers-too-large", Steps: []Step{{Req: get("/healthz", "x-big", strings.Repeat("b", 61<<10)), Want: refused(431)}}},
 
 	// A header name with an underscore reads as a dash to CGI, WSGI, PHP and
 	// Rack upstreams: envoy.yaml refuses such requests at the edge.

@@ -26,7 +26,7 @@ func embeddedEnv(t *testing.T) *Env {
 	// to the plugin (vm_config.environment_variables.host_env_keys).
 	t.Setenv("CREDGATE_VERIFY_TOKEN", testcluster.VerifyToken)
 	echo := startEcho(t)
-	gw := startGateway(t, root, map[string]string{"token_cluster": tc.URL, "upstream_api": echo})
+	gw, _ := startGateway(t, root, map[string]string{"token_cluster": tc.URL, "upstream_api": echo})
 	t.Logf("embedded mode: gateway %s, token cluster %s, echo %s", gw.URL(), tc.URL, echo)
 	return &Env{Gateway: gw.URL(), TokenCluster: tc.URL, AdminToken: testcluster.AdminToken, VerifyToken: testcluster.VerifyToken,
 		StopTokenCluster: func() error { tc.Stop(t); return nil }}
@@ -44,7 +44,7 @@ func moduleRoot(t testing.TB) string {
 // startGateway runs the embedded gateway on envoy/envoy.yaml with the
 // clusters mapped, on a free loopback port; its logs are shown when the
 // test fails.
-func startGateway(t *testing.T, root string, clusters map[string]string) *gateway.Gateway {
+func startGateway(t *testing.T, root string, clusters map[string]string) (*gateway.Gateway, *testproc.Buffer) {
 	t.Helper()
 	wasm := filepath.Join(root, "build", "credgate.wasm")
 	if _, err := os.Stat(wasm); err != nil {
@@ -69,7 +69,7 @@ func startGateway(t *testing.T, root string, clusters map[string]string) *gatewa
 			t.Logf("gateway logs:\n%s", logs.String())
 		}
 	})
-	return gw
+	return gw, logs
 }
 
 // startEcho builds and runs the echo upstream on a free loopback port and

@@ -26,6 +26,7 @@ import (
 	// are imported above). Any other @type is refused.
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/resource_monitors/downstream_connections/v3"
 )
 
 // bootstrapPath is the one Envoy bootstrap: `make run`, the compose suite and

@@ -64,6 +64,9 @@ func TestBootstrap(t *testing.T) {
 				if got := bs.GetAdmin().GetAddress().GetSocketAddress().GetPortValue(); got != 9901 {
 					t.Errorf("admin port %d, want 9901", got)
 				}
+				if got := bs.GetAdmin().GetAddress().GetSocketAddress().GetAddress(); got != "127.0.0.1" {
+					t.Errorf("admin address %q, want 127.0.0.1: the admin interface can reconfigure and stop Envoy", got)
+				}
 			},
 		},
 		{
@@ -79,6 +82,14 @@ func TestBootstrap(t *testing.T) {
 				}
 				if !h.GetStripTrailingHostDot() {
 					t.Error("strip_trailing_host_dot must be on")
+				}
+				if h.GetRequestHeadersTimeout() == nil || h.GetCommonHttpProtocolOptions().GetIdleTimeout() == nil ||
+					h.GetMaxRequestHeadersKb().GetValue() == 0 || h.GetCommonHttpProtocolOptions().GetMaxHeadersCount().GetValue() == 0 {
+					t.Error("request_headers_timeout, idle_timeout, max_request_headers_kb and max_headers_count must be set")
+				}
+				mons := bs.GetOverloadManager().GetResourceMonitors()
+				if len(mons) == 0 || mons[0].GetName() != "envoy.resource_monitors.global_downstream_max_connections" {
+					t.Error("the overload manager must bound downstream connections")
 				}
 			},
 		},

@@ -29,6 +29,7 @@ type Config struct {
 	logLevel     LogLevel
 	env          []string
 	guestClock   bool
+	logSink      func(LogEntry)
 }
 
 // NewConfig returns the defaults: one VM, no configuration, plugin name
@@ -172,15 +173,29 @@ func (c Config) WithGuestTimeClock(on bool) Config {
 	return c
 }
 
+// WithLogSink calls sink with every log line WithLogLevel lets through, as
+// the plugin (or the host) logs it, in order per VM. Host.Logs keeps only the
+// newest lines; a sink sees them all. The
+// sink runs on the VM's goroutine: it must not call back into the Host.
+func (c Config) WithLogSink(sink func(LogEntry)) Config {
+	c = c.clone()
+	c.logSink = sink
+	return c
+}
+
 func (c Config) options() abi.Options {
 	up := c.upstream
 	if up == nil {
 		up = abi.EchoHandler()
 	}
-	return abi.Options{
+	o := abi.Options{
 		VMs: c.vms, VMConfig: c.vmConfig, PluginConfig: c.pluginConfig, PluginName: c.pluginName,
 		Clusters: maps.Clone(c.clusters), Upstream: up, Now: c.now, Stderr: c.stderr,
 		GCPressure: c.gcPressure, LogLevel: abi.LogLevel(c.logLevel), AutoTick: c.autoTick,
 		Env: slices.Clone(c.env), GuestClock: c.guestClock,
 	}
+	if sink := c.logSink; sink != nil {
+		o.LogSink = func(e abi.LogEntry) { sink(LogEntry{VM: e.VM, Level: LogLevel(e.Level), Message: e.Message}) }
+	}
+	return o
 }

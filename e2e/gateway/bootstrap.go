@@ -26,6 +26,7 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	wasmfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	downstreamv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/resource_monitors/downstream_connections/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -53,6 +54,58 @@ type Bootstrap struct {
 	// common_http_protocol_options.headers_with_underscores_action: what
 	// Envoy does with a request header whose name has an underscore.
 	Underscores corev3.HttpProtocolOptions_HeadersWithUnderscoresAction
+	// Limits are the connection manager's and the overload manager's limits,
+	// with Envoy's defaults where the bootstrap sets none.
+	Limits Limits
+}
+
+// Limits are what Envoy enforces on downstream requests before any filter.
+type Limits struct {
+	// MaxHeaderBytes: max_request_headers_kb (Envoy default 60 KiB).
+	MaxHeaderBytes int
+	// MaxHeaders: common_http_protocol_options.max_headers_count (default 100).
+	MaxHeaders int
+	// HeadersTimeout: request_headers_timeout (default none).
+	HeadersTimeout time.Duration
+	// IdleTimeout: common_http_protocol_options.idle_timeout (default 1h).
+	IdleTimeout time.Duration
+	// RequestTimeout: request_timeout (default none).
+	RequestTimeout time.Duration
+	// MaxConnections: the overload manager's
+	// envoy.resource_monitors.global_downstream_max_connections (default
+	// none: 0).
+	MaxConnections int
+}
+
+func limitsOf(pb *bootstrapv3.Bootstrap, hcm *hcmv3.HttpConnectionManager) (Limits, error) {
+	l := Limits{MaxHeaderBytes: 60 << 10, MaxHeaders: 100, IdleTimeout: time.Hour}
+	if kb := hcm.GetMaxRequestHeadersKb(); kb != nil {
+		l.MaxHeaderBytes = int(kb.GetValue()) << 10
+	}
+	po := hcm.GetCommonHttpProtocolOptions()
+	if n := po.GetMaxHeadersCount(); n != nil {
+		l.MaxHeaders = int(n.GetValue())
+	}
+	if d := po.GetIdleTimeout(); d != nil {
+		l.IdleTimeout = d.AsDuration()
+	}
+	if d := hcm.GetRequestHeadersTimeout(); d != nil {
+		l.HeadersTimeout = d.AsDuration()
+	}
+	if d := hcm.GetRequestTimeout(); d != nil {
+		l.RequestTimeout = d.AsDuration()
+	}
+	for _, m := range pb.GetOverloadManager().GetResourceMonitors() {
+		if m.GetName() != "envoy.resource_monitors.global_downstream_max_connections" {
+			continue
+		}
+		var dc downstreamv3.DownstreamConnectionsConfig
+		if err := m.GetTypedConfig().UnmarshalTo(&dc); err != nil {
+			return l, fmt.Errorf("overload manager: %w", err)
+		}
+		l.MaxConnections = int(dc.GetMaxActiveDownstreamConnections())
+	}
+	return l, nil
 }
 
 // Plugin is the Wasm filter's configuration.
@@ -147,6 +200,9 @@ func ParseBootstrap(doc []byte) (*Bootstrap, error) {
 		return nil, err
 	}
 	bs.Underscores = hcm.GetCommonHttpProtocolOptions().GetHeadersWithUnderscoresAction()
+	if bs.Limits, err = limitsOf(&pb, hcm); err != nil {
+		return nil, err
+	}
 	if bs.Routes, err = routeTable(hcm); err != nil {
 		return nil, err
 	}

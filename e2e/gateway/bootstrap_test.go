@@ -150,6 +150,9 @@ func TestParseInline(t *testing.T) {
 	if got := strings.Join(bs.Plugin.Env, " "); got != "CREDGATE_TEST_HOST_KEY=from-host GOGC=50" {
 		t.Errorf("VM environment %q", got)
 	}
+	if want := (Limits{MaxHeaderBytes: 60 << 10, MaxHeaders: 100, IdleTimeout: time.Hour}); bs.Limits != want {
+		t.Errorf("Envoy's default limits: %+v, want %+v", bs.Limits, want)
+	}
 	if bs.Clusters["a"] != "http://a.local:81" || bs.Clusters["b"] != "http://10.0.0.2:82" {
 		t.Errorf("clusters %v", bs.Clusters)
 	}

@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
@@ -51,17 +51,15 @@ type Options struct {
 
 // Gateway serves one bootstrap listener through the credgate filter.
 type Gateway struct {
-	bs      *Bootstrap
-	log     *slog.Logger
-	module  *hostcalls.Module
-	cache   *hostcalls.Cache
-	host    *hostcalls.Host
-	up      *upstreams
-	srv     *http.Server
-	ln      net.Listener
-	served  chan error
-	stopLog chan struct{}
-	logWG   sync.WaitGroup
+	bs     *Bootstrap
+	log    *slog.Logger
+	module *hostcalls.Module
+	cache  *hostcalls.Cache
+	host   *hostcalls.Host
+	up     *upstreams
+	srv    *http.Server
+	ln     net.Listener
+	served chan error
 }
 
 // Start loads the bootstrap and the module, starts the plugin's VMs, and
@@ -81,7 +79,7 @@ func Start(ctx context.Context, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{bs: bs, log: o.Logger, served: make(chan error, 1), stopLog: make(chan struct{})}
+	g := &Gateway{bs: bs, log: o.Logger, served: make(chan error, 1)}
 	if g.log == nil {
 		g.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
@@ -96,10 +94,16 @@ func Start(ctx context.Context, o Options) (*Gateway, error) {
 		g.close(ctx)
 		return nil, err
 	}
-	g.srv = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+	lim := bs.Limits
+	if lim.MaxConnections > 0 {
+		g.ln = &limitListener{Listener: g.ln, max: int64(lim.MaxConnections), log: g.log}
+	}
+	// Envoy's limits before any filter: the header size (Go's own check,
+	// with room for the request line, answers 431 past it; ServeHTTP
+	// applies the exact limit), the headers and idle timeouts.
+	g.srv = &http.Server{Handler: g, MaxHeaderBytes: lim.MaxHeaderBytes + 4<<10,
+		ReadHeaderTimeout: lim.HeadersTimeout, IdleTimeout: lim.IdleTimeout, ReadTimeout: lim.RequestTimeout}
 	go func() { g.served <- g.srv.Serve(g.ln) }()
-	g.logWG.Add(1)
-	go g.copyLogs()
 	g.log.Info("gateway listening", "addr", g.ln.Addr().String(), "routes", len(bs.Routes),
 		"clusters", bs.Clusters, "vms", g.host.VMs())
 	return g, nil
@@ -128,7 +132,12 @@ func (g *Gateway) startHost(ctx context.Context, o Options) error {
 	}
 	cfg := hostcalls.NewConfig().WithVMs(vms).WithAutoTick(true).WithPluginName(g.bs.Plugin.Name).
 		WithPluginConfig(g.bs.Plugin.Config).WithVMConfig(g.bs.Plugin.VMConfig).
-		WithUpstream(g.up).WithStderr(os.Stderr).WithLogLevel(o.LogLevel)
+		WithUpstream(g.up).WithStderr(os.Stderr).WithLogLevel(o.LogLevel).
+		// Every plugin line reaches the gateway's log as it is written: an
+		// audit trail must not lose denials under a flood.
+		WithLogSink(func(e hostcalls.LogEntry) {
+			g.log.Log(context.Background(), slogLevel(e.Level), e.Message, "source", "plugin", "vm", e.VM)
+		})
 	for name, u := range g.bs.Clusters {
 		cfg = cfg.WithCluster(name, u)
 	}
@@ -212,12 +221,6 @@ func (g *Gateway) close(ctx context.Context) {
 	if g.up != nil {
 		g.up.transport.CloseIdleConnections()
 	}
-	select {
-	case <-g.stopLog:
-	default:
-		close(g.stopLog)
-	}
-	g.logWG.Wait()
 }
 
 // ServeHTTP runs one request through the filter and writes what the client
@@ -231,6 +234,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.RequestURI
 	if !strings.HasPrefix(path, "/") {
 		path = r.URL.RequestURI()
+	}
+	if tooLarge(r.Header, g.bs.Limits) {
+		// Envoy's codec: max_request_headers_kb / max_headers_count.
+		http.Error(w, "Request Header Fields Too Large", http.StatusRequestHeaderFieldsTooLarge)
+		return
 	}
 	headers, ok := underscoreHeaders(requestHeaders(r.Header), g.bs.Underscores)
 	if !ok {
@@ -278,6 +286,59 @@ func requestHeaders(h http.Header) [][2]string {
 	return out
 }
 
+// tooLarge reports whether the request headers pass Envoy's limits: more
+// than MaxHeaders headers, or more than MaxHeaderBytes of names and values.
+func tooLarge(h http.Header, l Limits) bool {
+	n, size := 0, 0
+	for k, vs := range h {
+		n += len(vs)
+		for _, v := range vs {
+			size += len(k) + len(v)
+		}
+	}
+	return n > l.MaxHeaders || size > l.MaxHeaderBytes
+}
+
+// limitListener closes connections past max active ones at once, as Envoy's
+// overload manager does with global_downstream_max_connections, so that a
+// flood of idle connections cannot hold every slot of a slow accept queue.
+type limitListener struct {
+	net.Listener
+	max     int64
+	active  atomic.Int64
+	refused atomic.Int64
+	log     *slog.Logger
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.active.Add(1) > l.max {
+			l.active.Add(-1)
+			if n := l.refused.Add(1); n&(n-1) == 0 { // log at 1, 2, 4, 8, ...
+				l.log.Warn("connection limit reached; closing new connections", "max", l.max, "refused", n)
+			}
+			_ = c.Close()
+			continue
+		}
+		return &countedConn{Conn: c, done: func() { l.active.Add(-1) }}, nil
+	}
+}
+
+type countedConn struct {
+	net.Conn
+	once sync.Once
+	done func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.done)
+	return c.Conn.Close()
+}
+
 // underscoreHeaders applies headers_with_underscores_action as Envoy's
 // connection manager does: ALLOW keeps them, DROP_HEADER drops them, and
 // REJECT_REQUEST refuses the request (ok false).
@@ -314,33 +375,6 @@ func writeResponse(w http.ResponseWriter, method string, resp hostcalls.Response
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(resp.Body)
-}
-
-// copyLogs writes the plugin's log lines to the gateway's logger as they
-// come.
-func (g *Gateway) copyLogs() {
-	defer g.logWG.Done()
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	seen := 0
-	for {
-		stop := false
-		select {
-		case <-g.stopLog:
-			stop = true
-		case <-t.C:
-		}
-		if g.host != nil {
-			logs := g.host.Logs()
-			for _, e := range logs[min(seen, len(logs)):] {
-				g.log.Log(context.Background(), slogLevel(e.Level), e.Message, "source", "plugin", "vm", e.VM)
-			}
-			seen = len(logs)
-		}
-		if stop {
-			return
-		}
-	}
 }
 
 func slogLevel(l hostcalls.LogLevel) slog.Level {

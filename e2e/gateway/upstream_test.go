@@ -4,6 +4,8 @@ package gateway
 
 import (
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,5 +85,73 @@ func TestUpstreamTimeout(t *testing.T) {
 	u.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	if rec.Code != http.StatusGatewayTimeout {
 		t.Fatalf("status %d, want 504", rec.Code)
+	}
+}
+
+// Past max active connections, new ones are closed at once; a closed one
+// frees its slot.
+func TestLimitListener(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &limitListener{Listener: inner, max: 2, log: slog.New(slog.DiscardHandler)}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := dial(), dial()
+	defer a.Close()
+	defer b.Close()
+	first, second := <-accepted, <-accepted
+	extra := dial()
+	defer extra.Close()
+	_ = extra.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := extra.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the connection past the limit was served")
+	}
+	if ln.refused.Load() != 1 {
+		t.Fatalf("refused %d", ln.refused.Load())
+	}
+	_ = first.Close()
+	_ = second.Close()
+	ok := dial()
+	defer ok.Close()
+	select {
+	case c := <-accepted:
+		_ = c.Close()
+	case <-time.After(2 * time.Second):
+		t.Fatal("a slot freed by a closed connection was not reused")
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	l := Limits{MaxHeaderBytes: 100, MaxHeaders: 3}
+	for _, tc := range []struct {
+		h    http.Header
+		want bool
+	}{
+		{http.Header{"A": {"1"}, "B": {"2"}, "C": {"3"}}, false},
+		{http.Header{"A": {"1", "2"}, "B": {"2"}, "C": {"3"}}, true},
+		{http.Header{"A": {strings.Repeat("x", 100)}}, true},
+		{http.Header{"A": {strings.Repeat("x", 99)}}, false},
+	} {
+		if got := tooLarge(tc.h, l); got != tc.want {
+			t.Errorf("tooLarge(%d headers) = %v, want %v", len(tc.h), got, tc.want)
+		}
 	}
 }

@@ -38,6 +38,8 @@ type Options struct {
 	// GuestClock makes each VM's monotonic clock run only while guest code
 	// runs (see hostcalls.Config.WithGuestTimeClock).
 	GuestClock bool
+	// LogSink, when set, receives every log line as it is logged.
+	LogSink func(LogEntry)
 }
 
 // LogLevel is the proxy-wasm log level.
@@ -250,6 +252,9 @@ func (h *Host) log(vm int, level LogLevel, msg string) {
 	}
 	h.logs = append(h.logs, LogEntry{VM: vm, Level: level, Message: msg})
 	h.mu.Unlock()
+	if sink := h.opts.LogSink; sink != nil {
+		sink(LogEntry{VM: vm, Level: level, Message: msg})
+	}
 }
 
 // MaxLogs bounds the log lines a host keeps; the oldest are dropped first.
