@@ -89,6 +89,11 @@ func (h *Host) Metric(name string) (uint64, bool) { return h.h.Metric(name) }
 // Metrics returns every metric by name, valued as Metric does.
 func (h *Host) Metrics() map[string]uint64 { return h.h.Metrics() }
 
+// SharedDataStats returns how many shared data keys the VMs wrote and the
+// bytes of those keys and values: proxy-wasm cannot delete a key, so a
+// module must bound them itself.
+func (h *Host) SharedDataStats() (keys, bytes int) { return h.h.SharedDataStats() }
+
 // SharedData returns the shared data entry under key and its cas.
 func (h *Host) SharedData(key string) (value []byte, cas uint32, ok bool) {
 	return h.h.SharedData(key)

@@ -97,7 +97,7 @@ func BenchmarkSchemes(b *testing.B) {
 
 // waitCursor gives revocation polling time to learn its cursor, before
 // which nothing is cached.
-func waitCursor(b *testing.B, e *clusterEnv) {
+func waitCursor(b testing.TB, e *clusterEnv) {
 	b.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {

@@ -55,7 +55,7 @@ SESSION=\$(curl -s $gw/v2/token $json -d '{"username":"pea","password":"demo-pas
 curl -s $gw/v2/contacts -H "access-token: \$SESSION"
 
 # sso: Zeamster one-time login link (a second use is refused)
-SSO=\$(curl -s $gw/v1/sso $json -d '{"user_id":"user-42","user_api_key":"demo-user-api-key","redirect_url":"http://$gw/v2/contactsso"}' | sed -E 's/.*"sso_token":"([^"]+)".*/\1/')
+SSO=\$(curl -s $gw/v1/sso $json -d '{"user_id":"user-42","user_api_key":"demo-user-api-key","redirect_url":"https://app.example/v2/contactsso"}' | sed -E 's/.*"sso_token":"([^"]+)".*/\1/')
 curl -s "$gw/v2/contactsso?sso-token=\$SSO"
 
 # public_key: Marketcloud reads with the public key alone

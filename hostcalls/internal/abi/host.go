@@ -298,6 +298,9 @@ func (h *Host) Metric(name string) (uint64, bool) { return h.metrics.Lookup(name
 // Metrics returns every metric by name.
 func (h *Host) Metrics() map[string]uint64 { return h.metrics.Snapshot() }
 
+// SharedDataStats returns the number of shared data keys and their bytes.
+func (h *Host) SharedDataStats() (keys, bytes int) { return h.shared.Stats() }
+
 // SharedData returns a shared data entry.
 func (h *Host) SharedData(key string) ([]byte, uint32, bool) {
 	v, cas, st := h.shared.Get(key)

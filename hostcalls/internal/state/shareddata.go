@@ -78,3 +78,13 @@ func (s *SharedData) Set(key string, value []byte, cas uint32) Status {
 	s.data[key] = sharedValue{value: append([]byte(nil), value...), cas: s.casLocked()}
 	return OK
 }
+
+// Stats returns the number of keys and the bytes of keys and values held.
+func (s *SharedData) Stats() (keys, bytes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.data {
+		bytes += len(k) + len(v.value)
+	}
+	return len(s.data), bytes
+}

@@ -37,6 +37,13 @@ type Cache struct {
 	StaleWindow time.Duration
 	// Shared enables the cross-VM layer in the proxy's shared data.
 	Shared bool
+	// SharedSlots bounds the shared-data keys of that layer (answers of the
+	// most recently seen credentials; older ones are overwritten).
+	SharedSlots int
+	// ReplaySlots bounds the shared-data keys of single-use values (HMAC
+	// signatures with replay protection); when every slot holds a live
+	// value, new requests are refused rather than let a replay through.
+	ReplaySlots int
 }
 
 var clusterKeys = []string{"cluster", "authority", "timeout_ms", "verify_token", "verify_token_env", "revocation_poll_ms"}
@@ -109,10 +116,11 @@ func tokenValue(s string) bool {
 	return true
 }
 
-var cacheKeys = []string{"max_entries", "max_ttl_seconds", "negative_ttl_seconds", "stale_seconds", "shared"}
+var cacheKeys = []string{"max_entries", "max_ttl_seconds", "negative_ttl_seconds", "stale_seconds", "shared", "shared_slots", "replay_slots"}
 
 func parseCache(v gjson.Result) (Cache, error) {
-	c := Cache{MaxEntries: 10000, MaxTTL: 5 * time.Minute, NegativeTTL: 5 * time.Second, StaleWindow: 5 * time.Minute, Shared: true}
+	c := Cache{MaxEntries: 10000, MaxTTL: 5 * time.Minute, NegativeTTL: 5 * time.Second, StaleWindow: 5 * time.Minute, Shared: true,
+		SharedSlots: 8192, ReplaySlots: 16384}
 	if !v.Exists() {
 		return c, nil
 	}
@@ -140,6 +148,14 @@ func parseCache(v gjson.Result) (Cache, error) {
 			return c, errAt("cache.shared", "must be true or false")
 		}
 		c.Shared = s.Bool()
+	}
+	for key, dst := range map[string]*int{"shared_slots": &c.SharedSlots, "replay_slots": &c.ReplaySlots} {
+		if n := v.Get(key); n.Exists() {
+			if n.Type != gjson.Number || n.Int() < 16 || n.Int() > 1<<20 || float64(n.Int()) != n.Float() {
+				return c, errAt("cache."+key, "must be a whole number from 16 to 1048576")
+			}
+			*dst = int(n.Int())
+		}
 	}
 	return c, nil
 }

@@ -93,7 +93,7 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 	if !p.cfg.Cache.Shared {
 		return cache.Entry{}, false
 	}
-	e, ok := sharedGet(lk, now)
+	e, ok := p.sharedGet(lk, now)
 	if ok {
 		p.cache.Put(lk.CacheKey, lk.Digest, e, now)
 	}
@@ -103,7 +103,7 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 // store caches a fresh answer in the VM's cache and, when positive, in the
 // shared layer for the other VMs.
 func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) {
-	if lk.CacheKey == "" || !p.revocationsFollowed() || revoked(lk.Digest) {
+	if lk.CacheKey == "" || !p.revocationsFollowed() || p.revoked.has(lk.Digest, now) {
 		return
 	}
 	e, ok := p.cache.Policy().Lifetimes(a, now, lk.Refresh)
@@ -112,7 +112,7 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) 
 	}
 	p.cache.Put(lk.CacheKey, lk.Digest, e, now)
 	if p.cfg.Cache.Shared && a.Active {
-		sharedPut(lk, e)
+		sharedPut(lk, e, now)
 	}
 }
 

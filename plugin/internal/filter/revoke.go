@@ -18,9 +18,9 @@ type revocationFeed struct {
 }
 
 // pollRevocations asks the token cluster for revocations since the last
-// cursor, evicts the named credentials from this VM's cache and records them
-// in shared data so no VM serves them from the shared layer. The first poll
-// only learns the current cursor.
+// cursor, evicts the named credentials from this VM's cache and remembers
+// them so this VM never serves them from the shared layer either. The first
+// poll only learns the current cursor.
 func (p *pluginContext) pollRevocations() {
 	c := p.cfg.Cluster
 	if c == nil || p.revoke.inFlight {
@@ -60,12 +60,14 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	}
 	root := gjson.ParseBytes(body)
 	evicted := 0
+	now := p.now()
+	p.revoked.prune(now)
 	for _, r := range root.Get(tokenapi.FieldRevocations).Array() {
 		digest := r.Get("digest").String()
 		if digest == "" {
 			continue
 		}
-		markRevoked(digest)
+		p.revoked.add(digest, now)
 		evicted += p.cache.EvictDigest(digest)
 	}
 	if next := root.Get(tokenapi.FieldNext).String(); next != "" {

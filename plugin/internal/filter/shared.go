@@ -3,38 +3,31 @@
 package filter
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tidwall/gjson"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/cache"
+	"github.com/credgate/credgate/plugin/internal/slots"
 )
 
 // The proxy's shared data is visible to every VM (worker) of the plugin.
-// It holds three kinds of keys:
+// It cannot delete keys, so the plugin keeps two bounded tables of slots
+// there (plugin/internal/slots), plus the per-VM stat slots:
 //
-//	credgate/v1/c/<cache key>  a positive answer, for the other VMs' misses
-//	credgate/v1/r/<digest>     the credential was revoked; never serve it
-//	credgate/v1/n/<digest>     a single-use value (HMAC signature) was used
+//	credgate/v2/c/<n>  positive answers, for the other VMs' misses (cache.shared_slots)
+//	credgate/v2/n/<n>  single-use values (HMAC signatures) already used, 8 per key (cache.replay_slots keys)
 //
-// Envoy's shared data cannot delete keys, so only positive answers (bounded
-// by the number of valid credentials in use), revocations and, when enabled,
-// replay markers are written; invalid credentials stay in the per-VM cache.
-const (
-	sharedAnswer  = "credgate/v1/c/"
-	sharedRevoked = "credgate/v1/r/"
-	sharedNonce   = "credgate/v1/n/"
+// Revocations are not shared: every VM follows the revocation feed itself
+// and refuses revoked credentials from the shared layer (revokedSet).
+var (
+	answerTable = slots.Table{Prefix: "credgate/v2/c/", Probes: 4}
+	replayTable = slots.Buckets{Prefix: "credgate/v2/n/", PerKey: 8, Probes: 2}
 )
 
 // sharedEntry is the stored form of a cached answer.
@@ -57,7 +50,7 @@ type sharedEntry struct {
 	Stale       int64    `json:"st"`
 }
 
-func sharedPut(lk *authn.Lookup, e cache.Entry) {
+func sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time) {
 	a := e.Answer
 	if a == nil || !a.Active {
 		return // only positive answers are shared
@@ -73,22 +66,21 @@ func sharedPut(lk *authn.Lookup, e cache.Entry) {
 	if err != nil {
 		return
 	}
-	// Last writer wins: every writer stores a valid answer.
-	if err := proxywasm.SetSharedData(sharedAnswer+lk.CacheKey, b, 0); err != nil {
-		proxywasm.LogDebugf("credgate: shared cache write failed: %v", err)
-	}
+	// Last writer wins: every writer stores a valid answer. With every slot
+	// of the key taken by live answers, this one is simply not shared.
+	answerTable.Put(sharedStore{}, lk.CacheKey, b, e.StaleUntil, now)
 }
 
-// sharedGet returns a fresh positive answer another VM stored, unless the
-// credential has been revoked since.
-func sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry, bool) {
-	b, _, err := proxywasm.GetSharedData(sharedAnswer + lk.CacheKey)
-	if err != nil || len(b) == 0 || !gjson.ValidBytes(b) {
+// sharedGet returns a fresh positive answer another VM stored, unless this
+// VM learnt from the revocation feed that the credential was revoked.
+func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry, bool) {
+	b, ok := answerTable.Get(sharedStore{}, lk.CacheKey, now)
+	if !ok || len(b) == 0 || !gjson.ValidBytes(b) {
 		return cache.Entry{}, false
 	}
 	r := gjson.ParseBytes(b)
 	fresh := time.UnixMilli(r.Get("f").Int())
-	if !r.Get("a").Bool() || !now.Before(fresh) || revoked(lk.Digest) {
+	if !r.Get("a").Bool() || !now.Before(fresh) || p.revoked.has(lk.Digest, now) {
 		return cache.Entry{}, false // the entry says what it is; anything else is no answer
 	}
 	a := &authn.Answer{Active: true, Subject: r.Get("s").String(), Tenant: r.Get("t").String(),
@@ -104,67 +96,69 @@ func sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry, bool) {
 	return cache.Entry{Answer: a, FreshUntil: fresh, StaleUntil: time.UnixMilli(r.Get("st").Int())}, true
 }
 
-// revoked reports whether the revocation feed named the credential digest.
-func revoked(digest string) bool {
-	if digest == "" {
-		return false
-	}
-	b, _, err := proxywasm.GetSharedData(sharedRevoked + digest)
-	return err == nil && len(b) > 0
+// revokedSet holds the credential digests this VM learnt from the
+// revocation feed, for as long as any shared answer written before the
+// revocation may live (the cache's longest TTL plus its stale window).
+type revokedSet struct {
+	until map[string]time.Time
+	keep  time.Duration
+	// closed: past maxRevoked recent revocations, the shared layer is not
+	// read until this time, rather than forget one.
+	closed time.Time
 }
 
-func markRevoked(digest string) {
-	if err := proxywasm.SetSharedData(sharedRevoked+digest, []byte{'1'}, 0); err != nil {
-		proxywasm.LogWarnf("credgate: cannot record a revocation in shared data: %v", err)
+// maxRevoked bounds the digests a VM remembers.
+const maxRevoked = 100_000
+
+func (s *revokedSet) add(digest string, now time.Time) {
+	if s.until == nil {
+		s.until = map[string]time.Time{}
+	}
+	if len(s.until) >= maxRevoked {
+		s.prune(now)
+	}
+	if len(s.until) >= maxRevoked {
+		s.closed = now.Add(s.keep)
+		return
+	}
+	s.until[digest] = now.Add(s.keep)
+}
+
+func (s *revokedSet) has(digest string, now time.Time) bool {
+	if now.Before(s.closed) {
+		return true
+	}
+	until, ok := s.until[digest]
+	return ok && now.Before(until)
+}
+
+// prune forgets revocations no shared answer can outlive.
+func (s *revokedSet) prune(now time.Time) {
+	for d, until := range s.until {
+		if !now.Before(until) {
+			delete(s.until, d)
+		}
 	}
 }
 
 // sharedReplay implements config.ReplayGuard on shared data, so a
-// single-use value is accepted once across every VM.
-//
-// # Notes
-//
-//   - proxy-wasm cannot create a key atomically: a CAS of 0 overwrites. Two
-//     VMs that both find a value unused can both write it. Each writer stores
-//     a value unique to it and reads it back, and only the writer whose value
-//     survived accepts; two VMs accept the same value only if their reads and
-//     writes interleave exactly, within microseconds. Within one VM the check
-//     is exact.
+// single-use value is accepted once across every VM. Claims are atomic by
+// compare-and-swap once a bucket exists; proxy-wasm cannot create a key
+// atomically, so the first write of a bucket is read back, and two VMs can
+// accept one value only if their first writes to a new bucket interleave
+// exactly (slots.Buckets).
 type sharedReplay struct{ now func() time.Time }
 
-// FirstUse implements config.ReplayGuard. Any failure counts as a reuse.
+// FirstUse implements config.ReplayGuard. Any failure counts as a reuse, and
+// so does a full table: refusing is safer than forgetting a used value.
 func (g sharedReplay) FirstUse(key string, until int64) bool {
-	k := sharedNonce + key
-	old, cas, err := proxywasm.GetSharedData(k)
-	switch {
-	case err == nil && len(old) > 0:
-		if prev, _, _ := strings.Cut(string(old), " "); atoi(prev) > g.now().Unix() {
-			return false
-		}
-	case err != nil && !errors.Is(err, types.ErrorStatusNotFound):
-		return false
+	switch replayTable.Claim(sharedStore{}, key, time.Unix(until, 0), g.now()) {
+	case slots.First:
+		return true
+	case slots.Full:
+		proxywasm.LogWarnf("credgate: every replay slot holds a live value (cache.replay_slots %d); refusing", replayTable.Size)
 	}
-	mine := []byte(strconv.FormatInt(until, 10) + " " + writerID())
-	if proxywasm.SetSharedData(k, mine, cas) != nil {
-		return false
-	}
-	back, _, err := proxywasm.GetSharedData(k)
-	return err == nil && bytes.Equal(back, mine)
-}
-
-func atoi(s string) int64 {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return math.MaxInt64 // unreadable: treat as still in use
-	}
-	return n
-}
-
-// writerID returns a value unique to this write: a random VM identity and a
-// per-VM sequence number.
-func writerID() string {
-	writer.seq++
-	return vmIdentity() + "-" + strconv.FormatUint(writer.seq, 10)
+	return false
 }
 
 // vmIdentity is a random identity of this VM, made on first use.
@@ -179,8 +173,7 @@ func vmIdentity() string {
 	return writer.id
 }
 
-// writer is this VM's identity for replay markers. A VM is single-threaded.
+// writer is this VM's identity (its stat slot). A VM is single-threaded.
 var writer struct {
-	id  string
-	seq uint64
+	id string
 }

@@ -47,6 +47,7 @@ type pluginContext struct {
 	revoke  revocationFeed
 	gc      *gcguard.Guard
 	slot    *gcguard.Slot
+	revoked revokedSet
 }
 
 // OnPluginStart parses and validates the configuration. An invalid
@@ -67,6 +68,8 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		NegativeTTL: cfg.Cache.NegativeTTL, StaleWindow: cfg.Cache.StaleWindow})
 	p.metrics = newMetrics()
 	p.gc = gcguard.New(memCheckEvery)
+	p.revoked.keep = cfg.Cache.MaxTTL + cfg.Cache.StaleWindow
+	answerTable.Size, replayTable.Size = uint32(cfg.Cache.SharedSlots), uint32(cfg.Cache.ReplaySlots)
 	if c := cfg.Cluster; c != nil && c.RevocationPoll > 0 {
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(c.RevocationPoll / time.Millisecond)); err != nil {
 			proxywasm.LogCriticalf("credgate: cannot schedule revocation polling: %v", err)

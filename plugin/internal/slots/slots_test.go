@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package slots
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// memStore is shared data as Envoy keeps it: a cas per key, bumped on each
+// write; cas 0 writes unconditionally; keys are never deleted.
+type memStore struct {
+	v   map[string][]byte
+	cas map[string]uint32
+}
+
+func newStore() *memStore { return &memStore{v: map[string][]byte{}, cas: map[string]uint32{}} }
+
+func (m *memStore) Get(key string) ([]byte, uint32, bool, error) {
+	v, ok := m.v[key]
+	return v, m.cas[key], ok, nil
+}
+
+func (m *memStore) Set(key string, value []byte, cas uint32) error {
+	if cas != 0 && cas != m.cas[key] {
+		return errors.New("cas mismatch")
+	}
+	m.v[key] = append([]byte(nil), value...)
+	m.cas[key]++
+	return nil
+}
+
+func (m *memStore) bytes() int {
+	n := 0
+	for k, v := range m.v {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
+var t0 = time.Unix(1_800_000_000, 0)
+
+// 100,000 distinct ids never make more keys than the table's size, and the
+// stored bytes stay bounded.
+func TestTableIsBounded(t *testing.T) {
+	st := newStore()
+	tab := Table{Prefix: "c/", Size: 1024, Probes: 4}
+	peak := 0
+	for i := 0; i < 100_000; i++ {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		tab.Put(st, fmt.Sprintf("id-%d", i), []byte("answer"), now.Add(time.Minute), now)
+		peak = max(peak, st.bytes())
+	}
+	if len(st.v) > tab.Keys() {
+		t.Fatalf("%d keys, bound %d", len(st.v), tab.Keys())
+	}
+	if peak > tab.Keys()*64 {
+		t.Fatalf("%d bytes stored", peak)
+	}
+}
+
+func TestPutGet(t *testing.T) {
+	st := newStore()
+	tab := Table{Prefix: "c/", Size: 8, Probes: 3}
+	if !tab.Put(st, "a", []byte("1"), t0.Add(time.Minute), t0) {
+		t.Fatal("no room in an empty table")
+	}
+	if v, ok := tab.Get(st, "a", t0); !ok || string(v) != "1" {
+		t.Fatalf("Get = %q, %v", v, ok)
+	}
+	if _, ok := tab.Get(st, "b", t0); ok {
+		t.Fatal("an id never stored was found")
+	}
+	if _, ok := tab.Get(st, "a", t0.Add(time.Minute)); ok {
+		t.Fatal("an expired entry was served")
+	}
+	tab.Put(st, "a", []byte("2"), t0.Add(2*time.Minute), t0)
+	if v, _ := tab.Get(st, "a", t0); string(v) != "2" {
+		t.Fatalf("overwrite: %q", v)
+	}
+}
+
+// With every slot of an id's probe sequence live, Put reports no room and
+// leaves the other entries alone; once they expire the slots are reused.
+func TestFullTable(t *testing.T) {
+	st := newStore()
+	tab := Table{Prefix: "c/", Size: 2, Probes: 2}
+	for _, id := range []string{"x", "y", "z", "w"} {
+		tab.Put(st, id, []byte(id), t0.Add(time.Minute), t0)
+	}
+	live := 0
+	for _, id := range []string{"x", "y", "z", "w"} {
+		if _, ok := tab.Get(st, id, t0); ok {
+			live++
+		}
+	}
+	if live != 2 {
+		t.Fatalf("%d live entries in a table of 2", live)
+	}
+	later := t0.Add(2 * time.Minute)
+	if !tab.Put(st, "v", []byte("v"), later.Add(time.Minute), later) {
+		t.Fatal("expired slots were not reused")
+	}
+}
+
+type raceStore struct {
+	*memStore
+	before func()
+	match  string // the write that triggers before; default a value ending in "mine"
+}
+
+func (r *raceStore) Set(key string, value []byte, cas uint32) error {
+	hit := strings.HasSuffix(string(value), "mine")
+	if r.match != "" {
+		hit = strings.Contains(string(value), r.match)
+	}
+	if r.before != nil && hit {
+		r.before()
+		r.before = nil
+	}
+	return r.memStore.Set(key, value, cas)
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte("id\n123\npayload"))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if e, ok := decode(b); ok && len(e.id)+len(e.payload) > len(b) {
+			t.Fatal("decode read past its input")
+		}
+	})
+}
+
+// A replay set under a steady load far below its capacity never refuses a
+// fresh id, never accepts a replay, and stays within its keys.
+func TestBucketsSteadyLoad(t *testing.T) {
+	st := newStore()
+	b := Buckets{Prefix: "n/", Size: 128, PerKey: 8, Probes: 2}
+	for i := 0; i < 100_000; i++ {
+		now := t0.Add(time.Duration(i) * time.Second)
+		id := fmt.Sprintf("sig-%d", i)
+		if got := b.Claim(st, id, now.Add(31*time.Second), now); got != First {
+			t.Fatalf("claim %d: %v", i, got)
+		}
+		if i%97 == 0 {
+			if got := b.Claim(st, id, now.Add(31*time.Second), now.Add(time.Second)); got != Used {
+				t.Fatalf("replay %d: %v", i, got)
+			}
+		}
+	}
+	if len(st.v) > b.Keys() {
+		t.Fatalf("%d keys, bound %d", len(st.v), b.Keys())
+	}
+}
+
+func TestBucketsFull(t *testing.T) {
+	st := newStore()
+	b := Buckets{Prefix: "n/", Size: 2, PerKey: 2, Probes: 2}
+	full := 0
+	for i := 0; i < 10; i++ {
+		if b.Claim(st, fmt.Sprintf("id-%d", i), t0.Add(time.Hour), t0) == Full {
+			full++
+		}
+	}
+	if full != 6 {
+		t.Fatalf("%d of 10 refused as full in a set of 4, want 6", full)
+	}
+	if b.Claim(st, "late", t0.Add(3*time.Hour), t0.Add(2*time.Hour)) != First {
+		t.Fatal("expired markers did not free room")
+	}
+}
+
+// Concurrent claims of one id on an existing bucket: the cas lets one win.
+func TestBucketsRace(t *testing.T) {
+	st := newStore()
+	b := Buckets{Prefix: "n/", Size: 1, PerKey: 8, Probes: 1}
+	b.Claim(st, "other", t0.Add(time.Hour), t0)
+	racing := &raceStore{memStore: st, before: func() {
+		// Another VM claims the same id between this claim's read and write.
+		b.Claim(st, "sig", t0.Add(time.Hour), t0)
+	}}
+	racing.match = "sig "
+	if got := b.Claim(racing, "sig", t0.Add(time.Hour), t0); got == First {
+		t.Fatal("both claims of one id succeeded")
+	}
+}
