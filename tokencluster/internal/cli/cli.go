@@ -102,6 +102,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	adminToken := fs.String("admin-token", envOr("TOKENCLUSTER_ADMIN_TOKEN", ""), "admin API bearer token (env TOKENCLUSTER_ADMIN_TOKEN); empty disables the admin API")
 	verifyToken := fs.String("verify-token", envOr("TOKENCLUSTER_VERIFY_TOKEN", ""), "bearer token required on /introspect, /v1/verify, /v1/revocations (env TOKENCLUSTER_VERIFY_TOKEN); required")
 	openVerify := fs.Bool("insecure-open-verify", false, "DEVELOPMENT ONLY: serve the verification API without caller authentication")
+	trustXFF := fs.Bool("trust-forwarded-for", false, "take the client address of the login throttle from the last X-Forwarded-For entry (only behind a proxy that appends it)")
 	seedFile := fs.String("seed", "", "credentials file to load before serving")
 	jwtTTL := fs.Duration("jwt-ttl", time.Hour, "lifetime of issued JWTs")
 	oauthTTL := fs.Duration("oauth-ttl", time.Hour, "lifetime of OAuth2 access tokens")
@@ -125,7 +126,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 	srv, err := server.New(server.Options{Store: st, Logger: logger, Hasher: secret.NewHasher(sf.bcryptCost), AdminToken: *adminToken,
-		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})
+		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", TrustForwardedFor: *trustXFF, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})
 	if err != nil {
 		return err
 	}

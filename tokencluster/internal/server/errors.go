@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
 	"github.com/credgate/credgate/tokencluster/internal/registry"
@@ -18,6 +20,8 @@ type apiError struct {
 	Code   string
 	Msg    string
 	Err    error // private detail, logged, never sent
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter time.Duration
 }
 
 func (e *apiError) Error() string {
@@ -42,6 +46,7 @@ const (
 	codeMediaType        = "unsupported_media_type"
 	codeServerError      = "server_error"
 	codeUnavailable      = "temporarily_unavailable"
+	codeTooManyAttempts  = "too_many_attempts"
 )
 
 func errBadRequest(msg string) *apiError {
@@ -90,8 +95,15 @@ func writeError(w http.ResponseWriter, err error) {
 	if ae.Code == codeInvalidClient {
 		w.Header().Set("WWW-Authenticate", `Basic realm="tokencluster"`)
 	}
+	setRetryAfter(w, ae)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, ae.Status, tokenapi.OAuthError{Error: ae.Code, ErrorDescription: ae.Msg}, false)
+}
+
+func setRetryAfter(w http.ResponseWriter, ae *apiError) {
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(ae.RetryAfter)))
+	}
 }
 
 // fail logs server-side failures with their private detail, then answers.

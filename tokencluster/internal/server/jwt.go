@@ -27,14 +27,20 @@ func (s *Server) partnerToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	p, err := s.opts.Store.Get(ctx, store.JWTPartners, req.PartnerID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, errUnavailable(err))
-		return
-	}
-	if !secret.DigestEqual(req.PartnerSecret, p.SecretDigest) || err != nil {
-		s.fail(w, r, errUnauthorized("invalid partner credentials"))
+	var p store.Record
+	err := s.guess(r, "partners/token", req.PartnerID, func() error {
+		var err error
+		p, err = s.opts.Store.Get(r.Context(), store.JWTPartners, req.PartnerID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return errUnavailable(err)
+		}
+		if !secret.DigestEqual(req.PartnerSecret, p.SecretDigest) || err != nil {
+			return errUnauthorized("invalid partner credentials")
+		}
+		return nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	s.issueJWT(w, r, p, "partner")
@@ -51,13 +57,20 @@ func (s *Server) customerLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := s.opts.Store.Lookup(r.Context(), store.Customers, registry.EmailKey(req.Email))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, errUnavailable(err))
-		return
-	}
-	if s.opts.Hasher.Check(c.PasswordHash, req.Password) != nil {
-		s.fail(w, r, errUnauthorized("invalid email or password"))
+	var c store.Record
+	err := s.guess(r, "customers/login", strings.ToLower(req.Email), func() error {
+		var err error
+		c, err = s.opts.Store.Lookup(r.Context(), store.Customers, registry.EmailKey(req.Email))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return errUnavailable(err)
+		}
+		if s.opts.Hasher.Check(c.PasswordHash, req.Password) != nil {
+			return errUnauthorized("invalid email or password")
+		}
+		return nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	s.issueJWT(w, r, c, "customer")

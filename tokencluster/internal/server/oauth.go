@@ -93,6 +93,16 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (store.Rec
 	if id == "" || sec == "" {
 		return store.Record{}, errInvalidClient("client authentication required")
 	}
+	var client store.Record
+	err := s.guess(r, "token", id, func() (err error) {
+		client, err = s.checkClient(r, id, sec)
+		return err
+	})
+	return client, err
+}
+
+// checkClient compares a client's secret.
+func (s *Server) checkClient(r *http.Request, id, sec string) (store.Record, error) {
 	client, err := s.opts.Store.Get(r.Context(), store.OAuthClients, id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.Record{}, errUnavailable(err)

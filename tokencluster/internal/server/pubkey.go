@@ -28,7 +28,10 @@ func (s *Server) publicKeyToken(w http.ResponseWriter, r *http.Request) {
 	}
 	var app store.Record
 	if err == nil {
-		app, err = s.checkPublicKeySecret(r, req)
+		err = s.guess(r, "tokens", req.PublicKey, func() (err error) {
+			app, err = s.checkPublicKeySecret(r, req)
+			return err
+		})
 	}
 	if err != nil {
 		s.failEnvelope(w, r, err)
@@ -75,6 +78,7 @@ func (s *Server) failEnvelope(w http.ResponseWriter, r *http.Request, err error)
 	if ae.Status >= 500 {
 		s.opts.Logger.Error("request failed", "pattern", r.Pattern, "err", err)
 	}
+	setRetryAfter(w, ae)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, ae.Status, tokenapi.PublicKeyTokenResponse{Errors: []tokenapi.EnvelopeError{{
 		Code: ae.Status, Type: strings.ReplaceAll(http.StatusText(ae.Status), " ", ""), Message: ae.Msg}}}, false)

@@ -15,6 +15,7 @@ import (
 	"github.com/credgate/credgate/tokencluster/internal/registry"
 	"github.com/credgate/credgate/tokencluster/internal/secret"
 	"github.com/credgate/credgate/tokencluster/internal/store"
+	"github.com/credgate/credgate/tokencluster/internal/throttle"
 )
 
 // Options configure a Server. Zero durations take the documented defaults.
@@ -35,6 +36,14 @@ type Options struct {
 	// the service: for development only. New refuses an empty VerifyToken
 	// unless it is set.
 	OpenVerify bool
+	// TrustForwardedFor takes the client address of the login throttle from
+	// the last X-Forwarded-For entry, as a proxy in front (Envoy with
+	// use_remote_address) appends it. Only set it when every client goes
+	// through that proxy.
+	TrustForwardedFor bool
+	// Throttle overrides the login throttle (tests); by default it counts in
+	// the store when the store is shared (Redis), else in memory.
+	Throttle *throttle.Limiter
 	// Issuer is the JWT "iss" claim; default "credgate-tokencluster".
 	Issuer string
 
@@ -54,9 +63,10 @@ const MinVerifyToken = 24
 
 // Server serves the token cluster API.
 type Server struct {
-	opts Options
-	reg  *registry.Registry
-	mux  *http.ServeMux
+	opts    Options
+	reg     *registry.Registry
+	mux     *http.ServeMux
+	limiter *throttle.Limiter
 }
 
 // New validates opts and builds the server.
@@ -72,8 +82,15 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("the verify token must be at least %d characters", MinVerifyToken)
 	}
 	setDefaults(&opts)
-	s := &Server{opts: opts, mux: http.NewServeMux(),
+	s := &Server{opts: opts, mux: http.NewServeMux(), limiter: opts.Throttle,
 		reg: &registry.Registry{Store: opts.Store, Hasher: opts.Hasher, Now: opts.Now}}
+	if s.limiter == nil {
+		var c throttle.Counters = throttle.NewMemory(opts.Now)
+		if shared, ok := opts.Store.(throttle.Counters); ok {
+			c = shared // every replica counts the same failures
+		}
+		s.limiter = &throttle.Limiter{C: c, Account: throttle.DefaultAccount, Source: throttle.DefaultSource}
+	}
 	s.routes()
 	return s, nil
 }
@@ -218,9 +235,15 @@ func (s *Server) adminAuth(h http.HandlerFunc) http.Handler {
 			writeError(w, errForbidden("admin API disabled: start the service with --admin-token"))
 			return
 		}
-		if !secret.Equal(bearer(r), s.opts.AdminToken) {
+		err := s.guess(r, "admin", s.source(r), func() error {
+			if !secret.Equal(bearer(r), s.opts.AdminToken) {
+				return errUnauthorized("admin token required")
+			}
+			return nil
+		})
+		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tokencluster-admin"`)
-			writeError(w, errUnauthorized("admin token required"))
+			writeError(w, err)
 			return
 		}
 		h(w, r)

@@ -26,14 +26,20 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	user, err := s.opts.Store.Lookup(ctx, store.Users, registry.UserKey(req.Domain, req.Username))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, errUnavailable(err))
-		return
-	}
-	// Check runs bcrypt even for an unknown user (empty hash), so timing reveals nothing.
-	if s.opts.Hasher.Check(user.PasswordHash, req.Password) != nil {
-		s.fail(w, r, errUnauthorized("invalid username, password or domain"))
+	var user store.Record
+	err := s.guess(r, "v2/token", req.Domain+"/"+req.Username, func() (err error) {
+		user, err = s.opts.Store.Lookup(ctx, store.Users, registry.UserKey(req.Domain, req.Username))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return errUnavailable(err)
+		}
+		// Check runs bcrypt even for an unknown user (empty hash), so timing reveals nothing.
+		if s.opts.Hasher.Check(user.PasswordHash, req.Password) != nil {
+			return errUnauthorized("invalid username, password or domain")
+		}
+		return nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if ok, err := s.ownerActive(ctx, user); err != nil {

@@ -26,13 +26,20 @@ func (s *Server) ssoIssue(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	user, err := s.opts.Store.Get(r.Context(), store.Users, req.UserID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, errUnavailable(err))
-		return
-	}
-	if !secret.DigestEqual(req.UserAPIKey, user.SecretDigest) || err != nil {
-		s.fail(w, r, errUnauthorized("invalid user-id or user-api-key"))
+	var user store.Record
+	err := s.guess(r, "sso", req.UserID, func() error {
+		var err error
+		user, err = s.opts.Store.Get(r.Context(), store.Users, req.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return errUnavailable(err)
+		}
+		if !secret.DigestEqual(req.UserAPIKey, user.SecretDigest) || err != nil {
+			return errUnauthorized("invalid user-id or user-api-key")
+		}
+		return nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	s.writeSSO(w, r, user, req.RedirectURL)
