@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
@@ -95,14 +96,16 @@ func Start(ctx context.Context, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	lim := bs.Limits
+	idle := &idleConns{since: map[net.Conn]time.Time{}}
 	if lim.MaxConnections > 0 {
-		g.ln = &limitListener{Listener: g.ln, max: int64(lim.MaxConnections), log: g.log}
+		g.ln = &limitListener{Listener: g.ln, max: int64(lim.MaxConnections), log: g.log, evict: idle.closeOldest}
 	}
 	// Envoy's limits before any filter: the header size (Go's own check,
 	// with room for the request line, answers 431 past it; ServeHTTP
 	// applies the exact limit), the headers and idle timeouts.
 	g.srv = &http.Server{Handler: g, MaxHeaderBytes: lim.MaxHeaderBytes + 4<<10,
-		ReadHeaderTimeout: lim.HeadersTimeout, IdleTimeout: lim.IdleTimeout, ReadTimeout: lim.RequestTimeout}
+		ReadHeaderTimeout: lim.HeadersTimeout, IdleTimeout: lim.IdleTimeout, ReadTimeout: lim.RequestTimeout,
+		ConnState: idle.track}
 	go func() { g.served <- g.srv.Serve(g.ln) }()
 	g.log.Info("gateway listening", "addr", g.ln.Addr().String(), "routes", len(bs.Routes),
 		"clusters", bs.Clusters, "vms", g.host.VMs())
@@ -299,15 +302,18 @@ func tooLarge(h http.Header, l Limits) bool {
 	return n > l.MaxHeaders || size > l.MaxHeaderBytes
 }
 
-// limitListener closes connections past max active ones at once, as Envoy's
-// overload manager does with global_downstream_max_connections, so that a
-// flood of idle connections cannot hold every slot of a slow accept queue.
+// limitListener bounds active connections, as Envoy's overload manager does
+// with global_downstream_max_connections. At the bound it first closes the
+// connection idle the longest (a kept-alive connection waiting for a next
+// request), and only when none is idle closes the new one, so that idle
+// connections cannot starve new clients.
 type limitListener struct {
 	net.Listener
 	max     int64
 	active  atomic.Int64
 	refused atomic.Int64
 	log     *slog.Logger
+	evict   func() bool // closes an idle connection; false when none is idle
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -315,6 +321,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
+		}
+		if l.active.Load() >= l.max && l.evict != nil {
+			l.evict() // the evicted connection's Close frees its slot
 		}
 		if l.active.Add(1) > l.max {
 			l.active.Add(-1)
@@ -326,6 +335,40 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		return &countedConn{Conn: c, done: func() { l.active.Add(-1) }}, nil
 	}
+}
+
+// idleConns knows which connections wait idle for a next request.
+type idleConns struct {
+	mu    sync.Mutex
+	since map[net.Conn]time.Time
+}
+
+func (t *idleConns) track(c net.Conn, st http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st == http.StateIdle {
+		t.since[c] = time.Now()
+	} else {
+		delete(t.since, c)
+	}
+}
+
+// closeOldest closes the connection idle the longest.
+func (t *idleConns) closeOldest() bool {
+	t.mu.Lock()
+	var oldest net.Conn
+	for c, at := range t.since {
+		if oldest == nil || at.Before(t.since[oldest]) {
+			oldest = c
+		}
+	}
+	delete(t.since, oldest)
+	t.mu.Unlock()
+	if oldest == nil {
+		return false
+	}
+	_ = oldest.Close()
+	return true
 }
 
 type countedConn struct {

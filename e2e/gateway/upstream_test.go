@@ -155,3 +155,50 @@ func TestTooLarge(t *testing.T) {
 		}
 	}
 }
+
+// At the bound, a connection idle between requests is closed to make room
+// for a new client.
+func TestLimitListenerEvictsIdle(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := &idleConns{since: map[net.Conn]time.Time{}}
+	ln := &limitListener{Listener: inner, max: 1, log: slog.New(slog.DiscardHandler), evict: idle.closeOldest}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	a, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	first := <-accepted
+	idle.track(first, http.StateIdle) // kept alive, waiting for a next request
+	b, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(2 * time.Second):
+		t.Fatal("the new client was not served although a connection was idle")
+	}
+	_ = a.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := a.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the idle connection was not closed")
+	}
+	if ln.refused.Load() != 0 {
+		t.Fatalf("refused %d", ln.refused.Load())
+	}
+}

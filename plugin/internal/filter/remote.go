@@ -112,7 +112,7 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) 
 	}
 	p.cache.Put(lk.CacheKey, lk.Digest, e, now)
 	if p.cfg.Cache.Shared && a.Active {
-		sharedPut(lk, e, now)
+		p.sharedPut(lk, e, now)
 	}
 }
 

@@ -4,6 +4,7 @@ package filter
 
 import (
 	"net/url"
+	"strconv"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tidwall/gjson"
@@ -15,6 +16,19 @@ import (
 type revocationFeed struct {
 	cursor   string
 	inFlight bool
+	// start is the first position this VM learnt: it knows every
+	// revocation after it, none before.
+	start uint64
+}
+
+// position is the feed cursor as a number (the token cluster's sequence),
+// 0 when unknown.
+func (f revocationFeed) position() uint64 {
+	n, err := strconv.ParseUint(f.cursor, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // pollRevocations asks the token cluster for revocations since the last
@@ -71,12 +85,22 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 		evicted += p.cache.EvictDigest(digest)
 	}
 	if next := root.Get(tokenapi.FieldNext).String(); next != "" {
+		first := p.revoke.cursor == ""
 		p.revoke.cursor = next
+		if first {
+			p.revoke.start = p.revoke.position()
+		}
 	}
 	if evicted > 0 {
 		p.metrics.add("credgate.revocations.evicted", uint64(evicted))
 		proxywasm.LogInfof("credgate: revocation feed evicted %d cached answers", evicted)
 	}
+}
+
+// followsFeed reports whether revocation polling is configured.
+func (p *pluginContext) followsFeed() bool {
+	c := p.cfg.Cluster
+	return c != nil && c.RevocationPoll > 0
 }
 
 // revocationsFollowed reports whether answers may be cached: only once the

@@ -48,9 +48,13 @@ type sharedEntry struct {
 	Expires     int64    `json:"e,omitempty"`
 	Fresh       int64    `json:"f"`
 	Stale       int64    `json:"st"`
+	// Cursor is the writer's position in the revocation feed: a reader that
+	// started following the feed later does not know the revocations in
+	// between, and does not use the answer.
+	Cursor uint64 `json:"rc"`
 }
 
-func sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time) {
+func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time) {
 	a := e.Answer
 	if a == nil || !a.Active {
 		return // only positive answers are shared
@@ -58,7 +62,7 @@ func sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time) {
 	se := sharedEntry{Active: true, Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Kind: a.Kind, TokenType: a.TokenType,
 		AccessType: a.AccessType, ClientID: a.ClientID, Visitor: a.Visitor, Customer: a.Customer,
 		DeveloperID: a.DeveloperID, AppID: a.AppID, HMACKey: a.HMACKey,
-		Fresh: e.FreshUntil.UnixMilli(), Stale: e.StaleUntil.UnixMilli()}
+		Fresh: e.FreshUntil.UnixMilli(), Stale: e.StaleUntil.UnixMilli(), Cursor: p.revoke.position()}
 	if !a.ExpiresAt.IsZero() {
 		se.Expires = a.ExpiresAt.Unix()
 	}
@@ -72,8 +76,13 @@ func sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time) {
 }
 
 // sharedGet returns a fresh positive answer another VM stored, unless this
-// VM learnt from the revocation feed that the credential was revoked.
+// VM learnt from the revocation feed that the credential was revoked, or
+// does not follow the feed yet, or the answer predates its start in the
+// feed.
 func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry, bool) {
+	if !p.revocationsFollowed() {
+		return cache.Entry{}, false
+	}
 	b, ok := answerTable.Get(sharedStore{}, lk.CacheKey, now)
 	if !ok || len(b) == 0 || !gjson.ValidBytes(b) {
 		return cache.Entry{}, false
@@ -82,6 +91,11 @@ func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry,
 	fresh := time.UnixMilli(r.Get("f").Int())
 	if !r.Get("a").Bool() || !now.Before(fresh) || p.revoked.has(lk.Digest, now) {
 		return cache.Entry{}, false // the entry says what it is; anything else is no answer
+	}
+	if p.followsFeed() && r.Get("rc").Uint() < p.revoke.start {
+		// Written before this VM followed the feed: a revocation in between
+		// would be unknown here.
+		return cache.Entry{}, false
 	}
 	a := &authn.Answer{Active: true, Subject: r.Get("s").String(), Tenant: r.Get("t").String(),
 		Kind: r.Get("k").String(), TokenType: r.Get("tt").String(), AccessType: r.Get("at").String(),

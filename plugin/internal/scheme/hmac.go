@@ -198,7 +198,9 @@ func parseHMACHeaders(r authn.Request) (signed, *authn.DenyError) {
 		}
 		*f.dst = val
 	}
-	if len(s.timestamp) > 12 || !allDigits(s.timestamp) {
+	// One spelling per instant: "0123" and "123" would sign differently and
+	// each be a fresh signature for the replay guard.
+	if len(s.timestamp) > 12 || !allDigits(s.timestamp) || (len(s.timestamp) > 1 && s.timestamp[0] == '0') {
 		return s, n.malformed("timestamp is not unix seconds")
 	}
 	s.at, _ = strconv.ParseInt(s.timestamp, 10, 64)

@@ -136,7 +136,7 @@ func (t Table) Put(s Store, id string, payload []byte, expires, now time.Time) b
 		return false
 	}
 	if !found {
-		cas = 0
+		cas = createCas // create only if still missing
 	}
 	return s.Set(t.slot(id, at), encode(id, expires, payload), cas) == nil
 }

@@ -5,6 +5,7 @@ package slots
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func (m *memStore) Get(key string) ([]byte, uint32, bool, error) {
 }
 
 func (m *memStore) Set(key string, value []byte, cas uint32) error {
-	if cas != 0 && cas != m.cas[key] {
+	if _, exists := m.v[key]; exists && cas != 0 && cas != m.cas[key] {
 		return errors.New("cas mismatch")
 	}
 	m.v[key] = append([]byte(nil), value...)
@@ -156,20 +157,46 @@ func TestBucketsSteadyLoad(t *testing.T) {
 	}
 }
 
-func TestBucketsFull(t *testing.T) {
+// Past capacity, the oldest markers are evicted: fresh ids still fit, and a
+// replay of an evicted id is refused by the bucket's floor.
+func TestBucketsEvict(t *testing.T) {
 	st := newStore()
 	b := Buckets{Prefix: "n/", Size: 2, PerKey: 2, Probes: 2}
-	full := 0
 	for i := 0; i < 10; i++ {
-		if b.Claim(st, fmt.Sprintf("id-%d", i), t0.Add(time.Hour), t0) == Full {
-			full++
+		now := t0.Add(time.Duration(i) * time.Second)
+		if got := b.Claim(st, fmt.Sprintf("id-%d", i), now.Add(time.Hour), now); got != First {
+			t.Fatalf("fresh id %d past capacity: %v", i, got)
 		}
 	}
-	if full != 6 {
-		t.Fatalf("%d of 10 refused as full in a set of 4, want 6", full)
+	for i := 0; i < 10; i++ {
+		now := t0.Add(20 * time.Second)
+		exp := t0.Add(time.Duration(i)*time.Second + time.Hour)
+		if got := b.Claim(st, fmt.Sprintf("id-%d", i), exp, now); got != Used {
+			t.Fatalf("replay of id %d (evicted or not): %v", i, got)
+		}
 	}
-	if b.Claim(st, "late", t0.Add(3*time.Hour), t0.Add(2*time.Hour)) != First {
-		t.Fatal("expired markers did not free room")
+	if len(st.v) > b.Keys() {
+		t.Fatalf("%d keys", len(st.v))
+	}
+}
+
+// Two first claims of one id on a missing bucket: creation is atomic.
+func TestBucketsCreateRace(t *testing.T) {
+	st := newStore()
+	b := Buckets{Prefix: "n/", Size: 1, PerKey: 8, Probes: 1}
+	racing := &raceStore{memStore: st, match: "sig ", before: func() {
+		b.Claim(st, "sig", t0.Add(time.Hour), t0)
+	}}
+	if got := b.Claim(racing, "sig", t0.Add(time.Hour), t0); got == First {
+		t.Fatal("both first claims of one id succeeded")
+	}
+	other := &raceStore{memStore: newStore(), match: "x ", before: nil}
+	racing2 := &raceStore{memStore: other.memStore, match: "x ", before: func() {
+		b.Claim(other.memStore, "y", t0.Add(time.Hour), t0)
+	}}
+	b.Claim(racing2, "x", t0.Add(time.Hour), t0)
+	if got := b.Claim(other.memStore, "x", t0.Add(time.Hour), t0.Add(time.Second)); got != Used {
+		t.Fatal("a concurrent first write erased a claimed marker")
 	}
 }
 
@@ -185,5 +212,34 @@ func TestBucketsRace(t *testing.T) {
 	racing.match = "sig "
 	if got := b.Claim(racing, "sig", t0.Add(time.Hour), t0); got == First {
 		t.Fatal("both claims of one id succeeded")
+	}
+}
+
+// A marker evicted from one bucket stays refused when room appears in
+// another bucket of the same id: the floor, not only the full bucket, says
+// so.
+func TestBucketsFloorHoldsWhenRoomAppears(t *testing.T) {
+	st := newStore()
+	b := Buckets{Prefix: "n/", Size: 2, PerKey: 1, Probes: 2}
+	tab := b.table()
+	pick := func(slot string, not ...string) string {
+		for i := 0; ; i++ {
+			id := fmt.Sprintf("id-%d", i)
+			if tab.slot(id, 0) == slot && !slices.Contains(not, id) {
+				return id
+			}
+		}
+	}
+	x1, x2 := pick("n/0"), pick("n/1")
+	y := pick("n/0", x1)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	b.Claim(st, x1, at(500), at(0))                          // bucket 0
+	b.Claim(st, x2, at(100), at(0))                          // bucket 1
+	if got := b.Claim(st, y, at(600), at(1)); got != First { // both full: x1 evicted from bucket 0
+		t.Fatalf("claim of y: %v", got)
+	}
+	// At 200 s x2 has expired: bucket 1 has room, x1 is still within its life.
+	if got := b.Claim(st, x1, at(500), at(200)); got != Used {
+		t.Fatalf("replay of the evicted x1: %v, want Used", got)
 	}
 }

@@ -163,6 +163,14 @@ func Origin(rawURL string) (string, bool) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Opaque != "" {
 		return "", false
 	}
+	// Only ASCII host names (or IP literals): strings.ToLower maps some
+	// non-ASCII letters (U+0130) to ASCII ones a browser reads differently.
+	for i := 0; i < len(u.Host); i++ {
+		if c := u.Host[i]; c >= 0x80 || !(c == '.' || c == '-' || c == ':' || c == '[' || c == ']' ||
+			'a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9') {
+			return "", false
+		}
+	}
 	host, port := strings.ToLower(u.Hostname()), u.Port()
 	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
 		port = ""

@@ -148,7 +148,8 @@ func TestRedirectOrigins(t *testing.T) {
 			t.Errorf("Origin(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
-	for _, bad := range []string{"https://user@app.example", "ftp://app.example", "//app.example", "app.example", "javascript:x"} {
+	for _, bad := range []string{"https://user@app.example", "ftp://app.example", "//app.example", "app.example", "javascript:x",
+		"https://bank\u0130d.com/", "https://xn--bankid-tyd.com%2F.app.example/", "https://app_example/"} {
 		if _, ok := registry.Origin(bad); ok {
 			t.Errorf("Origin(%q) accepted", bad)
 		}
