@@ -14,7 +14,7 @@ FUZZTIME ?= 10s
 # Test flags: -race costs a lot on two cores for the wazero suites, so it is opt-in.
 TESTFLAGS ?= -shuffle=on -count=1 -timeout=20m
 
-.PHONY: all build wasm tokencluster test test-race check bench fuzz soak clean run e2e
+.PHONY: all build wasm tokencluster test test-race check bench fuzz soak mutants clean run e2e
 
 all: build
 
@@ -65,6 +65,12 @@ bench: $(WASM)
 SOAK_REQUESTS ?= 1000000
 soak: $(WASM) tokencluster
 	CREDGATE_SOAK_REQUESTS=$(SOAK_REQUESTS) $(GO) test -run '^TestSoak$$' -v -count=1 -timeout=90m ./plugin/
+
+# mutants applies each listed mutant of the security core
+# (scripts/mutants/mutants.jsonl) and requires the tests to kill it. Not part
+# of `make test` (a few minutes).
+mutants:
+	$(GO) run ./scripts/mutants
 
 # fuzz runs every Fuzz target for FUZZTIME each (CI runs them briefly; run longer locally).
 fuzz:

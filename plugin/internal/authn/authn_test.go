@@ -4,6 +4,7 @@ package authn
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -169,6 +170,9 @@ func TestAmbiguous(t *testing.T) {
 		}
 		if d != nil && (d.Status != 400 || d.Reason != "ambiguous_credentials") {
 			t.Errorf("%s: %d %s, want 400 ambiguous_credentials", tc.name, d.Status, d.Reason)
+		}
+		if tc.name == "semicolon in the query" && (d == nil || !strings.Contains(d.Detail, "';'")) {
+			t.Errorf("semicolon: detail %v, want it to name ';'", d)
 		}
 	}
 }
