@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Demo credentials of tokencluster/testdata/credentials.json.
@@ -26,6 +28,22 @@ const (
 // spoof is sent with successful requests: the upstream must see the
 // plugin's identity, never the client's.
 var spoof = []string{"x-credgate-subject", "spoofed", "x-credgate-spoofed", "1"}
+
+// demoJWT signs a customer token with envoy.yaml's demo key and extra
+// header parameters; without them it would be accepted on /storefront/.
+func demoJWT(header map[string]any) string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "customer-9", "tenant": "acme", "scope": "profile",
+		"iat": time.Now().Add(-time.Minute).Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	tok.Header["kid"] = "demo-2026-01"
+	for k, v := range header {
+		tok.Header[k] = v
+	}
+	s, err := tok.SignedString([]byte("demo-jwt-signing-secret-0123456789abcdef"))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
 
 // manyHeaders returns n distinct header name/value pairs.
 func manyHeaders(n int) []string {
@@ -207,6 +225,15 @@ var Cases = []Case{
 		{Req: get("/v0/products", "authorization", "demo-public-key", "X-HTTP-Method-Override", "DELETE"), Want: refused(400)},
 		{Req: get("/v0/products?_method=DELETE", "authorization", "demo-public-key"), Want: refused(400)},
 	}},
+	{Name: "trust/verify-api-needs-the-credential", Steps: []Step{{Req: Req{Method: "POST", Path: "/v1/verify",
+		ContentType: "application/json", Body: `{"kind":"hmac_key","user_id":"user-42"}`, ToCluster: true, NoCredential: true},
+		Want: denied(401, "verify")}}},
+	{Name: "trust/jwt-with-crit-refused", Steps: []Step{
+		{Req: get("/storefront/profile", "authorization", "Bearer "+demoJWT(nil)), Want: ok(identity("jwt", "customer-9", "acme"))},
+		{Req: get("/storefront/profile", "authorization", "Bearer "+demoJWT(map[string]any{"crit": []any{"exp"}})), Want: denied(401, "")},
+	}},
+	{Name: "trust/jwt-with-foreign-typ-refused", Steps: []Step{{Req: get("/storefront/profile",
+		"authorization", "Bearer "+demoJWT(map[string]any{"typ": "secevent+jwt"})), Want: denied(401, "")}}},
 	{Name: "trust/login-brute-force-throttled", Steps: []Step{
 		{Req: postJSON("/v2/token", `{"username":"throttle-probe","password":"wrong","domain":"demo.acme.test"}`), Want: denied(401, "")},
 		{Req: postJSON("/v2/token", `{"username":"throttle-probe","password":"wrong","domain":"demo.acme.test"}`), Want: denied(401, "")},

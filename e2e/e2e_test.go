@@ -175,7 +175,7 @@ func send(ctx context.Context, env *Env, s State, r Req) (int, []byte, error) {
 	switch {
 	case r.Admin:
 		req.Header.Set("Authorization", "Bearer "+env.AdminToken)
-	case r.ToCluster && env.VerifyToken != "":
+	case r.ToCluster && env.VerifyToken != "" && !r.NoCredential:
 		req.Header.Set("Authorization", "Bearer "+env.VerifyToken)
 	}
 	resp, err := client.Do(req)

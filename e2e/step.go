@@ -77,8 +77,9 @@ type Req struct {
 	ContentType string
 	Body        string
 	// ToCluster sends the request to the token cluster directly, with the
-	// admin token when Admin is set.
-	ToCluster, Admin bool
+	// admin token when Admin is set, else with the verify credential unless
+	// NoCredential is set.
+	ToCluster, Admin, NoCredential bool
 }
 
 // Want is what the client and the echo upstream must see.
