@@ -18,14 +18,7 @@ import (
 // allow-list. Missing, it is skipped locally and fails in CI.
 func TestRealPluginLoads(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join("..", "build", "credgate.wasm")
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing in CI: %v", path, err)
-		}
-		t.Skipf("%s is missing: run `make build` first", path)
-	}
+	wasm := realPluginWasm(t)
 	cache := testCache(t)
 	for _, p := range hostcalls.Profiles() {
 		t.Run(string(p), func(t *testing.T) {
@@ -63,14 +56,7 @@ func TestRealPluginLoads(t *testing.T) {
 // import.
 func TestRealPluginImports(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join("..", "build", "credgate.wasm")
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing in CI: %v", path, err)
-		}
-		t.Skipf("%s is missing: run `make build` first", path)
-	}
+	wasm := realPluginWasm(t)
 	ctx := context.Background()
 	m, err := hostcalls.CompileWithCache(ctx, testCache(t), wasm, hostcalls.ProfileEnvoy133)
 	if err != nil {
@@ -90,4 +76,19 @@ func TestRealPluginImports(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("envoy-1.32: err = %v, want %q", err, want)
 	}
+}
+
+// realPluginWasm reads build/credgate.wasm: missing, it skips locally and
+// fails in CI.
+func realPluginWasm(t *testing.T) []byte {
+	t.Helper()
+	path := filepath.Join("..", "build", "credgate.wasm")
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing in CI: %v", path, err)
+		}
+		t.Skipf("%s is missing: run `make build` first", path)
+	}
+	return wasm
 }

@@ -97,16 +97,7 @@ func TestLimitListener(t *testing.T) {
 	}
 	ln := &limitListener{Listener: inner, max: 2, log: slog.New(slog.DiscardHandler)}
 	defer ln.Close()
-	accepted := make(chan net.Conn, 4)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
+	accepted := acceptAll(ln, 4)
 	dial := func() net.Conn {
 		c, err := net.Dial("tcp", inner.Addr().String())
 		if err != nil {
@@ -166,16 +157,7 @@ func TestLimitListenerEvictsIdle(t *testing.T) {
 	idle := &idleConns{since: map[net.Conn]time.Time{}}
 	ln := &limitListener{Listener: inner, max: 1, log: slog.New(slog.DiscardHandler), evict: idle.closeOldest}
 	defer ln.Close()
-	accepted := make(chan net.Conn, 2)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
+	accepted := acceptAll(ln, 2)
 	a, err := net.Dial("tcp", inner.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -201,4 +183,19 @@ func TestLimitListenerEvictsIdle(t *testing.T) {
 	if ln.refused.Load() != 0 {
 		t.Fatalf("refused %d", ln.refused.Load())
 	}
+}
+
+// acceptAll accepts from ln until it closes, handing each connection over.
+func acceptAll(ln net.Listener, buffer int) <-chan net.Conn {
+	accepted := make(chan net.Conn, buffer)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	return accepted
 }

@@ -6,15 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/credgate/credgate/plugin/internal/slots"
 )
 
-// Store is the proxy's shared data, as the slot claim needs it. Set with
-// cas 0 writes unconditionally (Envoy's semantics); a non-zero cas that does
-// not match fails.
-type Store interface {
-	Get(key string) (value []byte, cas uint32, found bool, err error)
-	Set(key string, value []byte, cas uint32) error
-}
+// Store is the proxy's shared data (slots.Store).
+type Store = slots.Store
 
 // MaxSlots bounds the per-VM stat names: VMs beyond it share the name
 // "overflow".
