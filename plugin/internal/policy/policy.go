@@ -45,6 +45,9 @@ type Route struct {
 	locOnce sync.Once
 	inputs  authn.Locations // every location any accepted scheme reads
 	strip   authn.Locations // every location any accepted scheme strips
+	// lowerExact and lowerPrefix are Exact (without a trailing slash) and
+	// Prefix in lower case, for matchesFolded (set by Policy.prepare).
+	lowerExact, lowerPrefix string
 }
 
 // locations computes what the route reads and strips, once. also are the
@@ -117,9 +120,9 @@ func (rt *Route) matchesFolded(method, host, lower string) bool {
 	trimmed := trimSlash(lower)
 	switch {
 	case rt.Exact != "":
-		return trimmed == trimSlash(strings.ToLower(rt.Exact))
+		return trimmed == rt.lowerExact
 	case rt.Prefix != "":
-		return strings.HasPrefix(lower+"/", strings.ToLower(rt.Prefix))
+		return strings.HasPrefix(lower, rt.lowerPrefix) || lower+"/" == rt.lowerPrefix
 	case rt.Regex != nil:
 		return rt.Regex.MatchString(lower) || rt.Regex.MatchString(trimmed)
 	}
@@ -286,6 +289,7 @@ func (p *Policy) prepare() {
 		every := authn.Union(all...)
 		for _, rt := range p.Routes {
 			rt.locations(every)
+			rt.lowerExact, rt.lowerPrefix = trimSlash(strings.ToLower(rt.Exact)), strings.ToLower(rt.Prefix)
 		}
 	})
 }
