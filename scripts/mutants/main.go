@@ -27,7 +27,10 @@ type mutant struct {
 	Pkgs []string `json:"pkgs"`
 }
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run returns the exit code, once its worktree is removed.
+func run() int {
 	list := filepath.Join("scripts", "mutants", "mutants.jsonl")
 	ms, err := load(list)
 	if err != nil {
@@ -41,10 +44,13 @@ func main() {
 	if out, err := exec.Command("git", "worktree", "add", "--detach", tmp, "HEAD").CombinedOutput(); err != nil {
 		fail(fmt.Errorf("git worktree: %v\n%s", err, out))
 	}
-	defer func() { _ = exec.Command("git", "worktree", "remove", "--force", tmp).Run() }()
+	defer func() {
+		_ = exec.Command("git", "worktree", "remove", "--force", tmp).Run()
+		_ = exec.Command("git", "worktree", "prune").Run()
+	}()
 	// The working tree's uncommitted sources count too.
 	if out, err := exec.Command("bash", "-c", "git diff HEAD | git -C "+tmp+" apply --allow-empty").CombinedOutput(); err != nil {
-		fail(fmt.Errorf("copying uncommitted changes: %v\n%s", err, out))
+		return complain(fmt.Errorf("copying uncommitted changes: %v\n%s", err, out))
 	}
 	survived, broken := 0, 0
 	start := time.Now()
@@ -52,7 +58,7 @@ func main() {
 		path := filepath.Join(tmp, m.File)
 		orig, err := os.ReadFile(path)
 		if err != nil {
-			fail(err)
+			return complain(err)
 		}
 		if n := bytes.Count(orig, []byte(m.Old)); n != 1 {
 			fmt.Printf("mutants: %2d/%d BROKEN   %s: the change matches %d times in %s\n", i+1, len(ms), m.Name, n, m.File)
@@ -60,13 +66,13 @@ func main() {
 			continue
 		}
 		if err := os.WriteFile(path, bytes.Replace(orig, []byte(m.Old), []byte(m.New), 1), 0o644); err != nil {
-			fail(err)
+			return complain(err)
 		}
 		cmd := exec.Command("go", append([]string{"test", "-count=1", "-short"}, m.Pkgs...)...)
 		cmd.Dir = tmp
 		out, err := cmd.CombinedOutput()
 		if err := os.WriteFile(path, orig, 0o644); err != nil {
-			fail(err)
+			return complain(err)
 		}
 		verdict := "killed"
 		if err == nil {
@@ -81,8 +87,9 @@ func main() {
 	killed := len(ms) - survived - broken
 	fmt.Printf("mutants: %d killed, %d survived, %d broken of %d in %v\n", killed, survived, broken, len(ms), time.Since(start).Round(time.Second))
 	if survived > 0 || broken > 0 {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func load(path string) ([]mutant, error) {
@@ -109,6 +116,12 @@ func load(path string) ([]mutant, error) {
 }
 
 func fail(err error) {
+	os.Exit(complain(err))
+}
+
+// complain reports err and returns the exit code of a run that could not
+// be made.
+func complain(err error) int {
 	fmt.Fprintln(os.Stderr, "mutants:", err)
-	os.Exit(2)
+	return 2
 }
