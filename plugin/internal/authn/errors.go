@@ -40,7 +40,11 @@ type DenyError struct {
 	Scopes []string
 	// Code is a scheme-specific numeric code for styles that carry one (0: none).
 	Code int
-	kind error
+	// KeySource names a remote key set whose fetch may decide differently
+	// (a token signed by a key the set does not hold yet, or no set at all):
+	// the filter may fetch it and decide once more.
+	KeySource string
+	kind      error
 }
 
 // Deny builds a DenyError of the given class. The status follows the class:
@@ -65,6 +69,12 @@ func (e *DenyError) WithDetail(format string, args ...any) *DenyError {
 // WithStatus returns e with the HTTP status overridden.
 func (e *DenyError) WithStatus(status int) *DenyError {
 	e.Status = status
+	return e
+}
+
+// WithKeySource returns e naming the remote key set that may decide anew.
+func (e *DenyError) WithKeySource(name string) *DenyError {
+	e.KeySource = name
 	return e
 }
 

@@ -12,6 +12,9 @@ type Identity struct {
 	TokenType string
 	Customer  string
 	Visitor   string
+	// Headers are extra request headers a verifier sets for the upstream
+	// (JWT claim_to_headers), name and value.
+	Headers [][2]string
 }
 
 // HasScopes reports whether every scope in required is granted.
@@ -55,11 +58,23 @@ func IsIdentityHeader(name, prefix string) bool {
 }
 
 // WithoutIdentityHeaders returns pairs without the headers that read as
-// identity headers under prefix, and whether there were any; with none it
-// returns pairs itself.
-func WithoutIdentityHeaders(pairs [][2]string, prefix string) ([][2]string, bool) {
+// identity headers under prefix or as one of the extra names (headers the
+// plugin sets, such as JWT claim headers), and whether there were any; with
+// none it returns pairs itself.
+func WithoutIdentityHeaders(pairs [][2]string, prefix string, extra ...string) ([][2]string, bool) {
+	drop := func(name string) bool {
+		if IsIdentityHeader(name, prefix) {
+			return true
+		}
+		for _, e := range extra {
+			if len(e) == len(name) && IsIdentityHeader(name, e) {
+				return true
+			}
+		}
+		return false
+	}
 	i := 0
-	for i < len(pairs) && !IsIdentityHeader(pairs[i][0], prefix) {
+	for i < len(pairs) && !drop(pairs[i][0]) {
 		i++
 	}
 	if i == len(pairs) {
@@ -67,7 +82,7 @@ func WithoutIdentityHeaders(pairs [][2]string, prefix string) ([][2]string, bool
 	}
 	kept := append(make([][2]string, 0, len(pairs)-1), pairs[:i]...)
 	for _, kv := range pairs[i+1:] {
-		if !IsIdentityHeader(kv[0], prefix) {
+		if !drop(kv[0]) {
 			kept = append(kept, kv)
 		}
 	}

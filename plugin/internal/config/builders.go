@@ -46,6 +46,11 @@ type Env struct {
 	// environment_variables, Istio vmConfig.env), where secrets named by
 	// *_env keys live; nil reads nothing.
 	Getenv func(string) string
+
+	// built holds the verifiers shared by every route (jwt), per parse.
+	built map[string]authn.Verifier
+	// cluster is the parsed token_cluster section, for schemes that call it.
+	cluster *Cluster
 }
 
 // builders lists every scheme the configuration can name.

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -35,6 +34,11 @@ type Config struct {
 	Cluster *Cluster
 	// Cache configures the verification caches.
 	Cache Cache
+	// JWKS are the remote key sets the filter keeps fetched.
+	JWKS []*scheme.JWKSSource
+	// ClaimHeaders are the headers JWT claims are copied into; client
+	// copies are removed from every request, as identity headers are.
+	ClaimHeaders []string
 }
 
 // Error is a configuration error at a JSON path.
@@ -84,6 +88,8 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 	if cfg.Cluster, err = parseCluster(root.Get("token_cluster"), env.Getenv); err != nil {
 		return nil, err
 	}
+	env.cluster = cfg.Cluster
+	env.built = map[string]authn.Verifier{}
 	if cfg.Cache, err = parseCache(root.Get("cache")); err != nil {
 		return nil, err
 	}
@@ -104,8 +110,19 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 		}
 		cfg.Policy.Routes = append(cfg.Policy.Routes, rt)
 	}
+	if j, ok := env.built["jwt"].(*scheme.JWT); ok {
+		cfg.JWKS, cfg.ClaimHeaders = j.Sources(), j.ClaimHeaders()
+		for _, h := range cfg.ClaimHeaders {
+			if authn.IsIdentityHeader(h, cfg.IdentityPrefix) && contains(identityNames, h[len(cfg.IdentityPrefix):]) {
+				return nil, errAt("jwt", "claim_to_headers: %q is an identity header the plugin sets itself", h)
+			}
+		}
+	}
 	return cfg, nil
 }
+
+// identityNames are the identity headers the plugin sets, after the prefix.
+var identityNames = []string{"subject", "tenant", "scopes", "scheme", "token-type", "customer", "visitor"}
 
 func parseTop(root gjson.Result, cfg *Config) error {
 	if v := root.Get("unmatched"); v.Exists() {
@@ -144,65 +161,6 @@ func validateSections(root gjson.Result, env Env) error {
 		}
 	}
 	return nil
-}
-
-var jwtKeys = []string{"keys", "issuer", "audience", "leeway_seconds", "tenant_claim", "scope_claim", "types"}
-
-// buildJWT builds the jwt verifier from the top-level "jwt" section; JWT has
-// no per-route options besides the route's scopes.
-func buildJWT(b Build) (authn.Verifier, error) {
-	j := b.Global
-	if !j.Exists() {
-		return nil, errAt("jwt", "the jwt section is required when a route accepts jwt")
-	}
-	if b.Options.Exists() {
-		return nil, errAt(b.Path, "jwt takes no per-route options")
-	}
-	if err := knownKeys("jwt", j, jwtKeys); err != nil {
-		return nil, err
-	}
-	opts := scheme.JWTOptions{
-		Issuer:      j.Get("issuer").String(),
-		Audience:    j.Get("audience").String(),
-		TenantClaim: j.Get("tenant_claim").String(),
-		ScopeClaim:  j.Get("scope_claim").String(),
-	}
-	if l := j.Get("leeway_seconds"); l.Exists() {
-		if l.Type != gjson.Number || l.Int() < 0 || l.Int() > 300 {
-			return nil, errAt("jwt.leeway_seconds", "must be a number of seconds from 0 to 300")
-		}
-		opts.Leeway = time.Duration(l.Int()) * time.Second
-	}
-	if t := j.Get("types"); t.Exists() {
-		types, err := stringList("jwt.types", t)
-		if err != nil {
-			return nil, err
-		}
-		if len(types) == 0 {
-			return nil, errAt("jwt.types", "list at least one typ value, e.g. [\"JWT\"]")
-		}
-		opts.Types = types
-	}
-	keys := j.Get("keys")
-	if !keys.IsArray() || len(keys.Array()) == 0 {
-		return nil, errAt("jwt.keys", "at least one key is required")
-	}
-	for i, k := range keys.Array() {
-		path := fmt.Sprintf("jwt.keys[%d]", i)
-		if err := knownKeys(path, k, []string{"kid", "secret"}); err != nil {
-			return nil, err
-		}
-		secret := k.Get("secret")
-		if secret.Type != gjson.String || secret.String() == "" {
-			return nil, errAt(path+".secret", "a non-empty string is required")
-		}
-		opts.Keys = append(opts.Keys, scheme.JWTKey{ID: k.Get("kid").String(), Secret: []byte(secret.String())})
-	}
-	v, err := scheme.NewJWT(opts)
-	if err != nil {
-		return nil, &Error{Path: "jwt", Err: err}
-	}
-	return v, nil
 }
 
 var routeKeys = []string{"name", "match", "schemes", "anonymous", "scopes", "error_style", "strip_credentials", "options", "fail_policy"}

@@ -18,6 +18,8 @@ import (
 
 type httpContext struct {
 	types.DefaultHttpContext
+	id     uint32
+	done   bool
 	plugin *pluginContext
 	cfg    *config.Config
 	now    func() time.Time
@@ -61,11 +63,17 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	if res.Lookup != nil {
 		return h.remote(rt, req, res)
 	}
+	if res.Deny != nil && res.Deny.KeySource != "" && h.awaitKeys(rt, req, res.Deny) {
+		return types.ActionPause
+	}
 	return h.conclude(rt, req, res)
 }
 
 // OnHttpStreamDone lets the Go collector run once the stream is over.
-func (h *httpContext) OnHttpStreamDone() { h.plugin.afterStream() }
+func (h *httpContext) OnHttpStreamDone() {
+	h.done = true
+	h.plugin.afterStream()
+}
 
 // conclude applies a final decision: a local reply, or the request goes on
 // with the credentials stripped and the identity set.
@@ -88,7 +96,7 @@ func (h *httpContext) conclude(rt *policy.Route, req *authn.HeaderRequest, res p
 // returns the remaining pairs. It costs one proxy call when there are any,
 // none otherwise.
 func (h *httpContext) removeIdentityHeaders(pairs [][2]string) [][2]string {
-	kept, found := authn.WithoutIdentityHeaders(pairs, h.cfg.IdentityPrefix)
+	kept, found := authn.WithoutIdentityHeaders(pairs, h.cfg.IdentityPrefix, h.cfg.ClaimHeaders...)
 	if found {
 		mustOK(proxywasm.ReplaceHttpRequestHeaders(kept))
 	}
@@ -125,6 +133,11 @@ func (h *httpContext) forward(rt *policy.Route, req *authn.HeaderRequest, res po
 	set("token-type", id.TokenType)
 	set("customer", id.Customer)
 	set("visitor", id.Visitor)
+	for _, kv := range id.Headers {
+		if v := headerSafe(kv[1]); v != "" {
+			mustOK(proxywasm.ReplaceHttpRequestHeader(kv[0], v))
+		}
+	}
 }
 
 // headerSafe drops control characters from an identity value, so no value

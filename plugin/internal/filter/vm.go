@@ -48,6 +48,7 @@ type pluginContext struct {
 	gc      *gcguard.Guard
 	slot    *gcguard.Slot
 	revoked revokedSet
+	keys    keyFetches
 }
 
 // OnPluginStart parses and validates the configuration. An invalid
@@ -70,8 +71,15 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	p.gc = gcguard.New(memCheckEvery)
 	p.revoked.keep = cfg.Cache.MaxTTL + cfg.Cache.StaleWindow
 	answerTable.Size, replayTable.Size = uint32(cfg.Cache.SharedSlots), uint32(cfg.Cache.ReplaySlots)
+	tick := time.Duration(0)
 	if c := cfg.Cluster; c != nil && c.RevocationPoll > 0 {
-		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(c.RevocationPoll / time.Millisecond)); err != nil {
+		tick = c.RevocationPoll
+	}
+	if len(cfg.JWKS) > 0 && (tick == 0 || tick > time.Second) {
+		tick = time.Second // key sets are refreshed from ticks
+	}
+	if tick > 0 {
+		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tick / time.Millisecond)); err != nil {
 			proxywasm.LogCriticalf("credgate: cannot schedule revocation polling: %v", err)
 			return types.OnPluginStartStatusFailed
 		}
@@ -84,10 +92,11 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 // gauges.
 func (p *pluginContext) OnTick() {
 	p.pollRevocations()
+	p.refreshKeys()
 	gcguard.Yield()
 	p.checkMemory()
 }
 
-func (p *pluginContext) NewHttpContext(uint32) types.HttpContext {
-	return &httpContext{plugin: p, cfg: p.cfg, now: p.now}
+func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
+	return &httpContext{id: id, plugin: p, cfg: p.cfg, now: p.now}
 }

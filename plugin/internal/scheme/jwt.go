@@ -5,29 +5,30 @@ package scheme
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/tidwall/gjson"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/jose"
 )
 
-// JWTKey is one HS256 signing key, selected by the token's `kid` header.
-type JWTKey struct {
-	ID     string
-	Secret []byte
-}
-
-// JWTOptions configures the JWT verifier.
-type JWTOptions struct {
-	// Keys are the accepted signing keys. A token with a `kid` must name one of
-	// them; a token without `kid` is accepted only when exactly one key exists.
-	Keys []JWTKey
-	// Issuer, when set, must equal the `iss` claim.
+// JWTProvider is one issuer of JSON Web Tokens and the keys that verify them,
+// as a jwt_authn provider is.
+type JWTProvider struct {
+	// Name identifies the provider in configuration, logs and metrics.
+	Name string
+	// Issuer, when set, must equal the `iss` claim; with several providers,
+	// it selects the provider.
 	Issuer string
-	// Audience, when set, must appear in the `aud` claim.
-	Audience string
+	// Audiences, when set, must share one value with the `aud` claim.
+	Audiences []string
+	// Keys are the provider's local keys (nil when the keys are remote).
+	Keys *jose.Set
+	// Remote is the provider's remote key set (nil when the keys are local).
+	Remote *JWKSSource
 	// Leeway is the clock skew tolerated on `exp`, `nbf` and `iat`.
 	Leeway time.Duration
 	// TenantClaim names the claim carrying the tenant (default "tenant").
@@ -38,62 +39,83 @@ type JWTOptions struct {
 	// Types are the accepted values of the `typ` header, compared without
 	// case, when a token has one (default: "JWT").
 	Types []string
+	// ClaimHeaders copies claims into request headers for the upstream.
+	ClaimHeaders []ClaimHeader
 }
 
-// minJWTSecret is the shortest HS256 secret accepted (RFC 7518 §3.2: a key of
-// the same size as the hash output or larger).
-const minJWTSecret = 32
+// ClaimHeader copies one claim into one request header (jwt_authn's
+// claim_to_headers). Strings go as they are, numbers and booleans as JSON
+// text, arrays of those joined with ","; other values are not copied.
+type ClaimHeader struct {
+	Claim  string
+	Header string
+}
 
-// JWT verifies HS256 JSON Web Tokens sent as `Authorization: Bearer <jwt>`.
+// JWTOptions configures the JWT verifier.
+type JWTOptions struct {
+	Providers []JWTProvider
+}
+
+// JWT verifies JSON Web Tokens sent as `Authorization: Bearer <jwt>`, signed
+// with HS256, RS256, ES256 or EdDSA by one of the configured providers.
 type JWT struct {
-	keys   map[string][]byte
-	single []byte
-	opts   JWTOptions
-	popts  []jwt.ParserOption
-	cache  *jwtCache
+	providers []JWTProvider
+	cache     *jwtCache
 }
 
 // NewJWT validates opts and returns the verifier.
 func NewJWT(opts JWTOptions) (*JWT, error) {
-	if len(opts.Keys) == 0 {
-		return nil, errors.New("at least one key is required")
+	if len(opts.Providers) == 0 {
+		return nil, errors.New("at least one provider is required")
 	}
-	v := &JWT{keys: make(map[string][]byte, len(opts.Keys)), opts: opts, cache: newJWTCache()}
-	for i, k := range opts.Keys {
-		if len(k.Secret) < minJWTSecret {
-			return nil, fmt.Errorf("keys[%d]: secret must be at least %d bytes for HS256", i, minJWTSecret)
+	v := &JWT{cache: newJWTCache()}
+	for i, p := range opts.Providers {
+		if (p.Keys == nil) == (p.Remote == nil) {
+			return nil, fmt.Errorf("providers[%d]: exactly one of local keys and a remote key set is required", i)
 		}
-		if _, dup := v.keys[k.ID]; dup {
-			return nil, fmt.Errorf("keys[%d]: duplicate kid %q", i, k.ID)
+		if p.Issuer == "" && len(opts.Providers) > 1 {
+			return nil, fmt.Errorf("providers[%d]: an issuer is required when there are several providers", i)
 		}
-		v.keys[k.ID] = k.Secret
+		for _, o := range opts.Providers[:i] {
+			if o.Issuer == p.Issuer {
+				return nil, fmt.Errorf("providers[%d]: issuer %q is already provider %q's", i, p.Issuer, o.Name)
+			}
+		}
+		if p.TenantClaim == "" {
+			p.TenantClaim = "tenant"
+		}
+		if p.ScopeClaim == "" {
+			p.ScopeClaim = "scope"
+		}
+		if len(p.Types) == 0 {
+			p.Types = []string{"JWT"}
+		}
+		v.providers = append(v.providers, p)
 	}
-	if len(opts.Keys) == 1 {
-		v.single = opts.Keys[0].Secret
-	}
-	if v.opts.TenantClaim == "" {
-		v.opts.TenantClaim = "tenant"
-	}
-	if v.opts.ScopeClaim == "" {
-		v.opts.ScopeClaim = "scope"
-	}
-	if len(v.opts.Types) == 0 {
-		v.opts.Types = []string{"JWT"}
-	}
-	popts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{"HS256"}),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(opts.Leeway),
-	}
-	if opts.Issuer != "" {
-		popts = append(popts, jwt.WithIssuer(opts.Issuer))
-	}
-	if opts.Audience != "" {
-		popts = append(popts, jwt.WithAudience(opts.Audience))
-	}
-	v.popts = popts
 	return v, nil
+}
+
+// Sources lists the remote key sets the filter must keep fetched.
+func (v *JWT) Sources() []*JWKSSource {
+	var out []*JWKSSource
+	for _, p := range v.providers {
+		if p.Remote != nil {
+			out = append(out, p.Remote)
+		}
+	}
+	return out
+}
+
+// ClaimHeaders lists every header a provider may set, so that client-sent
+// copies are removed from every request.
+func (v *JWT) ClaimHeaders() []string {
+	var out []string
+	for _, p := range v.providers {
+		for _, c := range p.ClaimHeaders {
+			out = appendUnique(out, c.Header)
+		}
+	}
+	return out
 }
 
 // Name implements authn.Verifier.
@@ -118,99 +140,154 @@ func (v *JWT) Verify(r authn.Request, now time.Time) (*authn.Identity, *authn.De
 	if deny != nil {
 		return nil, deny
 	}
-	key := tokenKey(tok)
-	if id, ok := v.cache.get(key, now, v.opts.Leeway); ok {
-		return id, nil
+	if e := v.cache.get(tok); e != nil {
+		p := &v.providers[e.provider]
+		if p.keys(now).Has(e.key) {
+			if err := e.times.Check(now, p.Leeway); err != nil {
+				return nil, jwtDenial(err)
+			}
+			return e.identity(), nil
+		}
 	}
-	claims := jwt.MapClaims{}
-	// The clock is per call, so the parser is too.
-	opts := append(v.popts[:len(v.popts):len(v.popts)], jwt.WithTimeFunc(func() time.Time { return now }))
-	_, err := jwt.NewParser(opts...).ParseWithClaims(tok, claims, v.keyFunc)
+	t, err := jose.Parse(tok)
 	if err != nil {
 		return nil, jwtDenial(err)
 	}
-	id, deny := v.identity(claims)
-	if deny == nil {
-		exp, _ := claims.GetExpirationTime() // required by the parser
-		var nbf time.Time
-		if n, err := claims.GetNotBefore(); err == nil && n != nil {
-			nbf = n.Time
+	pi, deny := v.provider(t)
+	if deny != nil {
+		return nil, deny
+	}
+	p := &v.providers[pi]
+	if t.HasTyp && !containsFold(p.Types, t.Typ) {
+		return nil, jwtDenial(fmt.Errorf("%w: typ %q is not accepted", jose.ErrHeader, truncate(t.Typ, 32)))
+	}
+	keys := p.keys(now)
+	if keys == nil {
+		return nil, authn.Deny(authn.ErrUnavailable, "jwt_keys_unavailable",
+			"The access token cannot be verified right now. Try again later.").
+			WithDetail("provider %s has no key set: %v", p.Name, p.Remote.LastError()).WithKeySource(p.Name)
+	}
+	key, found := keys.Lookup(t.Kid, t.HasKid)
+	if !found {
+		d := authn.Deny(authn.ErrInvalid, "jwt_unknown_key", "The access token is signed with an unknown key.").
+			WithDetail("provider %s has no key %q (kid given: %v)", p.Name, truncate(t.Kid, 32), t.HasKid)
+		if p.Remote != nil {
+			d = d.WithKeySource(p.Name)
 		}
-		v.cache.put(key, id, exp.Time, nbf)
+		return nil, d
+	}
+	if err := t.Verify(key); err != nil {
+		return nil, jwtDenial(err)
+	}
+	times, err := jose.Validate(t.Claims, jose.Expectations{Issuer: p.Issuer, Audiences: p.Audiences, Leeway: p.Leeway}, now)
+	if err != nil {
+		return nil, jwtDenial(err)
+	}
+	id, deny := p.identity(t.Claims)
+	if deny == nil {
+		v.cache.put(tok, jwtEntry{id: *id, provider: pi, key: key, times: times})
 	}
 	return id, deny
 }
 
-// errJWTHeader marks a token refused for its header parameters.
-var errJWTHeader = errors.New("jwt header")
+func (p *JWTProvider) keys(now time.Time) *jose.Set {
+	if p.Remote != nil {
+		return p.Remote.Keys(now)
+	}
+	return p.Keys
+}
 
-func (v *JWT) keyFunc(t *jwt.Token) (any, error) {
-	// RFC 7515 §4.1.11: a recipient must refuse a token whose crit names
-	// extensions it does not understand; this verifier understands none.
-	if _, crit := t.Header["crit"]; crit {
-		return nil, fmt.Errorf("%w: crit is not supported", errJWTHeader)
-	}
-	if typ, has := t.Header["typ"]; has {
-		s, isString := typ.(string)
-		if !isString || !containsFold(v.opts.Types, s) {
-			return nil, fmt.Errorf("%w: typ %q is not accepted", errJWTHeader, truncate(fmt.Sprint(typ), 32))
+// provider selects the provider by the token's issuer: the one whose issuer
+// equals `iss`, or the only provider when it names no issuer.
+func (v *JWT) provider(t *jose.Token) (int, *authn.DenyError) {
+	iss := gjson.GetBytes(t.Claims, "iss")
+	for i, p := range v.providers {
+		if p.Issuer == "" || (iss.Type == gjson.String && iss.Str == p.Issuer) {
+			return i, nil
 		}
 	}
-	kid, hasKid := t.Header["kid"]
-	if !hasKid {
-		if v.single == nil {
-			return nil, errors.New("token has no kid and several keys are configured")
-		}
-		return v.single, nil
-	}
-	id, isString := kid.(string)
-	if !isString {
-		return nil, errors.New("kid is not a string")
-	}
-	key, found := v.keys[id]
-	if !found {
-		return nil, fmt.Errorf("unknown kid %q", truncate(id, 32))
-	}
-	return key, nil
+	return 0, authn.Deny(authn.ErrInvalid, "jwt_issuer", "The access token's issuer is not accepted.").
+		WithDetail("iss %q names no provider", truncate(iss.String(), 64))
 }
 
 func jwtDenial(err error) *authn.DenyError {
 	switch {
-	case errors.Is(err, errJWTHeader):
+	case errors.Is(err, jose.ErrHeader):
 		return authn.Deny(authn.ErrInvalid, "jwt_header", "The access token's header is not accepted.").WithDetail("%v", err)
-	case errors.Is(err, jwt.ErrTokenExpired):
+	case errors.Is(err, jose.ErrExpired):
 		return authn.Deny(authn.ErrExpired, "jwt_expired", "The access token expired.").WithDetail("%v", err)
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+	case errors.Is(err, jose.ErrNotYetValid):
 		return authn.Deny(authn.ErrInvalid, "jwt_not_yet_valid", "The access token is not valid yet.").WithDetail("%v", err)
-	case errors.Is(err, jwt.ErrTokenMalformed):
+	case errors.Is(err, jose.ErrMalformed):
 		return authn.Deny(authn.ErrMalformed, "jwt_malformed", "The access token is malformed.").WithDetail("%v", err)
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+	case errors.Is(err, jose.ErrSignature):
 		return authn.Deny(authn.ErrInvalid, "jwt_signature", "The access token signature is invalid.").WithDetail("%v", err)
 	default:
 		return authn.Deny(authn.ErrInvalid, "jwt_invalid", "The access token is invalid.").WithDetail("%v", err)
 	}
 }
 
-func (v *JWT) identity(claims jwt.MapClaims) (*authn.Identity, *authn.DenyError) {
-	sub, err := claims.GetSubject()
-	if err != nil || sub == "" {
+func (p *JWTProvider) identity(claims []byte) (*authn.Identity, *authn.DenyError) {
+	c := gjson.ParseBytes(claims)
+	sub := c.Get("sub")
+	if sub.Type != gjson.String || sub.Str == "" {
 		return nil, authn.Deny(authn.ErrInvalid, "jwt_no_subject", "The access token has no subject.")
 	}
-	id := &authn.Identity{Subject: sub, Scheme: "jwt", TokenType: "jwt"}
-	if t, ok := claims[v.opts.TenantClaim].(string); ok {
-		id.Tenant = t
+	id := &authn.Identity{Subject: sub.Str, Scheme: "jwt", TokenType: "jwt"}
+	if t := c.Get(p.TenantClaim); t.Type == gjson.String {
+		id.Tenant = t.Str
 	}
-	switch s := claims[v.opts.ScopeClaim].(type) {
-	case string:
-		id.Scopes = strings.Fields(s)
-	case []any:
-		for _, e := range s {
-			if str, ok := e.(string); ok {
-				id.Scopes = append(id.Scopes, str)
+	switch s := c.Get(p.ScopeClaim); {
+	case s.Type == gjson.String:
+		id.Scopes = strings.Fields(s.Str)
+	case s.IsArray():
+		s.ForEach(func(_, e gjson.Result) bool {
+			if e.Type == gjson.String {
+				id.Scopes = append(id.Scopes, e.Str)
 			}
+			return true
+		})
+	}
+	for _, ch := range p.ClaimHeaders {
+		if val, ok := claimText(c.Get(ch.Claim)); ok {
+			id.Headers = append(id.Headers, [2]string{ch.Header, val})
 		}
 	}
 	return id, nil
+}
+
+// claimText renders a claim for a header; ok is false for objects, null and
+// arrays holding anything but strings, numbers and booleans.
+func claimText(v gjson.Result) (string, bool) {
+	switch v.Type {
+	case gjson.String:
+		return v.Str, true
+	case gjson.Number:
+		return v.Raw, true
+	case gjson.True, gjson.False:
+		return strconv.FormatBool(v.Bool()), true
+	}
+	if !v.IsArray() {
+		return "", false
+	}
+	var parts []string
+	ok := true
+	v.ForEach(func(_, e gjson.Result) bool {
+		s, good := claimText(e)
+		ok = good && !e.IsArray()
+		parts = append(parts, s)
+		return ok
+	})
+	return strings.Join(parts, ","), ok
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, e := range list {
+		if e == s {
+			return list
+		}
+	}
+	return append(list, s)
 }
 
 func truncate(s string, n int) string {

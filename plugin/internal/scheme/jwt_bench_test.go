@@ -9,7 +9,7 @@ import (
 )
 
 func BenchmarkJWTVerify(b *testing.B) {
-	v, _ := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}})
+	v, _ := NewJWT(JWTOptions{Providers: []JWTProvider{{Keys: hmacSet(b, "k1", secretK1)}}})
 	r := req("authorization", "Bearer "+mint(b, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

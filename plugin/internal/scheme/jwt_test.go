@@ -4,6 +4,7 @@ package scheme
 
 import (
 	"errors"
+	"github.com/credgate/credgate/plugin/internal/jose"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func req(headers ...string) authn.Request {
 }
 
 func TestJWTVerify(t *testing.T) {
-	v, err := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}, {ID: "k2", Secret: secretK2}}, Leeway: 30 * time.Second})
+	v, err := NewJWT(JWTOptions{Providers: []JWTProvider{{Keys: hmacSet(t, "k1", secretK1, "k2", secretK2), Leeway: 30 * time.Second}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,14 +149,16 @@ func TestJWTVerify(t *testing.T) {
 func secretK1String() string { return string(secretK1) }
 
 func TestNewJWTRejectsBadOptions(t *testing.T) {
+	one := hmacSet(t, "a", secretK1)
 	tests := []struct {
 		name string
 		opts JWTOptions
 		want string
 	}{
-		{name: "no keys", opts: JWTOptions{}, want: "at least one key"},
-		{name: "short secret", opts: JWTOptions{Keys: []JWTKey{{ID: "a", Secret: []byte("short")}}}, want: "at least 32 bytes"},
-		{name: "duplicate kid", opts: JWTOptions{Keys: []JWTKey{{ID: "a", Secret: secretK1}, {ID: "a", Secret: secretK2}}}, want: "duplicate kid"},
+		{name: "no providers", opts: JWTOptions{}, want: "at least one provider"},
+		{name: "no keys", opts: JWTOptions{Providers: []JWTProvider{{}}}, want: "exactly one of local keys and a remote key set"},
+		{name: "two providers without issuer", opts: JWTOptions{Providers: []JWTProvider{{Keys: one, Issuer: "a"}, {Keys: one}}}, want: "issuer is required"},
+		{name: "same issuer twice", opts: JWTOptions{Providers: []JWTProvider{{Keys: one, Issuer: "a"}, {Keys: one, Issuer: "a"}}}, want: "already"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,10 +168,36 @@ func TestNewJWTRejectsBadOptions(t *testing.T) {
 			}
 		})
 	}
+	if _, err := jose.NewHMACKey("a", []byte("short")); err == nil || !strings.Contains(err.Error(), "at least 32 bytes") {
+		t.Errorf("short secret: %v", err)
+	}
+	k1, _ := jose.NewHMACKey("a", secretK1)
+	k2, _ := jose.NewHMACKey("a", secretK2)
+	if _, err := jose.NewSet([]*jose.Key{k1, k2}); err == nil || !strings.Contains(err.Error(), "duplicate kid") {
+		t.Errorf("duplicate kid: %v", err)
+	}
+}
+
+// hmacSet builds a local set of HS256 keys from kid, secret pairs.
+func hmacSet(t testing.TB, pairs ...any) *jose.Set {
+	t.Helper()
+	var keys []*jose.Key
+	for i := 0; i < len(pairs); i += 2 {
+		k, err := jose.NewHMACKey(pairs[i].(string), pairs[i+1].([]byte))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	set, err := jose.NewSet(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }
 
 func TestJWTPresent(t *testing.T) {
-	v, _ := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}})
+	v, _ := NewJWT(JWTOptions{Providers: []JWTProvider{{Keys: hmacSet(t, "k1", secretK1)}}})
 	tests := []struct {
 		name string
 		auth string
@@ -189,7 +218,7 @@ func TestJWTPresent(t *testing.T) {
 }
 
 func FuzzJWTVerify(f *testing.F) {
-	v, _ := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}})
+	v, _ := NewJWT(JWTOptions{Providers: []JWTProvider{{Keys: hmacSet(f, "k1", secretK1)}}})
 	f.Add("Bearer " + mint(f, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil)))
 	f.Add("Bearer " + mint(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1", claimsAt(testNow, nil)))
 	f.Add("Bearer a..c")
@@ -216,7 +245,7 @@ func FuzzJWTVerify(f *testing.F) {
 // remembered token still expires, is still refused before nbf, and that a
 // forged token with the same claims is not served from the cache.
 func TestJWTCacheRechecksTime(t *testing.T) {
-	v, _ := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}})
+	v, _ := NewJWT(JWTOptions{Providers: []JWTProvider{{Keys: hmacSet(t, "k1", secretK1)}}})
 	tok := mint(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, jwt.MapClaims{"nbf": testNow.Add(-time.Second).Unix()}))
 	auth := req("authorization", "Bearer "+tok)
 	tests := []struct {
@@ -254,7 +283,7 @@ func TestJWTCacheRechecksTime(t *testing.T) {
 
 // Configured typ values replace the default "JWT".
 func TestJWTConfiguredTypes(t *testing.T) {
-	v, err := NewJWT(JWTOptions{Keys: []JWTKey{{ID: "k1", Secret: secretK1}}, Types: []string{"at+jwt"}})
+	v, err := NewJWT(JWTOptions{Providers: []JWTProvider{{Keys: hmacSet(t, "k1", secretK1), Types: []string{"at+jwt"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

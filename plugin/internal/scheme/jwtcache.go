@@ -3,63 +3,77 @@
 package scheme
 
 import (
-	"crypto/sha256"
 	"sync"
-	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/jose"
 )
 
-// jwtCacheSize bounds the number of verified tokens a JWT verifier remembers.
-const jwtCacheSize = 4096
+// Bounds of the verified-token cache: entries and the bytes of the tokens it
+// holds, whichever is reached first.
+const (
+	jwtCacheSize  = 4096
+	jwtCacheBytes = 2 << 20
+)
 
 // jwtCache remembers tokens whose signature and claims verified, keyed by the
-// SHA-256 of the token, so a repeated token skips signature checking and
-// claim decoding. The time claims are checked again on every hit. Entries
-// are evicted first in, first out.
+// token itself: a lookup compares the whole token, so one token's entry can
+// never answer for another, and a hit costs a map lookup instead of a digest.
+// An entry is used only while its key is still in its provider's key set, and
+// its time window is checked on every hit. Entries are evicted first in,
+// first out.
 type jwtCache struct {
 	mu    sync.Mutex
-	items map[[32]byte]jwtEntry
-	order [][32]byte
-	next  int
+	items map[string]*jwtEntry
+	ring  []string // insertion order; head is the oldest
+	head  int
+	n     int
+	bytes int
 }
 
 type jwtEntry struct {
 	id       authn.Identity
-	exp, nbf time.Time
+	provider int
+	key      *jose.Key
+	times    jose.Times
 }
 
 func newJWTCache() *jwtCache {
-	return &jwtCache{items: make(map[[32]byte]jwtEntry, jwtCacheSize), order: make([][32]byte, 0, jwtCacheSize)}
+	return &jwtCache{items: make(map[string]*jwtEntry, 256), ring: make([]string, jwtCacheSize)}
 }
 
-// get returns the identity of a remembered token that is valid at now.
-func (c *jwtCache) get(key [32]byte, now time.Time, leeway time.Duration) (*authn.Identity, bool) {
+// get returns the entry of a remembered token, or nil.
+func (c *jwtCache) get(tok string) *jwtEntry {
 	c.mu.Lock()
-	e, ok := c.items[key]
+	e := c.items[tok]
 	c.mu.Unlock()
-	if !ok || !now.Before(e.exp.Add(leeway)) || (!e.nbf.IsZero() && now.Add(leeway).Before(e.nbf)) {
-		return nil, false
-	}
+	return e
+}
+
+// identity returns a copy of the entry's identity the caller may keep.
+func (e *jwtEntry) identity() *authn.Identity {
 	id := e.id
 	id.Scopes = append([]string(nil), e.id.Scopes...)
-	return &id, true
+	id.Headers = append([][2]string(nil), e.id.Headers...)
+	return &id
 }
 
-func (c *jwtCache) put(key [32]byte, id *authn.Identity, exp, nbf time.Time) {
+func (c *jwtCache) put(tok string, e jwtEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.items[key]; ok {
+	if _, ok := c.items[tok]; ok || len(tok) > jwtCacheBytes/16 {
 		return
 	}
-	if len(c.order) < jwtCacheSize {
-		c.order = append(c.order, key)
-	} else {
-		delete(c.items, c.order[c.next])
-		c.order[c.next] = key
-		c.next = (c.next + 1) % jwtCacheSize
+	for c.n > 0 && (c.n == len(c.ring) || c.bytes+len(tok) > jwtCacheBytes) {
+		old := c.ring[c.head]
+		c.ring[c.head] = ""
+		delete(c.items, old)
+		c.bytes -= len(old)
+		c.head = (c.head + 1) % len(c.ring)
+		c.n--
 	}
-	c.items[key] = jwtEntry{id: *id, exp: exp, nbf: nbf}
+	c.items[tok] = &e
+	c.bytes += len(tok)
+	c.ring[(c.head+c.n)%len(c.ring)] = tok
+	c.n++
 }
-
-func tokenKey(tok string) [32]byte { return sha256.Sum256([]byte(tok)) }

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package filter
+
+import (
+	"time"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/jose"
+	"github.com/credgate/credgate/plugin/internal/policy"
+	"github.com/credgate/credgate/plugin/internal/scheme"
+)
+
+// maxKeyWaiters bounds the streams paused on one key-set fetch.
+const maxKeyWaiters = 256
+
+// keyFetches is a VM's fetching of its JWT providers' remote key sets:
+// in the background when a set is due, and on demand when a token names a
+// key the set lacks; streams that need the answer wait for it.
+type keyFetches struct {
+	waiters map[*scheme.JWKSSource][]func()
+}
+
+// refreshKeys starts the background fetches that are due.
+func (p *pluginContext) refreshKeys() {
+	now := p.now()
+	for _, src := range p.cfg.JWKS {
+		if src.Due(now) {
+			p.fetchKeys(src)
+		}
+	}
+}
+
+// awaitKeys pauses a stream denied for want of a remote key until the key
+// set has been fetched, then decides again. It returns false when there is
+// nothing to wait for: no such source, or a fetch is neither under way nor
+// allowed yet.
+func (h *httpContext) awaitKeys(rt *policy.Route, req *authn.HeaderRequest, d *authn.DenyError) bool {
+	p := h.plugin
+	var src *scheme.JWKSSource
+	for _, s := range p.cfg.JWKS {
+		if s.Provider == d.KeySource {
+			src = s
+		}
+	}
+	if src == nil || len(p.keys.waiters[src]) >= maxKeyWaiters {
+		return false
+	}
+	if !src.InFlight() {
+		if !src.Demand(p.now()) || !p.fetchKeys(src) {
+			return false
+		}
+	}
+	if p.keys.waiters == nil {
+		p.keys.waiters = map[*scheme.JWKSSource][]func(){}
+	}
+	p.keys.waiters[src] = append(p.keys.waiters[src], func() { h.decideAgain(rt, req) })
+	return true
+}
+
+// decideAgain finishes a stream once the key set it waited for is known.
+func (h *httpContext) decideAgain(rt *policy.Route, req *authn.HeaderRequest) {
+	defer func() {
+		if r := recover(); r != nil {
+			proxywasm.LogCriticalf("credgate: internal error: %v", r)
+			h.reply(internalError())
+		}
+	}()
+	// The fetch's answer arrives in the context of the stream that sent
+	// it; each waiting stream is addressed in its own.
+	if h.done || proxywasm.SetEffectiveContext(h.id) != nil {
+		return
+	}
+	res := rt.Decide(req, h.now())
+	var action types.Action
+	if res.Lookup != nil {
+		action = h.remote(rt, req, res)
+	} else {
+		action = h.conclude(rt, req, res)
+	}
+	if action == types.ActionContinue {
+		mustOK(proxywasm.ResumeHttpRequest())
+	}
+}
+
+// fetchKeys sends one key-set request; it reports whether it was sent.
+func (p *pluginContext) fetchKeys(src *scheme.JWKSSource) bool {
+	headers := [][2]string{{":method", "GET"}, {":path", src.Path}, {":authority", src.Authority}, {"accept", "application/json"}}
+	if src.Secrets {
+		// Checked at configuration: only the token cluster serves secrets.
+		headers = append(headers, [2]string{"authorization", "Bearer " + p.cfg.Cluster.VerifyToken})
+	}
+	_, err := proxywasm.DispatchHttpCall(src.Cluster, headers, nil, nil, uint32(src.Timeout/time.Millisecond),
+		func(numHeaders, bodySize, _ int) { p.keysFetched(src, numHeaders, bodySize) })
+	if err != nil {
+		proxywasm.LogWarnf("credgate: key set fetch not sent: provider=%s cluster=%s: %v", src.Provider, src.Cluster, err)
+		src.Done(nil, err, p.now())
+		return false
+	}
+	src.Begin()
+	return true
+}
+
+func (p *pluginContext) keysFetched(src *scheme.JWKSSource, numHeaders, bodySize int) {
+	var body []byte
+	var err error
+	switch {
+	case numHeaders == 0:
+		err = scheme.ErrJWKSNoReply
+	case bodySize > jose.MaxSetBytes:
+		err = scheme.ErrJWKSTooBig
+	default:
+		headers, herr := proxywasm.GetHttpCallResponseHeaders()
+		if herr != nil || !hasStatus(headers, "200") {
+			err = scheme.ErrJWKSStatus
+		} else if body, herr = proxywasm.GetHttpCallResponseBody(0, bodySize); herr != nil {
+			err = scheme.ErrJWKSNoReply
+		}
+	}
+	if err = src.Done(body, err, p.now()); err != nil {
+		p.metrics.inc("credgate.jwks.errors")
+		proxywasm.LogWarnf("credgate: key set fetch failed: provider=%s: %v", src.Provider, err)
+	} else {
+		p.metrics.inc("credgate.jwks.fetches")
+	}
+	waiting := p.keys.waiters[src]
+	delete(p.keys.waiters, src)
+	for _, resume := range waiting {
+		resume()
+	}
+}

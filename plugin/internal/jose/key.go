@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package jose verifies compact JWS tokens (RFC 7515) signed with HS256,
+// RS256, ES256 or EdDSA (Ed25519), and reads keys from JSON Web Key sets
+// (RFC 7517). It is built on the standard library's crypto packages and gjson
+// only: no X.509, no network code, no reflection-based JSON, so the Wasm module
+// stays small.
+//
+// Every key is pinned to one algorithm, derived from its key type when the JWK
+// names none; a token is checked only with a key whose algorithm equals the
+// token's "alg". "none" is never accepted, and a public key can never be used
+// as an HMAC secret (algorithm confusion), because the verification routine
+// is chosen by the key, not by the token.
+package jose
+
+import (
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"filippo.io/nistec"
+	"github.com/tidwall/gjson"
+)
+
+// Algorithms accepted, by their JWS "alg" names.
+const (
+	HS256 = "HS256"
+	RS256 = "RS256"
+	ES256 = "ES256"
+	EdDSA = "EdDSA"
+)
+
+// Limits on what a key set may hold.
+const (
+	// MaxKeys bounds the keys read from one set.
+	MaxKeys = 64
+	// MaxSetBytes bounds the size of a JSON Web Key Set document.
+	MaxSetBytes = 64 << 10
+	// MinHMACKey is the shortest HS256 secret accepted (RFC 7518 §3.2).
+	MinHMACKey = 32
+	// MinRSABits is the smallest RSA modulus accepted.
+	MinRSABits = 2048
+	// MaxRSABits bounds the RSA modulus, so a hostile key set cannot make
+	// every verification expensive.
+	MaxRSABits = 8192
+)
+
+// Key is one verification key pinned to one algorithm.
+type Key struct {
+	// ID is the key's "kid" (may be empty).
+	ID string
+	// Alg is the one algorithm this key verifies.
+	Alg string
+
+	secret []byte
+	rsa    *rsa.PublicKey
+	ec     *nistec.P256Point
+	ecRaw  []byte // uncompressed point, for comparison
+	ed     ed25519.PublicKey
+}
+
+// Symmetric reports whether the key is an HMAC secret.
+func (k *Key) Symmetric() bool { return k.secret != nil }
+
+// NewHMACKey returns an HS256 key.
+func NewHMACKey(id string, secret []byte) (*Key, error) {
+	if len(secret) < MinHMACKey {
+		return nil, fmt.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
+	}
+	return &Key{ID: id, Alg: HS256, secret: append([]byte(nil), secret...)}, nil
+}
+
+// ErrSecretKey marks a symmetric key found in a set that may only hold
+// public keys.
+var ErrSecretKey = errors.New("symmetric keys are not accepted from this key set")
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// ParseJWK reads one JSON Web Key. allowSecret admits "oct" keys.
+func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
+	if !jwk.IsObject() {
+		return nil, errors.New("a key is a JSON object")
+	}
+	str := func(name string) (string, error) {
+		v := jwk.Get(name)
+		if !v.Exists() {
+			return "", nil
+		}
+		if v.Type != gjson.String {
+			return "", fmt.Errorf("%s must be a string", name)
+		}
+		return v.Str, nil
+	}
+	bin := func(name string) ([]byte, error) {
+		s, err := str(name)
+		if err != nil {
+			return nil, err
+		}
+		if s == "" {
+			return nil, fmt.Errorf("%s is required", name)
+		}
+		out, err := b64.DecodeString(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s is not base64url without padding", name)
+		}
+		return out, nil
+	}
+	kty, err := str("kty")
+	if err != nil {
+		return nil, err
+	}
+	kid, err := str("kid")
+	if err != nil {
+		return nil, err
+	}
+	alg, err := str("alg")
+	if err != nil {
+		return nil, err
+	}
+	if use, err := str("use"); err != nil {
+		return nil, err
+	} else if use != "" && use != "sig" {
+		return nil, fmt.Errorf("use %q is not sig", truncate(use))
+	}
+	if ops := jwk.Get("key_ops"); ops.Exists() {
+		verify := false
+		for _, op := range ops.Array() {
+			verify = verify || op.Str == "verify"
+		}
+		if !ops.IsArray() || !verify {
+			return nil, errors.New("key_ops does not include verify")
+		}
+	}
+	k := &Key{ID: kid}
+	switch kty {
+	case "oct":
+		if !allowSecret {
+			return nil, ErrSecretKey
+		}
+		k.Alg = HS256
+		secret, err := bin("k")
+		if err != nil {
+			return nil, err
+		}
+		if len(secret) < MinHMACKey {
+			return nil, fmt.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
+		}
+		k.secret = secret
+	case "RSA":
+		k.Alg = RS256
+		n, err := bin("n")
+		if err != nil {
+			return nil, err
+		}
+		e, err := bin("e")
+		if err != nil {
+			return nil, err
+		}
+		if n[0] == 0 || len(e) > 4 || len(e) == 0 || e[0] == 0 {
+			return nil, errors.New("n or e is not a minimal big-endian integer")
+		}
+		exp := 0
+		for _, b := range e {
+			exp = exp<<8 | int(b)
+		}
+		if exp < 3 || exp%2 == 0 || exp > 1<<31-1 {
+			return nil, errors.New("e is not an odd exponent of at least 3")
+		}
+		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}
+		if bits := pub.N.BitLen(); bits < MinRSABits || bits > MaxRSABits {
+			return nil, fmt.Errorf("an RSA modulus of %d bits is outside %d-%d", bits, MinRSABits, MaxRSABits)
+		}
+		k.rsa = pub
+	case "EC":
+		k.Alg = ES256
+		if crv, err := str("crv"); err != nil {
+			return nil, err
+		} else if crv != "P-256" {
+			return nil, fmt.Errorf("curve %q is not supported (P-256 only)", truncate(crv))
+		}
+		x, err := bin("x")
+		if err != nil {
+			return nil, err
+		}
+		y, err := bin("y")
+		if err != nil {
+			return nil, err
+		}
+		if len(x) != 32 || len(y) != 32 {
+			return nil, errors.New("x and y must be 32 bytes for P-256")
+		}
+		point := append(append([]byte{4}, x...), y...)
+		pub, err := nistec.NewP256Point().SetBytes(point)
+		if err != nil {
+			return nil, errors.New("the point is not on P-256")
+		}
+		k.ec, k.ecRaw = pub, point
+	case "OKP":
+		k.Alg = EdDSA
+		if crv, err := str("crv"); err != nil {
+			return nil, err
+		} else if crv != "Ed25519" {
+			return nil, fmt.Errorf("curve %q is not supported (Ed25519 only)", truncate(crv))
+		}
+		x, err := bin("x")
+		if err != nil {
+			return nil, err
+		}
+		if len(x) != ed25519.PublicKeySize {
+			return nil, errors.New("x must be 32 bytes for Ed25519")
+		}
+		k.ed = ed25519.PublicKey(x)
+	case "":
+		return nil, errors.New("kty is required")
+	default:
+		return nil, fmt.Errorf("kty %q is not supported", truncate(kty))
+	}
+	if alg != "" && alg != k.Alg {
+		return nil, fmt.Errorf("alg %q does not fit a %s key (%s)", truncate(alg), kty, k.Alg)
+	}
+	return k, nil
+}
+
+// Set is an immutable collection of keys, selected by "kid".
+type Set struct {
+	keys []*Key
+}
+
+// NewSet returns a set of the given keys; kids must be unique.
+func NewSet(keys []*Key) (*Set, error) {
+	if len(keys) > MaxKeys {
+		return nil, fmt.Errorf("at most %d keys", MaxKeys)
+	}
+	for i, k := range keys {
+		for _, o := range keys[:i] {
+			if o.ID == k.ID {
+				return nil, fmt.Errorf("duplicate kid %q", truncate(k.ID))
+			}
+		}
+	}
+	return &Set{keys: keys}, nil
+}
+
+// ParseSet reads a JSON Web Key Set ({"keys": [...]}). Keys of a type or
+// curve this package does not verify with are skipped, as RFC 7517 §5
+// allows; a malformed key of a supported type, a duplicate kid, or no usable
+// key at all fails the whole set. allowSecret admits "oct" keys.
+func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
+	if len(doc) > MaxSetBytes {
+		return nil, 0, fmt.Errorf("the key set is larger than %d bytes", MaxSetBytes)
+	}
+	if !gjson.ValidBytes(doc) {
+		return nil, 0, errors.New("the key set is not valid JSON")
+	}
+	root := gjson.ParseBytes(doc)
+	list := root.Get("keys")
+	if !root.IsObject() || !list.IsArray() {
+		return nil, 0, errors.New(`a key set is an object with a "keys" array`)
+	}
+	var keys []*Key
+	skipped := 0
+	var err error
+	list.ForEach(func(i, jwk gjson.Result) bool {
+		k, e := ParseJWK(jwk, allowSecret)
+		if e != nil {
+			if unsupported(jwk, allowSecret) {
+				skipped++
+				return true
+			}
+			err = fmt.Errorf("keys[%d]: %w", i.Int(), e)
+			return false
+		}
+		keys = append(keys, k)
+		return len(keys) <= MaxKeys
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(keys) == 0 {
+		return nil, skipped, errors.New("the key set has no usable key")
+	}
+	set, err := NewSet(keys)
+	return set, skipped, err
+}
+
+// unsupported reports whether a JWK is of a kind this package skips rather
+// than refuses: another key type, another curve, or a secret in a public set.
+func unsupported(jwk gjson.Result, allowSecret bool) bool {
+	switch jwk.Get("kty").Str {
+	case "RSA":
+		return false
+	case "EC":
+		return jwk.Get("crv").Str != "P-256"
+	case "OKP":
+		return jwk.Get("crv").Str != "Ed25519"
+	case "oct":
+		return !allowSecret
+	default:
+		return jwk.Get("kty").Type == gjson.String && jwk.Get("kty").Str != ""
+	}
+}
+
+// Len is the number of keys.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.keys)
+}
+
+// Lookup finds the key for a token's kid. A token without kid (hasKid false)
+// is matched only by a set of exactly one key.
+func (s *Set) Lookup(kid string, hasKid bool) (*Key, bool) {
+	if s == nil {
+		return nil, false
+	}
+	if !hasKid {
+		if len(s.keys) == 1 {
+			return s.keys[0], true
+		}
+		return nil, false
+	}
+	for _, k := range s.keys {
+		if k.ID == kid {
+			return k, true
+		}
+	}
+	return nil, false
+}
+
+// Has reports whether the set still holds the key k (same kid and material).
+func (s *Set) Has(k *Key) bool {
+	if s == nil {
+		return false
+	}
+	for _, o := range s.keys {
+		if o == k || (o.ID == k.ID && o.Alg == k.Alg && o.equal(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *Key) equal(o *Key) bool {
+	switch {
+	case k.secret != nil:
+		return string(k.secret) == string(o.secret)
+	case k.rsa != nil:
+		return o.rsa != nil && k.rsa.Equal(o.rsa)
+	case k.ec != nil:
+		return o.ec != nil && string(k.ecRaw) == string(o.ecRaw)
+	default:
+		return k.ed.Equal(o.ed)
+	}
+}
+
+func truncate(s string) string {
+	if len(s) <= 32 {
+		return s
+	}
+	return s[:32] + "…"
+}

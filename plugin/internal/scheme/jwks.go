@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scheme
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/credgate/credgate/plugin/internal/jose"
+)
+
+// JWKSSource is a JWT provider's remote JSON Web Key Set, fetched through a
+// proxy cluster as Envoy's jwt_authn remote_jwks is. The source holds the
+// last good set and decides when to fetch; the filter does the fetching
+// (proxy http calls) and reports the outcome. A failed fetch never opens the
+// door: tokens are only ever checked against keys that came from a good
+// answer, and with no such keys they are refused.
+type JWKSSource struct {
+	// Provider names the JWT provider the set belongs to.
+	Provider string
+	// Cluster, Path and Authority address the set.
+	Cluster, Path, Authority string
+	// Timeout bounds one fetch.
+	Timeout time.Duration
+	// CacheDuration is how long a fetched set is used before it is fetched
+	// again in the background.
+	CacheDuration time.Duration
+	// MaxStale is how long past CacheDuration a set keeps serving while
+	// fetches fail; after that tokens of this provider are refused until a
+	// fetch succeeds.
+	MaxStale time.Duration
+	// RefetchInterval spaces on-demand fetches, made when a token names a
+	// key the set does not hold (a rotated key) or when there is no set.
+	RefetchInterval time.Duration
+	// Secrets admits symmetric (HS256) keys from the set; the fetch then
+	// carries the token cluster's verify credential. Only the token cluster
+	// may serve such a set.
+	Secrets bool
+
+	set       *jose.Set
+	fetchedAt time.Time
+	next      time.Time // earliest next background fetch
+	demanded  time.Time // last on-demand fetch
+	inFlight  bool
+	failures  int
+	lastErr   error
+}
+
+// Keys returns the set to verify with at now, or nil when there is none
+// usable (never fetched, or stale past MaxStale).
+func (s *JWKSSource) Keys(now time.Time) *jose.Set {
+	if s.set == nil || !now.Before(s.fetchedAt.Add(s.CacheDuration+s.MaxStale)) {
+		return nil
+	}
+	return s.set
+}
+
+// InFlight reports whether a fetch is under way.
+func (s *JWKSSource) InFlight() bool { return s.inFlight }
+
+// Due reports whether a background fetch should start at now: the set is
+// missing or older than CacheDuration, and the retry backoff has passed.
+func (s *JWKSSource) Due(now time.Time) bool {
+	if s.inFlight || now.Before(s.next) {
+		return false
+	}
+	return s.set == nil || !now.Before(s.fetchedAt.Add(s.CacheDuration))
+}
+
+// Demand reports whether a token's need for a key the set lacks may start a
+// fetch at now, and if so records it: at most one such fetch per
+// RefetchInterval, so unknown kids cannot make the proxy hammer the key
+// server.
+func (s *JWKSSource) Demand(now time.Time) bool {
+	if s.inFlight || (!s.demanded.IsZero() && now.Before(s.demanded.Add(s.RefetchInterval))) {
+		return false
+	}
+	s.demanded = now
+	return true
+}
+
+// Begin marks a fetch as started.
+func (s *JWKSSource) Begin() { s.inFlight = true }
+
+// Errors a fetch can end with, besides a key set that does not parse.
+var (
+	ErrJWKSStatus  = errors.New("key set answer is not 200")
+	ErrJWKSTooBig  = fmt.Errorf("key set answer is larger than %d bytes", jose.MaxSetBytes)
+	ErrJWKSNoReply = errors.New("key set server did not answer")
+)
+
+// Done records a fetch's outcome at now: body is the answer when err is nil.
+// A good set replaces the old one; anything else keeps the old set (until
+// MaxStale) and backs off: 1 s, 2 s, 4 s ... up to 30 s.
+func (s *JWKSSource) Done(body []byte, err error, now time.Time) error {
+	s.inFlight = false
+	var set *jose.Set
+	if err == nil {
+		set, _, err = jose.ParseSet(body, s.Secrets)
+	}
+	if err != nil {
+		s.failures++
+		backoff := time.Second << min(s.failures-1, 5)
+		s.next = now.Add(min(backoff, 30*time.Second))
+		s.lastErr = err
+		return err
+	}
+	s.set, s.fetchedAt, s.failures, s.lastErr = set, now, 0, nil
+	s.next = time.Time{}
+	return nil
+}
+
+// LastError is the last fetch failure since the last success.
+func (s *JWKSSource) LastError() error { return s.lastErr }
