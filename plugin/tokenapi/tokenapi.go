@@ -15,6 +15,11 @@ const (
 	PathVerify = "/v1/verify"
 	// PathRevocations is the revocation feed (GET, ?since=<cursor>&limit=<n>).
 	PathRevocations = "/v1/revocations"
+	// PathJWKS publishes the public keys of the JWT signing keys (GET, RFC 7517).
+	PathJWKS = "/.well-known/jwks.json"
+	// PathJWKSWithSecrets is PathJWKS with the HS256 secrets too, for the
+	// plugin only: the verify credential is required (GET).
+	PathJWKSWithSecrets = "/v1/jwks"
 	// PathHealth answers 200 "ok" when the service is ready.
 	PathHealth = "/healthz"
 )

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credgate/credgate/tokencluster/internal/signing"
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
@@ -59,6 +60,11 @@ type Entry struct {
 	// RedirectOrigins are the origins (scheme://host[:port]) a developer's
 	// users may be sent to by one-time SSO links.
 	RedirectOrigins []string `json:"redirect_origins,omitempty"`
+	// Alg is a signing key's JWS algorithm: HS256 (default), RS256, ES256 or
+	// EdDSA. The private key of the last three is generated when Secret is
+	// empty (a PEM PRIVATE KEY or base64 PKCS #8 otherwise) and never leaves
+	// the token cluster; their public keys are published as a JWKS.
+	Alg string `json:"alg,omitempty"`
 }
 
 // field names, as in the Entry JSON tags.
@@ -67,7 +73,7 @@ const (
 	fSecret, fPassword, fUsername     = "secret", "password", "username"
 	fDomain, fEmail, fUserAPIKey      = "domain", "email", "user_api_key"
 	fUserHashKey, fDeveloperID        = "user_hash_key", "developer_id"
-	fRedirectOrigins                  = "redirect_origins"
+	fRedirectOrigins, fAlg            = "redirect_origins", "alg"
 )
 
 // spec says which Entry fields a collection allows and requires, and how its
@@ -92,7 +98,7 @@ var specs = map[store.Collection]spec{
 	store.JWTPartners: {prefix: "pt_", allowed: []string{fName, fTenant, fScopes, fSecret}, required: []string{fTenant}, secret: "digest"},
 	store.Customers: {prefix: "cu_", allowed: []string{fName, fTenant, fScopes, fEmail, fPassword},
 		required: []string{fTenant, fEmail}},
-	store.SigningKeys: {prefix: "kid_", allowed: []string{fSecret}, secret: "recoverable"},
+	store.SigningKeys: {prefix: "kid_", allowed: []string{fSecret, fAlg}, secret: "recoverable"},
 }
 
 // Known reports whether c is a collection the registry manages.
@@ -106,7 +112,7 @@ func (e Entry) values() map[string]bool {
 		fName: e.Name != "", fTenant: e.Tenant != "", fScopes: len(e.Scopes) > 0, fExpires: e.ExpiresAt != "",
 		fSecret: e.Secret != "", fPassword: e.Password != "", fUsername: e.Username != "", fDomain: e.Domain != "",
 		fEmail: e.Email != "", fUserAPIKey: e.UserAPIKey != "", fUserHashKey: e.UserHashKey != "",
-		fDeveloperID: e.DeveloperID != "", fRedirectOrigins: len(e.RedirectOrigins) > 0,
+		fDeveloperID: e.DeveloperID != "", fRedirectOrigins: len(e.RedirectOrigins) > 0, fAlg: e.Alg != "",
 	}
 }
 
@@ -136,6 +142,14 @@ func check(c store.Collection, e Entry) error {
 	if c == store.Users && (e.Username != "" || e.Password != "" || e.Domain != "") &&
 		(e.Username == "" || e.Password == "" || e.Domain == "") {
 		return &FieldError{Field: fUsername, Msg: "username, password and domain go together"}
+	}
+	if !signing.Valid(e.Alg) {
+		return &FieldError{Field: fAlg, Msg: fmt.Sprintf("must be one of %s", strings.Join(signing.Algs, ", "))}
+	}
+	if e.Alg != "" && e.Alg != signing.HS256 && e.Secret != "" {
+		if _, err := signing.Normalize(e.Alg, e.Secret); err != nil {
+			return &FieldError{Field: fSecret, Msg: err.Error()}
+		}
 	}
 	if e.ExpiresAt != "" {
 		if _, err := time.Parse(time.RFC3339, e.ExpiresAt); err != nil {

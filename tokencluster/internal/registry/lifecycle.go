@@ -111,6 +111,8 @@ type View struct {
 	DeveloperID string   `json:"developer_id,omitempty"`
 	// RedirectOrigins are a developer's registered SSO redirect origins.
 	RedirectOrigins []string `json:"redirect_origins,omitempty"`
+	// Alg is a signing key's algorithm.
+	Alg string `json:"alg,omitempty"`
 }
 
 func rfc3339(unix int64) string {
@@ -125,5 +127,5 @@ func ViewOf(c store.Collection, rec store.Record) View {
 	return View{ID: rec.ID, Collection: string(c), Name: rec.Name, Tenant: rec.Tenant, Scopes: rec.Scopes,
 		ExpiresAt: rfc3339(rec.ExpiresAt), Revoked: rec.Revoked, CreatedAt: rfc3339(rec.CreatedAt),
 		UpdatedAt: rfc3339(rec.UpdatedAt), Username: rec.Username, Domain: rec.Domain, Email: rec.Email,
-		DeveloperID: rec.DeveloperID, RedirectOrigins: rec.RedirectOrigins}
+		DeveloperID: rec.DeveloperID, RedirectOrigins: rec.RedirectOrigins, Alg: rec.Alg}
 }

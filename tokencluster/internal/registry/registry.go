@@ -11,6 +11,7 @@ import (
 
 	"github.com/credgate/credgate/plugin/tokenapi"
 	"github.com/credgate/credgate/tokencluster/internal/secret"
+	"github.com/credgate/credgate/tokencluster/internal/signing"
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
@@ -123,6 +124,22 @@ func (r *Registry) build(c store.Collection, e Entry, prev *store.Record) (store
 		rec.SecretDigest = secret.Digest(pick(fSecret, e.Secret, 24))
 		rec.Keys = []string{DigestKey(rec.SecretDigest)}
 	case "recoverable":
+		if c == store.SigningKeys && e.Alg != "" && e.Alg != signing.HS256 {
+			rec.Alg, rec.Secret = e.Alg, e.Secret
+			var err error
+			switch {
+			case rec.Secret == "" && prev != nil && prev.Alg == e.Alg && prev.Secret != "":
+				rec.Secret = prev.Secret // a seed reload keeps the key
+			case rec.Secret == "":
+				rec.Secret, err = signing.Generate(e.Alg) // a private key: never answered
+			default:
+				rec.Secret, err = signing.Normalize(e.Alg, e.Secret)
+			}
+			if err != nil {
+				return rec, nil, &FieldError{Field: fSecret, Msg: err.Error()}
+			}
+			break
+		}
 		rec.Secret = pick(fSecret, e.Secret, 32)
 	}
 	switch c {

@@ -13,6 +13,7 @@ import (
 	"github.com/credgate/credgate/plugin/tokenapi"
 	"github.com/credgate/credgate/tokencluster/internal/registry"
 	"github.com/credgate/credgate/tokencluster/internal/secret"
+	"github.com/credgate/credgate/tokencluster/internal/signing"
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
@@ -85,7 +86,7 @@ func (s *Server) issueJWT(w http.ResponseWriter, r *http.Request, subject store.
 		s.fail(w, r, errUnauthorized(kind+" revoked"))
 		return
 	}
-	kid, key, err := s.signingKey(ctx)
+	key, err := s.signingKey(ctx)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -93,9 +94,7 @@ func (s *Server) issueJWT(w http.ResponseWriter, r *http.Request, subject store.
 	now := s.opts.Now()
 	claims := jwt.MapClaims{"sub": subject.ID, "tenant": subject.Tenant, "scope": strings.Join(subject.Scopes, " "),
 		"kind": kind, "iss": s.opts.Issuer, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(s.opts.JWTTTL).Unix()}
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
-	tok.Header["kid"] = kid
-	signed, err := tok.SignedString([]byte(key))
+	signed, err := signing.Sign(key, claims)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -106,11 +105,12 @@ func (s *Server) issueJWT(w http.ResponseWriter, r *http.Request, subject store.
 }
 
 // signingKey returns the active signing key: the newest one not revoked.
-// Older keys stay valid for verification until revoked, which is how keys rotate.
-func (s *Server) signingKey(ctx context.Context) (kid, key string, err error) {
+// Older keys stay valid for verification until revoked, which is how keys
+// rotate: the key sets (/.well-known/jwks.json, /v1/jwks) list them all.
+func (s *Server) signingKey(ctx context.Context) (signing.Key, error) {
 	keys, err := s.opts.Store.List(ctx, store.SigningKeys)
 	if err != nil {
-		return "", "", errUnavailable(err)
+		return signing.Key{}, errUnavailable(err)
 	}
 	var best *store.Record
 	for i := range keys {
@@ -123,8 +123,42 @@ func (s *Server) signingKey(ctx context.Context) (kid, key string, err error) {
 		}
 	}
 	if best == nil {
-		return "", "", &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
+		return signing.Key{}, &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
 			Msg: "no signing key: create one under /admin/v1/signing-keys"}
 	}
-	return best.ID, best.Secret, nil
+	return signing.Key{ID: best.ID, Alg: best.Alg, Secret: best.Secret}, nil
+}
+
+// jwksPublic serves GET /.well-known/jwks.json: the public keys of every
+// signing key not revoked, for anyone (Envoy jwt_authn, the plugin, clients).
+func (s *Server) jwksPublic(w http.ResponseWriter, r *http.Request) { s.jwks(w, r, false) }
+
+// jwksAll serves GET /v1/jwks to the plugin (verify credential required):
+// the public keys and the HS256 secrets.
+func (s *Server) jwksAll(w http.ResponseWriter, r *http.Request) { s.jwks(w, r, true) }
+
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request, secrets bool) {
+	recs, err := s.opts.Store.List(r.Context(), store.SigningKeys)
+	if err != nil {
+		s.fail(w, r, errUnavailable(err))
+		return
+	}
+	keys := []signing.JWK{}
+	for _, rec := range recs {
+		if rec.Revoked || rec.Secret == "" {
+			continue
+		}
+		k := signing.Key{ID: rec.ID, Alg: rec.Alg, Secret: rec.Secret}
+		if j, ok := signing.PublicJWK(k); ok {
+			keys = append(keys, j)
+		} else if j, ok := signing.SecretJWK(k); ok && secrets {
+			keys = append(keys, j)
+		}
+	}
+	if secrets {
+		w.Header().Set("Cache-Control", "no-store")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys}, false)
 }

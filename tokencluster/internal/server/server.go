@@ -141,6 +141,8 @@ func (s *Server) routes() {
 	m.Handle("POST "+tokenapi.PathIntrospect, s.verifyAuth(s.introspect))
 	m.Handle("POST "+tokenapi.PathVerify, s.verifyAuth(s.verify))
 	m.Handle("GET "+tokenapi.PathRevocations, s.verifyAuth(s.revocations))
+	m.HandleFunc("GET "+tokenapi.PathJWKS, s.jwksPublic)
+	m.Handle("GET "+tokenapi.PathJWKSWithSecrets, s.verifyAuth(s.jwksAll))
 
 	a := tokenapi.PathAdmin
 	m.Handle("GET "+a+"/{collection}", s.adminAuth(s.adminList))

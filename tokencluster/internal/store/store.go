@@ -65,6 +65,8 @@ type Record struct {
 	Domain       string `json:"domain,omitempty"`
 	Email        string `json:"email,omitempty"`
 	DeveloperID  string `json:"developer_id,omitempty"`
+	// Alg is a signing key's JWS algorithm ("" is HS256).
+	Alg string `json:"alg,omitempty"`
 	// RedirectOrigins are a developer's registered SSO redirect origins.
 	RedirectOrigins []string `json:"redirect_origins,omitempty"`
 	// Keys are the lookup keys the store indexes for Lookup (unique per collection).
