@@ -65,25 +65,30 @@ use ..
 replace $sdk_mod $sdk_ver => ./sdk
 WORK
 
-# Envoy's WASI lacks some functions the standard library declares. When one is
-# merely reachable (never called), the module still imports it and Envoy
-# refuses to load the module. `net`'s package initialisation, pulled in by
-# crypto/x509 through golang-jwt, reaches syscall.path_filestat_get this way.
-# We overlay the standard library's syscall/fs_wasip1.go so that these
-# functions are plain Go returning ENOSYS instead of imports.
-envoy_missing_wasi=(path_filestat_get)
-goroot=$(go env GOROOT)
-fs_src="$goroot/src/syscall/fs_wasip1.go"
-mkdir -p build/overlay
-cp "$fs_src" build/overlay/fs_wasip1.go
-for fn in "${envoy_missing_wasi[@]}"; do
-  sed -i -e "/^\/\/go:wasmimport wasi_snapshot_preview1 $fn\$/{N;N;s/^[^\n]*\n\/\/go:noescape\n\(func $fn(.*) Errno\)\$/\1 { return ENOSYS }/}" \
-    build/overlay/fs_wasip1.go
-  if ! grep -q "^func $fn(.*) Errno { return ENOSYS }\$" build/overlay/fs_wasip1.go; then
-    echo "build-wasm: cannot replace the WASI import $fn in $fs_src; update scripts/build-wasm.sh for this Go release" >&2
-    exit 1
-  fi
-done
+# gjson's @pretty modifier links github.com/tidwall/pretty, whose key sorting
+# unescapes keys with encoding/json: that alone links the reflection-based
+# JSON codec (about 600 KB of module). The plugin disables gjson modifiers at
+# start (plugin/main.go), so the sorting is unreachable; the module is built
+# with a copy of pretty whose parsestr no longer calls encoding/json. Native
+# builds and tests use the module as published.
+pretty_mod=github.com/tidwall/pretty
+pretty_ver=$(go list -m -f '{{.Version}}' "$pretty_mod")
+pretty_src=$(go list -m -f '{{.Dir}}' "$pretty_mod")
+if [ -z "$pretty_src" ] || [ ! -d "$pretty_src" ]; then
+  go mod download "$pretty_mod"
+  pretty_src=$(go list -m -f '{{.Dir}}' "$pretty_mod")
+fi
+rm -rf build/pretty
+mkdir -p build/pretty
+cp "$pretty_src/go.mod" "$pretty_src/LICENSE" "$pretty_src/pretty.go" build/pretty/
+chmod -R u+w build/pretty
+sed -i -e '/^\t\t\tvar str string$/{N;N;s/^\t\t\tvar str string\n\t\t\tjson.Unmarshal(s, &str)\n\t\t\treturn \[\]byte(str)$/\t\t\treturn s[1 : len(s)-1] \/\/ credgate: unreachable, gjson modifiers are disabled/}' \
+  -e '/^\t"encoding\/json"$/d' build/pretty/pretty.go
+if ! grep -q 'credgate: unreachable' build/pretty/pretty.go || grep -q 'encoding/json' build/pretty/pretty.go; then
+  echo "build-wasm: cannot drop encoding/json from $pretty_mod $pretty_ver; update scripts/build-wasm.sh" >&2
+  exit 1
+fi
+echo "replace $pretty_mod $pretty_ver => ./pretty" >> build/wasm.work
 
 # The runtime's poll_oneoff import becomes a function inside the module that
 # answers as the newest Envoy does: no event, at once. The plugin lets the Go
@@ -92,6 +97,8 @@ done
 # answer poll_oneoff with ENOSYS, which the runtime turns into a fatal error.
 # Nothing in a Proxy-Wasm module may sleep on its worker thread anyway, so the
 # module behaves the same on every Envoy. RATIONALE.md explains the choice.
+goroot=$(go env GOROOT)
+mkdir -p build/overlay
 rt_src="$goroot/src/runtime/os_wasip1.go"
 cp "$rt_src" build/overlay/os_wasip1.go
 sed -i -e '/^\/\/go:wasmimport wasi_snapshot_preview1 poll_oneoff$/{N;N;s/^[^\n]*\n\/\/go:noescape\n\(func poll_oneoff(in \*subscription, out \*event, nsubscriptions size, nevents \*size) errno\)$/\/\/ credgate: answered in the module as the newest Envoy does (no event, at once).\n\1 {\n\t*nevents = 0\n\treturn 0\n}/}' \
@@ -100,9 +107,8 @@ if ! grep -q '^// credgate: answered in the module' build/overlay/os_wasip1.go |
   echo "build-wasm: cannot answer poll_oneoff in the module ($rt_src changed shape); update scripts/build-wasm.sh for this Go release" >&2
   exit 1
 fi
-printf '{"Replace":{"%s":"%s","%s":"%s"}}\n' "$fs_src" "$PWD/build/overlay/fs_wasip1.go" \
-  "$rt_src" "$PWD/build/overlay/os_wasip1.go" > build/overlay.json
-echo "build-wasm: standard library overlay replaces WASI imports Envoy lacks: ${envoy_missing_wasi[*]}; answers poll_oneoff in the module"
+printf '{"Replace":{"%s":"%s"}}\n' "$rt_src" "$PWD/build/overlay/os_wasip1.go" > build/overlay.json
+echo "build-wasm: runtime overlay answers poll_oneoff in the module"
 
 echo "build-wasm: go build (GOOS=wasip1 GOARCH=wasm, c-shared)"
 start=$(date +%s.%N)

@@ -20,6 +20,13 @@ import (
 	"github.com/credgate/credgate/plugin/internal/scheme"
 )
 
+func init() {
+	// No gjson path the plugin evaluates is a modifier ("@reverse", ...):
+	// disabled, a configured name such as a claim can never run one, and the
+	// module's build drops what only modifiers reach (scripts/build-wasm.sh).
+	gjson.DisableModifiers = true
+}
+
 // MaxSize bounds the configuration document.
 const MaxSize = 1 << 20
 

@@ -5,7 +5,6 @@ package filter
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/cache"
+	"github.com/credgate/credgate/plugin/internal/jsonw"
 	"github.com/credgate/credgate/plugin/internal/slots"
 )
 
@@ -30,46 +30,27 @@ var (
 	replayTable = slots.Buckets{Prefix: "credgate/v2/n/", PerKey: 8, Probes: 2}
 )
 
-// sharedEntry is the stored form of a cached answer.
-type sharedEntry struct {
-	Active      bool     `json:"a"`
-	Subject     string   `json:"s,omitempty"`
-	Tenant      string   `json:"t,omitempty"`
-	Scopes      []string `json:"sc,omitempty"`
-	Kind        string   `json:"k,omitempty"`
-	TokenType   string   `json:"tt,omitempty"`
-	AccessType  string   `json:"at,omitempty"`
-	ClientID    string   `json:"ci,omitempty"`
-	Visitor     string   `json:"v,omitempty"`
-	Customer    string   `json:"cu,omitempty"`
-	DeveloperID string   `json:"d,omitempty"`
-	AppID       string   `json:"ap,omitempty"`
-	HMACKey     string   `json:"hk,omitempty"`
-	Expires     int64    `json:"e,omitempty"`
-	Fresh       int64    `json:"f"`
-	Stale       int64    `json:"st"`
-	// Cursor is the writer's position in the revocation feed: a reader that
-	// started following the feed later does not know the revocations in
-	// between, and does not use the answer.
-	Cursor uint64 `json:"rc"`
-}
+// The stored form of a cached answer is a JSON object with short member
+// names: a (active), s, t, sc (scopes), k (kind), tt, at, ci, v, cu, d, ap,
+// hk (HMAC key), e (expiry, unix s), f and st (fresh and stale until, unix
+// ms), rc (the writer's position in the revocation feed: a reader that
+// started following the feed later does not know the revocations in
+// between, and does not use the answer).
 
 func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time) {
 	a := e.Answer
 	if a == nil || !a.Active {
 		return // only positive answers are shared
 	}
-	se := sharedEntry{Active: true, Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Kind: a.Kind, TokenType: a.TokenType,
-		AccessType: a.AccessType, ClientID: a.ClientID, Visitor: a.Visitor, Customer: a.Customer,
-		DeveloperID: a.DeveloperID, AppID: a.AppID, HMACKey: a.HMACKey,
-		Fresh: e.FreshUntil.UnixMilli(), Stale: e.StaleUntil.UnixMilli(), Cursor: p.revoke.position()}
+	var expires int64
 	if !a.ExpiresAt.IsZero() {
-		se.Expires = a.ExpiresAt.Unix()
+		expires = a.ExpiresAt.Unix()
 	}
-	b, err := json.Marshal(se)
-	if err != nil {
-		return
-	}
+	b := jsonw.New(nil).Bool("a", true).StringOmit("s", a.Subject).StringOmit("t", a.Tenant).StringsOmit("sc", a.Scopes).
+		StringOmit("k", a.Kind).StringOmit("tt", a.TokenType).StringOmit("at", a.AccessType).StringOmit("ci", a.ClientID).
+		StringOmit("v", a.Visitor).StringOmit("cu", a.Customer).StringOmit("d", a.DeveloperID).StringOmit("ap", a.AppID).
+		StringOmit("hk", a.HMACKey).IntOmit("e", expires).Int("f", e.FreshUntil.UnixMilli()).Int("st", e.StaleUntil.UnixMilli()).
+		Uint("rc", p.revoke.position()).Bytes()
 	// Last writer wins: every writer stores a valid answer. With every slot
 	// of the key taken by live answers, this one is simply not shared.
 	answerTable.Put(sharedStore{}, lk.CacheKey, b, e.StaleUntil, now)

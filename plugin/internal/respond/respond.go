@@ -5,11 +5,11 @@
 package respond
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/jsonw"
 )
 
 // Error styles.
@@ -44,24 +44,25 @@ type Response struct {
 // Deny renders d in the given style. realm is used in challenges.
 func Deny(style, realm string, d *authn.DenyError) Response {
 	switch style {
+	// Members in sorted order, as the bodies have always been rendered.
 	case StyleMarketcloud:
-		return jsonReply(d.Status, map[string]any{"status": false, "errors": []map[string]any{
-			{"code": d.Status, "type": statusType(d.Status), "message": d.Message}}})
+		item := jsonw.New(nil).Int("code", int64(d.Status)).String("message", d.Message).String("type", statusType(d.Status)).Bytes()
+		return jsonReply(d.Status, jsonw.New(nil).Raw("errors", append(append([]byte{'['}, item...), ']')).Bool("status", false).Bytes())
 	case StyleZnode:
-		return jsonReply(d.Status, map[string]any{"HasError": true, "ErrorCode": d.Status, "ErrorMessage": d.Message})
+		return jsonReply(d.Status, jsonw.New(nil).Int("ErrorCode", int64(d.Status)).String("ErrorMessage", d.Message).Bool("HasError", true).Bytes())
 	case StylePlatform:
 		code := d.Code
 		if code == 0 {
 			code = d.Status
 		}
-		return jsonReply(d.Status, map[string]any{"code": code, "message": d.Message})
+		return jsonReply(d.Status, jsonw.New(nil).Int("code", int64(code)).String("message", d.Message).Bytes())
 	default:
 		return rfc6750(realm, d)
 	}
 }
 
-func jsonReply(status int, body any) Response {
-	return Response{Status: status, Body: mustJSON(body),
+func jsonReply(status int, body []byte) Response {
+	return Response{Status: status, Body: body,
 		Headers: [][2]string{{"content-type", "application/json"}, {"cache-control", "no-store"}}}
 }
 
@@ -89,15 +90,16 @@ func rfc6750(realm string, d *authn.DenyError) Response {
 			challenge += `, scope=` + strconv.Quote(strings.Join(d.Scopes, " "))
 		}
 	}
-	body := map[string]string{"error": code, "error_description": d.Message}
+	errCode := code
 	if code == "" {
-		body["error"] = "unauthorized"
+		errCode = "unauthorized"
 	}
+	body := jsonw.New(nil).String("error", errCode).String("error_description", d.Message).Bytes()
 	headers := [][2]string{{"content-type", "application/json"}, {"cache-control", "no-store"}}
 	if d.Status == 401 || code == "insufficient_scope" {
 		headers = append(headers, [2]string{"www-authenticate", challenge})
 	}
-	return Response{Status: d.Status, Headers: headers, Body: mustJSON(body)}
+	return Response{Status: d.Status, Headers: headers, Body: body}
 }
 
 // oauthError maps a denial to the RFC 6750 error code. A request without
@@ -123,13 +125,4 @@ func oauthError(d *authn.DenyError) string {
 
 func isMalformed(d *authn.DenyError) bool {
 	return d.Unwrap() == authn.ErrMalformed && strings.HasPrefix(d.Reason, "bearer_")
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only maps of strings are rendered; this cannot fail.
-		panic(err)
-	}
-	return b
 }
