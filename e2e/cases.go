@@ -4,11 +4,14 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/tidwall/gjson"
 )
 
 // Demo credentials of tokencluster/testdata/credentials.json.
@@ -32,7 +35,7 @@ var spoof = []string{"x-credgate-subject", "spoofed", "x-credgate-spoofed", "1"}
 // demoJWT signs a customer token with envoy.yaml's demo key and extra
 // header parameters; without them it would be accepted on /storefront/.
 func demoJWT(header map[string]any) string {
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "customer-9", "tenant": "acme", "scope": "profile",
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "customer-9", "tenant": "acme", "scope": "profile", "iss": "credgate-tokencluster",
 		"iat": time.Now().Add(-time.Minute).Unix(), "exp": time.Now().Add(time.Hour).Unix()})
 	tok.Header["kid"] = "demo-2026-01"
 	for k, v := range header {
@@ -43,6 +46,20 @@ func demoJWT(header map[string]any) string {
 		panic(err)
 	}
 	return s
+}
+
+// wantAlg checks the JWS algorithm of the token saved as name.
+func wantAlg(name, alg string) func(context.Context, *Env, State) error {
+	return func(_ context.Context, _ *Env, s State) error {
+		raw, err := base64.RawURLEncoding.DecodeString(strings.Split(s[name], ".")[0])
+		if err != nil {
+			return fmt.Errorf("token %s: %v", name, err)
+		}
+		if got := gjson.GetBytes(raw, "alg").String(); got != alg {
+			return fmt.Errorf("token %s is signed with %q, want %s", name, got, alg)
+		}
+		return nil
+	}
 }
 
 // manyHeaders returns n distinct header name/value pairs.
@@ -156,6 +173,24 @@ var Cases = []Case{
 		{Req: postJSON("/v1/partners/token", partnerLogin), Want: Want{Status: 200}, Save: map[string]string{"tok": "token"}},
 		{Req: post("/Orders/Create", "application/json", `{}`, with([]string{"authorization", "Bearer {tok}"}, spoof)...),
 			Want: ok(identity("jwt", "partner-7", "acme"), "authorization")},
+	}},
+	{Name: "jwt/rs256-from-the-token-cluster-key-set", Steps: []Step{
+		{Req: postJSON("/v1/partners/token", partnerLogin), Want: Want{Status: 200}, Save: map[string]string{"tok": "token"}},
+		{Action: wantAlg("tok", "RS256")},
+		{Req: post("/Orders/Create", "application/json", `{}`, "authorization", "Bearer {tok}", "x-credgate-jwt-kind", "spoofed"),
+			Want: ok(map[string]string{"x-credgate-subject": "partner-7", "x-credgate-scheme": "jwt", "x-credgate-jwt-kind": "partner"}, "authorization")},
+	}},
+	// A key created at the token cluster signs the next tokens; the plugin
+	// fetches the key set when it meets the new kid, without a restart or a
+	// configuration change. The keys are revoked afterwards.
+	{Name: "jwt/key-rotation-without-restart", Steps: []Step{
+		{Prepare: func(s State) { s["run"] = strconv.FormatInt(time.Now().UnixNano(), 36) },
+			Req: admin("POST", "/admin/v1/signing-keys", `{"id":"e2e-es256-{run}","alg":"ES256"}`), Want: Want{Status: 201}},
+		{Req: postJSON("/v1/partners/token", partnerLogin), Want: Want{Status: 200}, Save: map[string]string{"tok": "token"}},
+		{Action: wantAlg("tok", "ES256")},
+		{Req: post("/Orders/Create", "application/json", `{}`, "authorization", "Bearer {tok}"),
+			Want: ok(identity("jwt", "partner-7", "acme"), "authorization")},
+		{Req: admin("DELETE", "/admin/v1/signing-keys/e2e-es256-{run}", ""), Want: Want{Status: 200}},
 	}},
 	{Name: "platform/customer-jwt-lacks-partner-scope", Steps: []Step{
 		{Req: postJSON("/v1/customers/login", customerLogin), Want: Want{Status: 200}, Save: map[string]string{"tok": "token"}},

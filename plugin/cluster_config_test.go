@@ -8,7 +8,8 @@ const clusterConfig = `{
   "token_cluster": {"cluster": "token_cluster", "authority": "tokencluster", "timeout_ms": 2000, "revocation_poll_ms": 200,
                     "verify_token": "test-verify-token-0123456789abcdef"},
   "cache": {"negative_ttl_seconds": 1},
-  "jwt": {"keys": [{"kid": "demo-2026-01", "secret": "demo-jwt-signing-secret-0123456789abcdef"}], "leeway_seconds": 5},
+  "jwt": {"issuer": "credgate-tokencluster", "leeway_seconds": 5,
+          "remote_jwks": {"cluster": "token_cluster", "path": "/v1/jwks", "include_secrets": true}},
   "routes": [
     {"name": "designs", "match": {"prefix": "/v1/designs"}, "schemes": ["oauth2_bearer"]},
     {"name": "order", "match": {"prefix": "/v2/order"}, "schemes": ["oauth2_bearer"],

@@ -84,9 +84,18 @@ func TestPublicKeyToken(t *testing.T) {
 func parseJWT(t *testing.T, e *env, token string, keys map[string]string) jwt.MapClaims {
 	t.Helper()
 	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(token, claims, func(tok *jwt.Token) (any, error) {
-		return []byte(keys[tok.Header["kid"].(string)]), nil
-	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(e.clock.Now))
+	// HS256 keys as given; asymmetric ones from the published key set.
+	published, err := keyfunc(e.do(http.MethodGet, "/.well-known/jwks.json", "", "").body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = jwt.ParseWithClaims(token, claims, func(tok *jwt.Token) (any, error) {
+		kid := tok.Header["kid"].(string)
+		if tok.Method.Alg() == "HS256" {
+			return []byte(keys[kid]), nil
+		}
+		return published[kid], nil
+	}, jwt.WithValidMethods([]string{"HS256", "RS256", "ES256", "EdDSA"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(e.clock.Now))
 	if err != nil {
 		t.Fatalf("parse JWT: %v", err)
 	}
@@ -133,21 +142,21 @@ func TestJWTKeyRotation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.clock.Advance(time.Minute)
-	created := e.admin(http.MethodPost, "/signing-keys", `{"id":"demo-2026-02"}`)
+	created := e.admin(http.MethodPost, "/signing-keys", `{"id":"demo-2026-03"}`)
 	wantStatus(t, created, http.StatusCreated)
 	newKey := created.json(t)["secrets"].(map[string]any)["secret"].(string)
 	resp := e.postJSON("/v1/partners/token", tokenapi.PartnerTokenRequest{PartnerID: "partner-7", PartnerSecret: "demo-partner-secret"})
 	wantStatus(t, resp, http.StatusOK)
 	tok := resp.json(t)["token"].(string)
 	parsed, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
-	if err != nil || parsed.Header["kid"] != "demo-2026-02" {
+	if err != nil || parsed.Header["kid"] != "demo-2026-03" {
 		t.Fatalf("kid after rotation = %v (%v)", parsed.Header["kid"], err)
 	}
-	parseJWT(t, e, tok, map[string]string{"demo-2026-02": newKey})
+	parseJWT(t, e, tok, map[string]string{"demo-2026-03": newKey})
 	if strings.Contains(e.admin(http.MethodGet, "/signing-keys", "").json(t)["Items"].([]any)[0].(map[string]any)["id"].(string), newKey) {
 		t.Fatal("key listed")
 	}
-	for _, kid := range []string{"demo-2026-01", "demo-2026-02"} {
+	for _, kid := range []string{"demo-2026-01", "demo-2026-02", "demo-2026-03"} {
 		wantStatus(t, e.admin(http.MethodDelete, "/signing-keys/"+kid, ""), http.StatusOK)
 	}
 	resp = e.postJSON("/v1/partners/token", tokenapi.PartnerTokenRequest{PartnerID: "partner-7", PartnerSecret: "demo-partner-secret"})
