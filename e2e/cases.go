@@ -234,6 +234,12 @@ var Cases = []Case{
 	}},
 	{Name: "trust/jwt-with-foreign-typ-refused", Steps: []Step{{Req: get("/storefront/profile",
 		"authorization", "Bearer "+demoJWT(map[string]any{"typ": "secevent+jwt"})), Want: denied(401, "")}}},
+	// storefront's policy is bound to envoy.yaml's route of that name, which
+	// matches without case: Envoy's route table selects the policy.
+	{Name: "envoy/route-bound-policy", Steps: []Step{
+		{Req: get("/Storefront/profile", "authorization", "Bearer "+demoJWT(nil)), Want: ok(identity("jwt", "customer-9", "acme"))},
+		{Req: get("/STOREFRONT/profile"), Want: denied(401, "")},
+	}},
 	{Name: "trust/login-brute-force-throttled", Steps: []Step{
 		{Req: postJSON("/v2/token", `{"username":"throttle-probe","password":"wrong","domain":"demo.acme.test"}`), Want: denied(401, "")},
 		{Req: postJSON("/v2/token", `{"username":"throttle-probe","password":"wrong","domain":"demo.acme.test"}`), Want: denied(401, "")},
