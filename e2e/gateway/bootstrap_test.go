@@ -189,9 +189,9 @@ func TestRouteNamesAndCase(t *testing.T) {
 // silently different route table.
 func TestParseRefuses(t *testing.T) {
 	tests := map[string]struct{ from, to, err string }{
-		"header match":     {`{safe_regex: {regex: "/items/[0-9]+"}}`, `{prefix: "/", headers: [{name: x, present_match: true}]}`, "header"},
-		"unknown cluster":  {`{cluster: a}`, `{cluster: c}`, "unknown cluster"},
-		"bad yaml":         {`routes:`, `routes: [`, ""},
+		"header match":    {`{safe_regex: {regex: "/items/[0-9]+"}}`, `{prefix: "/", headers: [{name: x, present_match: true}]}`, "header"},
+		"unknown cluster": {`{cluster: a}`, `{cluster: c}`, "unknown cluster"},
+		"bad yaml":        {`routes:`, `routes: [`, ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
