@@ -66,6 +66,9 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 	if len(data) > MaxSize {
 		return nil, errAt("", "configuration is %d bytes, more than the %d allowed", len(data), MaxSize)
 	}
+	if err := checkJSON(data); err != nil {
+		return nil, err
+	}
 	if !gjson.ValidBytes(data) {
 		return nil, errAt("", "configuration is not valid JSON")
 	}
