@@ -5,6 +5,8 @@ package hostcalls_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -260,5 +262,26 @@ func TestSetPropertyFilterState(t *testing.T) {
 	}
 	if got, _ := next.UpstreamHeader("x-prop-1:credgate.subject"); got != "/1" {
 		t.Errorf("next stream sees %q, want NotFound", got)
+	}
+}
+
+// TestFilterStateReachesTheUpstreamStage: the upstream handler (Envoy's
+// later filters and router) sees the filter state the plugin set.
+func TestFilterStateReachesTheUpstreamStage(t *testing.T) {
+	t.Parallel()
+	var seen map[string][]byte
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = hostcalls.FilterStateOf(r)
+		w.WriteHeader(204)
+	})
+	h := newHost(t, hostcalls.ProfileEnvoy139, hostcalls.NewConfig().WithUpstream(up))
+	if _, err := h.Do(context.Background(), get("props", [2]string{"x-set-props", "credgate.tenant=acme"})); err != nil {
+		t.Fatal(err)
+	}
+	if string(seen["wasm.credgate.tenant"]) != "acme" {
+		t.Errorf("upstream stage saw %q", seen)
+	}
+	if hostcalls.FilterStateOf(httptest.NewRequest("GET", "/", nil)) != nil {
+		t.Error("a request the host did not make has filter state")
 	}
 }

@@ -3,8 +3,11 @@
 package hostcalls
 
 import (
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/credgate/credgate/hostcalls/internal/abi"
 )
 
 // Request is one client request.
@@ -168,4 +171,13 @@ type LogEntry struct {
 	VM      int
 	Level   LogLevel
 	Message string
+}
+
+// FilterStateOf returns the filter state the plugin set on the stream of r,
+// a request the host passed to Config.WithUpstream's handler, as
+// Result.FilterState holds it: what Envoy's filters after the plugin (RBAC,
+// rate limits) and the router see. It is nil for any other request.
+func FilterStateOf(r *http.Request) map[string][]byte {
+	m, _ := r.Context().Value(abi.FilterStateKey{}).(map[string][]byte)
+	return m
 }

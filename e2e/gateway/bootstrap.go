@@ -59,6 +59,9 @@ type Bootstrap struct {
 	// Limits are the connection manager's and the overload manager's limits,
 	// with Envoy's defaults where the bootstrap sets none.
 	Limits Limits
+	// RBAC are the RBAC filters of the chain, applied to continued requests
+	// on the filter state the plugin published.
+	RBAC []RBAC
 }
 
 // Limits are what Envoy enforces on downstream requests before any filter.
@@ -219,6 +222,9 @@ func ParseBootstrap(doc []byte) (*Bootstrap, error) {
 		return nil, err
 	}
 	if bs.Plugin, err = wasmPlugin(hcm); err != nil {
+		return nil, err
+	}
+	if bs.RBAC, err = rbacFilters(hcm); err != nil {
 		return nil, err
 	}
 	for _, c := range pb.GetStaticResources().GetClusters() {
