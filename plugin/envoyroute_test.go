@@ -151,3 +151,30 @@ func TestFilterStateWasm(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterStateAfterTokenClusterWasm: decisions finished in the token
+// cluster's answer callback (and from the cache) publish the same state.
+func TestFilterStateAfterTokenClusterWasm(t *testing.T) {
+	e := newClusterEnv(t, hostcalls.ProfileEnvoy139, 1)
+	for _, round := range []string{"cluster", "cache"} {
+		res := e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0001", "x-tenant", "acme")
+		want := map[string]string{"wasm.credgate.route": "supplier", "wasm.credgate.scheme": "api_key", "wasm.credgate.tenant": "acme"}
+		for k, v := range want {
+			if got := string(res.FilterState[k]); got != v {
+				t.Errorf("%s: %s = %q, want %q", round, k, got, v)
+			}
+		}
+		if _, denied := res.FilterState["wasm.credgate.deny_reason"]; denied || res.Upstream == nil {
+			t.Errorf("%s: refused: %q", round, res.FilterState)
+		}
+		for k, v := range res.FilterState {
+			if strings.Contains(string(v), "demo-api-key") {
+				t.Errorf("%s: %s carries the API key", round, k)
+			}
+		}
+	}
+	res := e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0001", "x-tenant", "globex")
+	if got := string(res.FilterState["wasm.credgate.deny_reason"]); got == "" || res.LocalResponse == nil {
+		t.Errorf("other tenant: deny reason %q", got)
+	}
+}
