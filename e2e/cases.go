@@ -269,6 +269,20 @@ var Cases = []Case{
 	}},
 	{Name: "trust/jwt-with-foreign-typ-refused", Steps: []Step{{Req: get("/storefront/profile",
 		"authorization", "Bearer "+demoJWT(map[string]any{"typ": "secevent+jwt"})), Want: denied(401, "")}}},
+	// storefront's policy is bound to envoy.yaml's route of that name, which
+	// matches without case: Envoy's route table selects the policy.
+	{Name: "envoy/route-bound-policy", Steps: []Step{
+		{Req: get("/Storefront/profile", "authorization", "Bearer "+demoJWT(nil)), Want: ok(identity("jwt", "customer-9", "acme"))},
+		{Req: get("/STOREFRONT/profile"), Want: denied(401, "")},
+	}},
+	// envoy.yaml's RBAC filter decides on the identity the plugin publishes
+	// as filter state: a verified but blocked subject or suspended tenant
+	// is refused after the plugin.
+	{Name: "envoy/rbac-on-published-identity", Steps: []Step{
+		{Req: get("/storefront/profile", "authorization", "Bearer "+demoJWTFor("customer-blocked", "acme")), Want: denied(403, "RBAC: access denied")},
+		{Req: get("/storefront/profile", "authorization", "Bearer "+demoJWTFor("customer-10", "suspended")), Want: denied(403, "RBAC: access denied")},
+		{Req: get("/storefront/profile", "authorization", "Bearer "+demoJWTFor("customer-10", "globex")), Want: ok(identity("jwt", "customer-10", "globex"))},
+	}},
 	{Name: "trust/login-brute-force-throttled", Steps: []Step{
 		{Req: postJSON("/v2/token", `{"username":"throttle-probe","password":"wrong","domain":"demo.acme.test"}`), Want: denied(401, "")},
 		{Req: postJSON("/v2/token", `{"username":"throttle-probe","password":"wrong","domain":"demo.acme.test"}`), Want: denied(401, "")},

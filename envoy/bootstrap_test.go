@@ -21,9 +21,12 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	"sigs.k8s.io/yaml"
 
-	// The router, which envoy.yaml names only in typed_config, registered so
+	// The router, the RBAC filter and the stdout access logger, which
+	// envoy.yaml names only in typed_config, registered so
 	// that its Any resolves (the HTTP connection manager and the Wasm filter
 	// are imported above). Any other @type is refused.
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/resource_monitors/downstream_connections/v3"

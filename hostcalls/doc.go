@@ -35,8 +35,13 @@
 //     onHttpCallSuccess, onHttpCallFailure; AsyncStreamImpl::sendLocalReply);
 //   - ticks, shared data with compare-and-swap (a cas of 0 writes
 //     unconditionally, as in cpp-host, so create a key before writers race on
-//     it), shared queues, metrics, properties, log levels, proxy_get_status,
-//     foreign functions;
+//     it), shared queues, metrics, log levels, proxy_get_status, foreign
+//     functions;
+//   - properties as Envoy's Context::getProperty serializes them, including
+//     xds.route_name from Request.RouteName (NotFound with Request.NoRoute);
+//     proxy_set_property stores filter state under "wasm." + the path, as
+//     Envoy's Context::setProperty does, readable again by the stream and
+//     returned in Result.FilterState for the stages after the plugin;
 //   - one VM per worker: Config.WithVMs runs several instances sharing
 //     shared data, queues and metrics, each serialized by its own lock, which
 //     is released while a stream waits for a callout;

@@ -45,6 +45,7 @@ func (h *Host) Do(ctx context.Context, req Request) (*Result, error) {
 	r, err := h.h.Do(ctx, abi.Request{
 		Method: req.Method, Path: req.Path, Authority: req.Authority, Scheme: req.Scheme,
 		Headers: req.Headers, Body: req.Body, Trailers: req.Trailers, SourceAddress: req.SourceAddress,
+		RouteName: req.RouteName, NoRoute: req.NoRoute,
 	})
 	if r == nil {
 		return nil, err
@@ -53,7 +54,7 @@ func (h *Host) Do(ctx context.Context, req Request) (*Result, error) {
 }
 
 func convertResult(r *abi.Result) *Result {
-	out := &Result{VM: r.VM, Reset: r.Reset,
+	out := &Result{VM: r.VM, Reset: r.Reset, FilterState: r.FilterState,
 		Response: Response{Status: r.Response.Status, Headers: r.Response.Headers, Body: r.Response.Body}}
 	if lr := r.LocalResponse; lr != nil {
 		out.LocalResponse = &LocalResponse{Status: lr.Status, Headers: lr.Headers, Body: lr.Body,

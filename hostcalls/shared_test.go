@@ -5,6 +5,8 @@ package hostcalls_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -182,5 +184,104 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRouteNameProperty: xds.route_name is the matched route's name as raw
+// bytes, "" for a route without a name, and NotFound when no route matched,
+// as Envoy's XDSWrapper answers.
+func TestRouteNameProperty(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy139, hostcalls.NewConfig())
+	tests := []struct {
+		name    string
+		route   string
+		noRoute bool
+		want    string
+	}{
+		{name: "named route", route: "orders-create", want: "orders-create/0"},
+		{name: "route without a name", want: "/0"},
+		{name: "no route", noRoute: true, want: "/1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := get("props", [2]string{"x-props", "xds.route_name"})
+			req.RouteName, req.NoRoute = tc.route, tc.noRoute
+			res, err := h.Do(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := res.UpstreamHeader("x-prop-xds.route_name"); got != tc.want {
+				t.Errorf("xds.route_name = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSetPropertyFilterState: proxy_set_property stores the value as Envoy
+// does, under "wasm." + the path the plugin sent, readable by the stream
+// again (one-segment paths, or filter_state.<key>) and by later stages
+// (Result.FilterState); the next stream starts without it.
+func TestSetPropertyFilterState(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, hostcalls.ProfileEnvoy133, hostcalls.NewConfig())
+	req := get("props",
+		[2]string{"x-set-props", "credgate.subject=alice;two|segments=x;request.path=/forged"},
+		[2]string{"x-props", "1:credgate.subject,credgate.subject,filter_state|wasm.credgate.subject,two.segments,request.path"})
+	res, err := h.Do(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"x-set-credgate.subject":                    "0",
+		"x-prop-1:credgate.subject":                 "alice/0",
+		"x-prop-credgate.subject":                   "/1", // [credgate subject]: "wasm.credgate" holds no fields
+		"x-prop-filter_state|wasm.credgate.subject": "alice/0",
+		"x-prop-two.segments":                       "/1", // stored as "wasm.two\x00segments": not readable back
+		"x-prop-request.path":                       "/p?q=1/0",
+		"x-set-request.path":                        "0",
+	}
+	for k, v := range want {
+		if got, _ := res.UpstreamHeader(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	wantState := map[string]string{"wasm.credgate.subject": "alice", "wasm.two\x00segments": "x",
+		"wasm.request.path": "/forged", "wasm.custom.key": "custom-value"}
+	if len(res.FilterState) != len(wantState) {
+		t.Errorf("filter state %q, want %q", res.FilterState, wantState)
+	}
+	for k, v := range wantState {
+		if got := string(res.FilterState[k]); got != v {
+			t.Errorf("filter state %q = %q, want %q", k, got, v)
+		}
+	}
+	next, err := h.Do(context.Background(), get("props", [2]string{"x-props", "1:credgate.subject"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := next.UpstreamHeader("x-prop-1:credgate.subject"); got != "/1" {
+		t.Errorf("next stream sees %q, want NotFound", got)
+	}
+}
+
+// TestFilterStateReachesTheUpstreamStage: the upstream handler (Envoy's
+// later filters and router) sees the filter state the plugin set.
+func TestFilterStateReachesTheUpstreamStage(t *testing.T) {
+	t.Parallel()
+	var seen map[string][]byte
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = hostcalls.FilterStateOf(r)
+		w.WriteHeader(204)
+	})
+	h := newHost(t, hostcalls.ProfileEnvoy139, hostcalls.NewConfig().WithUpstream(up))
+	if _, err := h.Do(context.Background(), get("props", [2]string{"x-set-props", "credgate.tenant=acme"})); err != nil {
+		t.Fatal(err)
+	}
+	if string(seen["wasm.credgate.tenant"]) != "acme" {
+		t.Errorf("upstream stage saw %q", seen)
+	}
+	if hostcalls.FilterStateOf(httptest.NewRequest("GET", "/", nil)) != nil {
+		t.Error("a request the host did not make has filter state")
 	}
 }

@@ -3,8 +3,11 @@
 package hostcalls
 
 import (
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/credgate/credgate/hostcalls/internal/abi"
 )
 
 // Request is one client request.
@@ -23,6 +26,13 @@ type Request struct {
 	// SourceAddress is the client address (property source.address).
 	// Default "127.0.0.1:50000".
 	SourceAddress string
+	// RouteName is the name of the route Envoy's router matched for the
+	// request (property xds.route_name, the raw name; "" for a route
+	// without a name, as Envoy answers).
+	RouteName string
+	// NoRoute reports that no route matched: xds.route_name is then
+	// NotFound, as in Envoy when the stream has no route.
+	NoRoute bool
 }
 
 // LocalResponse is a response the plugin sent with proxy_send_local_response,
@@ -90,6 +100,12 @@ type Result struct {
 	Callouts []Callout
 	// VM is the index of the VM that ran the stream.
 	VM int
+	// FilterState is what the plugin stored with proxy_set_property, under
+	// the keys Envoy gives it: "wasm." followed by the path the plugin
+	// passed (segments joined by NUL). Later filters, access logs
+	// (%FILTER_STATE(wasm.<path>:PLAIN)%) and RBAC filter-state matchers
+	// read it under those keys.
+	FilterState map[string][]byte
 	// Reset reports that the stream was reset: the plugin closed it
 	// (proxy_close_stream), or answered locally from proxy_on_response_body
 	// after the response headers had gone to the client. The client got no
@@ -155,4 +171,13 @@ type LogEntry struct {
 	VM      int
 	Level   LogLevel
 	Message string
+}
+
+// FilterStateOf returns the filter state the plugin set on the stream of r,
+// a request the host passed to Config.WithUpstream's handler, as
+// Result.FilterState holds it: what Envoy's filters after the plugin (RBAC,
+// rate limits) and the router see. It is nil for any other request.
+func FilterStateOf(r *http.Request) map[string][]byte {
+	m, _ := r.Context().Value(abi.FilterStateKey{}).(map[string][]byte)
+	return m
 }

@@ -34,6 +34,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	// The typed configs the bootstrap names must be registered to decode.
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -57,6 +59,9 @@ type Bootstrap struct {
 	// Limits are the connection manager's and the overload manager's limits,
 	// with Envoy's defaults where the bootstrap sets none.
 	Limits Limits
+	// RBAC are the RBAC filters of the chain, applied to continued requests
+	// on the filter state the plugin published.
+	RBAC []RBAC
 }
 
 // Limits are what Envoy enforces on downstream requests before any filter.
@@ -128,10 +133,16 @@ type Plugin struct {
 
 // Route is one route of the table: exactly one of Path, Prefix and Regex.
 type Route struct {
-	Path    string
-	Prefix  string
-	Regex   *regexp.Regexp
-	Cluster string
+	// Name is the route's name, the xds.route_name property Envoy gives
+	// the plugin ("" for a route without one).
+	Name   string
+	Path   string
+	Prefix string
+	Regex  *regexp.Regexp
+	// IgnoreCase is match.case_sensitive false (prefix and path only, as
+	// in Envoy).
+	IgnoreCase bool
+	Cluster    string
 	// Timeout is the route's timeout; 0 means Envoy's default of 15 s.
 	Timeout time.Duration
 }
@@ -145,8 +156,12 @@ func (r Route) Match(path string) bool {
 	switch {
 	case r.Regex != nil:
 		return r.Regex.MatchString(path)
+	case r.Path != "" && r.IgnoreCase:
+		return strings.EqualFold(path, r.Path)
 	case r.Path != "":
 		return path == r.Path
+	case r.IgnoreCase:
+		return len(path) >= len(r.Prefix) && strings.EqualFold(path[:len(r.Prefix)], r.Prefix)
 	default:
 		return strings.HasPrefix(path, r.Prefix)
 	}
@@ -209,6 +224,9 @@ func ParseBootstrap(doc []byte) (*Bootstrap, error) {
 	if bs.Plugin, err = wasmPlugin(hcm); err != nil {
 		return nil, err
 	}
+	if bs.RBAC, err = rbacFilters(hcm); err != nil {
+		return nil, err
+	}
 	for _, c := range pb.GetStaticResources().GetClusters() {
 		if u, ok := clusterURL(c); ok {
 			bs.Clusters[c.GetName()] = u
@@ -261,10 +279,8 @@ func route(r *routev3.Route) (Route, error) {
 	if len(m.GetHeaders()) > 0 || len(m.GetQueryParameters()) > 0 {
 		return Route{}, errors.New("header and query matches are not supported")
 	}
-	if cs := m.GetCaseSensitive(); cs != nil && !cs.GetValue() {
-		return Route{}, errors.New("case-insensitive matches are not supported")
-	}
-	rt := Route{Cluster: a.GetCluster(), Timeout: a.GetTimeout().AsDuration()}
+	rt := Route{Name: r.GetName(), Cluster: a.GetCluster(), Timeout: a.GetTimeout().AsDuration(),
+		IgnoreCase: m.GetCaseSensitive() != nil && !m.GetCaseSensitive().GetValue()}
 	switch spec := m.GetPathSpecifier().(type) {
 	case *routev3.RouteMatch_Path:
 		rt.Path = spec.Path

@@ -163,14 +163,35 @@ func TestParseInline(t *testing.T) {
 	}
 }
 
+// TestRouteNamesAndCase: the gateway knows each route's name (the plugin's
+// xds.route_name) and honours case_sensitive false on prefix and path
+// matches, as Envoy does; envoy.yaml's storefront route is named.
+func TestRouteNamesAndCase(t *testing.T) {
+	doc := strings.Replace(inline, `{safe_regex: {regex: "/items/[0-9]+"}}`, `{prefix: "/Items/", case_sensitive: false}`, 1)
+	doc = strings.Replace(doc, "- match: {prefix: \"/Items/\"", "- name: items\n                match: {prefix: \"/Items/\"", 1)
+	bs, err := ParseBootstrap([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/items/12": "items", "/ITEMS/12?x=1": "items", "/Item/12": "", "/exact": ""} {
+		rt, ok := Lookup(bs.Routes, path)
+		if !ok || rt.Name != want {
+			t.Errorf("%s → route %q (%v), want %q", path, rt.Name, ok, want)
+		}
+	}
+	repo := loadRepoBootstrap(t)
+	if rt, _ := Lookup(repo.Routes, "/Storefront/profile"); rt.Name != "storefront" {
+		t.Errorf("envoy.yaml: /Storefront/profile → route %q, want storefront", rt.Name)
+	}
+}
+
 // TestParseRefuses: what the gateway cannot honour is an error, not a
 // silently different route table.
 func TestParseRefuses(t *testing.T) {
 	tests := map[string]struct{ from, to, err string }{
-		"header match":     {`{safe_regex: {regex: "/items/[0-9]+"}}`, `{prefix: "/", headers: [{name: x, present_match: true}]}`, "header"},
-		"case insensitive": {`{safe_regex: {regex: "/items/[0-9]+"}}`, `{prefix: "/", case_sensitive: false}`, "case"},
-		"unknown cluster":  {`{cluster: a}`, `{cluster: c}`, "unknown cluster"},
-		"bad yaml":         {`routes:`, `routes: [`, ""},
+		"header match":    {`{safe_regex: {regex: "/items/[0-9]+"}}`, `{prefix: "/", headers: [{name: x, present_match: true}]}`, "header"},
+		"unknown cluster": {`{cluster: a}`, `{cluster: c}`, "unknown cluster"},
+		"bad yaml":        {`routes:`, `routes: [`, ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -249,8 +249,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Bad Request", http.StatusBadRequest)
 		return
 	}
+	// Envoy's router matches the route before the filter runs and gives
+	// the plugin its name (xds.route_name).
+	rt, routed := Lookup(g.bs.Routes, path)
 	req := hostcalls.Request{Method: r.Method, Path: path, Authority: r.Host, Headers: headers,
-		Body: body, SourceAddress: r.RemoteAddr}
+		Body: body, SourceAddress: r.RemoteAddr, RouteName: rt.Name, NoRoute: !routed}
 	res, err := g.host.Do(r.Context(), req)
 	if err != nil || res == nil {
 		if r.Context().Err() == nil {

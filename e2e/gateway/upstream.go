@@ -19,6 +19,7 @@ const defaultRouteTimeout = 15 * time.Second
 // filter continued and proxies it to that route's cluster.
 type upstreams struct {
 	routes    []Route
+	rbac      []RBAC
 	proxies   map[string]*httputil.ReverseProxy
 	transport *http.Transport
 }
@@ -28,7 +29,7 @@ func newUpstreams(bs *Bootstrap) (*upstreams, error) {
 	tr.Proxy = nil // cluster endpoints are reached directly, as Envoy does
 	tr.MaxIdleConnsPerHost = 64
 	tr.DisableCompression = true // pass Accept-Encoding through untouched, as Envoy does
-	u := &upstreams{routes: bs.Routes, proxies: map[string]*httputil.ReverseProxy{}, transport: tr}
+	u := &upstreams{routes: bs.Routes, rbac: bs.RBAC, proxies: map[string]*httputil.ReverseProxy{}, transport: tr}
 	for name, base := range bs.Clusters {
 		target, err := url.Parse(base)
 		if err != nil {
@@ -73,9 +74,12 @@ func upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	_, _ = w.Write([]byte("upstream connect error or disconnect/reset before headers. reset reason: connection failure"))
 }
 
-// ServeHTTP routes by the bootstrap's route table, on the path as the filter
+// ServeHTTP applies the RBAC filters, then routes by the bootstrap's route table, on the path as the filter
 // left it; Envoy answers 404 with no body when no route matches.
 func (u *upstreams) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rbacDenied(u.rbac, w, r) {
+		return
+	}
 	rt, ok := Lookup(u.routes, r.RequestURI)
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)

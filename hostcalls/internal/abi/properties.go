@@ -10,25 +10,47 @@ import (
 	"strings"
 )
 
-// propertyValue answers a property path (segments joined by "."), encoded
-// as Envoy's Context::getProperty serializes values: strings as bytes,
-// integers as 8-byte little-endian, maps as header pairs.
-func (vm *VM) propertyValue(path string) ([]byte, bool) {
+// filterStatePrefix is the prefix Envoy's Context::setProperty gives the
+// filter state key of a property a plugin sets (CelStateKeyPrefix).
+const filterStatePrefix = "wasm."
+
+// envoyTopLevel are the first path segments Envoy resolves itself
+// (StreamActivation and the Wasm context's own tokens); any other first
+// segment names filter state the plugin set, under "wasm." + segment.
+var envoyTopLevel = map[string]bool{
+	"request": true, "response": true, "connection": true, "upstream": true, "source": true,
+	"destination": true, "metadata": true, "filter_state": true, "xds": true, "node": true,
+	"plugin_name": true, "plugin_root_id": true, "plugin_vm_id": true, "connection_id": true,
+}
+
+// propertyValue answers a property path (NUL-separated segments, as the
+// SDKs send it), encoded as Envoy's Context::getProperty serializes values:
+// strings as bytes, integers as 8-byte little-endian, maps as header pairs.
+func (vm *VM) propertyValue(raw []byte) ([]byte, bool) {
+	segs := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+	path := strings.Join(segs, ".")
 	o := vm.host.opts
 	switch path {
 	case "plugin_name", "plugin_root_id", "plugin_vm_id":
 		return []byte(o.PluginName), true
-	case "node.id":
+	case "node.id", "xds.node.id":
 		return []byte("credgate-host"), true
-	case "node.cluster":
+	case "node.cluster", "xds.node.cluster":
 		return []byte("credgate"), true
 	}
 	s := vm.streams[vm.contextID()]
 	if s == nil {
 		return nil, false
 	}
-	if v, ok := s.props[path]; ok {
-		return v, true
+	if !envoyTopLevel[segs[0]] {
+		// Filter state set by the plugin: a bytes value, which has no
+		// fields, so a longer path is NotFound.
+		v, ok := s.filterState[filterStatePrefix+segs[0]]
+		return v, ok && len(segs) == 1
+	}
+	if segs[0] == "filter_state" && len(segs) == 2 {
+		v, ok := s.filterState[segs[1]]
+		return v, ok
 	}
 	return streamProperty(s, path)
 }
@@ -39,6 +61,13 @@ func streamProperty(s *stream, path string) ([]byte, bool) {
 		return []byte(v), ok
 	}
 	switch path {
+	case "xds.route_name":
+		// XDSWrapper: NotFound without a route, else the route's name
+		// (empty for a route without one).
+		if s.req.NoRoute {
+			return nil, false
+		}
+		return []byte(s.req.RouteName), true
 	case "request.path":
 		return h(":path")
 	case "request.url_path":
@@ -99,12 +128,6 @@ func int64Bytes(n int64) []byte {
 	return binary.LittleEndian.AppendUint64(nil, uint64(n))
 }
 
-// propertyPath turns the NUL-separated segments the SDKs send into a dotted
-// path.
-func propertyPath(b []byte) string {
-	return strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", ".")
-}
-
 // proxyGetProperty emulates cpp-host exports::get_property and Envoy
 // Context::getProperty: an unknown path, or a stream property asked from
 // the root context, is NotFound.
@@ -114,7 +137,7 @@ func proxyGetProperty(ctx context.Context, vm *VM, s []uint64) {
 		s[0] = InvalidMemoryAccess
 		return
 	}
-	v, ok := vm.propertyValue(propertyPath(b))
+	v, ok := vm.propertyValue(b)
 	if !ok {
 		s[0] = NotFound
 		return
@@ -122,9 +145,12 @@ func proxyGetProperty(ctx context.Context, vm *VM, s []uint64) {
 	s[0] = vm.copyOut(ctx, v, uint32(s[2]), uint32(s[3]))
 }
 
-// proxySetProperty emulates cpp-host exports::set_property (Envoy keeps the
-// value in the stream's filter state): later reads of the same path on that
-// stream return it. The root context has no stream: NotFound.
+// proxySetProperty emulates cpp-host exports::set_property and Envoy
+// Context::setProperty: the value goes into the stream's filter state under
+// "wasm." followed by the path as the plugin sent it (NUL separators kept),
+// where later filters, access logs and RBAC read it, and where later
+// proxy_get_property calls of a one-segment path find it. The root context
+// has no stream: NotFound.
 func proxySetProperty(_ context.Context, vm *VM, s []uint64) {
 	key, err1 := vm.mem.Read(uint32(s[0]), uint32(s[1]))
 	value, err2 := vm.mem.Read(uint32(s[2]), uint32(s[3]))
@@ -137,6 +163,6 @@ func proxySetProperty(_ context.Context, vm *VM, s []uint64) {
 		s[0] = NotFound
 		return
 	}
-	st.props[propertyPath(key)] = value
+	st.filterState[filterStatePrefix+string(key)] = append([]byte(nil), value...)
 	s[0] = OK
 }

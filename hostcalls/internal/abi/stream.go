@@ -28,8 +28,8 @@ type stream struct {
 	responding   bool
 	respSent     *headerMap // response headers already sent to the client
 	resume       chan struct{}
-	forwarded    [][2]string // request headers as sent upstream before the body
-	props        map[string][]byte
+	forwarded    [][2]string       // request headers as sent upstream before the body
+	filterState  map[string][]byte // proxy_set_property, under Envoy's keys ("wasm." + path)
 	callouts     []Callout
 }
 
@@ -71,7 +71,7 @@ func (h *Host) Do(ctx context.Context, req Request) (*Result, error) {
 }
 
 func (vm *VM) runStream(ctx context.Context, s *stream, res *Result) error {
-	defer func() { res.Callouts = s.callouts }()
+	defer func() { res.Callouts, res.FilterState = s.callouts, s.filterState }()
 	if _, err := vm.call(ctx, s.id, "proxy_on_context_create", uint64(s.id), uint64(vm.rootID)); err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func (vm *VM) newStream(req Request) *stream {
 	if !hasID {
 		pairs = append(pairs, [2]string{"x-request-id", fmt.Sprintf("%08x-0000-4000-8000-%012x", vm.index, id)})
 	}
-	return &stream{id: id, req: req, reqHeaders: newHeaderMap(pairs), resume: make(chan struct{}, 1), props: map[string][]byte{}}
+	return &stream{id: id, req: req, reqHeaders: newHeaderMap(pairs), resume: make(chan struct{}, 1), filterState: map[string][]byte{}}
 }
 
 // aborted is what the upstream saw of a request the plugin stopped after

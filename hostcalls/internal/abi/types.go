@@ -11,6 +11,8 @@ type Request struct {
 	Body                            []byte
 	Trailers                        [][2]string
 	SourceAddress                   string
+	RouteName                       string
+	NoRoute                         bool
 }
 
 // LocalResponse is a response the plugin (or a failed VM) produced.
@@ -55,4 +57,5 @@ type Result struct {
 	Callouts      []Callout
 	VM            int
 	Reset         bool
+	FilterState   map[string][]byte
 }

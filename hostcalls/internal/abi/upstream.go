@@ -4,6 +4,7 @@ package abi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -11,6 +12,10 @@ import (
 	"strconv"
 	"strings"
 )
+
+// FilterStateKey is the context key under which the upstream handler's
+// request carries the stream's filter state (map[string][]byte).
+type FilterStateKey struct{}
 
 // forward sends the (possibly changed) request to the upstream handler, with
 // the VM released meanwhile, and sets the response for the response phase.
@@ -25,6 +30,13 @@ func (vm *VM) forward(s *stream) *UpstreamRequest {
 	}
 	up.Body = append([]byte(nil), up.Body...)
 	req := upstreamRequest(up)
+	// The stages after the plugin (Envoy's later filters, the router) see
+	// the filter state it set.
+	state := make(map[string][]byte, len(s.filterState))
+	for k, v := range s.filterState {
+		state[k] = append([]byte(nil), v...)
+	}
+	req = req.WithContext(context.WithValue(req.Context(), FilterStateKey{}, state))
 	rec := &recorder{header: http.Header{}}
 	vm.mu.Unlock()
 	vm.host.opts.Upstream.ServeHTTP(rec, req)

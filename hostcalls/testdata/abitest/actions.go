@@ -125,10 +125,28 @@ func dispatch(ctx uint32) (uint32, bool) {
 	return 1, true
 }
 
+// props first sets the properties x-set-props lists ("key=value;..."; a
+// "|" in a key is a NUL, a segment separator), then reads those x-props
+// lists: "a.b" is the path [a b], "1:a.b" the one segment "a.b", and
+// "a|b.c" the path [a b.c].
 func props(ctx uint32) {
+	sets, _ := getHeader(0, "x-set-props")
+	for _, kv := range strings.Split(sets, ";") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			kp, ks := ptr(strings.ReplaceAll(k, "|", "\x00"))
+			vp, vs := ptr(v)
+			st := proxySetProperty(kp, ks, vp, vs)
+			addHeader(0, "x-set-"+k, itoa(st))
+		}
+	}
 	list, _ := getHeader(0, "x-props")
 	for _, name := range strings.Split(list, ",") {
 		path := strings.ReplaceAll(name, ".", "\x00")
+		if one, ok := strings.CutPrefix(name, "1:"); ok {
+			path = one
+		} else if strings.Contains(name, "|") {
+			path = strings.ReplaceAll(name, "|", "\x00")
+		}
 		pp, ps := ptr(path)
 		var p, n uint32
 		st := proxyGetProperty(pp, ps, unsafe.Pointer(&p), unsafe.Pointer(&n))

@@ -77,6 +77,9 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 	if len(data) > MaxSize {
 		return nil, errAt("", "configuration is %d bytes, more than the %d allowed", len(data), MaxSize)
 	}
+	if err := checkJSON(data); err != nil {
+		return nil, err
+	}
 	if !gjson.ValidBytes(data) {
 		return nil, errAt("", "configuration is not valid JSON")
 	}
@@ -116,6 +119,9 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 			return nil, errAt(fmt.Sprintf("routes[%d].schemes", i), "a scheme of this route needs the token cluster: add a token_cluster section")
 		}
 		cfg.Policy.Routes = append(cfg.Policy.Routes, rt)
+	}
+	if err := checkBindings(cfg.Policy.Routes); err != nil {
+		return nil, err
 	}
 	if j, ok := env.built["jwt"].(*scheme.JWT); ok {
 		cfg.JWKS, cfg.ClaimHeaders = j.Sources(), j.ClaimHeaders()
@@ -256,7 +262,10 @@ func parseSchemes(path string, r, root gjson.Result, rt *policy.Route, env Env) 
 	return nil
 }
 
-var matchKeys = []string{"prefix", "exact", "regex", "methods", "hosts"}
+var matchKeys = []string{"prefix", "exact", "regex", "envoy_route", "methods", "hosts"}
+
+// maxEnvoyRoute bounds an Envoy route name in envoy_route.
+const maxEnvoyRoute = 256
 
 func parseMatch(path string, m gjson.Result, rt *policy.Route) error {
 	if !m.IsObject() {
@@ -264,6 +273,9 @@ func parseMatch(path string, m gjson.Result, rt *policy.Route) error {
 	}
 	if err := knownKeys(path, m, matchKeys); err != nil {
 		return err
+	}
+	if er := m.Get("envoy_route"); er.Exists() {
+		return parseEnvoyRoute(path, m, er, rt)
 	}
 	set := 0
 	for _, k := range []string{"prefix", "exact", "regex"} {
@@ -275,7 +287,7 @@ func parseMatch(path string, m gjson.Result, rt *policy.Route) error {
 		}
 	}
 	if set != 1 {
-		return errAt(path, "exactly one of prefix, exact and regex is required")
+		return errAt(path, "exactly one of prefix, exact, regex and envoy_route is required")
 	}
 	rt.Prefix, rt.Exact = m.Get("prefix").String(), m.Get("exact").String()
 	if re := m.Get("regex"); re.Exists() {
@@ -301,6 +313,51 @@ func parseMatch(path string, m gjson.Result, rt *policy.Route) error {
 		if c := authn.CanonicalHost(h); c != h || c == "" {
 			return errAt(fmt.Sprintf("%s.hosts[%d]", path, i), "hosts are names without a port or trailing dot, in lower case: %q", h)
 		}
+	}
+	return nil
+}
+
+// parseEnvoyRoute binds the route to an Envoy route by name. Envoy's route
+// already matched path, methods and hosts, so the match takes nothing else.
+func parseEnvoyRoute(path string, m, er gjson.Result, rt *policy.Route) error {
+	name := er.String()
+	if er.Type != gjson.String || name == "" || len(name) > maxEnvoyRoute || hasControl(name) {
+		return errAt(path+".envoy_route", "must be an Envoy route name: a non-empty string of at most %d characters without control characters", maxEnvoyRoute)
+	}
+	var other []string
+	m.ForEach(func(k, _ gjson.Result) bool {
+		if k.String() != "envoy_route" {
+			other = append(other, k.String())
+		}
+		return true
+	})
+	if len(other) > 0 {
+		return errAt(path, "envoy_route selects the route by Envoy's route table: match %s in the Envoy route, not here", strings.Join(other, ", "))
+	}
+	rt.EnvoyRoute = name
+	return nil
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// checkBindings refuses two routes bound to one Envoy route.
+func checkBindings(routes []*policy.Route) error {
+	seen := map[string]int{}
+	for i, rt := range routes {
+		if rt.EnvoyRoute == "" {
+			continue
+		}
+		if j, dup := seen[rt.EnvoyRoute]; dup {
+			return errAt(fmt.Sprintf("routes[%d].match.envoy_route", i), "Envoy route %q is already bound by routes[%d]", rt.EnvoyRoute, j)
+		}
+		seen[rt.EnvoyRoute] = i
 	}
 	return nil
 }

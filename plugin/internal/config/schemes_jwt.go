@@ -38,8 +38,18 @@ func buildJWT(b Build) (authn.Verifier, error) {
 	}
 	var opts scheme.JWTOptions
 	if ps := j.Get("providers"); ps.Exists() {
-		if err := knownKeys("jwt", j, []string{"providers"}); err != nil {
+		if err := knownKeys("jwt", j, append([]string{"providers"}, providerKeys[1:]...)); err != nil {
 			return nil, err
+		}
+		var stray string
+		j.ForEach(func(k, _ gjson.Result) bool {
+			if k.Str != "providers" {
+				stray = k.Str
+			}
+			return stray == ""
+		})
+		if stray != "" {
+			return nil, errAt("jwt."+stray, "with providers, each provider has its own settings")
 		}
 		if !ps.IsArray() || len(ps.Array()) == 0 {
 			return nil, errAt("jwt.providers", "list at least one provider")
@@ -77,7 +87,8 @@ func parseProvider(path string, p gjson.Result, env Env, named bool) (scheme.JWT
 	var prov scheme.JWTProvider
 	allowed := providerKeys
 	if !named {
-		allowed = providerKeys[1:]
+		// Inline: no name; "providers" is the other form of the section.
+		allowed = append([]string{"providers"}, providerKeys[1:]...)
 	}
 	if err := knownKeys(path, p, allowed); err != nil {
 		return prov, err

@@ -3,6 +3,7 @@
 package filter
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 	"time"
@@ -42,21 +43,28 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	}
 	req := authn.NewHeaderRequest(h.removeIdentityHeaders(pairs))
 	if !policy.NormalPath(req.Path()) {
-		h.deny(nil, "", authn.Deny(authn.ErrMalformed, "path_not_normalized",
+		h.deny(nil, "", nil, authn.Deny(authn.ErrMalformed, "path_not_normalized",
 			"The request path is not in normal form.").WithStatus(400))
 		return types.ActionPause
 	}
 	pol := h.cfg.Policy
-	rt := pol.Match(req.Method(), req.Host(), req.Path())
+	rt, d := h.bound()
+	if d != nil {
+		h.deny(nil, "", nil, d)
+		return types.ActionPause
+	}
+	if rt == nil {
+		rt = pol.Match(req.Method(), req.Host(), req.Path())
+	}
 	if d := pol.Check(req, rt); d != nil {
-		h.deny(rt, "", d)
+		h.deny(rt, "", nil, d)
 		return types.ActionPause
 	}
 	if rt == nil {
 		if pol.AllowUnmatched {
 			return types.ActionContinue
 		}
-		h.deny(nil, "", authn.Deny(authn.ErrForbidden, "no_route", "No route is configured for this request."))
+		h.deny(nil, "", nil, authn.Deny(authn.ErrForbidden, "no_route", "No route is configured for this request."))
 		return types.ActionPause
 	}
 	res := rt.Decide(req, h.now())
@@ -67,6 +75,19 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 		return types.ActionPause
 	}
 	return h.conclude(rt, req, res)
+}
+
+// bound selects the route by Envoy's route (xds.route_name) when the
+// policy binds any; nil and no denial leave it to the path matcher.
+func (h *httpContext) bound() (*policy.Route, *authn.DenyError) {
+	if !h.cfg.Policy.BindsEnvoyRoutes() {
+		return nil, nil
+	}
+	name, err := proxywasm.GetProperty([]string{"xds", "route_name"})
+	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
+		panic("cannot read xds.route_name: " + err.Error())
+	}
+	return h.cfg.Policy.Bound(string(name), err == nil)
 }
 
 // OnHttpStreamDone lets the Go collector run once the stream is over.
@@ -81,10 +102,13 @@ func (h *httpContext) conclude(rt *policy.Route, req *authn.HeaderRequest, res p
 	scheme := schemeName(res.Verifier)
 	if res.Deny != nil {
 		h.plugin.metrics.request(scheme, outcomeOf(res.Deny))
-		h.deny(rt, scheme, res.Deny)
+		h.deny(rt, scheme, res.Identity, res.Deny)
 		return types.ActionPause
 	}
 	h.plugin.metrics.request(scheme, "allow")
+	// The rest of Envoy (RBAC, rate limits) may decide on this state: a
+	// request whose identity cannot be published does not go on.
+	mustOK(publish(rt.Name, scheme, res.Identity, ""))
 	if res.Identity != nil {
 		h.forward(rt, req, res)
 	}
@@ -173,10 +197,26 @@ func stripQuery(path, rawQuery string, names []string) string {
 	return path + "?" + strings.Join(kept, "&")
 }
 
-func (h *httpContext) deny(rt *policy.Route, scheme string, d *authn.DenyError) {
-	style, name := respond.StyleRFC6750, "-"
+// publish sets the decision as filter state for the rest of Envoy
+// (policy.State).
+func publish(route, scheme string, id *authn.Identity, reason string) error {
+	for _, p := range policy.State(route, scheme, id, reason) {
+		if err := proxywasm.SetProperty([]string{p.Key}, []byte(p.Value)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deny answers the request locally; id is the verified identity of a
+// caller refused for another reason (a missing scope), or nil.
+func (h *httpContext) deny(rt *policy.Route, scheme string, id *authn.Identity, d *authn.DenyError) {
+	style, name, route := respond.StyleRFC6750, "-", ""
 	if rt != nil {
-		style, name = rt.Style, rt.Name
+		style, name, route = rt.Style, rt.Name, rt.Name
+	}
+	if err := publish(route, scheme, id, d.Reason); err != nil {
+		proxywasm.LogWarnf("credgate: cannot publish the decision: %v", err)
 	}
 	if scheme == "" {
 		scheme = "-"

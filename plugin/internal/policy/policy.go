@@ -23,10 +23,14 @@ type Route struct {
 	Hosts []string
 	// Methods, when not empty, restricts the route to these methods.
 	Methods []string
-	// Exactly one of Exact, Prefix and Regex is set.
+	// Exactly one of Exact, Prefix, Regex and EnvoyRoute is set.
 	Exact  string
 	Prefix string
 	Regex  *regexp.Regexp
+	// EnvoyRoute binds the route to the Envoy route of that name (the
+	// xds.route_name property): Envoy's route table selects it, the path
+	// matcher never does (see Policy.Bound).
+	EnvoyRoute string
 	// Anonymous routes require no credentials (identity headers are still
 	// removed from the request).
 	Anonymous bool
@@ -243,7 +247,8 @@ type Policy struct {
 	Realm string
 
 	once       sync.Once
-	anyMethods bool // some route is restricted to some methods
+	anyMethods bool              // some route is restricted to some methods
+	bound      map[string]*Route // routes by the Envoy route they are bound to
 }
 
 // Check applies the policy-wide rules to a request and the route Match gave
@@ -260,6 +265,11 @@ func (p *Policy) Check(r authn.Request, rt *Route) *authn.DenyError {
 	if p.anyMethods && methodOverride(r) {
 		return authn.Deny(authn.ErrMalformed, "method_override",
 			"Method overrides are refused: routes here are restricted to some methods.").WithStatus(400)
+	}
+	if rt != nil && rt.EnvoyRoute != "" {
+		// Envoy's route table chose the route, not the path: how Envoy
+		// matches case is its route's case_sensitive setting.
+		return nil
 	}
 	lower := strings.ToLower(r.Path()) // no copy when already lower case
 	var folded *Route
@@ -285,6 +295,12 @@ func (p *Policy) prepare() {
 				all = append(all, v.Strip())
 			}
 			p.anyMethods = p.anyMethods || len(rt.Methods) > 0
+			if rt.EnvoyRoute != "" {
+				if p.bound == nil {
+					p.bound = map[string]*Route{}
+				}
+				p.bound[rt.EnvoyRoute] = rt
+			}
 		}
 		every := authn.Union(all...)
 		for _, rt := range p.Routes {
@@ -292,6 +308,41 @@ func (p *Policy) prepare() {
 			rt.lowerExact, rt.lowerPrefix = trimSlash(strings.ToLower(rt.Exact)), strings.ToLower(rt.Prefix)
 		}
 	})
+}
+
+// BindsEnvoyRoutes reports whether some route is bound to an Envoy route:
+// only then does the filter read the xds.route_name property.
+func (p *Policy) BindsEnvoyRoutes() bool {
+	p.prepare()
+	return len(p.bound) > 0
+}
+
+// Bound selects a route by the Envoy route of the request: name is the
+// xds.route_name property, found false when Envoy answered NotFound (the
+// stream has no route). It answers:
+//
+//   - the route bound to name, when there is one;
+//   - nil and no denial when the property is absent or empty (no route, or
+//     an Envoy route without a name): the path matcher decides (Match), as
+//     it does for Istio and plain use;
+//   - a denial (403 envoy_route_unbound) when name is an Envoy route that
+//     no route is bound to, once any route is bound. Failing closed makes a
+//     misspelt binding visible at once; falling back to the path matcher
+//     would let a catch-all route there (or unmatched "allow") decide for a
+//     route that was meant to be protected.
+//
+// The configuration refuses two routes bound to one Envoy route, so the
+// answer is never ambiguous.
+func (p *Policy) Bound(name string, found bool) (*Route, *authn.DenyError) {
+	p.prepare()
+	if len(p.bound) == 0 || !found || name == "" {
+		return nil, nil
+	}
+	if rt := p.bound[name]; rt != nil {
+		return rt, nil
+	}
+	return nil, authn.Deny(authn.ErrForbidden, "envoy_route_unbound", "No route is configured for this request.").
+		WithDetail("Envoy route %q is bound to no credgate route", name)
 }
 
 // Match returns the first route that applies, or nil.
