@@ -2,12 +2,12 @@
 
 package config
 
-// syntaxError locates the first error of a document that json.Valid
-// refused: the offset of the byte encoding/json's scanner stops at (the
-// length of data when the document ends too early) and what was expected.
-// It follows encoding/json's grammar byte for byte (FuzzSyntaxError checks
-// it against json.Unmarshal), because the module links json.Valid but not
-// the decoder that reports positions, which would cost some 55 KB.
+// syntaxError locates the first syntax error of a document: the offset of
+// the byte encoding/json's scanner stops at (the length of data when the
+// document ends too early) and what was expected; why is empty when the
+// document is valid. It follows encoding/json's grammar byte for byte
+// (FuzzSyntaxError checks it against json.Unmarshal), because the module
+// does not link encoding/json (RATIONALE.md).
 func syntaxError(data []byte) (int, string) {
 	const maxNesting = 10000 // encoding/json's
 	var stack []byte         // '{' or '[' of each open container

@@ -4,7 +4,6 @@ package config
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"unicode/utf8"
@@ -18,8 +17,8 @@ const maxDepth = 32
 
 // checkJSON reads the document before the parser looks at it, and refuses:
 //
-//   - a syntax error, naming its line and column (json.Valid, which the
-//     module links already, finds it; syntaxError says where);
+//   - a syntax error, naming its line and column (syntaxError follows
+//     encoding/json's grammar, which the module does not link);
 //   - a key given twice in one object (gjson would silently take the
 //     first; in an authentication policy the second may be the one the
 //     operator meant), naming the key's JSON path and both positions;
@@ -27,8 +26,7 @@ const maxDepth = 32
 //
 // Keys are compared decoded, so "rout\u0065s" and "routes" are one key.
 func checkJSON(data []byte) error {
-	if !json.Valid(data) {
-		at, why := syntaxError(data)
+	if at, why := syntaxError(data); why != "" {
 		return errAt("", "configuration is not valid JSON: %s: %s", position(data, at), why)
 	}
 	return duplicates(data, "", gjson.ParseBytes(data), 0)

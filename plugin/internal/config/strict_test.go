@@ -108,10 +108,14 @@ func FuzzSyntaxError(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		at, why := syntaxError(data)
 		if json.Valid(data) {
+			// The plugin decides validity with syntaxError alone.
+			if why != "" {
+				t.Fatalf("%q: valid for encoding/json, refused at %d (%s)", data, at, why)
+			}
 			return
 		}
-		at, why := syntaxError(data)
 		var raw json.RawMessage
 		err := json.Unmarshal(data, &raw)
 		var se *json.SyntaxError
