@@ -80,6 +80,8 @@ func TestParseErrorsNameThePath(t *testing.T) {
 		{name: "jwt providers two without issuer", json: `{"jwt":{"providers":[{"name":"a","remote_jwks":{"cluster":"x"}},{"name":"b","remote_jwks":{"cluster":"y"}}]},"routes":[]}`, want: "jwt: providers[0]: an issuer is required when there are several providers"},
 		{name: "jwt providers same name", json: `{"jwt":{"providers":[{"name":"a","issuer":"i","remote_jwks":{"cluster":"x"}},{"name":"a","issuer":"j","remote_jwks":{"cluster":"y"}}]},"routes":[]}`, want: "jwt.providers[1].name: \"a\" is already providers[0]"},
 		{name: "jwt providers and inline", json: `{"jwt":{"providers":[],"issuer":"x"},"routes":[]}`, want: "jwt.issuer: with providers, each provider has its own settings"},
+		{name: "jwt claim header envoy", json: `{"jwt":{"remote_jwks":{"cluster":"x"},"claim_to_headers":[{"claim":"sub","header":"x-envoy-original-path"}]},"routes":[]}`, want: "jwt.claim_to_headers[0].header"},
+		{name: "jwt claim header forwarded", json: `{"jwt":{"remote_jwks":{"cluster":"x"},"claim_to_headers":[{"claim":"sub","header":"x-forwarded-host"}]},"routes":[]}`, want: "jwt.claim_to_headers[0].header"},
 		{name: "jwt claim header forbidden", json: `{"jwt":{"remote_jwks":{"cluster":"x"},"claim_to_headers":[{"claim":"sub","header":"authorization"}]},"routes":[]}`, want: "jwt.claim_to_headers[0].header"},
 		{name: "jwt claim header identity", json: `{"jwt":{"remote_jwks":{"cluster":"x"},"claim_to_headers":[{"claim":"sub","header":"x-credgate-subject"}]},"routes":[{"name":"r","match":{"prefix":"/"},"schemes":["jwt"]}]}`, want: "is an identity header the plugin sets itself"},
 		{name: "unknown jwt key", json: `{"jwt":{"keys":[` + key + `],"alg":"none"},"routes":[]}`, want: "jwt.alg: unknown key"},

@@ -12,6 +12,7 @@ import (
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/jose"
 	"github.com/credgate/credgate/plugin/internal/scheme"
+	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
 // providerKeys are the keys of one JWT provider. The jwt section is either
@@ -273,6 +274,9 @@ func parseRemoteJWKS(path string, v gjson.Result, env Env) (*scheme.JWKSSource, 
 		}
 		src.Secrets = s.Bool()
 	}
+	if src.Secrets && !v.Get("path").Exists() {
+		src.Path = tokenapi.PathJWKSWithSecrets // the set that holds them
+	}
 	if src.Secrets && (tc == nil || tc.Name != src.Cluster || tc.VerifyToken == "") {
 		// The verify credential goes only to the token cluster, and HS256
 		// secrets come only from it, over an authenticated call.
@@ -281,9 +285,17 @@ func parseRemoteJWKS(path string, v gjson.Result, env Env) (*scheme.JWKSSource, 
 	return src, nil
 }
 
-// claimHeaderForbidden are headers a claim may never set.
+// claimHeaderForbidden are headers a claim may never set: credentials,
+// framing, hop-by-hop, and what proxies and upstreams trust about the
+// client.
 var claimHeaderForbidden = []string{"authorization", "cookie", "host", "content-length", "content-type",
-	"transfer-encoding", "connection", "te", "upgrade", "proxy-authorization", "x-forwarded-for", "forwarded"}
+	"transfer-encoding", "connection", "te", "trailer", "upgrade", "keep-alive", "proxy-authorization",
+	"proxy-connection", "forwarded", "via", "x-real-ip", "x-request-id", "traceparent", "tracestate", "x-client-ip"}
+
+// forbiddenPrefix: Envoy's own headers and the forwarding family.
+func forbiddenPrefix(h string) bool {
+	return strings.HasPrefix(h, "x-envoy-") || strings.HasPrefix(h, "x-forwarded-") || strings.HasPrefix(h, "x-amzn-")
+}
 
 func parseClaimHeaders(path string, v gjson.Result) ([]scheme.ClaimHeader, error) {
 	if !v.Exists() {
@@ -299,11 +311,11 @@ func parseClaimHeaders(path string, v gjson.Result) ([]scheme.ClaimHeader, error
 			return nil, err
 		}
 		claim, header := e.Get("claim"), e.Get("header")
-		if claim.Type != gjson.String || claim.Str == "" || strings.ContainsAny(claim.Str, ".*?|#@\\") {
+		if claim.Type != gjson.String || claim.Str == "" || len(claim.Str) > 256 {
 			return nil, errAt(ep+".claim", "a top-level claim name is required")
 		}
 		h := header.Str
-		if header.Type != gjson.String || !headerName(h) || contains(claimHeaderForbidden, h) {
+		if header.Type != gjson.String || !headerName(h) || contains(claimHeaderForbidden, h) || forbiddenPrefix(h) {
 			return nil, errAt(ep+".header", "a lower-case header name (not a pseudo, hop-by-hop or credential header) is required")
 		}
 		for _, o := range out {

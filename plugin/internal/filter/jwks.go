@@ -24,12 +24,17 @@ type keyFetches struct {
 	waiters map[*scheme.JWKSSource][]func()
 }
 
-// refreshKeys starts the background fetches that are due.
+// refreshKeys, on each tick, ends fetches whose answer is lost and starts
+// the fetches that are due or asked for. Fetches start from the root
+// context only: a fetch sent from a stream would end with the stream.
 func (p *pluginContext) refreshKeys() {
 	now := p.now()
 	for _, src := range p.cfg.JWKS {
-		if src.Due(now) {
-			p.fetchKeys(src)
+		if src.Overdue(now) {
+			p.keysDone(src, nil, scheme.ErrJWKSLost)
+		}
+		if src.Due(now) && !p.fetchKeys(src) {
+			p.resumeWaiters(src)
 		}
 	}
 }
@@ -46,13 +51,8 @@ func (h *httpContext) awaitKeys(rt *policy.Route, req *authn.HeaderRequest, d *a
 			src = s
 		}
 	}
-	if src == nil || len(p.keys.waiters[src]) >= maxKeyWaiters {
+	if src == nil || len(p.keys.waiters[src]) >= maxKeyWaiters || !src.Demand(p.now()) {
 		return false
-	}
-	if !src.InFlight() {
-		if !src.Demand(p.now()) || !p.fetchKeys(src) {
-			return false
-		}
 	}
 	if p.keys.waiters == nil {
 		p.keys.waiters = map[*scheme.JWKSSource][]func(){}
@@ -75,13 +75,13 @@ func (h *httpContext) decideAgain(rt *policy.Route, req *authn.HeaderRequest) {
 		return
 	}
 	res := rt.Decide(req, h.now())
-	var action types.Action
 	if res.Lookup != nil {
-		action = h.remote(rt, req, res)
-	} else {
-		action = h.conclude(rt, req, res)
+		// The same request decides by the same scheme (jwt, local) as the
+		// first time; a lookup here cannot be addressed to this stream.
+		res = policy.Result{Verifier: res.Verifier, Deny: authn.Deny(authn.ErrUnavailable, "internal_error",
+			"The credentials cannot be verified right now. Try again later.")}
 	}
-	if action == types.ActionContinue {
+	if h.conclude(rt, req, res) == types.ActionContinue {
 		mustOK(proxywasm.ResumeHttpRequest())
 	}
 }
@@ -98,9 +98,10 @@ func (p *pluginContext) fetchKeys(src *scheme.JWKSSource) bool {
 	if err != nil {
 		proxywasm.LogWarnf("credgate: key set fetch not sent: provider=%s cluster=%s: %v", src.Provider, src.Cluster, err)
 		src.Done(nil, err, p.now())
+		p.metrics.inc("credgate.jwks.errors")
 		return false
 	}
-	src.Begin()
+	src.Begin(p.now())
 	return true
 }
 
@@ -120,12 +121,21 @@ func (p *pluginContext) keysFetched(src *scheme.JWKSSource, numHeaders, bodySize
 			err = scheme.ErrJWKSNoReply
 		}
 	}
+	p.keysDone(src, body, err)
+}
+
+// keysDone records a fetch's outcome and lets the waiting streams decide.
+func (p *pluginContext) keysDone(src *scheme.JWKSSource, body []byte, err error) {
 	if err = src.Done(body, err, p.now()); err != nil {
 		p.metrics.inc("credgate.jwks.errors")
 		proxywasm.LogWarnf("credgate: key set fetch failed: provider=%s: %v", src.Provider, err)
 	} else {
 		p.metrics.inc("credgate.jwks.fetches")
 	}
+	p.resumeWaiters(src)
+}
+
+func (p *pluginContext) resumeWaiters(src *scheme.JWKSSource) {
 	waiting := p.keys.waiters[src]
 	delete(p.keys.waiters, src)
 	for _, resume := range waiting {

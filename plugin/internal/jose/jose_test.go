@@ -347,3 +347,59 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestMemberBounds: a header or claims object with too many members is
+// refused before any key is chosen, and the repeat check stays linear (a
+// repeat far down a large object is found).
+func TestMemberBounds(t *testing.T) {
+	h := enc([]byte(`{"alg":"HS256"}`))
+	claims := func(n int, repeat bool) string {
+		var b strings.Builder
+		b.WriteString(`{"exp":9999999999`)
+		for i := 0; i < n; i++ {
+			b.WriteString(`,"m` + itoa(int64(i)) + `":0`)
+		}
+		if repeat {
+			b.WriteString(`,"m3":1`)
+		}
+		b.WriteString(`}`)
+		return enc([]byte(b.String()))
+	}
+	if _, err := Parse(h + "." + claims(maxClaimMembers-1, false) + ".AAAA"); err != nil {
+		t.Errorf("%d members refused: %v", maxClaimMembers, err)
+	}
+	if _, err := Parse(h + "." + claims(maxClaimMembers, false) + ".AAAA"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("%d members accepted: %v", maxClaimMembers+1, err)
+	}
+	if _, err := Parse(h + "." + claims(200, true) + ".AAAA"); err == nil || !strings.Contains(err.Error(), "repeats") {
+		t.Errorf("repeat after 200 members: %v", err)
+	}
+	big := enc([]byte(`{"alg":"HS256","x":"` + strings.Repeat("a", maxHeaderBytes) + `"}`))
+	if _, err := Parse(big + "." + claims(1, false) + ".AAAA"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("oversized header accepted: %v", err)
+	}
+}
+
+// TestUnusableKeysSkipped: an encryption key, another algorithm, a small
+// modulus or a shared kid is skipped; the other keys still verify.
+func TestUnusableKeysSkipped(t *testing.T) {
+	k := newTestKeys(t)
+	good := `{"kty":"OKP","crv":"Ed25519","kid":"d1","x":"` + enc(k.ed.Public().(ed25519.PublicKey)) + `"}`
+	n := enc(k.rsa.N.Bytes())
+	for name, extra := range map[string]string{
+		"encryption key": `{"kty":"RSA","use":"enc","alg":"RSA-OAEP","kid":"e","n":"` + n + `","e":"AQAB"}`,
+		"PS256 key":      `{"kty":"RSA","alg":"PS256","kid":"p","n":"` + n + `","e":"AQAB"}`,
+		"small modulus":  `{"kty":"RSA","kid":"s","n":"` + enc(k.rsa.N.Bytes()[:64]) + `","e":"AQAB"}`,
+		"short secret":   `{"kty":"oct","kid":"o","k":"c2hvcnQ"}`,
+		"shared kid":     `{"kty":"RSA","kid":"x","n":"` + n + `","e":"AQAB"},{"kty":"RSA","kid":"x","n":"` + n + `","e":"AQAB"}`,
+	} {
+		set, skipped, err := ParseSet([]byte(`{"keys":[`+extra+`,`+good+`]}`), true)
+		if err != nil || skipped == 0 || set.Len() != 1 {
+			t.Errorf("%s: set %v, %d skipped, %v", name, set.Len(), skipped, err)
+			continue
+		}
+		if _, ok := set.Lookup("d1", true); !ok {
+			t.Errorf("%s: the good key is gone", name)
+		}
+	}
+}

@@ -72,10 +72,13 @@ func Parse(raw string) (*Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
-	if err := object(header); err != nil {
+	if len(header) > maxHeaderBytes {
+		return nil, fmt.Errorf("%w: header is longer than %d bytes", ErrMalformed, maxHeaderBytes)
+	}
+	if err := object(header, maxHeaderMembers); err != nil {
 		return nil, fmt.Errorf("%w: header %v", ErrMalformed, err)
 	}
-	if err := object(claims); err != nil {
+	if err := object(claims, maxClaimMembers); err != nil {
 		return nil, fmt.Errorf("%w: payload %v", ErrMalformed, err)
 	}
 	t := &Token{Raw: raw, Claims: claims, signingInput: raw[:len(h)+1+len(p)], signature: sig}
@@ -120,10 +123,19 @@ func stringParam(name string, v gjson.Result) (string, error) {
 	return v.Str, nil
 }
 
-// object checks that doc is one JSON object whose members are not repeated:
-// parsers that keep the first and those that keep the last occurrence would
-// read a repeated claim differently.
-func object(doc []byte) error {
+// Bounds on a token's JSON: a header has a handful of parameters, claims a
+// few dozen.
+const (
+	maxHeaderBytes   = 1 << 10
+	maxHeaderMembers = 16
+	maxClaimMembers  = 256
+)
+
+// object checks that doc is one JSON object of at most max members whose
+// names are not repeated: parsers that keep the first and those that keep
+// the last occurrence would read a repeated claim differently. The check is
+// linear: names are compared through a map once there are more than a few.
+func object(doc []byte, max int) error {
 	if !gjson.ValidBytes(doc) {
 		return errors.New("is not valid JSON")
 	}
@@ -131,22 +143,40 @@ func object(doc []byte) error {
 	if !r.IsObject() {
 		return errors.New("is not a JSON object")
 	}
-	var seen []string
-	dup := false
+	var few [8]string
+	var seen map[string]struct{}
+	n := 0
+	var err error
 	r.ForEach(func(k, _ gjson.Result) bool {
-		for _, s := range seen {
-			if s == k.Str {
-				dup = true
+		if n == max {
+			err = fmt.Errorf("has more than %d members", max)
+			return false
+		}
+		if n < len(few) {
+			for _, s := range few[:n] {
+				if s == k.Str {
+					err = errors.New("repeats a member")
+					return false
+				}
+			}
+			few[n] = k.Str
+		} else {
+			if seen == nil {
+				seen = make(map[string]struct{}, 2*len(few))
+				for _, s := range few {
+					seen[s] = struct{}{}
+				}
+			}
+			if _, dup := seen[k.Str]; dup {
+				err = errors.New("repeats a member")
 				return false
 			}
+			seen[k.Str] = struct{}{}
 		}
-		seen = append(seen, k.Str)
+		n++
 		return true
 	})
-	if dup {
-		return errors.New("repeats a member")
-	}
-	return nil
+	return err
 }
 
 // Verify checks the signature with key k. The token's alg must be the key's

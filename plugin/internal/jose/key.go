@@ -244,10 +244,14 @@ func NewSet(keys []*Key) (*Set, error) {
 	return &Set{keys: keys}, nil
 }
 
-// ParseSet reads a JSON Web Key Set ({"keys": [...]}). Keys of a type or
-// curve this package does not verify with are skipped, as RFC 7517 §5
-// allows; a malformed key of a supported type, a duplicate kid, or no usable
-// key at all fails the whole set. allowSecret admits "oct" keys.
+// ParseSet reads a JSON Web Key Set ({"keys": [...]}). A key this package
+// cannot verify with (another type or curve, an encryption key, a size out
+// of range, a malformed member, a secret in a set read as public) is skipped
+// and counted, as RFC 7517 §5 allows: one unusable key never takes the
+// others down. Keys sharing a kid are all skipped (which one would a token
+// mean?). The set fails only when it is not a JSON key set or holds no
+// usable key; the error then names the first key's problem. allowSecret
+// admits "oct" keys.
 func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 	if len(doc) > MaxSetBytes {
 		return nil, 0, fmt.Errorf("the key set is larger than %d bytes", MaxSetBytes)
@@ -261,46 +265,54 @@ func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 		return nil, 0, errors.New(`a key set is an object with a "keys" array`)
 	}
 	var keys []*Key
-	skipped := 0
-	var err error
+	skipped, total := 0, 0
+	var first error
 	list.ForEach(func(i, jwk gjson.Result) bool {
-		k, e := ParseJWK(jwk, allowSecret)
-		if e != nil {
-			if unsupported(jwk, allowSecret) {
-				skipped++
-				return true
-			}
-			err = fmt.Errorf("keys[%d]: %w", i.Int(), e)
+		total++
+		if total > 4*MaxKeys {
 			return false
 		}
+		k, err := ParseJWK(jwk, allowSecret)
+		if err != nil {
+			skipped++
+			if first == nil {
+				first = fmt.Errorf("keys[%d]: %w", i.Int(), err)
+			}
+			return true
+		}
 		keys = append(keys, k)
-		return len(keys) <= MaxKeys
+		return true
 	})
-	if err != nil {
-		return nil, 0, err
+	if total > 4*MaxKeys {
+		return nil, 0, fmt.Errorf("the key set has more than %d keys", 4*MaxKeys)
 	}
-	if len(keys) == 0 {
+	// Drop every key whose kid is shared.
+	var kept []*Key
+	for i, k := range keys {
+		shared := false
+		for j, o := range keys {
+			shared = shared || (i != j && o.ID == k.ID)
+		}
+		if shared {
+			skipped++
+			if first == nil {
+				first = fmt.Errorf("kid %q is given to several keys", truncate(k.ID))
+			}
+			continue
+		}
+		kept = append(kept, k)
+	}
+	if len(kept) > MaxKeys {
+		return nil, skipped, fmt.Errorf("the key set has more than %d usable keys", MaxKeys)
+	}
+	if len(kept) == 0 {
+		if first != nil {
+			return nil, skipped, fmt.Errorf("the key set has no usable key (%w)", first)
+		}
 		return nil, skipped, errors.New("the key set has no usable key")
 	}
-	set, err := NewSet(keys)
+	set, err := NewSet(kept)
 	return set, skipped, err
-}
-
-// unsupported reports whether a JWK is of a kind this package skips rather
-// than refuses: another key type, another curve, or a secret in a public set.
-func unsupported(jwk gjson.Result, allowSecret bool) bool {
-	switch jwk.Get("kty").Str {
-	case "RSA":
-		return false
-	case "EC":
-		return jwk.Get("crv").Str != "P-256"
-	case "OKP":
-		return jwk.Get("crv").Str != "Ed25519"
-	case "oct":
-		return !allowSecret
-	default:
-		return jwk.Get("kty").Type == gjson.String && jwk.Get("kty").Str != ""
-	}
 }
 
 // Len is the number of keys.

@@ -42,7 +42,9 @@ type JWKSSource struct {
 	fetchedAt time.Time
 	next      time.Time // earliest next background fetch
 	demanded  time.Time // last on-demand fetch
+	wanted    bool      // an on-demand fetch waits for the next tick
 	inFlight  bool
+	startedAt time.Time
 	failures  int
 	lastErr   error
 }
@@ -59,42 +61,67 @@ func (s *JWKSSource) Keys(now time.Time) *jose.Set {
 // InFlight reports whether a fetch is under way.
 func (s *JWKSSource) InFlight() bool { return s.inFlight }
 
-// Due reports whether a background fetch should start at now: the set is
-// missing or older than CacheDuration, and the retry backoff has passed.
+// Pending reports whether a fetch is under way or asked for: a stream that
+// needs the set may wait for it.
+func (s *JWKSSource) Pending() bool { return s.inFlight || s.wanted }
+
+// Due reports whether a fetch should start at now: one was asked for, or the
+// set is missing or older than CacheDuration and the retry backoff has
+// passed. Fetches start from the proxy's ticks only, never from a stream,
+// so a client that goes away cannot take a fetch with it.
 func (s *JWKSSource) Due(now time.Time) bool {
-	if s.inFlight || now.Before(s.next) {
+	if s.inFlight {
+		return false
+	}
+	if s.wanted {
+		return true
+	}
+	if now.Before(s.next) {
 		return false
 	}
 	return s.set == nil || !now.Before(s.fetchedAt.Add(s.CacheDuration))
 }
 
-// Demand reports whether a token's need for a key the set lacks may start a
-// fetch at now, and if so records it: at most one such fetch per
-// RefetchInterval, so unknown kids cannot make the proxy hammer the key
-// server.
+// Demand asks for a fetch at the next tick because a token needs a key the
+// set lacks (a rotated key) or there is no set, and reports whether one is
+// pending: at most one such fetch per RefetchInterval, so unknown kids
+// cannot make the proxy hammer the key server.
 func (s *JWKSSource) Demand(now time.Time) bool {
-	if s.inFlight || (!s.demanded.IsZero() && now.Before(s.demanded.Add(s.RefetchInterval))) {
+	if s.Pending() {
+		return true
+	}
+	if !s.demanded.IsZero() && now.Before(s.demanded.Add(s.RefetchInterval)) {
 		return false
 	}
-	s.demanded = now
+	s.demanded, s.wanted = now, true
 	return true
 }
 
-// Begin marks a fetch as started.
-func (s *JWKSSource) Begin() { s.inFlight = true }
+// Begin marks a fetch as started at now.
+func (s *JWKSSource) Begin(now time.Time) {
+	s.inFlight, s.wanted, s.startedAt = true, false, now
+}
+
+// Overdue reports whether the fetch under way should have ended by now (its
+// timeout and a grace second): its answer is lost, and the filter ends it
+// as failed so the source never stays stuck.
+func (s *JWKSSource) Overdue(now time.Time) bool {
+	return s.inFlight && now.After(s.startedAt.Add(s.Timeout+time.Second))
+}
 
 // Errors a fetch can end with, besides a key set that does not parse.
 var (
 	ErrJWKSStatus  = errors.New("key set answer is not 200")
 	ErrJWKSTooBig  = fmt.Errorf("key set answer is larger than %d bytes", jose.MaxSetBytes)
 	ErrJWKSNoReply = errors.New("key set server did not answer")
+	ErrJWKSLost    = errors.New("key set answer never arrived")
 )
 
 // Done records a fetch's outcome at now: body is the answer when err is nil.
 // A good set replaces the old one; anything else keeps the old set (until
 // MaxStale) and backs off: 1 s, 2 s, 4 s ... up to 30 s.
 func (s *JWKSSource) Done(body []byte, err error, now time.Time) error {
-	s.inFlight = false
+	s.inFlight, s.wanted = false, false
 	var set *jose.Set
 	if err == nil {
 		set, _, err = jose.ParseSet(body, s.Secrets)

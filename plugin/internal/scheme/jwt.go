@@ -200,7 +200,7 @@ func (p *JWTProvider) keys(now time.Time) *jose.Set {
 // provider selects the provider by the token's issuer: the one whose issuer
 // equals `iss`, or the only provider when it names no issuer.
 func (v *JWT) provider(t *jose.Token) (int, *authn.DenyError) {
-	iss := gjson.GetBytes(t.Claims, "iss")
+	iss := claim(gjson.ParseBytes(t.Claims), "iss")
 	for i, p := range v.providers {
 		if p.Issuer == "" || (iss.Type == gjson.String && iss.Str == p.Issuer) {
 			return i, nil
@@ -229,15 +229,15 @@ func jwtDenial(err error) *authn.DenyError {
 
 func (p *JWTProvider) identity(claims []byte) (*authn.Identity, *authn.DenyError) {
 	c := gjson.ParseBytes(claims)
-	sub := c.Get("sub")
+	sub := claim(c, "sub")
 	if sub.Type != gjson.String || sub.Str == "" {
 		return nil, authn.Deny(authn.ErrInvalid, "jwt_no_subject", "The access token has no subject.")
 	}
 	id := &authn.Identity{Subject: sub.Str, Scheme: "jwt", TokenType: "jwt"}
-	if t := c.Get(p.TenantClaim); t.Type == gjson.String {
+	if t := claim(c, p.TenantClaim); t.Type == gjson.String {
 		id.Tenant = t.Str
 	}
-	switch s := c.Get(p.ScopeClaim); {
+	switch s := claim(c, p.ScopeClaim); {
 	case s.Type == gjson.String:
 		id.Scopes = strings.Fields(s.Str)
 	case s.IsArray():
@@ -249,15 +249,31 @@ func (p *JWTProvider) identity(claims []byte) (*authn.Identity, *authn.DenyError
 		})
 	}
 	for _, ch := range p.ClaimHeaders {
-		if val, ok := claimText(c.Get(ch.Claim)); ok {
+		if val, ok := claimText(claim(c, ch.Claim)); ok {
 			id.Headers = append(id.Headers, [2]string{ch.Header, val})
 		}
 	}
 	return id, nil
 }
 
+// claim returns the top-level claim named exactly name: claim names are not
+// gjson paths, so "https://example.com/tenant" is one claim and "*" no
+// wildcard.
+func claim(c gjson.Result, name string) gjson.Result {
+	var out gjson.Result
+	c.ForEach(func(k, v gjson.Result) bool {
+		if k.Str == name {
+			out = v
+			return false
+		}
+		return true
+	})
+	return out
+}
+
 // claimText renders a claim for a header; ok is false for objects, null and
-// arrays holding anything but strings, numbers and booleans.
+// arrays holding anything but strings, numbers and booleans, or a string
+// with a comma (the separator would make ["a,b"] read as ["a","b"]).
 func claimText(v gjson.Result) (string, bool) {
 	switch v.Type {
 	case gjson.String:
@@ -274,7 +290,7 @@ func claimText(v gjson.Result) (string, bool) {
 	ok := true
 	v.ForEach(func(_, e gjson.Result) bool {
 		s, good := claimText(e)
-		ok = good && !e.IsArray()
+		ok = good && !e.IsArray() && !strings.Contains(s, ",")
 		parts = append(parts, s)
 		return ok
 	})

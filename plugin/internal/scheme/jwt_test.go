@@ -294,3 +294,26 @@ func TestJWTConfiguredTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestJWTClaimsByExactName: tenant, scope and claim headers read top-level
+// claims by their exact names (a URL-namespaced claim is one claim, not a
+// path), and an array element holding the separator is not copied.
+func TestJWTClaimsByExactName(t *testing.T) {
+	v, err := NewJWT(JWTOptions{Providers: []JWTProvider{{Keys: hmacSet(t, "k1", secretK1), TenantClaim: "https://acme.example/tenant",
+		ClaimHeaders: []ClaimHeader{{Claim: "https://acme.example/roles", Header: "x-roles"}, {Claim: "groups", Header: "x-groups"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := claimsAt(testNow, map[string]any{"https://acme.example/tenant": "acme", "https": map[string]any{"//acme": "nested"},
+		"https://acme.example/roles": []any{"a", "b"}, "groups": []any{"dev,admin"}})
+	id, deny := v.Verify(req("authorization", "Bearer "+mint(t, jwt.SigningMethodHS256, secretK1, "k1", claims)), testNow)
+	if deny != nil {
+		t.Fatal(deny)
+	}
+	if id.Tenant != "acme" {
+		t.Errorf("tenant = %q", id.Tenant)
+	}
+	if len(id.Headers) != 1 || id.Headers[0] != [2]string{"x-roles", "a,b"} {
+		t.Errorf("claim headers = %v", id.Headers)
+	}
+}

@@ -118,7 +118,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if *openVerify && *verifyToken == "" {
 		logger.Warn("INSECURE: the verification API is open to every caller (--insecure-open-verify): anyone who reaches this " +
-			"port can read HMAC keys, test any credential and consume SSO tokens; never run this way outside development")
+			"port can read HMAC keys and the HS256 signing keys (and so mint tokens), test any credential and consume SSO tokens; never run this way outside development")
 	}
 	st, err := sf.open(ctx)
 	if err != nil {

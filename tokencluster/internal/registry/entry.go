@@ -146,6 +146,10 @@ func check(c store.Collection, e Entry) error {
 	if !signing.Valid(e.Alg) {
 		return &FieldError{Field: fAlg, Msg: fmt.Sprintf("must be one of %s", strings.Join(signing.Algs, ", "))}
 	}
+	if c == store.SigningKeys && (e.Alg == "" || e.Alg == signing.HS256) && e.Secret != "" && len(e.Secret) < 32 {
+		// RFC 7518 §3.2, and what the plugin accepts from a key set.
+		return &FieldError{Field: fSecret, Msg: "an HS256 signing secret must be at least 32 bytes"}
+	}
 	if e.Alg != "" && e.Alg != signing.HS256 && e.Secret != "" {
 		if _, err := signing.Normalize(e.Alg, e.Secret); err != nil {
 			return &FieldError{Field: fSecret, Msg: err.Error()}

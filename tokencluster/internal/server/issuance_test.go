@@ -255,6 +255,7 @@ func TestJWKSFollowsRotation(t *testing.T) {
 		t.Fatal("revoked key still published")
 	}
 	wantStatus(t, e.admin(http.MethodPost, "/signing-keys", `{"alg":"RS384"}`), http.StatusBadRequest)
+	wantStatus(t, e.admin(http.MethodPost, "/signing-keys", `{"id":"short","secret":"tooshort"}`), http.StatusBadRequest)
 	wantStatus(t, e.admin(http.MethodPost, "/signing-keys", `{"alg":"RS256","secret":"not a key"}`), http.StatusBadRequest)
 }
 

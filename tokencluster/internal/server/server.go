@@ -28,8 +28,9 @@ type Options struct {
 	// AdminToken guards the admin API; empty disables it (403).
 	AdminToken string
 	// VerifyToken must be presented as a bearer token on the verification
-	// API (/introspect, /v1/verify, /v1/revocations), which answers secrets
-	// such as HMAC keys and consumes SSO tokens: RFC 7662 expects
+	// API (/introspect, /v1/verify, /v1/revocations, /v1/jwks), which answers
+	// secrets such as HMAC keys and the HS256 signing keys and consumes SSO
+	// tokens: RFC 7662 expects
 	// introspection callers to authenticate. At least MinVerifyToken bytes.
 	VerifyToken string
 	// OpenVerify leaves the verification API open to anyone who can reach
