@@ -3,6 +3,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,13 +85,68 @@ func testAPIKey(t *testing.T, e *clusterEnv) {
 	res := e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0001", "x-tenant", "acme")
 	expectUpstream(t, res, map[string]string{"x-credgate-tenant": "acme", "x-credgate-scheme": "api_key"}, "apikey")
 	expectUpstream(t, e.call(t, "GET", "/Supplier/Products/List", "APIKEY", "demo-api-key-0001", "x-tenant", "acme"), nil, "apikey")
-	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0001", "x-tenant", "globex"), 401, `"code":-23`)
-	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "no-such-key", "x-tenant", "acme"), 401, `"code"`)
-	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "x-tenant", "acme"), 401, `"code":401`)
+	t.Run("every ApiKey failure answers -23", func(t *testing.T) { testAPIKeyFailures(t, e) })
 	// Valid key, but its tenant may not call the payment route.
 	expectDenied(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0001", "x-tenant", "acme"), 403, "")
 	expectUpstream(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0002", "x-tenant", "globex"),
 		map[string]string{"x-credgate-tenant": "globex"})
+}
+
+// testAPIKeyFailures checks the platform's code -23 on each ApiKey failure it
+// documents: missing, malformed, expired, revoked, or a key of another tenant
+// (and unknown keys, which are invalid ones).
+func testAPIKeyFailures(t *testing.T, e *clusterEnv) {
+	expired := e.adminAPIKey(t, `"tenant":"acme","expires_at":"2020-01-01T00:00:00Z"`)
+	revoked := e.adminAPIKey(t, `"tenant":"acme"`)
+	expectUpstream(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", revoked.secret, "x-tenant", "acme"), nil, "apikey")
+	if st, b := e.tc.Admin(t, "DELETE", "/admin/v1/api-keys/"+revoked.id, ""); st != 200 {
+		t.Fatalf("revoke: %d %s", st, b)
+	}
+	tests := []struct {
+		name    string
+		headers []string
+	}{
+		{"missing", []string{"x-tenant", "acme"}},
+		{"missing, another scheme's credentials", []string{"authorization", "Bearer some-token", "x-tenant", "acme"}},
+		{"malformed: empty", []string{"ApiKey", "", "x-tenant", "acme"}},
+		{"malformed: space", []string{"ApiKey", "demo-api-key 0001", "x-tenant", "acme"}},
+		{"malformed: too long", []string{"ApiKey", strings.Repeat("k", 9000), "x-tenant", "acme"}},
+		{"unknown", []string{"ApiKey", "no-such-key", "x-tenant", "acme"}},
+		{"expired", []string{"ApiKey", expired.secret, "x-tenant", "acme"}},
+		{"revoked", []string{"ApiKey", revoked.secret, "x-tenant", "acme"}},
+		{"wrong tenant", []string{"ApiKey", "demo-api-key-0001", "x-tenant", "globex"}},
+		{"no tenant named", []string{"ApiKey", "demo-api-key-0001"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Revocation reaches every VM within the feed's poll interval.
+			if tc.name == "revoked" {
+				eventuallyDenied(t, e, 401, "GET", "/Supplier/Products/List", tc.headers...)
+			}
+			res := e.call(t, "GET", "/Supplier/Products/List", tc.headers...)
+			expectDenied(t, res, 401, `"code":-23`)
+			if msg := jsonField(t, res.LocalResponse.Body, "message"); msg == "" {
+				t.Fatalf("no message in %s", res.LocalResponse.Body)
+			}
+		})
+	}
+	// Not ApiKey failures: a valid key of a tenant the route does not allow
+	// is 403 with its status as code.
+	expectDenied(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0001", "x-tenant", "acme"), 403, `"code":403`)
+}
+
+// apiKey is a key created at the admin API.
+type apiKey struct{ id, secret string }
+
+// adminAPIKey creates an API key with the given JSON fields (besides id).
+func (e *clusterEnv) adminAPIKey(t *testing.T, fields string) apiKey {
+	t.Helper()
+	id := "key-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	st, b := e.tc.Admin(t, "POST", "/admin/v1/api-keys", `{"id":"`+id+`",`+fields+`}`)
+	if st != 201 {
+		t.Fatalf("create api key: %d %s", st, b)
+	}
+	return apiKey{id: id, secret: e.remember(jsonField(t, b, "secrets", "secret"))}
 }
 
 func testUserKey(t *testing.T, e *clusterEnv) {

@@ -214,7 +214,9 @@ func TestPublicKeyRoutes(t *testing.T) {
 		{name: "public route, lone key", schemes: `"public_key"`, req: lone, want: "public_key"},
 		{name: "mixed route, lone key", schemes: `"public_key_token","public_key"`, req: lone, want: "public_key"},
 		{name: "mixed route, key and token", schemes: `"public_key","public_key_token"`, req: withToken, want: "public_key_token"},
-		{name: "not last, missing is left to the route", schemes: `"public_key","api_key"`, req: missing, want: ""},
+		{name: "not last, missing is left to the route", schemes: `"public_key","user_api_key"`, req: missing, want: ""},
+		{name: "api_key last claims missing credentials (code -23)", schemes: `"public_key","api_key"`, req: missing, want: "api_key"},
+		{name: "api_key not last leaves them", schemes: `"api_key","public_key"`, req: missing, want: "public_key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
