@@ -137,16 +137,28 @@ var Cases = []Case{
 			ToCluster: true}, Want: Want{Status: 200, Body: `"reason":"consumed"`}},
 	}},
 
-	// Marketcloud: public key for reads, public-key:token from POST /tokens.
+	// Marketcloud: public key for reads, public-key:token from POST /v0/tokens
+	// (the documented path; /tokens is an alias).
 	{Name: "marketcloud/public-key-read", Steps: []Step{{Req: get("/v0/products", with([]string{"authorization", "demo-public-key"}, spoof)...),
 		Want: ok(identity("public_key", "", "acme"), "authorization")}}},
 	{Name: "marketcloud/missing-key", Steps: []Step{{Req: get("/v0/products"), Want: denied(401, `"message":"Authorization is missing"`)}}},
 	{Name: "marketcloud/public-key-alone-on-orders", Steps: []Step{{Req: get("/v0/orders", "authorization", "demo-public-key"),
 		Want: denied(401, `"status":false`)}}},
 	{Name: "marketcloud/tokens-then-orders", Steps: []Step{
+		{Prepare: marketcloudProof("demo-secret-key"), Req: postJSON("/v0/tokens", `{"publicKey":"demo-public-key","secretKey":"{proof}","timestamp":{ts}}`),
+			Want: Want{Status: 200, Body: `"status":true`}, Save: map[string]string{"tok": "token"}},
+		{Req: get("/v0/orders", "authorization", "demo-public-key:{tok}"), Want: ok(identity("public_key_token", "", "acme"), "authorization")},
+	}},
+	{Name: "marketcloud/tokens-alias-then-orders", Steps: []Step{
 		{Prepare: marketcloudProof("demo-secret-key"), Req: postJSON("/tokens", `{"publicKey":"demo-public-key","secretKey":"{proof}","timestamp":{ts}}`),
 			Want: Want{Status: 200, Body: `"status":true`}, Save: map[string]string{"tok": "token"}},
 		{Req: get("/v0/orders", "authorization", "demo-public-key:{tok}"), Want: ok(identity("public_key_token", "", "acme"), "authorization")},
+	}},
+	// The token endpoint answers in Marketcloud's envelope, from the token
+	// cluster (not the plugin's 401 of the /v0/ route).
+	{Name: "marketcloud/v0-tokens-wrong-secret", Steps: []Step{
+		{Prepare: marketcloudProof("wrong-secret"), Req: postJSON("/v0/tokens", `{"publicKey":"demo-public-key","secretKey":"{proof}","timestamp":{ts}}`),
+			Want: denied(401, `"status":false`)},
 	}},
 	{Name: "marketcloud/forged-token", Steps: []Step{{Req: get("/v0/orders", "authorization", "demo-public-key:forged"),
 		Want: denied(401, `"type":"Unauthorized"`)}}},

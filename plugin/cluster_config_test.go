@@ -10,6 +10,7 @@ const clusterConfig = `{
   "cache": {"negative_ttl_seconds": 1},
   "jwt": {"keys": [{"kid": "demo-2026-01", "secret": "demo-jwt-signing-secret-0123456789abcdef"}], "leeway_seconds": 5},
   "routes": [
+    {"name": "issuance", "match": {"regex": "^/(token|v0/tokens|tokens|v2/token(/.*)?)$"}, "anonymous": true},
     {"name": "designs", "match": {"prefix": "/v1/designs"}, "schemes": ["oauth2_bearer"]},
     {"name": "order", "match": {"prefix": "/v2/order"}, "schemes": ["oauth2_bearer"],
      "options": {"oauth2_bearer": {"access_type": "S2S", "require_visitorcode": true}}},
@@ -27,6 +28,7 @@ const clusterConfig = `{
     {"name": "me", "match": {"prefix": "/v2/me"}, "schemes": ["session_token"]},
     {"name": "products-read", "match": {"prefix": "/v0/products", "methods": ["GET"]}, "schemes": ["public_key"], "error_style": "marketcloud"},
     {"name": "orders", "match": {"prefix": "/v0/orders"}, "schemes": ["public_key_token"], "error_style": "marketcloud"},
+    {"name": "marketcloud", "match": {"prefix": "/v0/"}, "schemes": ["public_key_token"], "error_style": "marketcloud"},
     {"name": "paymentgateways", "match": {"prefix": "/paymentgateways"}, "schemes": ["domain_key"], "error_style": "znode",
      "options": {"domain_key": {"validate_auth_header": false}}},
     {"name": "znode-products", "match": {"prefix": "/products/"}, "schemes": ["domain_key"], "error_style": "znode"},

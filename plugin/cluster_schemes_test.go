@@ -202,6 +202,13 @@ func testPublicKey(t *testing.T, e *clusterEnv) {
 	expectUpstream(t, e.call(t, "GET", "/v0/orders", "authorization", "demo-public-key:"+tok),
 		map[string]string{"x-credgate-scheme": "public_key_token"}, "authorization")
 	expectDenied(t, e.call(t, "GET", "/v0/orders", "authorization", "demo-public-key:forged"), 401, `"type":"Unauthorized"`)
+	// The token endpoint lives under /v0/ too: its anonymous route comes
+	// first, so a client without a token can get one; the rest of /v0/ still
+	// needs one.
+	expectUpstream(t, e.call(t, "POST", "/v0/tokens", "content-type", "application/json"), nil)
+	expectUpstream(t, e.call(t, "POST", "/tokens", "content-type", "application/json"), nil)
+	expectDenied(t, e.call(t, "POST", "/v0/tokens/x"), 401, `"message":"Authorization is missing"`)
+	expectDenied(t, e.call(t, "POST", "/v0/carts"), 401, `"message":"Authorization is missing"`)
 }
 
 func testDomainKey(t *testing.T, e *clusterEnv) {

@@ -61,9 +61,9 @@ curl -s "$gw/v2/contactsso?sso-token=\$SSO"
 # public_key: Marketcloud reads with the public key alone
 curl -s $gw/v0/products -H 'Authorization: demo-public-key'
 
-# public_key_token: Marketcloud POST /tokens with secretKey = hex(sha256(secret key + timestamp ms)), then public-key:token
+# public_key_token: Marketcloud POST /v0/tokens with secretKey = hex(sha256(secret key + timestamp ms)), then public-key:token
 ts=\$(date +%s)000; proof=\$(printf '%s' "demo-secret-key\$ts" | openssl dgst -sha256 | awk '{print \$NF}')
-MC=\$(curl -s $gw/tokens $json -d "{\"publicKey\":\"demo-public-key\",\"secretKey\":\"\$proof\",\"timestamp\":\$ts}" | sed -E 's/.*"token":"([^"]+)".*/\1/')
+MC=\$(curl -s $gw/v0/tokens $json -d "{\"publicKey\":\"demo-public-key\",\"secretKey\":\"\$proof\",\"timestamp\":\$ts}" | sed -E 's/.*"token":"([^"]+)".*/\1/')
 curl -s $gw/v0/orders -H "Authorization: demo-public-key:\$MC"
 
 # jwt: partner token (scope partner:orders), then POST /Orders/Create
