@@ -205,6 +205,11 @@ var Cases = []Case{
 		{Req: admin("DELETE", "/admin/v1/api-keys/{id}", ""), Want: Want{Status: 200}},
 		{Req: get("/Supplier/Products/List", "ApiKey", "{key}", "x-tenant", "acme"), Want: denied(401, `"code":-23`), Within: 1500 * time.Millisecond},
 	}},
+	// A valid key of a tenant the Supplier route does not admit: 403.
+	{Name: "platform/apikey-supplier-tenant-not-allowed", Steps: []Step{{Req: get("/Supplier/Products/List",
+		"ApiKey", "demo-api-key-0003", "x-tenant", "initech"), Want: denied(403, `"code":403`)}}},
+	{Name: "platform/apikey-supplier-second-tenant", Steps: []Step{{Req: get("/Supplier/Products/List",
+		"ApiKey", "demo-api-key-0002", "x-tenant", "globex"), Want: ok(identity("api_key", "globex-key", "globex"), "apikey")}}},
 	{Name: "platform/apikey-payment", Steps: []Step{{Req: post("/Payment/Capture", "application/json", `{}`, "ApiKey", "demo-api-key-0001",
 		"x-tenant", "acme"), Want: ok(identity("api_key", "", "acme"), "apikey")}}},
 	{Name: "platform/apikey-payment-tenant-not-allowed", Steps: []Step{{Req: post("/Payment/Capture", "application/json", `{}`,
@@ -218,6 +223,16 @@ var Cases = []Case{
 	{Name: "znode/wrong-key", Steps: []Step{{Req: get("/products/12", "authorization", basic("shop.acme.test|wrong")),
 		Want: denied(403, znodeMessage)}}},
 	{Name: "znode/missing", Steps: []Step{{Req: get("/paymentgateways"), Want: denied(403, `"HasError":true`)}}},
+	// ValidateAuthHeader=false (validate_auth_header: false) on /categories:
+	// no domain key is needed, and the Authorization header, whatever it
+	// holds, goes upstream as sent (the upstream checks it, as Znode does).
+	{Name: "znode/validate-auth-header-off", Steps: []Step{
+		{Req: get("/categories/3", spoof...), Want: ok(map[string]string{"x-credgate-scheme": "domain_key"}, "x-credgate-subject")},
+		{Req: get("/categories", "authorization", basic("shop.acme.test|wrong")),
+			Want: Want{Status: 200, Seen: map[string]string{"authorization": basic("shop.acme.test|wrong")}}},
+		// The switch is per route: the products route still checks.
+		{Req: get("/products/12"), Want: denied(403, znodeMessage)},
+	}},
 
 	// Trust gaps: one canonical path, one value per credential, nothing
 	// unverified upstream.

@@ -16,7 +16,7 @@ const clusterConfig = `{
      "options": {"oauth2_bearer": {"access_type": "S2S", "require_visitorcode": true}}},
     {"name": "reseller-orders", "match": {"prefix": "/Orders/Create"}, "schemes": ["jwt", "oauth2_bearer"]},
     {"name": "supplier", "match": {"prefix": "/Supplier/"}, "schemes": ["api_key"], "error_style": "platform",
-     "options": {"api_key": {"tenant": {"header": "x-tenant"}}}},
+     "options": {"api_key": {"tenant": {"header": "x-tenant"}, "allowed_tenants": ["acme", "globex"]}}},
     {"name": "payment", "match": {"prefix": "/Payment/"}, "schemes": ["api_key"], "error_style": "platform",
      "options": {"api_key": {"tenant": {"header": "x-tenant"}, "allowed_tenants": ["globex"]}}},
     {"name": "accountvaults", "match": {"prefix": "/v2/accountvaults"}, "schemes": ["hmac"],

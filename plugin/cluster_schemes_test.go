@@ -34,7 +34,7 @@ func TestSchemesThroughTokenCluster(t *testing.T) {
 }
 
 // demoSecrets are the seeded credentials (tokencluster/testdata/credentials.json).
-var demoSecrets = []string{"demo-client-secret", "demo-api-key-0001", "demo-api-key-0002", "demo-user-api-key",
+var demoSecrets = []string{"demo-client-secret", "demo-api-key-0001", "demo-api-key-0002", "demo-api-key-0003", "demo-user-api-key",
 	"demo-user-hmac-key", "demo-password", "demo-secret-key", "demo-domain-key", "demo-partner-secret",
 	"demo-customer-password", "demo-jwt-signing-secret"}
 
@@ -86,6 +86,11 @@ func testAPIKey(t *testing.T, e *clusterEnv) {
 	expectUpstream(t, res, map[string]string{"x-credgate-tenant": "acme", "x-credgate-scheme": "api_key"}, "apikey")
 	expectUpstream(t, e.call(t, "GET", "/Supplier/Products/List", "APIKEY", "demo-api-key-0001", "x-tenant", "acme"), nil, "apikey")
 	t.Run("every ApiKey failure answers -23", func(t *testing.T) { testAPIKeyFailures(t, e) })
+	// The Supplier route admits acme and globex: initech's valid key is
+	// forbidden, with its status as code.
+	expectUpstream(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0002", "x-tenant", "globex"),
+		map[string]string{"x-credgate-tenant": "globex"}, "apikey")
+	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0003", "x-tenant", "initech"), 403, `"code":403`)
 	// Valid key, but its tenant may not call the payment route.
 	expectDenied(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0001", "x-tenant", "acme"), 403, "")
 	expectUpstream(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0002", "x-tenant", "globex"),
@@ -223,7 +228,12 @@ func testDomainKey(t *testing.T, e *clusterEnv) {
 	}
 	expectDenied(t, e.call(t, "GET", "/products/12", "authorization", basic("shop.acme.test|")), 403, msg)
 	expectDenied(t, e.call(t, "GET", "/products/12"), 403, `"HasError":true`)
-	expectUpstream(t, e.call(t, "GET", "/paymentgateways"), nil)
+	// validate_auth_header false (Znode's ValidateAuthHeader=false): no
+	// check, and the Authorization header goes upstream as sent.
+	expectUpstream(t, e.call(t, "GET", "/paymentgateways"), map[string]string{"x-credgate-scheme": "domain_key"}, "x-credgate-subject")
+	wrong := basic("shop.acme.test|wrong")
+	expectUpstream(t, e.call(t, "GET", "/paymentgateways", "authorization", wrong, "x-credgate-subject", "spoofed"),
+		map[string]string{"authorization": wrong, "x-credgate-scheme": "domain_key"}, "x-credgate-subject", "x-credgate-tenant")
 }
 
 func testSSO(t *testing.T, e *clusterEnv) {

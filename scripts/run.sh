@@ -80,6 +80,12 @@ curl -s $gw/Supplier/Products/List -H 'ApiKey: demo-api-key-0001' -H 'x-tenant: 
 # domain_key: Znode Basic base64(domain|key)
 curl -s $gw/products/12 -H "Authorization: Basic \$(printf '%s' 'shop.acme.test|demo-domain-key' | base64)"
 
+# domain_key: Znode /categories runs with ValidateAuthHeader=false, so no Authorization is needed
+curl -s $gw/categories/3
+
+# forbidden: a valid ApiKey of tenant initech, which may not call the Supplier API (403, code 403)
+curl -s -i $gw/Supplier/Products/List -H 'ApiKey: demo-api-key-0003' -H 'x-tenant: initech'
+
 # refused: no credentials, 401 with the accepted schemes
 curl -s -i $gw/v1/designs/7
 
