@@ -86,6 +86,30 @@ var Cases = []Case{
 		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "visitorcode", "v-1"),
 			Want: ok(map[string]string{"x-credgate-visitor": "v-1"})},
 	}},
+	// Order checkout: "one or both" of visitorcode and customercode must be
+	// passed, so the token must carry at least one (require_one_of_codes).
+	{Name: "zakeke/s2s-customercode-then-order", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials&access_type=S2S&customercode=c-1", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "customercode", "c-1"),
+			Want: ok(map[string]string{"x-credgate-customer": "c-1", "x-credgate-scheme": "oauth2_bearer"}, "authorization", "customercode")},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "customercode", "c-other"),
+			Want: denied(401, "customercode")},
+	}},
+	{Name: "zakeke/s2s-both-codes-then-order", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials&access_type=S2S&visitorcode=v-1&customercode=c-1",
+			"authorization", basic(clientBasic)), Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}"),
+			Want: ok(map[string]string{"x-credgate-customer": "c-1", "x-credgate-visitor": "v-1"}, "authorization")},
+	}},
+	{Name: "zakeke/s2s-token-without-codes-on-order", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials&access_type=S2S", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "visitorcode", "v-1"),
+			Want: denied(403, `"error":"access_denied"`)},
+		// Not the order route: designs take any valid token.
+		{Req: get("/v1/designs/7", "authorization", "Bearer {tok}"), Want: ok(identity("oauth2_bearer", "demo-client", "acme"))},
+	}},
 	{Name: "zakeke/c2s-token-on-s2s-route", Steps: []Step{
 		{Req: post("/token", formType, "grant_type=client_credentials", "authorization", basic(clientBasic)),
 			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},

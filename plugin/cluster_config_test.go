@@ -13,7 +13,7 @@ const clusterConfig = `{
     {"name": "issuance", "match": {"regex": "^/(token|v0/tokens|tokens|v2/token(/.*)?)$"}, "anonymous": true},
     {"name": "designs", "match": {"prefix": "/v1/designs"}, "schemes": ["oauth2_bearer"]},
     {"name": "order", "match": {"prefix": "/v2/order"}, "schemes": ["oauth2_bearer"],
-     "options": {"oauth2_bearer": {"access_type": "S2S", "require_visitorcode": true}}},
+     "options": {"oauth2_bearer": {"access_type": "S2S", "require_one_of_codes": ["visitorcode", "customercode"]}}},
     {"name": "reseller-orders", "match": {"prefix": "/Orders/Create"}, "schemes": ["jwt", "oauth2_bearer"]},
     {"name": "supplier", "match": {"prefix": "/Supplier/"}, "schemes": ["api_key"], "error_style": "platform",
      "options": {"api_key": {"tenant": {"header": "x-tenant"}, "allowed_tenants": ["acme", "globex"]}}},

@@ -62,14 +62,43 @@ func testOAuth2(t *testing.T, e *clusterEnv) {
 		"x-credgate-scheme": "oauth2_bearer"}, "authorization")
 	expectDenied(t, e.call(t, "GET", "/v1/designs/7", "authorization", "Bearer not-a-real-token"), 401, "invalid_token")
 	expectDenied(t, e.call(t, "GET", "/v1/designs/7"), 401, "oauth2_bearer")
-	// The S2S route wants a server-to-server token bound to a visitorcode.
+	// The S2S route wants a server-to-server token.
 	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+c2s), 403, "")
-	s2s := e.oauthToken(t, "access_type=S2S&visitorcode=v-1")
-	expectUpstream(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+s2s),
-		map[string]string{"x-credgate-visitor": "v-1", "x-credgate-subject": "demo-client"})
-	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+s2s, "visitorcode", "v-other"), 401, "visitorcode")
-	noCode := e.oauthToken(t, "access_type=S2S")
-	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+noCode), 403, "")
+	t.Run("order needs one or both of visitorcode, customercode", func(t *testing.T) { testOrderCodes(t, e) })
+}
+
+// testOrderCodes: Zakeke's order checkout takes a token bound to one or
+// both of visitorcode and customercode (require_one_of_codes), never one
+// bound to neither; a code sent with the request must be the token's.
+func testOrderCodes(t *testing.T, e *clusterEnv) {
+	tests := []struct {
+		name    string
+		form    string
+		headers []string
+		status  int // 0: reaches the upstream
+		body    string
+		seen    map[string]string
+	}{
+		{name: "visitorcode", form: "visitorcode=v-1", seen: map[string]string{"x-credgate-visitor": "v-1", "x-credgate-subject": "demo-client"}},
+		{name: "customercode", form: "customercode=c-1", seen: map[string]string{"x-credgate-customer": "c-1", "x-credgate-scheme": "oauth2_bearer"}},
+		{name: "both", form: "visitorcode=v-1&customercode=c-1", headers: []string{"customercode", "c-1"},
+			seen: map[string]string{"x-credgate-visitor": "v-1", "x-credgate-customer": "c-1"}},
+		{name: "neither", status: 403, body: `"error":"access_denied"`},
+		{name: "neither, codes claimed by the request", headers: []string{"visitorcode", "v-1", "customercode", "c-1"}, status: 403, body: "visitorcode or a customercode"},
+		{name: "another visitor claimed", form: "visitorcode=v-1", headers: []string{"visitorcode", "v-other"}, status: 401, body: "visitorcode"},
+		{name: "another customer claimed", form: "customercode=c-1", headers: []string{"customercode", "c-other"}, status: 401, body: "customercode"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := e.oauthToken(t, "access_type=S2S&"+tc.form)
+			res := e.call(t, "POST", "/v2/order", append([]string{"authorization", "Bearer " + tok}, tc.headers...)...)
+			if tc.status != 0 {
+				expectDenied(t, res, tc.status, tc.body)
+				return
+			}
+			expectUpstream(t, res, tc.seen, "authorization", "visitorcode", "customercode")
+		})
+	}
 }
 
 func testJWTOrOAuth2(t *testing.T, e *clusterEnv) {

@@ -4,6 +4,8 @@ package scheme
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
@@ -34,6 +36,12 @@ type OAuth2Options struct {
 	RequireVisitorCode bool
 	// RequireCustomerCode is RequireVisitorCode for the customercode.
 	RequireCustomerCode bool
+	// RequireOneOfCodes, when not empty, lists binding codes (VisitorCodeParam,
+	// CustomerCodeParam) of which the token must carry at least one, as
+	// Zakeke's order checkout wants "one or both" of visitorcode and
+	// customercode. A code sent with the request must still equal the
+	// token's.
+	RequireOneOfCodes []string
 	// DeferJWS leaves tokens shaped like a compact JWS to the jwt scheme; set
 	// it when the route also accepts jwt.
 	DeferJWS bool
@@ -56,6 +64,14 @@ func NewOAuth2(opts OAuth2Options) (*OAuth2, error) {
 	default:
 		return nil, fmt.Errorf("access type must be %q or %q, got %q", AccessS2S, AccessC2S, opts.AccessType)
 	}
+	for i, c := range opts.RequireOneOfCodes {
+		if c != VisitorCodeParam && c != CustomerCodeParam {
+			return nil, fmt.Errorf("unknown binding code %q (want %q or %q)", c, VisitorCodeParam, CustomerCodeParam)
+		}
+		if slices.Contains(opts.RequireOneOfCodes[:i], c) {
+			return nil, fmt.Errorf("binding code %q is listed twice", c)
+		}
+	}
 	return &OAuth2{opts: opts, n: nouns{scheme: OAuth2Name, noun: "access token"}}, nil
 }
 
@@ -75,11 +91,11 @@ func (v *OAuth2) Present(r authn.Request) bool {
 // Strip implements authn.Verifier.
 func (v *OAuth2) Strip() authn.Locations {
 	loc := authn.Locations{Headers: []string{"authorization"}}
-	if v.opts.RequireVisitorCode {
+	if v.opts.RequireVisitorCode || slices.Contains(v.opts.RequireOneOfCodes, VisitorCodeParam) {
 		loc.Headers = append(loc.Headers, VisitorCodeParam)
 		loc.Query = append(loc.Query, VisitorCodeParam)
 	}
-	if v.opts.RequireCustomerCode {
+	if v.opts.RequireCustomerCode || slices.Contains(v.opts.RequireOneOfCodes, CustomerCodeParam) {
 		loc.Headers = append(loc.Headers, CustomerCodeParam)
 		loc.Query = append(loc.Query, CustomerCodeParam)
 	}
@@ -128,6 +144,9 @@ func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 	if d := boundCode(r, CustomerCodeParam, a.Customer, v.opts.RequireCustomerCode); d != nil {
 		return nil, d
 	}
+	if d := v.oneOfCodes(a); d != nil {
+		return nil, d
+	}
 	sub := a.Subject
 	if sub == "" {
 		sub = a.ClientID
@@ -161,6 +180,21 @@ func boundCode(r authn.Request, param, bound string, required bool) *authn.DenyE
 			"The "+param+" does not match the access token.")
 	}
 	return nil
+}
+
+// oneOfCodes requires the token to carry at least one of the route's
+// RequireOneOfCodes (403 otherwise, like a missing required code).
+func (v *OAuth2) oneOfCodes(a *authn.Answer) *authn.DenyError {
+	if len(v.opts.RequireOneOfCodes) == 0 {
+		return nil
+	}
+	for _, c := range v.opts.RequireOneOfCodes {
+		if c == VisitorCodeParam && a.Visitor != "" || c == CustomerCodeParam && a.Customer != "" {
+			return nil
+		}
+	}
+	return authn.Deny(authn.ErrForbidden, "oauth2_codes_unbound",
+		"This route requires an access token bound to a "+strings.Join(v.opts.RequireOneOfCodes, " or a ")+".")
 }
 
 // remoteOnly is the denial of Verify on a verifier that needs the token cluster.

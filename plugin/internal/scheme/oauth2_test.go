@@ -3,6 +3,7 @@
 package scheme
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
@@ -94,6 +95,14 @@ func TestOAuth2Complete(t *testing.T) {
 		{name: "customer bound, query matches", opts: OAuth2Options{RequireCustomerCode: true}, req: reqTo("/?customercode=c-1", "h"), answer: bound, wantTyp: AccessS2S},
 		{name: "customer bound, header differs", opts: OAuth2Options{RequireCustomerCode: true}, req: reqTo("/", "h", "customercode", "c-9"), answer: bound, kind: authn.ErrInvalid, reason: "oauth2_customercode_mismatch"},
 		{name: "customer not bound", opts: OAuth2Options{RequireCustomerCode: true}, answer: oauth(nil), kind: authn.ErrForbidden, reason: "oauth2_customercode_unbound"},
+		// Zakeke's order checkout: one or both of visitorcode and customercode.
+		{name: "one of codes, visitor only", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, answer: oauth(func(a *authn.Answer) { a.Visitor = "v-1" }), wantTyp: AccessS2S},
+		{name: "one of codes, customer only", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, answer: oauth(func(a *authn.Answer) { a.Customer = "c-1" }), wantTyp: AccessS2S},
+		{name: "one of codes, both", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, answer: bound, wantTyp: AccessS2S},
+		{name: "one of codes, neither", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, answer: oauth(nil), kind: authn.ErrForbidden, reason: "oauth2_codes_unbound", status: 403},
+		{name: "one of codes, neither, codes sent", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, req: reqTo("/?visitorcode=v-1", "h", "customercode", "c-1"), answer: oauth(nil), kind: authn.ErrForbidden, reason: "oauth2_codes_unbound", status: 403},
+		{name: "one of codes, visitor bound, another sent", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, req: reqTo("/", "h", "visitorcode", "v-2"), answer: bound, kind: authn.ErrInvalid, reason: "oauth2_visitorcode_mismatch", status: 401},
+		{name: "one of customer only, visitor bound", opts: OAuth2Options{RequireOneOfCodes: []string{CustomerCodeParam}}, answer: oauth(func(a *authn.Answer) { a.Visitor = "v-1" }), kind: authn.ErrForbidden, reason: "oauth2_codes_unbound", status: 403},
 		{name: "session token refused", answer: active(tokenapi.KindSession, nil), kind: authn.ErrInvalid, reason: "oauth2_bearer_wrong_kind"},
 		{name: "unknown", answer: inactive(tokenapi.ReasonUnknown), kind: authn.ErrInvalid, reason: "oauth2_bearer_invalid", status: 401},
 		{name: "expired", answer: inactive(tokenapi.ReasonExpired), kind: authn.ErrExpired, reason: "oauth2_bearer_expired", status: 401},
@@ -132,9 +141,21 @@ func TestOAuth2Complete(t *testing.T) {
 	}
 }
 
+var bothCodes = []string{VisitorCodeParam, CustomerCodeParam}
+
 func TestOAuth2OptionsAndStrip(t *testing.T) {
 	if _, err := NewOAuth2(OAuth2Options{AccessType: "s2s"}); err == nil {
 		t.Fatal("lower-case access type accepted")
+	}
+	for _, bad := range [][]string{{"visitor"}, {VisitorCodeParam, VisitorCodeParam}, {""}} {
+		if _, err := NewOAuth2(OAuth2Options{RequireOneOfCodes: bad}); err == nil {
+			t.Errorf("require one of %q accepted", bad)
+		}
+	}
+	one, _ := NewOAuth2(OAuth2Options{RequireOneOfCodes: bothCodes})
+	if loc := one.Strip(); !slices.Equal(loc.Headers, []string{"authorization", "visitorcode", "customercode"}) ||
+		!slices.Equal(loc.Query, []string{"visitorcode", "customercode"}) {
+		t.Fatalf("strip with one of codes = %+v", loc)
 	}
 	v, _ := NewOAuth2(OAuth2Options{RequireVisitorCode: true})
 	loc := v.Strip()
