@@ -131,6 +131,24 @@ var Cases = []Case{
 		Want: denied(401, "developer")}}},
 	{Name: "zeamster/wrong-user-api-key", Steps: []Step{{Req: get("/v2/contacts", "user-id", "user-42", "user-api-key", "wrong",
 		"developer-id", "dev-1001"), Want: denied(401, "")}}},
+	// Zeamster OAuth, "available on most endpoints": a bearer token of a
+	// client registered under the developer, with the developer-id the
+	// routes still require.
+	{Name: "zeamster/oauth2-bearer-contacts", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: get("/v2/contacts", with([]string{"authorization", "Bearer {tok}", "developer-id", "dev-1001"}, spoof)...),
+			Want: ok(identity("oauth2_bearer", "demo-client", "acme"), "authorization", "developer-id")},
+		{Req: get("/v2/contacts?developer-id=dev-1001&page=2", "authorization", "Bearer {tok}"),
+			Want: Want{Status: 200, Seen: identity("oauth2_bearer", "demo-client", "acme"), Path: "/v2/contacts?page=2"}},
+		{Req: get("/v2/transactions", "authorization", "Bearer {tok}", "developer-id", "dev-1001"),
+			Want: ok(identity("oauth2_bearer", "demo-client", "acme"), "authorization")},
+		{Req: get("/v2/contacts", "authorization", "Bearer {tok}"), Want: denied(401, "developer-id is missing")},
+		{Req: get("/v2/contacts", "authorization", "Bearer {tok}", "developer-id", "dev-9999"), Want: denied(401, "invalid_token")},
+	}},
+	{Name: "zeamster/oauth2-bearer-unknown-token", Steps: []Step{{Req: get("/v2/contacts", "authorization", "Bearer not-a-real-token",
+		"developer-id", "dev-1001"), Want: denied(401, "invalid_token")}}},
+	{Name: "zeamster/no-credentials-names-oauth2", Steps: []Step{{Req: get("/v2/contacts"), Want: denied(401, "oauth2_bearer")}}},
 	{Name: "zeamster/hmac-then-replay", Steps: []Step{
 		{Prepare: signHMAC("user-42", hmacKey, 0), Req: get("/v2/accountvaults", with([]string{"user-id", "user-42",
 			"timestamp", "{ts}", "hash-key", "{sig}"}, spoof)...), Want: ok(identity("hmac", "user-42", "acme"), "hash-key")},

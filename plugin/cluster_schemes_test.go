@@ -65,6 +65,60 @@ func testOAuth2(t *testing.T, e *clusterEnv) {
 	// The S2S route wants a server-to-server token.
 	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+c2s), 403, "")
 	t.Run("order needs one or both of visitorcode, customercode", func(t *testing.T) { testOrderCodes(t, e) })
+	t.Run("zeamster contacts with developer-id", func(t *testing.T) { testZeamsterOAuth(t, e) })
+}
+
+// testZeamsterOAuth: Zeamster's OAuth is "available on most endpoints",
+// /v2/contacts among them; the route still requires the developer-id, which
+// must be the developer the token's client is registered under.
+func testZeamsterOAuth(t *testing.T, e *clusterEnv) {
+	tok := e.oauthToken(t, "")
+	ok := map[string]string{"x-credgate-subject": "demo-client", "x-credgate-scheme": "oauth2_bearer", "x-credgate-tenant": "acme"}
+	tests := []struct {
+		name    string
+		path    string
+		headers []string
+		status  int // 0: reaches the upstream
+		body    string
+	}{
+		{name: "developer-id header", path: "/v2/contacts", headers: []string{"developer-id", "dev-1001"}},
+		{name: "developer-id query", path: "/v2/contacts?developer-id=dev-1001&page=2"},
+		{name: "no developer-id", path: "/v2/contacts", status: 401, body: "developer-id is missing"},
+		{name: "another developer", path: "/v2/contacts", headers: []string{"developer-id", "dev-9999"}, status: 401, body: "invalid_token"},
+		{name: "developer-id twice", path: "/v2/contacts?developer-id=dev-1001", headers: []string{"developer-id", "dev-9999"}, status: 400, body: ""},
+		{name: "unknown token", path: "/v2/contacts", headers: []string{"authorization", "Bearer not-a-token", "developer-id", "dev-1001"}, status: 401, body: "invalid_token"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := append([]string{"authorization", "Bearer " + tok}, tc.headers...)
+			if len(tc.headers) > 0 && tc.headers[0] == "authorization" {
+				hs = tc.headers
+			}
+			res := e.call(t, "GET", tc.path, hs...)
+			if tc.status != 0 {
+				expectDenied(t, res, tc.status, tc.body)
+				return
+			}
+			expectUpstream(t, res, ok, "authorization", "developer-id")
+			if path, _ := res.UpstreamHeader(":path"); strings.Contains(path, "developer-id") {
+				t.Errorf("upstream path %q still carries the developer-id", path)
+			}
+		})
+	}
+	// A client registered under no developer cannot call the route.
+	if st, b := e.tc.Admin(t, "POST", "/admin/v1/oauth-clients", `{"id":"plain-client","tenant":"acme","secret":"plain-client-secret"}`); st != 201 {
+		t.Fatalf("create client: %d %s", st, b)
+	}
+	st, b := e.tc.Do(t, "POST", "/token", "application/x-www-form-urlencoded", "grant_type=client_credentials",
+		"Authorization", basic("plain-client:plain-client-secret"))
+	if st != 200 {
+		t.Fatalf("POST /token: %d %s", st, b)
+	}
+	plain := e.remember(jsonField(t, b, "access_token"))
+	expectDenied(t, e.call(t, "GET", "/v2/contacts", "authorization", "Bearer "+plain, "developer-id", "dev-1001"), 401, "invalid_token")
+	// The user API key still decides when its credentials are sent.
+	expectUpstream(t, e.call(t, "GET", "/v2/contacts", "user-id", "user-42", "user-api-key", "demo-user-api-key", "developer-id", "dev-1001"),
+		map[string]string{"x-credgate-scheme": "user_api_key"})
 }
 
 // testOrderCodes: Zakeke's order checkout takes a token bound to one or

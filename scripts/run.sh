@@ -43,6 +43,10 @@ curl -s $gw/v1/designs/7 -H "Authorization: Bearer \$TOKEN"
 S2S=\$(curl -s -u demo-client:demo-client-secret -d grant_type=client_credentials -d access_type=S2S -d visitorcode=v-1 $gw/token | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 curl -s -X POST $gw/v2/order -H "Authorization: Bearer \$S2S"
 
+# oauth2_bearer: Zeamster OAuth on /v2/contacts, a client token with the developer-id the route requires
+ZTOKEN=\$(curl -s -u demo-client:demo-client-secret -d grant_type=client_credentials $gw/token | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+curl -s $gw/v2/contacts -H "Authorization: Bearer \$ZTOKEN" -H 'developer-id: dev-1001'
+
 # user_api_key: Zeamster user-id, user-api-key and developer-id
 curl -s $gw/v2/contacts -H 'user-id: user-42' -H 'user-api-key: demo-user-api-key' -H 'developer-id: dev-1001'
 

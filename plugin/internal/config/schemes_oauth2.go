@@ -9,7 +9,8 @@ import (
 	"github.com/credgate/credgate/plugin/internal/scheme"
 )
 
-var oauth2Keys = []string{"access_type", "require_visitorcode", "require_customercode", "require_one_of_codes"}
+var oauth2Keys = []string{"access_type", "require_visitorcode", "require_customercode", "require_one_of_codes",
+	"require_developer_id"}
 
 // buildOAuth2 builds the oauth2_bearer verifier. When the route also accepts
 // jwt, JWS-shaped tokens are left to it.
@@ -29,6 +30,9 @@ func buildOAuth2(b Build) (authn.Verifier, error) {
 		return nil, err
 	}
 	if opts.RequireOneOfCodes, err = oneOfCodes(o); err != nil {
+		return nil, err
+	}
+	if opts.RequireDeveloperID, err = o.boolean("require_developer_id"); err != nil {
 		return nil, err
 	}
 	v, err := scheme.NewOAuth2(opts)

@@ -50,6 +50,7 @@ func TestSchemeErrorsNameThePath(t *testing.T) {
 		{name: "oauth2 one of codes twice", route: oauth2Route(`{"require_one_of_codes":["customercode","customercode"]}`), want: `routes[0].options.oauth2_bearer.require_one_of_codes[1]: binding code "customercode" is listed twice`},
 		{name: "oauth2 one of codes not strings", route: oauth2Route(`{"require_one_of_codes":[1]}`), want: "routes[0].options.oauth2_bearer.require_one_of_codes[0]: must be a non-empty string"},
 		{name: "oauth2 global one of codes", sections: `"oauth2_bearer":{"require_one_of_codes":["x"]},`, route: `{"name":"a","match":{"prefix":"/"},"anonymous":true}`, want: `oauth2_bearer.require_one_of_codes[0]: unknown binding code "x"`},
+		{name: "oauth2 developer-id not bool", route: oauth2Route(`{"require_developer_id":"yes"}`), want: "routes[0].options.oauth2_bearer.require_developer_id: must be true or false"},
 		{name: "oauth2 customer not bool", sections: `"oauth2_bearer":{"require_customercode":1},`, route: `{"name":"a","match":{"prefix":"/"},"anonymous":true}`, want: "oauth2_bearer.require_customercode: must be true or false"},
 		{name: "api_key two tenant sources", route: apiKeyRoute(`{"tenant":{"header":"x-t","host_label":0}}`), want: "routes[0].options.api_key.tenant: exactly one of"},
 		{name: "api_key empty tenant source", route: apiKeyRoute(`{"tenant":{}}`), want: "routes[0].options.api_key.tenant: exactly one of"},

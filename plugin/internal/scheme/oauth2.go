@@ -42,6 +42,10 @@ type OAuth2Options struct {
 	// customercode. A code sent with the request must still equal the
 	// token's.
 	RequireOneOfCodes []string
+	// RequireDeveloperID requires a developer-id (header or query
+	// parameter, as Zeamster sends it with every authentication method)
+	// equal to the developer the token's client is registered under.
+	RequireDeveloperID bool
 	// DeferJWS leaves tokens shaped like a compact JWS to the jwt scheme; set
 	// it when the route also accepts jwt.
 	DeferJWS bool
@@ -99,6 +103,10 @@ func (v *OAuth2) Strip() authn.Locations {
 		loc.Headers = append(loc.Headers, CustomerCodeParam)
 		loc.Query = append(loc.Query, CustomerCodeParam)
 	}
+	if v.opts.RequireDeveloperID {
+		loc.Headers = append(loc.Headers, DeveloperIDParam)
+		loc.Query = append(loc.Query, DeveloperIDParam)
+	}
 	return loc
 }
 
@@ -115,7 +123,9 @@ func (v *OAuth2) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyE
 	return nil, remoteOnly(OAuth2Name)
 }
 
-// Prepare implements authn.RemoteVerifier: it asks for the token's introspection.
+// Prepare implements authn.RemoteVerifier: it asks for the token's
+// introspection. A route that requires a developer-id refuses a request
+// without one before any lookup.
 func (v *OAuth2) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
 	tok, ok, deny := bearerToken(r)
 	if !ok {
@@ -124,7 +134,26 @@ func (v *OAuth2) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.De
 	if deny != nil {
 		return nil, deny
 	}
+	if _, d := v.developerID(r); d != nil {
+		return nil, d
+	}
 	return introspection(OAuth2Name, tok, "access_token"), nil
+}
+
+// developerID returns the request's developer-id when the route requires
+// one ("" otherwise).
+func (v *OAuth2) developerID(r authn.Request) (string, *authn.DenyError) {
+	if !v.opts.RequireDeveloperID {
+		return "", nil
+	}
+	dev, ok := headerOrQuery(r, DeveloperIDParam)
+	if !ok || dev == "" {
+		return "", authn.Deny(authn.ErrMissing, "oauth2_developer_missing", "The developer-id is missing.")
+	}
+	if good, why := credentialValue(dev); !good {
+		return "", v.n.malformed("developer-id: " + why)
+	}
+	return dev, nil
 }
 
 // Complete implements authn.RemoteVerifier: the token must be an active
@@ -146,6 +175,12 @@ func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 	}
 	if d := v.oneOfCodes(a); d != nil {
 		return nil, d
+	}
+	if dev, d := v.developerID(r); d != nil {
+		return nil, d
+	} else if v.opts.RequireDeveloperID && (a.DeveloperID == "" || !authn.SecretEqual(dev, a.DeveloperID)) {
+		return nil, authn.Deny(authn.ErrInvalid, "oauth2_developer_mismatch",
+			"The developer-id does not match the access token's client.")
 	}
 	sub := a.Subject
 	if sub == "" {
