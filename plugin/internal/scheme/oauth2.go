@@ -4,7 +4,6 @@ package scheme
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -72,7 +71,7 @@ func NewOAuth2(opts OAuth2Options) (*OAuth2, error) {
 		if c != VisitorCodeParam && c != CustomerCodeParam {
 			return nil, fmt.Errorf("unknown binding code %q (want %q or %q)", c, VisitorCodeParam, CustomerCodeParam)
 		}
-		if slices.Contains(opts.RequireOneOfCodes[:i], c) {
+		if containsString(opts.RequireOneOfCodes[:i], c) {
 			return nil, fmt.Errorf("binding code %q is listed twice", c)
 		}
 	}
@@ -95,11 +94,11 @@ func (v *OAuth2) Present(r authn.Request) bool {
 // Strip implements authn.Verifier.
 func (v *OAuth2) Strip() authn.Locations {
 	loc := authn.Locations{Headers: []string{"authorization"}}
-	if v.opts.RequireVisitorCode || slices.Contains(v.opts.RequireOneOfCodes, VisitorCodeParam) {
+	if v.opts.RequireVisitorCode || containsString(v.opts.RequireOneOfCodes, VisitorCodeParam) {
 		loc.Headers = append(loc.Headers, VisitorCodeParam)
 		loc.Query = append(loc.Query, VisitorCodeParam)
 	}
-	if v.opts.RequireCustomerCode || slices.Contains(v.opts.RequireOneOfCodes, CustomerCodeParam) {
+	if v.opts.RequireCustomerCode || containsString(v.opts.RequireOneOfCodes, CustomerCodeParam) {
 		loc.Headers = append(loc.Headers, CustomerCodeParam)
 		loc.Query = append(loc.Query, CustomerCodeParam)
 	}
