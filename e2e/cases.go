@@ -103,6 +103,30 @@ var Cases = []Case{
 		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "visitorcode", "v-1"),
 			Want: ok(map[string]string{"x-credgate-visitor": "v-1"})},
 	}},
+	// Order checkout: "one or both" of visitorcode and customercode must be
+	// passed, so the token must carry at least one (require_one_of_codes).
+	{Name: "zakeke/s2s-customercode-then-order", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials&access_type=S2S&customercode=c-1", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "customercode", "c-1"),
+			Want: ok(map[string]string{"x-credgate-customer": "c-1", "x-credgate-scheme": "oauth2_bearer"}, "authorization", "customercode")},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "customercode", "c-other"),
+			Want: denied(401, "customercode")},
+	}},
+	{Name: "zakeke/s2s-both-codes-then-order", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials&access_type=S2S&visitorcode=v-1&customercode=c-1",
+			"authorization", basic(clientBasic)), Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}"),
+			Want: ok(map[string]string{"x-credgate-customer": "c-1", "x-credgate-visitor": "v-1"}, "authorization")},
+	}},
+	{Name: "zakeke/s2s-token-without-codes-on-order", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials&access_type=S2S", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: post("/v2/order", "application/json", `{}`, "authorization", "Bearer {tok}", "visitorcode", "v-1"),
+			Want: denied(403, `"error":"access_denied"`)},
+		// Not the order route: designs take any valid token.
+		{Req: get("/v1/designs/7", "authorization", "Bearer {tok}"), Want: ok(identity("oauth2_bearer", "demo-client", "acme"))},
+	}},
 	{Name: "zakeke/c2s-token-on-s2s-route", Steps: []Step{
 		{Req: post("/token", formType, "grant_type=client_credentials", "authorization", basic(clientBasic)),
 			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
@@ -124,6 +148,24 @@ var Cases = []Case{
 		Want: denied(401, "developer")}}},
 	{Name: "zeamster/wrong-user-api-key", Steps: []Step{{Req: get("/v2/contacts", "user-id", "user-42", "user-api-key", "wrong",
 		"developer-id", "dev-1001"), Want: denied(401, "")}}},
+	// Zeamster OAuth, "available on most endpoints": a bearer token of a
+	// client registered under the developer, with the developer-id the
+	// routes still require.
+	{Name: "zeamster/oauth2-bearer-contacts", Steps: []Step{
+		{Req: post("/token", formType, "grant_type=client_credentials", "authorization", basic(clientBasic)),
+			Want: Want{Status: 200}, Save: map[string]string{"tok": "access_token"}},
+		{Req: get("/v2/contacts", with([]string{"authorization", "Bearer {tok}", "developer-id", "dev-1001"}, spoof)...),
+			Want: ok(identity("oauth2_bearer", "demo-client", "acme"), "authorization", "developer-id")},
+		{Req: get("/v2/contacts?developer-id=dev-1001&page=2", "authorization", "Bearer {tok}"),
+			Want: Want{Status: 200, Seen: identity("oauth2_bearer", "demo-client", "acme"), Path: "/v2/contacts?page=2"}},
+		{Req: get("/v2/transactions", "authorization", "Bearer {tok}", "developer-id", "dev-1001"),
+			Want: ok(identity("oauth2_bearer", "demo-client", "acme"), "authorization")},
+		{Req: get("/v2/contacts", "authorization", "Bearer {tok}"), Want: denied(401, "developer-id is missing")},
+		{Req: get("/v2/contacts", "authorization", "Bearer {tok}", "developer-id", "dev-9999"), Want: denied(401, "invalid_token")},
+	}},
+	{Name: "zeamster/oauth2-bearer-unknown-token", Steps: []Step{{Req: get("/v2/contacts", "authorization", "Bearer not-a-real-token",
+		"developer-id", "dev-1001"), Want: denied(401, "invalid_token")}}},
+	{Name: "zeamster/no-credentials-names-oauth2", Steps: []Step{{Req: get("/v2/contacts"), Want: denied(401, "oauth2_bearer")}}},
 	{Name: "zeamster/hmac-then-replay", Steps: []Step{
 		{Prepare: signHMAC("user-42", hmacKey, 0), Req: get("/v2/accountvaults", with([]string{"user-id", "user-42",
 			"timestamp", "{ts}", "hash-key", "{sig}"}, spoof)...), Want: ok(identity("hmac", "user-42", "acme"), "hash-key")},
@@ -154,16 +196,28 @@ var Cases = []Case{
 			ToCluster: true}, Want: Want{Status: 200, Body: `"reason":"consumed"`}},
 	}},
 
-	// Marketcloud: public key for reads, public-key:token from POST /tokens.
+	// Marketcloud: public key for reads, public-key:token from POST /v0/tokens
+	// (the documented path; /tokens is an alias).
 	{Name: "marketcloud/public-key-read", Steps: []Step{{Req: get("/v0/products", with([]string{"authorization", "demo-public-key"}, spoof)...),
 		Want: ok(identity("public_key", "", "acme"), "authorization")}}},
 	{Name: "marketcloud/missing-key", Steps: []Step{{Req: get("/v0/products"), Want: denied(401, `"message":"Authorization is missing"`)}}},
 	{Name: "marketcloud/public-key-alone-on-orders", Steps: []Step{{Req: get("/v0/orders", "authorization", "demo-public-key"),
 		Want: denied(401, `"status":false`)}}},
 	{Name: "marketcloud/tokens-then-orders", Steps: []Step{
+		{Prepare: marketcloudProof("demo-secret-key"), Req: postJSON("/v0/tokens", `{"publicKey":"demo-public-key","secretKey":"{proof}","timestamp":{ts}}`),
+			Want: Want{Status: 200, Body: `"status":true`}, Save: map[string]string{"tok": "token"}},
+		{Req: get("/v0/orders", "authorization", "demo-public-key:{tok}"), Want: ok(identity("public_key_token", "", "acme"), "authorization")},
+	}},
+	{Name: "marketcloud/tokens-alias-then-orders", Steps: []Step{
 		{Prepare: marketcloudProof("demo-secret-key"), Req: postJSON("/tokens", `{"publicKey":"demo-public-key","secretKey":"{proof}","timestamp":{ts}}`),
 			Want: Want{Status: 200, Body: `"status":true`}, Save: map[string]string{"tok": "token"}},
 		{Req: get("/v0/orders", "authorization", "demo-public-key:{tok}"), Want: ok(identity("public_key_token", "", "acme"), "authorization")},
+	}},
+	// The token endpoint answers in Marketcloud's envelope, from the token
+	// cluster (not the plugin's 401 of the /v0/ route).
+	{Name: "marketcloud/v0-tokens-wrong-secret", Steps: []Step{
+		{Prepare: marketcloudProof("wrong-secret"), Req: postJSON("/v0/tokens", `{"publicKey":"demo-public-key","secretKey":"{proof}","timestamp":{ts}}`),
+			Want: denied(401, `"status":false`)},
 	}},
 	{Name: "marketcloud/forged-token", Steps: []Step{{Req: get("/v0/orders", "authorization", "demo-public-key:forged"),
 		Want: denied(401, `"type":"Unauthorized"`)}}},
@@ -207,8 +261,32 @@ var Cases = []Case{
 		"x-tenant", "acme"}, spoof)...), Want: ok(identity("api_key", "", "acme"), "apikey")}}},
 	{Name: "platform/apikey-other-tenant", Steps: []Step{{Req: get("/Supplier/Products/List", "ApiKey", "demo-api-key-0001",
 		"x-tenant", "globex"), Want: denied(401, `"code":-23`)}}},
+	// Code -23: the ApiKey header is missing, malformed, expired, revoked,
+	// or the key does not belong to the requested tenant.
 	{Name: "platform/apikey-unknown", Steps: []Step{{Req: get("/Supplier/Products/List", "ApiKey", "no-such-key", "x-tenant", "acme"),
-		Want: denied(401, `"code"`)}}},
+		Want: denied(401, `"code":-23`)}}},
+	{Name: "platform/apikey-missing", Steps: []Step{{Req: get("/Supplier/Products/List", "x-tenant", "acme"),
+		Want: denied(401, `"code":-23`)}}},
+	{Name: "platform/apikey-malformed", Steps: []Step{{Req: get("/Supplier/Products/List", "ApiKey", "demo-api-key 0001", "x-tenant", "acme"),
+		Want: denied(401, `"code":-23`)}}},
+	{Name: "platform/apikey-expired", Steps: []Step{
+		{Prepare: uniqueID("e2e-expired-"), Req: admin("POST", "/admin/v1/api-keys",
+			`{"id":"{id}","tenant":"acme","expires_at":"2020-01-01T00:00:00Z"}`),
+			Want: Want{Status: 201}, Save: map[string]string{"key": "secrets.secret"}},
+		{Req: get("/Supplier/Products/List", "ApiKey", "{key}", "x-tenant", "acme"), Want: denied(401, `"code":-23`)},
+	}},
+	{Name: "platform/apikey-revoked", Steps: []Step{
+		{Prepare: uniqueID("e2e-revoked-"), Req: admin("POST", "/admin/v1/api-keys", `{"id":"{id}","tenant":"acme"}`),
+			Want: Want{Status: 201}, Save: map[string]string{"key": "secrets.secret"}},
+		{Req: get("/Supplier/Products/List", "ApiKey", "{key}", "x-tenant", "acme"), Want: ok(identity("api_key", "{id}", "acme"), "apikey")},
+		{Req: admin("DELETE", "/admin/v1/api-keys/{id}", ""), Want: Want{Status: 200}},
+		{Req: get("/Supplier/Products/List", "ApiKey", "{key}", "x-tenant", "acme"), Want: denied(401, `"code":-23`), Within: 1500 * time.Millisecond},
+	}},
+	// A valid key of a tenant the Supplier route does not admit: 403.
+	{Name: "platform/apikey-supplier-tenant-not-allowed", Steps: []Step{{Req: get("/Supplier/Products/List",
+		"ApiKey", "demo-api-key-0003", "x-tenant", "initech"), Want: denied(403, `"code":403`)}}},
+	{Name: "platform/apikey-supplier-second-tenant", Steps: []Step{{Req: get("/Supplier/Products/List",
+		"ApiKey", "demo-api-key-0002", "x-tenant", "globex"), Want: ok(identity("api_key", "globex-key", "globex"), "apikey")}}},
 	{Name: "platform/apikey-payment", Steps: []Step{{Req: post("/Payment/Capture", "application/json", `{}`, "ApiKey", "demo-api-key-0001",
 		"x-tenant", "acme"), Want: ok(identity("api_key", "", "acme"), "apikey")}}},
 	{Name: "platform/apikey-payment-tenant-not-allowed", Steps: []Step{{Req: post("/Payment/Capture", "application/json", `{}`,
@@ -222,6 +300,16 @@ var Cases = []Case{
 	{Name: "znode/wrong-key", Steps: []Step{{Req: get("/products/12", "authorization", basic("shop.acme.test|wrong")),
 		Want: denied(403, znodeMessage)}}},
 	{Name: "znode/missing", Steps: []Step{{Req: get("/paymentgateways"), Want: denied(403, `"HasError":true`)}}},
+	// ValidateAuthHeader=false (validate_auth_header: false) on /categories:
+	// no domain key is needed, and the Authorization header, whatever it
+	// holds, goes upstream as sent (the upstream checks it, as Znode does).
+	{Name: "znode/validate-auth-header-off", Steps: []Step{
+		{Req: get("/categories/3", spoof...), Want: ok(map[string]string{"x-credgate-scheme": "domain_key"}, "x-credgate-subject")},
+		{Req: get("/categories", "authorization", basic("shop.acme.test|wrong")),
+			Want: Want{Status: 200, Seen: map[string]string{"authorization": basic("shop.acme.test|wrong")}}},
+		// The switch is per route: the products route still checks.
+		{Req: get("/products/12"), Want: denied(403, znodeMessage)},
+	}},
 
 	// Trust gaps: one canonical path, one value per credential, nothing
 	// unverified upstream.

@@ -58,7 +58,7 @@ func TestRunScript(t *testing.T) {
 		t.Run(b.title, func(t *testing.T) { runBlock(t, b) })
 	}
 	for _, s := range []string{"oauth2_bearer", "user_api_key", "hmac", "session_token", "sso", "public_key",
-		"public_key_token", "jwt", "api_key", "domain_key", "refused"} {
+		"public_key_token", "jwt", "api_key", "domain_key", "refused", "forbidden"} {
 		if !schemes[s] {
 			t.Errorf("no printed curl for %s:\n%s", s, printed)
 		}
@@ -173,7 +173,8 @@ func curlBlocks(printed string) []curlBlock {
 }
 
 // runBlock pastes one block into bash; the last call must reach the echo
-// upstream with the scheme's identity (or, for "refused", get a 401).
+// upstream with the scheme's identity (or, for "refused", get a 401; for
+// "forbidden", a 403).
 func runBlock(t *testing.T, b curlBlock) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -182,8 +183,11 @@ func runBlock(t *testing.T, b curlBlock) {
 		t.Fatalf("%v\n%s\n%s", err, b.script, out)
 	}
 	want := `"x-credgate-scheme":"` + b.scheme + `"`
-	if b.scheme == "refused" {
+	switch b.scheme {
+	case "refused":
 		want = "401 Unauthorized"
+	case "forbidden":
+		want = "403 Forbidden"
 	}
 	if !strings.Contains(string(out), want) {
 		t.Fatalf("output lacks %s:\n%s\n%s", want, b.script, out)

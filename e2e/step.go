@@ -153,7 +153,7 @@ func signHMAC(userID, key string, skew time.Duration) func(State) {
 }
 
 // marketcloudProof sets {ts} (unix ms) and {proof} = hex(sha256(secret + ts))
-// for POST /tokens.
+// for POST /v0/tokens.
 func marketcloudProof(secret string) func(State) {
 	return func(s State) {
 		ts := strconv.FormatInt(time.Now().UnixMilli(), 10)

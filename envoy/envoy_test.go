@@ -164,7 +164,7 @@ func TestBootstrap(t *testing.T) {
 			check: func(t *testing.T, bs *bootstrapv3.Bootstrap) {
 				rs, _ := routes(bs)
 				want := map[string]string{
-					"/token": "token_cluster", "/v2/token": "token_cluster", "/tokens": "token_cluster",
+					"/token": "token_cluster", "/v2/token": "token_cluster", "/v0/tokens": "token_cluster", "/tokens": "token_cluster",
 					"/v1/partners/token": "token_cluster", "/v1/customers/login": "token_cluster", "/v1/sso": "token_cluster",
 					"/v2/token/": "token_cluster", "/": "upstream_api",
 				}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestSchemesThroughTokenCluster(t *testing.T) {
 }
 
 // demoSecrets are the seeded credentials (tokencluster/testdata/credentials.json).
-var demoSecrets = []string{"demo-client-secret", "demo-api-key-0001", "demo-api-key-0002", "demo-user-api-key",
+var demoSecrets = []string{"demo-client-secret", "demo-api-key-0001", "demo-api-key-0002", "demo-api-key-0003", "demo-user-api-key",
 	"demo-user-hmac-key", "demo-password", "demo-secret-key", "demo-domain-key", "demo-partner-secret",
 	"demo-customer-password", "demo-jwt-signing-secret"}
 
@@ -61,14 +62,97 @@ func testOAuth2(t *testing.T, e *clusterEnv) {
 		"x-credgate-scheme": "oauth2_bearer"}, "authorization")
 	expectDenied(t, e.call(t, "GET", "/v1/designs/7", "authorization", "Bearer not-a-real-token"), 401, "invalid_token")
 	expectDenied(t, e.call(t, "GET", "/v1/designs/7"), 401, "oauth2_bearer")
-	// The S2S route wants a server-to-server token bound to a visitorcode.
+	// The S2S route wants a server-to-server token.
 	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+c2s), 403, "")
-	s2s := e.oauthToken(t, "access_type=S2S&visitorcode=v-1")
-	expectUpstream(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+s2s),
-		map[string]string{"x-credgate-visitor": "v-1", "x-credgate-subject": "demo-client"})
-	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+s2s, "visitorcode", "v-other"), 401, "visitorcode")
-	noCode := e.oauthToken(t, "access_type=S2S")
-	expectDenied(t, e.call(t, "POST", "/v2/order", "authorization", "Bearer "+noCode), 403, "")
+	t.Run("order needs one or both of visitorcode, customercode", func(t *testing.T) { testOrderCodes(t, e) })
+	t.Run("zeamster contacts with developer-id", func(t *testing.T) { testZeamsterOAuth(t, e) })
+}
+
+// testZeamsterOAuth: Zeamster's OAuth is "available on most endpoints",
+// /v2/contacts among them; the route still requires the developer-id, which
+// must be the developer the token's client is registered under.
+func testZeamsterOAuth(t *testing.T, e *clusterEnv) {
+	tok := e.oauthToken(t, "")
+	ok := map[string]string{"x-credgate-subject": "demo-client", "x-credgate-scheme": "oauth2_bearer", "x-credgate-tenant": "acme"}
+	tests := []struct {
+		name    string
+		path    string
+		headers []string
+		status  int // 0: reaches the upstream
+		body    string
+	}{
+		{name: "developer-id header", path: "/v2/contacts", headers: []string{"developer-id", "dev-1001"}},
+		{name: "developer-id query", path: "/v2/contacts?developer-id=dev-1001&page=2"},
+		{name: "no developer-id", path: "/v2/contacts", status: 401, body: "developer-id is missing"},
+		{name: "another developer", path: "/v2/contacts", headers: []string{"developer-id", "dev-9999"}, status: 401, body: "invalid_token"},
+		{name: "developer-id twice", path: "/v2/contacts?developer-id=dev-1001", headers: []string{"developer-id", "dev-9999"}, status: 400, body: ""},
+		{name: "unknown token", path: "/v2/contacts", headers: []string{"authorization", "Bearer not-a-token", "developer-id", "dev-1001"}, status: 401, body: "invalid_token"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := append([]string{"authorization", "Bearer " + tok}, tc.headers...)
+			if len(tc.headers) > 0 && tc.headers[0] == "authorization" {
+				hs = tc.headers
+			}
+			res := e.call(t, "GET", tc.path, hs...)
+			if tc.status != 0 {
+				expectDenied(t, res, tc.status, tc.body)
+				return
+			}
+			expectUpstream(t, res, ok, "authorization", "developer-id")
+			if path, _ := res.UpstreamHeader(":path"); strings.Contains(path, "developer-id") {
+				t.Errorf("upstream path %q still carries the developer-id", path)
+			}
+		})
+	}
+	// A client registered under no developer cannot call the route.
+	if st, b := e.tc.Admin(t, "POST", "/admin/v1/oauth-clients", `{"id":"plain-client","tenant":"acme","secret":"plain-client-secret"}`); st != 201 {
+		t.Fatalf("create client: %d %s", st, b)
+	}
+	st, b := e.tc.Do(t, "POST", "/token", "application/x-www-form-urlencoded", "grant_type=client_credentials",
+		"Authorization", basic("plain-client:plain-client-secret"))
+	if st != 200 {
+		t.Fatalf("POST /token: %d %s", st, b)
+	}
+	plain := e.remember(jsonField(t, b, "access_token"))
+	expectDenied(t, e.call(t, "GET", "/v2/contacts", "authorization", "Bearer "+plain, "developer-id", "dev-1001"), 401, "invalid_token")
+	// The user API key still decides when its credentials are sent.
+	expectUpstream(t, e.call(t, "GET", "/v2/contacts", "user-id", "user-42", "user-api-key", "demo-user-api-key", "developer-id", "dev-1001"),
+		map[string]string{"x-credgate-scheme": "user_api_key"})
+}
+
+// testOrderCodes: Zakeke's order checkout takes a token bound to one or
+// both of visitorcode and customercode (require_one_of_codes), never one
+// bound to neither; a code sent with the request must be the token's.
+func testOrderCodes(t *testing.T, e *clusterEnv) {
+	tests := []struct {
+		name    string
+		form    string
+		headers []string
+		status  int // 0: reaches the upstream
+		body    string
+		seen    map[string]string
+	}{
+		{name: "visitorcode", form: "visitorcode=v-1", seen: map[string]string{"x-credgate-visitor": "v-1", "x-credgate-subject": "demo-client"}},
+		{name: "customercode", form: "customercode=c-1", seen: map[string]string{"x-credgate-customer": "c-1", "x-credgate-scheme": "oauth2_bearer"}},
+		{name: "both", form: "visitorcode=v-1&customercode=c-1", headers: []string{"customercode", "c-1"},
+			seen: map[string]string{"x-credgate-visitor": "v-1", "x-credgate-customer": "c-1"}},
+		{name: "neither", status: 403, body: `"error":"access_denied"`},
+		{name: "neither, codes claimed by the request", headers: []string{"visitorcode", "v-1", "customercode", "c-1"}, status: 403, body: "visitorcode or a customercode"},
+		{name: "another visitor claimed", form: "visitorcode=v-1", headers: []string{"visitorcode", "v-other"}, status: 401, body: "visitorcode"},
+		{name: "another customer claimed", form: "customercode=c-1", headers: []string{"customercode", "c-other"}, status: 401, body: "customercode"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := e.oauthToken(t, "access_type=S2S&"+tc.form)
+			res := e.call(t, "POST", "/v2/order", append([]string{"authorization", "Bearer " + tok}, tc.headers...)...)
+			if tc.status != 0 {
+				expectDenied(t, res, tc.status, tc.body)
+				return
+			}
+			expectUpstream(t, res, tc.seen, "authorization", "visitorcode", "customercode")
+		})
+	}
 }
 
 func testJWTOrOAuth2(t *testing.T, e *clusterEnv) {
@@ -84,13 +168,73 @@ func testAPIKey(t *testing.T, e *clusterEnv) {
 	res := e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0001", "x-tenant", "acme")
 	expectUpstream(t, res, map[string]string{"x-credgate-tenant": "acme", "x-credgate-scheme": "api_key"}, "apikey")
 	expectUpstream(t, e.call(t, "GET", "/Supplier/Products/List", "APIKEY", "demo-api-key-0001", "x-tenant", "acme"), nil, "apikey")
-	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0001", "x-tenant", "globex"), 401, `"code":-23`)
-	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "no-such-key", "x-tenant", "acme"), 401, `"code"`)
-	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "x-tenant", "acme"), 401, `"code":401`)
+	t.Run("every ApiKey failure answers -23", func(t *testing.T) { testAPIKeyFailures(t, e) })
+	// The Supplier route admits acme and globex: initech's valid key is
+	// forbidden, with its status as code.
+	expectUpstream(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0002", "x-tenant", "globex"),
+		map[string]string{"x-credgate-tenant": "globex"}, "apikey")
+	expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", "demo-api-key-0003", "x-tenant", "initech"), 403, `"code":403`)
 	// Valid key, but its tenant may not call the payment route.
 	expectDenied(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0001", "x-tenant", "acme"), 403, "")
 	expectUpstream(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0002", "x-tenant", "globex"),
 		map[string]string{"x-credgate-tenant": "globex"})
+}
+
+// testAPIKeyFailures checks the platform's code -23 on each ApiKey failure it
+// documents: missing, malformed, expired, revoked, or a key of another tenant
+// (and unknown keys, which are invalid ones).
+func testAPIKeyFailures(t *testing.T, e *clusterEnv) {
+	expired := e.adminAPIKey(t, `"tenant":"acme","expires_at":"2020-01-01T00:00:00Z"`)
+	revoked := e.adminAPIKey(t, `"tenant":"acme"`)
+	expectUpstream(t, e.call(t, "GET", "/Supplier/Products/List", "ApiKey", revoked.secret, "x-tenant", "acme"), nil, "apikey")
+	if st, b := e.tc.Admin(t, "DELETE", "/admin/v1/api-keys/"+revoked.id, ""); st != 200 {
+		t.Fatalf("revoke: %d %s", st, b)
+	}
+	tests := []struct {
+		name    string
+		headers []string
+	}{
+		{"missing", []string{"x-tenant", "acme"}},
+		{"missing, another scheme's credentials", []string{"authorization", "Bearer some-token", "x-tenant", "acme"}},
+		{"malformed: empty", []string{"ApiKey", "", "x-tenant", "acme"}},
+		{"malformed: space", []string{"ApiKey", "demo-api-key 0001", "x-tenant", "acme"}},
+		{"malformed: too long", []string{"ApiKey", strings.Repeat("k", 9000), "x-tenant", "acme"}},
+		{"unknown", []string{"ApiKey", "no-such-key", "x-tenant", "acme"}},
+		{"expired", []string{"ApiKey", expired.secret, "x-tenant", "acme"}},
+		{"revoked", []string{"ApiKey", revoked.secret, "x-tenant", "acme"}},
+		{"wrong tenant", []string{"ApiKey", "demo-api-key-0001", "x-tenant", "globex"}},
+		{"no tenant named", []string{"ApiKey", "demo-api-key-0001"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Revocation reaches every VM within the feed's poll interval.
+			if tc.name == "revoked" {
+				eventuallyDenied(t, e, 401, "GET", "/Supplier/Products/List", tc.headers...)
+			}
+			res := e.call(t, "GET", "/Supplier/Products/List", tc.headers...)
+			expectDenied(t, res, 401, `"code":-23`)
+			if msg := jsonField(t, res.LocalResponse.Body, "message"); msg == "" {
+				t.Fatalf("no message in %s", res.LocalResponse.Body)
+			}
+		})
+	}
+	// Not ApiKey failures: a valid key of a tenant the route does not allow
+	// is 403 with its status as code.
+	expectDenied(t, e.call(t, "POST", "/Payment/Capture", "ApiKey", "demo-api-key-0001", "x-tenant", "acme"), 403, `"code":403`)
+}
+
+// apiKey is a key created at the admin API.
+type apiKey struct{ id, secret string }
+
+// adminAPIKey creates an API key with the given JSON fields (besides id).
+func (e *clusterEnv) adminAPIKey(t *testing.T, fields string) apiKey {
+	t.Helper()
+	id := "key-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	st, b := e.tc.Admin(t, "POST", "/admin/v1/api-keys", `{"id":"`+id+`",`+fields+`}`)
+	if st != 201 {
+		t.Fatalf("create api key: %d %s", st, b)
+	}
+	return apiKey{id: id, secret: e.remember(jsonField(t, b, "secrets", "secret"))}
 }
 
 func testUserKey(t *testing.T, e *clusterEnv) {
@@ -146,6 +290,13 @@ func testPublicKey(t *testing.T, e *clusterEnv) {
 	expectUpstream(t, e.call(t, "GET", "/v0/orders", "authorization", "demo-public-key:"+tok),
 		map[string]string{"x-credgate-scheme": "public_key_token"}, "authorization")
 	expectDenied(t, e.call(t, "GET", "/v0/orders", "authorization", "demo-public-key:forged"), 401, `"type":"Unauthorized"`)
+	// The token endpoint lives under /v0/ too: its anonymous route comes
+	// first, so a client without a token can get one; the rest of /v0/ still
+	// needs one.
+	expectUpstream(t, e.call(t, "POST", "/v0/tokens", "content-type", "application/json"), nil)
+	expectUpstream(t, e.call(t, "POST", "/tokens", "content-type", "application/json"), nil)
+	expectDenied(t, e.call(t, "POST", "/v0/tokens/x"), 401, `"message":"Authorization is missing"`)
+	expectDenied(t, e.call(t, "POST", "/v0/carts"), 401, `"message":"Authorization is missing"`)
 }
 
 func testDomainKey(t *testing.T, e *clusterEnv) {
@@ -160,7 +311,12 @@ func testDomainKey(t *testing.T, e *clusterEnv) {
 	}
 	expectDenied(t, e.call(t, "GET", "/products/12", "authorization", basic("shop.acme.test|")), 403, msg)
 	expectDenied(t, e.call(t, "GET", "/products/12"), 403, `"HasError":true`)
-	expectUpstream(t, e.call(t, "GET", "/paymentgateways"), nil)
+	// validate_auth_header false (Znode's ValidateAuthHeader=false): no
+	// check, and the Authorization header goes upstream as sent.
+	expectUpstream(t, e.call(t, "GET", "/paymentgateways"), map[string]string{"x-credgate-scheme": "domain_key"}, "x-credgate-subject")
+	wrong := basic("shop.acme.test|wrong")
+	expectUpstream(t, e.call(t, "GET", "/paymentgateways", "authorization", wrong, "x-credgate-subject", "spoofed"),
+		map[string]string{"authorization": wrong, "x-credgate-scheme": "domain_key"}, "x-credgate-subject", "x-credgate-tenant")
 }
 
 func testSSO(t *testing.T, e *clusterEnv) {

@@ -120,10 +120,10 @@ func (e *clusterEnv) sessionToken(t testing.TB) string {
 func (e *clusterEnv) publicKeyToken(t testing.TB) string {
 	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	sum := sha256.Sum256([]byte("demo-secret-key" + ts))
-	st, b := e.tc.Do(t, "POST", "/tokens", "application/json",
+	st, b := e.tc.Do(t, "POST", "/v0/tokens", "application/json",
 		`{"publicKey":"demo-public-key","secretKey":"`+hex.EncodeToString(sum[:])+`","timestamp":`+ts+`}`)
 	if st != 200 {
-		t.Fatalf("POST /tokens: %d %s", st, b)
+		t.Fatalf("POST /v0/tokens: %d %s", st, b)
 	}
 	return e.remember(jsonField(t, b, "token"))
 }

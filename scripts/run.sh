@@ -43,6 +43,10 @@ curl -s $gw/v1/designs/7 -H "Authorization: Bearer \$TOKEN"
 S2S=\$(curl -s -u demo-client:demo-client-secret -d grant_type=client_credentials -d access_type=S2S -d visitorcode=v-1 $gw/token | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 curl -s -X POST $gw/v2/order -H "Authorization: Bearer \$S2S"
 
+# oauth2_bearer: Zeamster OAuth on /v2/contacts, a client token with the developer-id the route requires
+ZTOKEN=\$(curl -s -u demo-client:demo-client-secret -d grant_type=client_credentials $gw/token | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+curl -s $gw/v2/contacts -H "Authorization: Bearer \$ZTOKEN" -H 'developer-id: dev-1001'
+
 # user_api_key: Zeamster user-id, user-api-key and developer-id
 curl -s $gw/v2/contacts -H 'user-id: user-42' -H 'user-api-key: demo-user-api-key' -H 'developer-id: dev-1001'
 
@@ -61,9 +65,9 @@ curl -s "$gw/v2/contactsso?sso-token=\$SSO"
 # public_key: Marketcloud reads with the public key alone
 curl -s $gw/v0/products -H 'Authorization: demo-public-key'
 
-# public_key_token: Marketcloud POST /tokens with secretKey = hex(sha256(secret key + timestamp ms)), then public-key:token
+# public_key_token: Marketcloud POST /v0/tokens with secretKey = hex(sha256(secret key + timestamp ms)), then public-key:token
 ts=\$(date +%s)000; proof=\$(printf '%s' "demo-secret-key\$ts" | openssl dgst -sha256 | awk '{print \$NF}')
-MC=\$(curl -s $gw/tokens $json -d "{\"publicKey\":\"demo-public-key\",\"secretKey\":\"\$proof\",\"timestamp\":\$ts}" | sed -E 's/.*"token":"([^"]+)".*/\1/')
+MC=\$(curl -s $gw/v0/tokens $json -d "{\"publicKey\":\"demo-public-key\",\"secretKey\":\"\$proof\",\"timestamp\":\$ts}" | sed -E 's/.*"token":"([^"]+)".*/\1/')
 curl -s $gw/v0/orders -H "Authorization: demo-public-key:\$MC"
 
 # jwt: partner token (scope partner:orders), then POST /Orders/Create
@@ -79,6 +83,12 @@ curl -s $gw/Supplier/Products/List -H 'ApiKey: demo-api-key-0001' -H 'x-tenant: 
 
 # domain_key: Znode Basic base64(domain|key)
 curl -s $gw/products/12 -H "Authorization: Basic \$(printf '%s' 'shop.acme.test|demo-domain-key' | base64)"
+
+# domain_key: Znode /categories runs with ValidateAuthHeader=false, so no Authorization is needed
+curl -s $gw/categories/3
+
+# forbidden: a valid ApiKey of tenant initech, which may not call the Supplier API (403, code 403)
+curl -s -i $gw/Supplier/Products/List -H 'ApiKey: demo-api-key-0003' -H 'x-tenant: initech'
 
 # refused: no credentials, 401 with the accepted schemes
 curl -s -i $gw/v1/designs/7

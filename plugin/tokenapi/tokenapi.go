@@ -30,8 +30,11 @@ const (
 	PathOAuthToken = "/token"
 	// PathSessionToken issues (POST) session tokens; DELETE PathSessionToken+"/{token}" ends one.
 	PathSessionToken = "/v2/token"
-	// PathPublicKeyToken exchanges a public key and a timestamped secret digest for a token (POST).
-	PathPublicKeyToken = "/tokens"
+	// PathPublicKeyToken exchanges a public key and a timestamped secret digest for a token (POST),
+	// on Marketcloud's documented path (the API lives under /v0/).
+	PathPublicKeyToken = "/v0/tokens"
+	// PathPublicKeyTokenAlias serves PathPublicKeyToken on the path earlier releases used.
+	PathPublicKeyTokenAlias = "/tokens"
 	// PathPartnerToken is the partner Generate Token endpoint (POST): partner credentials → HS256 JWT.
 	PathPartnerToken = "/v1/partners/token"
 	// PathCustomerLogin is the customer login endpoint (POST): email and password → HS256 JWT.

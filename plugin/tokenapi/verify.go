@@ -127,6 +127,10 @@ type IntrospectResponse struct {
 	VisitorCode string `json:"visitorcode,omitempty"`
 	// CustomerCode is the customercode bound at issuance, if any.
 	CustomerCode string `json:"customercode,omitempty"`
+	// DeveloperID is the developer-id the token's OAuth2 client is
+	// registered under, when the client has one and that developer is not
+	// revoked (oauth2 tokens).
+	DeveloperID string `json:"developer_id,omitempty"`
 	// Reason is one of the Reason* codes when Active is false.
 	Reason string `json:"reason,omitempty"`
 	// CacheTTL is how many seconds the caller may cache this answer; never past Exp.

@@ -20,7 +20,7 @@ func buildAPIKey(b Build) (authn.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts scheme.APIKeyOptions
+	opts := scheme.APIKeyOptions{ClaimMissing: o.lastScheme(scheme.APIKeyName)}
 	if t, path := o.get("tenant"); t.Exists() {
 		if opts.Tenant, err = tenantSource(path, t); err != nil {
 			return nil, err

@@ -114,6 +114,8 @@ func FuzzSchemeOptions(f *testing.F) {
 	f.Add(`"hmac"`, `{"window_seconds":900,"future_skew_seconds":30,"replay_protection":true}`)
 	f.Add(`"domain_key"`, `{"validate_auth_header":false}`)
 	f.Add(`"oauth2_bearer"`, `{"access_type":"S2S","require_visitorcode":true,"require_customercode":true}`)
+	f.Add(`"oauth2_bearer"`, `{"require_one_of_codes":["visitorcode","customercode"]}`)
+	f.Add(`"oauth2_bearer"`, `{"require_developer_id":true}`)
 	f.Fuzz(func(t *testing.T, name, opts string) {
 		doc := schemeDoc(name+`:`+opts+`,`, `{"name":"a","match":{"prefix":"/"},"schemes":[`+name+`],"options":{`+name+`:`+opts+`}}`)
 		cfg, err := Parse(doc)

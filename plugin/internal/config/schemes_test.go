@@ -44,6 +44,13 @@ func TestSchemeErrorsNameThePath(t *testing.T) {
 		{name: "oauth2 unknown option", route: `{"name":"a","match":{"prefix":"/"},"schemes":["oauth2_bearer"],"options":{"oauth2_bearer":{"accesstype":"S2S"}}}`, want: "routes[0].options.oauth2_bearer.accesstype: unknown key"},
 		{name: "oauth2 options not an object", route: `{"name":"a","match":{"prefix":"/"},"schemes":["oauth2_bearer"],"options":{"oauth2_bearer":true}}`, want: "routes[0].options.oauth2_bearer: an object is required"},
 		{name: "oauth2 visitor not bool", route: `{"name":"a","match":{"prefix":"/"},"schemes":["oauth2_bearer"],"options":{"oauth2_bearer":{"require_visitorcode":"yes"}}}`, want: "routes[0].options.oauth2_bearer.require_visitorcode: must be true or false"},
+		{name: "oauth2 one of codes not a list", route: oauth2Route(`{"require_one_of_codes":"visitorcode"}`), want: "routes[0].options.oauth2_bearer.require_one_of_codes: must be an array of strings"},
+		{name: "oauth2 one of codes empty", route: oauth2Route(`{"require_one_of_codes":[]}`), want: "routes[0].options.oauth2_bearer.require_one_of_codes: must list at least one of"},
+		{name: "oauth2 one of codes unknown", route: oauth2Route(`{"require_one_of_codes":["visitorcode","customer_code"]}`), want: `routes[0].options.oauth2_bearer.require_one_of_codes[1]: unknown binding code "customer_code"`},
+		{name: "oauth2 one of codes twice", route: oauth2Route(`{"require_one_of_codes":["customercode","customercode"]}`), want: `routes[0].options.oauth2_bearer.require_one_of_codes[1]: binding code "customercode" is listed twice`},
+		{name: "oauth2 one of codes not strings", route: oauth2Route(`{"require_one_of_codes":[1]}`), want: "routes[0].options.oauth2_bearer.require_one_of_codes[0]: must be a non-empty string"},
+		{name: "oauth2 global one of codes", sections: `"oauth2_bearer":{"require_one_of_codes":["x"]},`, route: `{"name":"a","match":{"prefix":"/"},"anonymous":true}`, want: `oauth2_bearer.require_one_of_codes[0]: unknown binding code "x"`},
+		{name: "oauth2 developer-id not bool", route: oauth2Route(`{"require_developer_id":"yes"}`), want: "routes[0].options.oauth2_bearer.require_developer_id: must be true or false"},
 		{name: "oauth2 customer not bool", sections: `"oauth2_bearer":{"require_customercode":1},`, route: `{"name":"a","match":{"prefix":"/"},"anonymous":true}`, want: "oauth2_bearer.require_customercode: must be true or false"},
 		{name: "api_key two tenant sources", route: apiKeyRoute(`{"tenant":{"header":"x-t","host_label":0}}`), want: "routes[0].options.api_key.tenant: exactly one of"},
 		{name: "api_key empty tenant source", route: apiKeyRoute(`{"tenant":{}}`), want: "routes[0].options.api_key.tenant: exactly one of"},
@@ -214,7 +221,9 @@ func TestPublicKeyRoutes(t *testing.T) {
 		{name: "public route, lone key", schemes: `"public_key"`, req: lone, want: "public_key"},
 		{name: "mixed route, lone key", schemes: `"public_key_token","public_key"`, req: lone, want: "public_key"},
 		{name: "mixed route, key and token", schemes: `"public_key","public_key_token"`, req: withToken, want: "public_key_token"},
-		{name: "not last, missing is left to the route", schemes: `"public_key","api_key"`, req: missing, want: ""},
+		{name: "not last, missing is left to the route", schemes: `"public_key","user_api_key"`, req: missing, want: ""},
+		{name: "api_key last claims missing credentials (code -23)", schemes: `"public_key","api_key"`, req: missing, want: "api_key"},
+		{name: "api_key not last leaves them", schemes: `"api_key","public_key"`, req: missing, want: "public_key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,4 +297,8 @@ func TestVerifyTokenFromEnv(t *testing.T) {
 	if _, err := ParseEnv(doc(`{"verify_token_env":"CREDGATE_VERIFY_TOKEN"}`), Env{}); err == nil {
 		t.Error("no environment, yet the variable was found")
 	}
+}
+
+func oauth2Route(options string) string {
+	return `{"name":"a","match":{"prefix":"/"},"schemes":["oauth2_bearer"],"options":{"oauth2_bearer":` + options + `}}`
 }

@@ -18,8 +18,12 @@ const APIKeyName = "api_key"
 // apiKeyHeader is the `ApiKey` header, as the proxy hands names over.
 const apiKeyHeader = "apikey"
 
-// CodeWrongTenant is the platform code of a key used for another tenant.
-const CodeWrongTenant = -23
+// CodeAPIKey is the platform code of every ApiKey failure: the header is
+// missing, malformed, expired, revoked, unknown, or the key does not belong
+// to the requested tenant (401). A valid key whose tenant may not call the
+// route (403) and an unreachable token cluster (503) keep their status as
+// code.
+const CodeAPIKey = -23
 
 // Where a request's tenant comes from.
 const (
@@ -85,6 +89,10 @@ func (s TenantSource) Validate() error {
 
 // APIKeyOptions configures the API key verifier.
 type APIKeyOptions struct {
+	// ClaimMissing makes a request without an ApiKey header this scheme's,
+	// so the route answers with CodeAPIKey rather than the policy's generic
+	// 401. Set it when the scheme is the route's last.
+	ClaimMissing bool
 	// Tenant is where the request names its tenant; the key must belong to it.
 	Tenant TenantSource
 	// AllowedTenants, when not empty, lists the tenants whose keys may call
@@ -109,10 +117,11 @@ func NewAPIKey(opts APIKeyOptions) (*APIKey, error) {
 // Name implements authn.Verifier.
 func (*APIKey) Name() string { return APIKeyName }
 
-// Present implements authn.Verifier: the ApiKey header is sent.
-func (*APIKey) Present(r authn.Request) bool {
+// Present implements authn.Verifier: the ApiKey header is sent (or, when
+// the scheme claims missing credentials, always).
+func (v *APIKey) Present(r authn.Request) bool {
 	_, ok := r.Header(apiKeyHeader)
-	return ok
+	return ok || v.opts.ClaimMissing
 }
 
 // Strip implements authn.Verifier. The tenant header is routing data, not a
@@ -135,38 +144,38 @@ func (*APIKey) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyErr
 }
 
 // Prepare implements authn.RemoteVerifier. A request that names no tenant on
-// a route that checks it is refused before any lookup.
+// a route that checks it is refused before any lookup. Every refusal carries
+// CodeAPIKey.
 func (v *APIKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
 	key, ok := r.Header(apiKeyHeader)
 	if !ok {
-		return nil, v.n.missing("API key")
+		return nil, withAPIKeyCode(v.n.missing("ApiKey header"))
 	}
 	if good, why := credentialValue(key); !good {
-		return nil, v.n.malformed(why)
+		return nil, withAPIKeyCode(v.n.malformed(why))
 	}
 	if v.opts.Tenant.From != "" {
 		if _, named := v.opts.Tenant.Tenant(r); !named {
-			return nil, authn.Deny(authn.ErrInvalid, "api_key_no_tenant", "The request does not name a tenant.").
-				WithCode(CodeWrongTenant)
+			return nil, withAPIKeyCode(authn.Deny(authn.ErrInvalid, "api_key_no_tenant", "The request does not name a tenant."))
 		}
 	}
 	req := tokenapi.VerifyRequest{Kind: tokenapi.KindAPIKey, Credential: key}
 	return verification(APIKeyName, req, key, key), nil
 }
 
-// Complete implements authn.RemoteVerifier: the key must be active, belong to
-// the request's tenant (else 401, code -23), and its tenant must be allowed
-// on the route (else 403).
+// Complete implements authn.RemoteVerifier: the key must be active and
+// belong to the request's tenant (else 401, code -23), and its tenant must be
+// allowed on the route (else 403).
 func (v *APIKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
 	key, _ := r.Header(apiKeyHeader)
 	if d := v.n.checkAnswer(a, tokenapi.KindAPIKey, tokenapi.Digest(key), now); d != nil {
-		return nil, d
+		return nil, withAPIKeyCode(d)
 	}
 	if v.opts.Tenant.From != "" {
 		want, named := v.opts.Tenant.Tenant(r)
 		if !named || a.Tenant != want {
-			return nil, authn.Deny(authn.ErrInvalid, "api_key_wrong_tenant",
-				"The API key does not belong to this tenant.").WithCode(CodeWrongTenant)
+			return nil, withAPIKeyCode(authn.Deny(authn.ErrInvalid, "api_key_wrong_tenant",
+				"The API key does not belong to this tenant."))
 		}
 	}
 	if len(v.opts.AllowedTenants) > 0 && !containsString(v.opts.AllowedTenants, a.Tenant) {
@@ -174,10 +183,20 @@ func (v *APIKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 			"The API key's tenant may not call this route.").WithDetail("tenant %q", truncate(a.Tenant, 64))
 	}
 	if a.Subject == "" {
-		return nil, authn.Deny(authn.ErrInvalid, "api_key_no_subject", "The API key is invalid.")
+		return nil, withAPIKeyCode(authn.Deny(authn.ErrInvalid, "api_key_no_subject", "The API key is invalid."))
 	}
 	return &authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: APIKeyName,
 		TokenType: tokenapi.KindAPIKey}, nil
+}
+
+// withAPIKeyCode gives a credential failure (401) the platform's ApiKey
+// code; a forbidden tenant (403) or an unavailable cluster (503) keeps its
+// status as code.
+func withAPIKeyCode(d *authn.DenyError) *authn.DenyError {
+	if d.Status == 401 {
+		return d.WithCode(CodeAPIKey)
+	}
+	return d
 }
 
 func containsString(list []string, s string) bool {

@@ -56,6 +56,10 @@ func TestAPIKeyPrepare(t *testing.T) {
 	if !v.Present(reqTo("/", "h", "ApiKey", "")) || v.Present(reqTo("/", "h", "authorization", "Bearer x")) {
 		t.Fatal("Present")
 	}
+	claim, _ := NewAPIKey(APIKeyOptions{ClaimMissing: true})
+	if !claim.Present(reqTo("/", "h")) || !claim.Present(reqTo("/", "h", "authorization", "Bearer x")) {
+		t.Fatal("a last api_key scheme does not claim requests without an ApiKey header")
+	}
 	l, d := v.Prepare(reqTo("/", "h", "ApiKey", "key-123", "x-tenant", "acme"), testNow)
 	if d != nil {
 		t.Fatal(d)
@@ -75,11 +79,14 @@ func TestAPIKeyPrepare(t *testing.T) {
 		reason string
 		code   int
 	}{
-		{name: "missing", req: reqTo("/", "h"), kind: authn.ErrMissing, reason: "api_key_missing"},
-		{name: "empty", req: reqTo("/", "h", "apikey", "", "x-tenant", "acme"), kind: authn.ErrMalformed, reason: "api_key_malformed"},
-		{name: "space", req: reqTo("/", "h", "apikey", "a b", "x-tenant", "acme"), kind: authn.ErrMalformed, reason: "api_key_malformed"},
-		{name: "too long", req: reqTo("/", "h", "apikey", strings.Repeat("k", authn.MaxHeaderValue+1), "x-tenant", "acme"), kind: authn.ErrMalformed},
-		{name: "no tenant", req: reqTo("/", "h", "apikey", "key-123"), kind: authn.ErrInvalid, reason: "api_key_no_tenant", code: CodeWrongTenant},
+		// The platform answers code -23 for every ApiKey failure.
+		{name: "missing", req: reqTo("/", "h"), kind: authn.ErrMissing, reason: "api_key_missing", code: CodeAPIKey},
+		{name: "missing, other credentials", req: reqTo("/", "h", "authorization", "Bearer x", "x-tenant", "acme"), kind: authn.ErrMissing, reason: "api_key_missing", code: CodeAPIKey},
+		{name: "empty", req: reqTo("/", "h", "apikey", "", "x-tenant", "acme"), kind: authn.ErrMalformed, reason: "api_key_malformed", code: CodeAPIKey},
+		{name: "space", req: reqTo("/", "h", "apikey", "a b", "x-tenant", "acme"), kind: authn.ErrMalformed, reason: "api_key_malformed", code: CodeAPIKey},
+		{name: "control character", req: reqTo("/", "h", "apikey", "a\x01b", "x-tenant", "acme"), kind: authn.ErrMalformed, reason: "api_key_malformed", code: CodeAPIKey},
+		{name: "too long", req: reqTo("/", "h", "apikey", strings.Repeat("k", authn.MaxHeaderValue+1), "x-tenant", "acme"), kind: authn.ErrMalformed, code: CodeAPIKey},
+		{name: "no tenant", req: reqTo("/", "h", "apikey", "key-123"), kind: authn.ErrInvalid, reason: "api_key_no_tenant", code: CodeAPIKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,11 +125,13 @@ func TestAPIKeyComplete(t *testing.T) {
 		{name: "allowed tenant", opts: APIKeyOptions{AllowedTenants: []string{"zeta", "acme"}}, host: "h", answer: key(nil)},
 		{name: "tenant not allowed", opts: APIKeyOptions{AllowedTenants: []string{"zeta"}}, host: "h", answer: key(nil), kind: authn.ErrForbidden, reason: "api_key_tenant_forbidden", status: 403},
 		{name: "wrong tenant before allow list", opts: APIKeyOptions{Tenant: hostTenant, AllowedTenants: []string{"zeta"}}, host: "beta.x", answer: key(nil), kind: authn.ErrInvalid, code: -23},
-		{name: "unknown", host: "h", answer: inactive(tokenapi.ReasonUnknown), kind: authn.ErrInvalid, reason: "api_key_invalid", status: 401},
-		{name: "expired", host: "h", answer: inactive(tokenapi.ReasonExpired), kind: authn.ErrExpired, reason: "api_key_expired", status: 401},
-		{name: "revoked", host: "h", answer: inactive(tokenapi.ReasonRevoked), kind: authn.ErrInvalid, reason: "api_key_revoked", status: 401},
+		{name: "unknown", host: "h", answer: inactive(tokenapi.ReasonUnknown), kind: authn.ErrInvalid, reason: "api_key_invalid", status: 401, code: -23},
+		{name: "expired", host: "h", answer: inactive(tokenapi.ReasonExpired), kind: authn.ErrExpired, reason: "api_key_expired", status: 401, code: -23},
+		{name: "expired while cached", host: "h", answer: key(func(a *authn.Answer) { a.ExpiresAt = testNow }), kind: authn.ErrExpired, reason: "api_key_expired", status: 401, code: -23},
+		{name: "revoked", host: "h", answer: inactive(tokenapi.ReasonRevoked), kind: authn.ErrInvalid, reason: "api_key_revoked", status: 401, code: -23},
+		{name: "answer of another kind", host: "h", answer: key(func(a *authn.Answer) { a.Kind = tokenapi.KindOAuth2 }), kind: authn.ErrInvalid, status: 401, code: -23},
 		{name: "answer for another key", host: "h", answer: key(func(a *authn.Answer) { a.Digest = tokenapi.Digest("other") }), kind: authn.ErrUnavailable, status: 503},
-		{name: "no subject", host: "h", answer: key(func(a *authn.Answer) { a.Subject = "" }), kind: authn.ErrInvalid},
+		{name: "no subject", host: "h", answer: key(func(a *authn.Answer) { a.Subject = "" }), kind: authn.ErrInvalid, status: 401, code: -23},
 		{name: "no answer", host: "h", kind: authn.ErrUnavailable, status: 503},
 	}
 	for _, tc := range tests {

@@ -4,6 +4,7 @@ package scheme
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
@@ -34,6 +35,16 @@ type OAuth2Options struct {
 	RequireVisitorCode bool
 	// RequireCustomerCode is RequireVisitorCode for the customercode.
 	RequireCustomerCode bool
+	// RequireOneOfCodes, when not empty, lists binding codes (VisitorCodeParam,
+	// CustomerCodeParam) of which the token must carry at least one, as
+	// Zakeke's order checkout wants "one or both" of visitorcode and
+	// customercode. A code sent with the request must still equal the
+	// token's.
+	RequireOneOfCodes []string
+	// RequireDeveloperID requires a developer-id (header or query
+	// parameter, as Zeamster sends it with every authentication method)
+	// equal to the developer the token's client is registered under.
+	RequireDeveloperID bool
 	// DeferJWS leaves tokens shaped like a compact JWS to the jwt scheme; set
 	// it when the route also accepts jwt.
 	DeferJWS bool
@@ -56,6 +67,14 @@ func NewOAuth2(opts OAuth2Options) (*OAuth2, error) {
 	default:
 		return nil, fmt.Errorf("access type must be %q or %q, got %q", AccessS2S, AccessC2S, opts.AccessType)
 	}
+	for i, c := range opts.RequireOneOfCodes {
+		if c != VisitorCodeParam && c != CustomerCodeParam {
+			return nil, fmt.Errorf("unknown binding code %q (want %q or %q)", c, VisitorCodeParam, CustomerCodeParam)
+		}
+		if containsString(opts.RequireOneOfCodes[:i], c) {
+			return nil, fmt.Errorf("binding code %q is listed twice", c)
+		}
+	}
 	return &OAuth2{opts: opts, n: nouns{scheme: OAuth2Name, noun: "access token"}}, nil
 }
 
@@ -75,13 +94,17 @@ func (v *OAuth2) Present(r authn.Request) bool {
 // Strip implements authn.Verifier.
 func (v *OAuth2) Strip() authn.Locations {
 	loc := authn.Locations{Headers: []string{"authorization"}}
-	if v.opts.RequireVisitorCode {
+	if v.opts.RequireVisitorCode || containsString(v.opts.RequireOneOfCodes, VisitorCodeParam) {
 		loc.Headers = append(loc.Headers, VisitorCodeParam)
 		loc.Query = append(loc.Query, VisitorCodeParam)
 	}
-	if v.opts.RequireCustomerCode {
+	if v.opts.RequireCustomerCode || containsString(v.opts.RequireOneOfCodes, CustomerCodeParam) {
 		loc.Headers = append(loc.Headers, CustomerCodeParam)
 		loc.Query = append(loc.Query, CustomerCodeParam)
+	}
+	if v.opts.RequireDeveloperID {
+		loc.Headers = append(loc.Headers, DeveloperIDParam)
+		loc.Query = append(loc.Query, DeveloperIDParam)
 	}
 	return loc
 }
@@ -99,7 +122,9 @@ func (v *OAuth2) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyE
 	return nil, remoteOnly(OAuth2Name)
 }
 
-// Prepare implements authn.RemoteVerifier: it asks for the token's introspection.
+// Prepare implements authn.RemoteVerifier: it asks for the token's
+// introspection. A route that requires a developer-id refuses a request
+// without one before any lookup.
 func (v *OAuth2) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
 	tok, ok, deny := bearerToken(r)
 	if !ok {
@@ -108,7 +133,26 @@ func (v *OAuth2) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.De
 	if deny != nil {
 		return nil, deny
 	}
+	if _, d := v.developerID(r); d != nil {
+		return nil, d
+	}
 	return introspection(OAuth2Name, tok, "access_token"), nil
+}
+
+// developerID returns the request's developer-id when the route requires
+// one ("" otherwise).
+func (v *OAuth2) developerID(r authn.Request) (string, *authn.DenyError) {
+	if !v.opts.RequireDeveloperID {
+		return "", nil
+	}
+	dev, ok := headerOrQuery(r, DeveloperIDParam)
+	if !ok || dev == "" {
+		return "", authn.Deny(authn.ErrMissing, "oauth2_developer_missing", "The developer-id is missing.")
+	}
+	if good, why := credentialValue(dev); !good {
+		return "", v.n.malformed("developer-id: " + why)
+	}
+	return dev, nil
 }
 
 // Complete implements authn.RemoteVerifier: the token must be an active
@@ -127,6 +171,15 @@ func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 	}
 	if d := boundCode(r, CustomerCodeParam, a.Customer, v.opts.RequireCustomerCode); d != nil {
 		return nil, d
+	}
+	if d := v.oneOfCodes(a); d != nil {
+		return nil, d
+	}
+	if dev, d := v.developerID(r); d != nil {
+		return nil, d
+	} else if v.opts.RequireDeveloperID && (a.DeveloperID == "" || !authn.SecretEqual(dev, a.DeveloperID)) {
+		return nil, authn.Deny(authn.ErrInvalid, "oauth2_developer_mismatch",
+			"The developer-id does not match the access token's client.")
 	}
 	sub := a.Subject
 	if sub == "" {
@@ -161,6 +214,21 @@ func boundCode(r authn.Request, param, bound string, required bool) *authn.DenyE
 			"The "+param+" does not match the access token.")
 	}
 	return nil
+}
+
+// oneOfCodes requires the token to carry at least one of the route's
+// RequireOneOfCodes (403 otherwise, like a missing required code).
+func (v *OAuth2) oneOfCodes(a *authn.Answer) *authn.DenyError {
+	if len(v.opts.RequireOneOfCodes) == 0 {
+		return nil
+	}
+	for _, c := range v.opts.RequireOneOfCodes {
+		if c == VisitorCodeParam && a.Visitor != "" || c == CustomerCodeParam && a.Customer != "" {
+			return nil
+		}
+	}
+	return authn.Deny(authn.ErrForbidden, "oauth2_codes_unbound",
+		"This route requires an access token bound to a "+strings.Join(v.opts.RequireOneOfCodes, " or a ")+".")
 }
 
 // remoteOnly is the denial of Verify on a verifier that needs the token cluster.

@@ -3,6 +3,7 @@
 package scheme
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
@@ -61,6 +62,36 @@ func TestOAuth2Prepare(t *testing.T) {
 	wantDeny(t, d, authn.ErrMalformed, "bearer_malformed", 401)
 	_, d = v.Prepare(reqTo("/", "h"), testNow)
 	wantDeny(t, d, authn.ErrMissing, "oauth2_missing", 401)
+
+	// Zeamster routes: the developer-id is required before any lookup.
+	dev, _ := NewOAuth2(OAuth2Options{RequireDeveloperID: true})
+	tests := []struct {
+		name   string
+		req    authn.Request
+		kind   error
+		reason string
+	}{
+		{name: "header", req: reqTo("/", "h", "authorization", "Bearer t", "developer-id", "dev-1")},
+		{name: "query", req: reqTo("/?developer-id=dev-1", "h", "authorization", "Bearer t")},
+		{name: "missing", req: reqTo("/", "h", "authorization", "Bearer t"), kind: authn.ErrMissing, reason: "oauth2_developer_missing"},
+		{name: "empty", req: reqTo("/?developer-id=", "h", "authorization", "Bearer t"), kind: authn.ErrMissing, reason: "oauth2_developer_missing"},
+		{name: "malformed", req: reqTo("/", "h", "authorization", "Bearer t", "developer-id", "dev 1"), kind: authn.ErrMalformed, reason: "oauth2_bearer_malformed"},
+	}
+	for _, tc := range tests {
+		t.Run("developer-id "+tc.name, func(t *testing.T) {
+			l, d := dev.Prepare(tc.req, testNow)
+			if tc.kind == nil {
+				if d != nil || l == nil {
+					t.Fatalf("refused: %v", d)
+				}
+				return
+			}
+			wantDeny(t, d, tc.kind, tc.reason, 401)
+			if l != nil {
+				t.Fatal("a lookup with a denial")
+			}
+		})
+	}
 }
 
 func TestOAuth2Complete(t *testing.T) {
@@ -94,6 +125,21 @@ func TestOAuth2Complete(t *testing.T) {
 		{name: "customer bound, query matches", opts: OAuth2Options{RequireCustomerCode: true}, req: reqTo("/?customercode=c-1", "h"), answer: bound, wantTyp: AccessS2S},
 		{name: "customer bound, header differs", opts: OAuth2Options{RequireCustomerCode: true}, req: reqTo("/", "h", "customercode", "c-9"), answer: bound, kind: authn.ErrInvalid, reason: "oauth2_customercode_mismatch"},
 		{name: "customer not bound", opts: OAuth2Options{RequireCustomerCode: true}, answer: oauth(nil), kind: authn.ErrForbidden, reason: "oauth2_customercode_unbound"},
+		// Zakeke's order checkout: one or both of visitorcode and customercode.
+		{name: "one of codes, visitor only", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, answer: oauth(func(a *authn.Answer) { a.Visitor = "v-1" }), wantTyp: AccessS2S},
+		{name: "one of codes, customer only", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, answer: oauth(func(a *authn.Answer) { a.Customer = "c-1" }), wantTyp: AccessS2S},
+		{name: "one of codes, both", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, answer: bound, wantTyp: AccessS2S},
+		{name: "one of codes, neither", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, answer: oauth(nil), kind: authn.ErrForbidden, reason: "oauth2_codes_unbound", status: 403},
+		{name: "one of codes, neither, codes sent", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, req: reqTo("/?visitorcode=v-1", "h", "customercode", "c-1"), answer: oauth(nil), kind: authn.ErrForbidden, reason: "oauth2_codes_unbound", status: 403},
+		{name: "one of codes, visitor bound, another sent", opts: OAuth2Options{RequireOneOfCodes: bothCodes}, req: reqTo("/", "h", "visitorcode", "v-2"), answer: bound, kind: authn.ErrInvalid, reason: "oauth2_visitorcode_mismatch", status: 401},
+		{name: "one of customer only, visitor bound", opts: OAuth2Options{RequireOneOfCodes: []string{CustomerCodeParam}}, answer: oauth(func(a *authn.Answer) { a.Visitor = "v-1" }), kind: authn.ErrForbidden, reason: "oauth2_codes_unbound", status: 403},
+		// Zeamster: the developer-id must be the one the client is registered under.
+		{name: "developer-id matches", opts: OAuth2Options{RequireDeveloperID: true}, req: reqTo("/", "h", "developer-id", "dev-1"), answer: oauth(func(a *authn.Answer) { a.DeveloperID = "dev-1" }), wantTyp: AccessS2S},
+		{name: "developer-id in the query matches", opts: OAuth2Options{RequireDeveloperID: true}, req: reqTo("/?developer-id=dev-1", "h"), answer: oauth(func(a *authn.Answer) { a.DeveloperID = "dev-1" }), wantTyp: AccessS2S},
+		{name: "developer-id differs", opts: OAuth2Options{RequireDeveloperID: true}, req: reqTo("/", "h", "developer-id", "dev-2"), answer: oauth(func(a *authn.Answer) { a.DeveloperID = "dev-1" }), kind: authn.ErrInvalid, reason: "oauth2_developer_mismatch", status: 401},
+		{name: "developer-id, client has none", opts: OAuth2Options{RequireDeveloperID: true}, req: reqTo("/", "h", "developer-id", "dev-1"), answer: oauth(nil), kind: authn.ErrInvalid, reason: "oauth2_developer_mismatch", status: 401},
+		{name: "developer-id missing", opts: OAuth2Options{RequireDeveloperID: true}, answer: oauth(func(a *authn.Answer) { a.DeveloperID = "dev-1" }), kind: authn.ErrMissing, reason: "oauth2_developer_missing", status: 401},
+		{name: "developer-id not required", req: reqTo("/", "h", "developer-id", "other"), answer: oauth(func(a *authn.Answer) { a.DeveloperID = "dev-1" }), wantTyp: AccessS2S},
 		{name: "session token refused", answer: active(tokenapi.KindSession, nil), kind: authn.ErrInvalid, reason: "oauth2_bearer_wrong_kind"},
 		{name: "unknown", answer: inactive(tokenapi.ReasonUnknown), kind: authn.ErrInvalid, reason: "oauth2_bearer_invalid", status: 401},
 		{name: "expired", answer: inactive(tokenapi.ReasonExpired), kind: authn.ErrExpired, reason: "oauth2_bearer_expired", status: 401},
@@ -132,9 +178,25 @@ func TestOAuth2Complete(t *testing.T) {
 	}
 }
 
+var bothCodes = []string{VisitorCodeParam, CustomerCodeParam}
+
 func TestOAuth2OptionsAndStrip(t *testing.T) {
 	if _, err := NewOAuth2(OAuth2Options{AccessType: "s2s"}); err == nil {
 		t.Fatal("lower-case access type accepted")
+	}
+	for _, bad := range [][]string{{"visitor"}, {VisitorCodeParam, VisitorCodeParam}, {""}} {
+		if _, err := NewOAuth2(OAuth2Options{RequireOneOfCodes: bad}); err == nil {
+			t.Errorf("require one of %q accepted", bad)
+		}
+	}
+	dev, _ := NewOAuth2(OAuth2Options{RequireDeveloperID: true})
+	if loc := dev.Strip(); !slices.Equal(loc.Headers, []string{"authorization", "developer-id"}) || !slices.Equal(loc.Query, []string{"developer-id"}) {
+		t.Fatalf("strip with developer-id = %+v", loc)
+	}
+	one, _ := NewOAuth2(OAuth2Options{RequireOneOfCodes: bothCodes})
+	if loc := one.Strip(); !slices.Equal(loc.Headers, []string{"authorization", "visitorcode", "customercode"}) ||
+		!slices.Equal(loc.Query, []string{"visitorcode", "customercode"}) {
+		t.Fatalf("strip with one of codes = %+v", loc)
 	}
 	v, _ := NewOAuth2(OAuth2Options{RequireVisitorCode: true})
 	loc := v.Strip()

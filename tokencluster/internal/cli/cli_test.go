@@ -96,7 +96,7 @@ func TestSeedServeRestart(t *testing.T) {
 	var out bytes.Buffer
 	code := cli.Main(context.Background(), []string{"admin", "--url", base, "--admin-token", "adm",
 		"list", "api-keys", "--sort", "id~desc"}, &out, &out)
-	if code != 0 || !strings.Contains(out.String(), `"TotalResults": 2`) {
+	if code != 0 || !strings.Contains(out.String(), `"TotalResults": 3`) {
 		t.Fatalf("admin list exited %d: %s", code, out.String())
 	}
 	stop()

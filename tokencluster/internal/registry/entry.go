@@ -88,7 +88,7 @@ type spec struct {
 
 var specs = map[store.Collection]spec{
 	store.Tenants:      {prefix: "tn_", allowed: []string{fName}},
-	store.OAuthClients: {prefix: "cl_", allowed: []string{fName, fTenant, fScopes, fSecret}, required: []string{fTenant}, secret: "digest"},
+	store.OAuthClients: {prefix: "cl_", allowed: []string{fName, fTenant, fScopes, fSecret, fDeveloperID}, required: []string{fTenant}, secret: "digest"},
 	store.APIKeys:      {prefix: "ak_", allowed: []string{fName, fTenant, fScopes, fExpires, fSecret}, required: []string{fTenant}, secret: "digest"},
 	store.Users: {prefix: "us_", allowed: []string{fName, fTenant, fScopes, fUsername, fPassword, fDomain, fUserAPIKey,
 		fUserHashKey, fDeveloperID}, required: []string{fTenant}},

@@ -43,7 +43,7 @@ func TestSeedIsIdempotentAndDigestsSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if counts[store.APIKeys] != 2 || counts[store.Customers] != 1 || len(counts) != 10 {
+		if counts[store.APIKeys] != 3 || counts[store.Customers] != 1 || len(counts) != 10 {
 			t.Fatalf("counts = %v", counts)
 		}
 	}

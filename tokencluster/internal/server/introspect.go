@@ -50,8 +50,27 @@ func (s *Server) introspectToken(ctx context.Context, raw string, now time.Time)
 	if tok.Kind == tokenapi.KindSession {
 		owner, ownerColl = tok.Subject, store.Users
 	}
-	if ok, err := s.recordActive(ctx, ownerColl, owner); err != nil || !ok {
+	rec, found, err := s.get(ctx, ownerColl, owner)
+	if err != nil {
+		return tokenapi.IntrospectResponse{}, err
+	}
+	if !found {
+		return s.inactiveIntrospection(tokenapi.ReasonRevoked), nil
+	}
+	if ok, err := s.ownerActive(ctx, rec); err != nil || !ok {
 		return s.inactiveIntrospection(tokenapi.ReasonRevoked), err
+	}
+	// An OAuth2 client may be registered under a developer (Zeamster's
+	// developer-id); the answer names it only while that developer is active.
+	var developer string
+	if tok.Kind == tokenapi.KindOAuth2 && rec.DeveloperID != "" {
+		ok, err := s.recordActive(ctx, store.Developers, rec.DeveloperID)
+		if err != nil {
+			return tokenapi.IntrospectResponse{}, err
+		}
+		if ok {
+			developer = rec.DeveloperID
+		}
 	}
 	maxCache := s.opts.CacheTTL
 	if tok.IdleSeconds > 0 {
@@ -70,7 +89,7 @@ func (s *Server) introspectToken(ctx context.Context, raw string, now time.Time)
 	resp := tokenapi.IntrospectResponse{Active: true, Scope: strings.Join(tok.Scopes, " "), ClientID: tok.ClientID,
 		Sub: tok.Subject, Username: tok.Username, Exp: tok.ExpiresAt, Iat: tok.IssuedAt, TokenType: "Bearer",
 		Kind: tok.Kind, Tenant: tok.Tenant, AccessType: tok.AccessType, VisitorCode: tok.VisitorCode,
-		CustomerCode: tok.CustomerCode, CacheTTL: cacheTTL(maxCache, tok.ExpiresAt, now)}
+		CustomerCode: tok.CustomerCode, DeveloperID: developer, CacheTTL: cacheTTL(maxCache, tok.ExpiresAt, now)}
 	if tok.Kind == tokenapi.KindSession {
 		resp.TokenType = "session"
 	}

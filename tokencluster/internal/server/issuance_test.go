@@ -33,11 +33,18 @@ func pkRequest(publicKey, secretKey string, ts time.Time) tokenapi.PublicKeyToke
 func TestPublicKeyToken(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	resp := e.postJSON("/tokens", pkRequest("demo-public-key", "demo-secret-key", t0.Add(-time.Minute)))
-	wantStatus(t, resp, http.StatusOK)
-	m := resp.json(t)
-	wantField(t, m, "status", true)
-	tok := m["token"].(string)
+	// Marketcloud documents POST /v0/tokens; /tokens stays as an alias.
+	var tok string
+	for _, path := range []string{"/v0/tokens", "/tokens"} {
+		resp := e.postJSON(path, pkRequest("demo-public-key", "demo-secret-key", t0.Add(-time.Minute)))
+		wantStatus(t, resp, http.StatusOK)
+		m := resp.json(t)
+		wantField(t, m, "status", true)
+		tok = m["token"].(string)
+	}
+	if resp := e.do("GET", "/v0/tokens", "", ""); resp.status != http.StatusMethodNotAllowed {
+		t.Fatalf("GET /v0/tokens: %d, want 405", resp.status)
+	}
 
 	v := e.verify(tokenapi.VerifyRequest{Kind: "public_key_token", PublicKey: "demo-public-key", Credential: tok})
 	for k, want := range map[string]any{"active": true, "app_id": "demo-public-key", "tenant": "acme",
@@ -63,7 +70,7 @@ func TestPublicKeyToken(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := e.postJSON("/tokens", tc.body)
+			resp := e.postJSON("/v0/tokens", tc.body)
 			wantStatus(t, resp, tc.status)
 			m := resp.json(t)
 			wantField(t, m, "status", false)

@@ -101,7 +101,7 @@ func TestIntrospectOAuthToken(t *testing.T) {
 	for k, v := range map[string]any{"active": true, "scope": "orders:read", "client_id": "demo-client",
 		"sub": "demo-client", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(), "token_type": "Bearer",
 		"tenant": "acme", "access_type": "S2S", "visitorcode": "v-1", "customercode": "c-2", "cache_ttl": 60,
-		"kind": tokenapi.KindOAuth2} {
+		"kind": tokenapi.KindOAuth2, "developer_id": "dev-1001"} {
 		wantField(t, m, k, v)
 	}
 	c2s := e.introspect(e.oauthToken(url.Values{"grant_type": {"client_credentials"}}))
@@ -117,6 +117,29 @@ func TestIntrospectOAuthToken(t *testing.T) {
 	}
 	if resp := e.postForm("/introspect", url.Values{}); resp.status != 400 {
 		t.Fatalf("missing token: %d", resp.status)
+	}
+}
+
+// TestIntrospectDeveloper: an OAuth2 token names its client's developer-id
+// only while that developer is active, and never for a client without one.
+func TestIntrospectDeveloper(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	wantStatus(t, e.admin(http.MethodPost, "/oauth-clients", `{"id":"plain-client","tenant":"acme","secret":"plain-client-secret"}`), http.StatusCreated)
+	resp := e.postForm("/token", url.Values{"grant_type": {"client_credentials"}}, basic("plain-client", "plain-client-secret")...)
+	wantStatus(t, resp, http.StatusOK)
+	if m := e.introspect(resp.json(t)["access_token"].(string)); m["active"] != true || m["developer_id"] != nil {
+		t.Fatalf("client without a developer: %v", m)
+	}
+	wantStatus(t, e.admin(http.MethodPost, "/oauth-clients", `{"id":"bad-client","tenant":"acme","developer_id":"dev-none"}`), http.StatusBadRequest)
+
+	tok := e.oauthToken(url.Values{"grant_type": {"client_credentials"}})
+	wantField(t, e.introspect(tok), "developer_id", "dev-1001")
+	wantStatus(t, e.admin(http.MethodDelete, "/developers/dev-1001", ""), http.StatusOK)
+	m := e.introspect(tok)
+	wantField(t, m, "active", true)
+	if _, named := m["developer_id"]; named {
+		t.Fatalf("a revoked developer is still named: %v", m)
 	}
 }
 

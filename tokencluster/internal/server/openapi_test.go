@@ -19,7 +19,7 @@ func TestOpenAPIListsEveryPath(t *testing.T) {
 	}
 	a := tokenapi.PathAdmin
 	for _, p := range []string{tokenapi.PathOAuthToken, tokenapi.PathSessionToken, tokenapi.PathSessionToken + "/{token}",
-		tokenapi.PathPublicKeyToken, tokenapi.PathPartnerToken, tokenapi.PathCustomerLogin, tokenapi.PathSSO,
+		tokenapi.PathPublicKeyToken, tokenapi.PathPublicKeyTokenAlias, tokenapi.PathPartnerToken, tokenapi.PathCustomerLogin, tokenapi.PathSSO,
 		tokenapi.PathIntrospect, tokenapi.PathVerify, tokenapi.PathRevocations, tokenapi.PathHealth,
 		a + "/{collection}", a + "/{collection}/{id}", a + "/{collection}/{id}/rotate", a + "/users/{id}/sso"} {
 		if !strings.Contains(string(doc), "\n  "+p+":\n") {

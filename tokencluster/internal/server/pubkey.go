@@ -14,7 +14,7 @@ import (
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
-// publicKeyToken serves POST /tokens: {"publicKey","secretKey","timestamp"}
+// publicKeyToken serves POST /v0/tokens (and its alias /tokens): {"publicKey","secretKey","timestamp"}
 // where secretKey = hex(sha256(secret_key + timestamp)). Answers use the
 // {"status":..., "errors":[...]} envelope, success or not.
 func (s *Server) publicKeyToken(w http.ResponseWriter, r *http.Request) {

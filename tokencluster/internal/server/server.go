@@ -135,6 +135,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+tokenapi.PathSessionToken, s.sessionCreate)
 	m.HandleFunc("DELETE "+tokenapi.PathSessionToken+"/{token}", s.sessionDelete)
 	m.HandleFunc("POST "+tokenapi.PathPublicKeyToken, s.publicKeyToken)
+	m.HandleFunc("POST "+tokenapi.PathPublicKeyTokenAlias, s.publicKeyToken)
 	m.HandleFunc("POST "+tokenapi.PathPartnerToken, s.partnerToken)
 	m.HandleFunc("POST "+tokenapi.PathCustomerLogin, s.customerLogin)
 	m.HandleFunc("POST "+tokenapi.PathSSO, s.ssoIssue)
