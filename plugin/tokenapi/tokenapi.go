@@ -15,7 +15,9 @@ const (
 	PathVerify = "/v1/verify"
 	// PathRevocations is the revocation feed (GET, ?since=<cursor>&limit=<n>).
 	PathRevocations = "/v1/revocations"
-	// PathHealth answers 200 "ok" when the service is ready.
+	// PathHealth answers 200 "ok" when the service is ready: the older name
+	// of the token cluster's /readyz, kept for existing checks (/livez is
+	// the liveness endpoint).
 	PathHealth = "/healthz"
 )
 

@@ -74,6 +74,7 @@ func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.changed(r, c, "create", created.Record.ID)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, created, false)
 }
@@ -98,6 +99,7 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.changed(r, c, "rotate", r.PathValue("id"))
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, created, false)
 }
@@ -115,5 +117,6 @@ func (s *Server) adminRevoke(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.changed(r, c, "revoke", view.ID)
 	writeJSON(w, http.StatusOK, view, false)
 }

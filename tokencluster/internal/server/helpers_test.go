@@ -62,6 +62,8 @@ type env struct {
 	store store.Store
 	logs  *testproc.Buffer
 	srv   *httptest.Server
+	// server is the handler under test (Drain, CheckStore).
+	server *server.Server
 }
 
 func openBolt(t testing.TB) store.Store {
@@ -109,6 +111,7 @@ func newEnvOn(t testing.TB, st store.Store, mod ...func(*server.Options)) *env {
 	if _, err := srv.Registry().LoadSeed(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
+	e.server = srv
 	e.srv = httptest.NewServer(srv)
 	e.url = e.srv.URL
 	t.Cleanup(func() {

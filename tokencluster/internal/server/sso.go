@@ -68,6 +68,7 @@ func (s *Server) writeSSO(w http.ResponseWriter, r *http.Request, user store.Rec
 		s.fail(w, r, err)
 		return
 	}
+	s.issued(r, tokenapi.KindSSO, user.ID, user.Tenant)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp, false)
 }
