@@ -9,10 +9,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-)
 
-// MaxRequestID is the longest x-request-id kept (Envoy's are 36-byte UUIDs).
-const MaxRequestID = 128
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
 
 type ctxKey struct{}
 
@@ -20,14 +19,15 @@ type ctxKey struct{}
 type ids struct{ requestID, traceparent string }
 
 // WithRequest returns ctx carrying requestID and traceparent when they are
-// well formed (ValidRequestID, ValidTraceparent); malformed values are
-// dropped, never logged, since they come from the network.
+// well formed (tokenapi.ValidRequestID, tokenapi.ValidTraceparent: bounded,
+// printable); malformed values are dropped, never logged, since they come
+// from the network.
 func WithRequest(ctx context.Context, requestID, traceparent string) context.Context {
 	v := ids{}
-	if ValidRequestID(requestID) {
+	if tokenapi.ValidRequestID(requestID) {
 		v.requestID = requestID
 	}
-	if ValidTraceparent(traceparent) {
+	if tokenapi.ValidTraceparent(traceparent) {
 		v.traceparent = traceparent
 	}
 	if v == (ids{}) {
@@ -46,48 +46,6 @@ func RequestID(ctx context.Context) string {
 func Traceparent(ctx context.Context) string {
 	v, _ := ctx.Value(ctxKey{}).(ids)
 	return v.traceparent
-}
-
-// ValidRequestID accepts 1..MaxRequestID bytes of visible ASCII (no space,
-// no control byte, no quote or backslash), enough for UUIDs and the ids
-// other proxies generate.
-func ValidRequestID(s string) bool {
-	if len(s) == 0 || len(s) > MaxRequestID {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidTraceparent accepts a W3C Trace Context traceparent of version 00:
-// "00-" 32 lowercase hex trace-id "-" 16 lowercase hex parent-id "-" 2 hex
-// flags, with neither id all zeros. Later versions may append fields; they
-// are not accepted, so that the value stays bounded at 55 bytes.
-func ValidTraceparent(s string) bool {
-	if len(s) != 55 || s[0] != '0' || s[1] != '0' || s[2] != '-' || s[35] != '-' || s[52] != '-' {
-		return false
-	}
-	hex := func(from, to int) (nonzero, ok bool) {
-		for i := from; i < to; i++ {
-			c := s[i]
-			switch {
-			case c == '0':
-			case '1' <= c && c <= '9', 'a' <= c && c <= 'f':
-				nonzero = true
-			default:
-				return false, false
-			}
-		}
-		return nonzero, true
-	}
-	tid, ok1 := hex(3, 35)
-	pid, ok2 := hex(36, 52)
-	_, ok3 := hex(53, 55)
-	return ok1 && ok2 && ok3 && tid && pid
 }
 
 // Handler adds request_id and traceparent from the record's context to
