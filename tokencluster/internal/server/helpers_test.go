@@ -112,7 +112,7 @@ func newEnvOn(t testing.TB, st store.Store, mod ...func(*server.Options)) *env {
 		t.Fatal(err)
 	}
 	e.server = srv
-	e.srv = httptest.NewServer(srv)
+	e.srv = httptest.NewServer(validating(t, srv))
 	e.url = e.srv.URL
 	t.Cleanup(func() {
 		e.srv.Close()
