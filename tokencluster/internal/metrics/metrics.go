@@ -95,9 +95,10 @@ func New() *Metrics {
 
 // FeedLength registers tokencluster_revocation_feed_entries, read at each
 // scrape from length (bounded by a one-second timeout; a failing read drops
-// the sample from that scrape). Call it once.
-func (m *Metrics) FeedLength(length func(ctx context.Context) (uint64, error)) {
-	m.Registry.MustRegister(&funcGauge{desc: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "revocation_feed_entries"),
+// the sample from that scrape). It fails when called twice on one Metrics:
+// a Metrics serves one server.
+func (m *Metrics) FeedLength(length func(ctx context.Context) (uint64, error)) error {
+	return m.Registry.Register(&funcGauge{desc: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "revocation_feed_entries"),
 		"Entries the revocation feed holds (its head sequence while the feed is not compacted).", nil, nil), read: length})
 }
 

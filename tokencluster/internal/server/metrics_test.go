@@ -3,6 +3,8 @@
 package server_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +19,7 @@ import (
 	"github.com/credgate/credgate/plugin/tokenapi"
 	"github.com/credgate/credgate/tokencluster/internal/metrics"
 	"github.com/credgate/credgate/tokencluster/internal/server"
+	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
 // scrape fetches /metrics from h and parses the text format.
@@ -157,5 +160,45 @@ func TestMetrics(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// failingFeed fails every revocation feed read and every ping.
+type failingFeed struct{ store.Store }
+
+func (failingFeed) Revocations(context.Context, uint64, int) ([]store.Revocation, uint64, error) {
+	return nil, 0, errors.New("connection reset")
+}
+
+func (failingFeed) Ping(context.Context) error { return errors.New("connection reset") }
+
+// TestMetricsStoreFailures: failed store calls are counted by operation,
+// store_up drops to 0, and a feed length that cannot be read is left out of
+// the scrape while every other family is still served.
+func TestMetricsStoreFailures(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	e := newEnvOn(t, failingFeed{openBolt(t)}, func(o *server.Options) { o.Metrics = m })
+	wantStatus(t, e.do(http.MethodGet, "/v1/revocations?since=0", "", ""), 503)
+	wantStatus(t, e.do(http.MethodGet, "/readyz", "", ""), 503)
+	wantStatus(t, e.admin(http.MethodGet, "/users/nobody", ""), 404) // an answer, not a store error
+	fams := scrape(t, m.Handler())
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"tokencluster_store_errors_total", map[string]string{"op": "revocations"}, 1},
+		{"tokencluster_store_errors_total", map[string]string{"op": "ping"}, 1},
+		{"tokencluster_store_errors_total", map[string]string{"op": "get"}, 0},
+		{"tokencluster_store_up", nil, 0},
+		{"tokencluster_http_requests_total", map[string]string{"route": "GET /v1/revocations", "code": "503"}, 1},
+	} {
+		if got, ok := sample(fams, tc.name, tc.labels); !ok || got != tc.want {
+			t.Errorf("%s%v = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
+		}
+	}
+	if _, ok := fams["tokencluster_revocation_feed_entries"]; ok {
+		t.Error("a feed length that could not be read was reported")
 	}
 }

@@ -51,8 +51,8 @@ type Options struct {
 	Throttle *throttle.Limiter
 	// Issuer is the JWT "iss" claim; default "credgate-tokencluster".
 	Issuer string
-	// Metrics receives the server's metrics; nil keeps them private (a
-	// registry nobody serves).
+	// Metrics receives the server's metrics (one Metrics per Server); nil
+	// keeps them private (a registry nobody serves).
 	Metrics *metrics.Metrics
 	// ReadyTimeout bounds the store check of /readyz; default 2s.
 	ReadyTimeout time.Duration
@@ -99,10 +99,12 @@ func New(opts Options) (*Server, error) {
 	setDefaults(&opts)
 	raw := opts.Store
 	opts.Store = opts.Metrics.Store(raw)
-	opts.Metrics.FeedLength(func(ctx context.Context) (uint64, error) {
+	if err := opts.Metrics.FeedLength(func(ctx context.Context) (uint64, error) {
 		_, head, err := raw.Revocations(ctx, 0, 0)
 		return head, err
-	})
+	}); err != nil {
+		return nil, fmt.Errorf("server: Options.Metrics already serves another server: %w", err)
+	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), limiter: opts.Throttle, m: opts.Metrics,
 		reg: &registry.Registry{Store: opts.Store, Hasher: opts.Hasher, Now: opts.Now}}
 	if s.limiter == nil {
