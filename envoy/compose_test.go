@@ -243,6 +243,15 @@ func TestCompose(t *testing.T) {
 						continue
 					}
 					checkDockerfile(t, filepath.Join("..", dockerfile))
+					if svc == "tokencluster" {
+						b, err := os.ReadFile(filepath.Join("..", dockerfile))
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !strings.Contains(string(b), "http://127.0.0.1:9090/readyz") {
+							t.Errorf("%s: the HEALTHCHECK must probe /readyz (the store answers)", dockerfile)
+						}
+					}
 				}
 			},
 		},
