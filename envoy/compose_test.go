@@ -191,7 +191,11 @@ func TestCompose(t *testing.T) {
 				if !hasFlag(tc.Command, "--redis", "redis://redis:6379/0") || !hasFlag(tc.Command, "--seed", "/seed/credentials.json") {
 					t.Errorf("tokencluster command %v", tc.Command)
 				}
+				// The demo seed is mounted here; the image holds none.
 				checkMounts(t, tc, map[string]string{"/seed/credentials.json": repoPath(t, "tokencluster/testdata/credentials.json")})
+				if !tc.ReadOnly {
+					t.Error("tokencluster: read_only: true wanted (the service writes nothing on Redis)")
+				}
 				v := tc.Environment["TOKENCLUSTER_ADMIN_TOKEN"]
 				if v == nil || *v == "" {
 					t.Fatal("no admin token: the suite cannot create or revoke credentials")
@@ -209,7 +213,7 @@ func TestCompose(t *testing.T) {
 			name: "health checks and start order",
 			check: func(t *testing.T) {
 				for svc, probe := range map[string]string{
-					"tokencluster": "http://127.0.0.1:9090/healthz",
+					"tokencluster": "http://127.0.0.1:9090/readyz",
 					"upstream":     "http://127.0.0.1:8080/healthz",
 					"redis":        "ping",
 				} {
@@ -239,6 +243,15 @@ func TestCompose(t *testing.T) {
 						continue
 					}
 					checkDockerfile(t, filepath.Join("..", dockerfile))
+					if svc == "tokencluster" {
+						b, err := os.ReadFile(filepath.Join("..", dockerfile))
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !strings.Contains(string(b), "http://127.0.0.1:9090/readyz") {
+							t.Errorf("%s: the HEALTHCHECK must probe /readyz (the store answers)", dockerfile)
+						}
+					}
 				}
 			},
 		},
@@ -351,5 +364,11 @@ func checkDockerfile(t *testing.T, path string) {
 	}
 	if !strings.Contains(string(b), "HEALTHCHECK") {
 		t.Errorf("%s: no HEALTHCHECK", path)
+	}
+	// No credentials baked in: nothing of testdata/ (the demo seed) enters an image.
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && (f[0] == "COPY" || f[0] == "ADD") && strings.Contains(line, "testdata") {
+			t.Errorf("%s: %q copies test data (demo credentials) into the image", path, strings.TrimSpace(line))
+		}
 	}
 }

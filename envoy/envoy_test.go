@@ -190,8 +190,8 @@ func TestBootstrap(t *testing.T) {
 					if c.GetName() != "token_cluster" {
 						continue
 					}
-					if hc := c.GetHealthChecks(); len(hc) == 0 || hc[0].GetHttpHealthCheck().GetPath() != "/healthz" {
-						t.Errorf("health checks %v, want an HTTP check of /healthz", hc)
+					if hc := c.GetHealthChecks(); len(hc) == 0 || hc[0].GetHttpHealthCheck().GetPath() != "/readyz" {
+						t.Errorf("health checks %v, want an HTTP check of /readyz (readiness)", hc)
 					}
 					if th := c.GetCircuitBreakers().GetThresholds(); len(th) == 0 || th[0].GetMaxPendingRequests() == nil {
 						t.Errorf("circuit breakers %v, want thresholds with max_pending_requests", th)

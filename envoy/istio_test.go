@@ -311,20 +311,69 @@ func checkDeployment(t *testing.T, d istioDoc, all []istioDoc) {
 	if len(containers) == 0 {
 		t.Fatal("no containers")
 	}
+	if sc := get(d.obj, "spec", "template", "spec", "securityContext"); get(sc, "runAsNonRoot") != true {
+		t.Errorf("pod securityContext %v, want runAsNonRoot: true", sc)
+	}
 	for _, c := range containers {
-		if str(c, "image") == "" || get(c, "readinessProbe", "httpGet", "path") != "/healthz" {
-			t.Errorf("container %s needs an image and a /healthz readiness probe", str(c, "name"))
+		name := str(c, "name")
+		if str(c, "image") == "" {
+			t.Errorf("container %s needs an image", name)
 		}
-		if str(c, "name") != "tokencluster" {
+		// Readiness and liveness are different questions: a store outage
+		// must take the pod out of the endpoints, not restart it.
+		if p := get(c, "readinessProbe", "httpGet", "path"); p != "/readyz" {
+			t.Errorf("container %s: readiness probe %v, want /readyz", name, p)
+		}
+		if p := get(c, "livenessProbe", "httpGet", "path"); p != "/livez" {
+			t.Errorf("container %s: liveness probe %v, want /livez", name, p)
+		}
+		for _, kind := range []string{"requests", "limits"} {
+			for _, res := range []string{"cpu", "memory"} {
+				if str(c, "resources", kind, res) == "" {
+					t.Errorf("container %s: no resources.%s.%s", name, kind, res)
+				}
+			}
+		}
+		sc := get(c, "securityContext")
+		if get(sc, "readOnlyRootFilesystem") != true || get(sc, "allowPrivilegeEscalation") != false ||
+			!reflect.DeepEqual(get(sc, "capabilities", "drop"), []any{"ALL"}) {
+			t.Errorf("container %s: securityContext %v, want readOnlyRootFilesystem, no privilege escalation, drop ALL", name, sc)
+		}
+		if u, ok := get(sc, "runAsUser").(float64); ok && u == 0 {
+			t.Errorf("container %s runs as root", name)
+		}
+		if name != "tokencluster" {
 			continue
 		}
-		env, _ := get(c, "env").([]any)
-		fromSecret := false
-		for _, e := range env {
-			fromSecret = fromSecret || (str(e, "name") == "TOKENCLUSTER_VERIFY_TOKEN" && get(e, "valueFrom", "secretKeyRef", "name") != nil)
+		// No demo credentials: the image holds none, and nothing here seeds them.
+		args, _ := get(c, "args").([]any)
+		for _, a := range args {
+			if s, _ := a.(string); s == "--seed" || strings.Contains(s, "credentials.json") || strings.Contains(s, "testdata") {
+				t.Errorf("the token cluster is seeded with %q: production starts without demo credentials", s)
+			}
 		}
-		if !fromSecret {
+		env, _ := get(c, "env").([]any)
+		fromSecret := map[string]bool{}
+		for _, e := range env {
+			if get(e, "value") != nil && strings.HasSuffix(str(e, "name"), "_TOKEN") {
+				t.Errorf("%s is written into the manifest; take it from a Secret", str(e, "name"))
+			}
+			if get(e, "valueFrom", "secretKeyRef", "name") != nil {
+				fromSecret[str(e, "name")] = true
+			}
+		}
+		if !fromSecret["TOKENCLUSTER_VERIFY_TOKEN"] {
 			t.Error("the token cluster needs TOKENCLUSTER_VERIFY_TOKEN from a Secret: it refuses to start without a verify credential")
+		}
+		if !fromSecret["TOKENCLUSTER_ADMIN_TOKEN"] {
+			t.Error("the token cluster needs TOKENCLUSTER_ADMIN_TOKEN from a Secret: without it no credential can be created")
+		}
+		if !slices.Contains(args, any("--drain-delay")) {
+			t.Error("no --drain-delay: on SIGTERM the pod would stop accepting before the endpoints drop it")
+		}
+		grace, _ := get(d.obj, "spec", "template", "spec", "terminationGracePeriodSeconds").(float64)
+		if grace < 20 {
+			t.Errorf("terminationGracePeriodSeconds %v, want at least the drain delay plus the shutdown timeout (20 s)", grace)
 		}
 	}
 }

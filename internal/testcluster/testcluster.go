@@ -55,7 +55,7 @@ func Start(t testing.TB, seedFile string, flags ...string) *Cluster {
 func (c *Cluster) waitHealthy(t testing.TB) {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(c.URL + "/healthz")
+		resp, err := http.Get(c.URL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

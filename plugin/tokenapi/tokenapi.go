@@ -20,7 +20,9 @@ const (
 	// PathJWKSWithSecrets is PathJWKS with the HS256 secrets too, for the
 	// plugin only: the verify credential is required (GET).
 	PathJWKSWithSecrets = "/v1/jwks"
-	// PathHealth answers 200 "ok" when the service is ready.
+	// PathHealth answers 200 "ok" when the service is ready: the older name
+	// of the token cluster's /readyz, kept for existing checks (/livez is
+	// the liveness endpoint).
 	PathHealth = "/healthz"
 )
 

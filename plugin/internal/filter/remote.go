@@ -22,19 +22,20 @@ import (
 func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) types.Action {
 	p := h.plugin
 	lk, rv := res.Lookup, res.Verifier.(authn.RemoteVerifier)
+	trace := scheme.Correlation(req) // the token cluster logs them with the call
 	now := h.now()
 	if lk.CacheKey != "" {
 		if e, ok := p.cached(lk, now); ok {
 			p.metrics.inc("credgate.cache.hit")
 			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) {
 				p.cache.MarkRefreshed(lk.CacheKey, now.Add(lk.Refresh))
-				p.refresh(lk)
+				p.refresh(lk, trace)
 			}
 			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
 		}
 	}
 	p.metrics.inc("credgate.cache.miss")
-	err := p.ask(lk, func(a *authn.Answer, err error) {
+	err := p.ask(lk, trace, func(a *authn.Answer, err error) {
 		h.resume(rt, req, rv, lk, a, err)
 	})
 	if err != nil {
@@ -118,8 +119,8 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) 
 
 // refresh repeats a lookup in the background to slide a session's expiry;
 // the answer replaces the cached one.
-func (p *pluginContext) refresh(lk *authn.Lookup) {
-	err := p.ask(lk, func(a *authn.Answer, err error) {
+func (p *pluginContext) refresh(lk *authn.Lookup, trace [][2]string) {
+	err := p.ask(lk, trace, func(a *authn.Answer, err error) {
 		if err == nil {
 			p.store(lk, a, p.now())
 		}
@@ -135,9 +136,9 @@ var (
 	errNoReply = errors.New("token cluster gave no status")
 )
 
-// ask sends a lookup to the token cluster; done gets the decoded answer or
-// the reason there is none.
-func (p *pluginContext) ask(lk *authn.Lookup, done func(*authn.Answer, error)) error {
+// ask sends a lookup to the token cluster with the request's correlation
+// headers (trace); done gets the decoded answer or the reason there is none.
+func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*authn.Answer, error)) error {
 	c := p.cfg.Cluster
 	headers := [][2]string{{":method", lk.Method}, {":path", lk.Path}, {":authority", c.Authority},
 		{"accept", "application/json"}}
@@ -147,6 +148,7 @@ func (p *pluginContext) ask(lk *authn.Lookup, done func(*authn.Answer, error)) e
 	if c.VerifyToken != "" {
 		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
 	}
+	headers = append(headers, trace...)
 	sent := p.now()
 	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body, nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {

@@ -15,6 +15,10 @@ import (
 	"os"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/credgate/credgate/tokencluster/internal/logging"
+	"github.com/credgate/credgate/tokencluster/internal/metrics"
 	"github.com/credgate/credgate/tokencluster/internal/registry"
 	"github.com/credgate/credgate/tokencluster/internal/secret"
 	"github.com/credgate/credgate/tokencluster/internal/server"
@@ -107,7 +111,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	jwtTTL := fs.Duration("jwt-ttl", time.Hour, "lifetime of issued JWTs")
 	oauthTTL := fs.Duration("oauth-ttl", time.Hour, "lifetime of OAuth2 access tokens")
 	cacheTTL := fs.Duration("cache-ttl", time.Minute, "longest cache hint of a positive verification")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logLevel := fs.String("log-level", "info", "debug (adds one line per request), info (state changes), warn or error")
+	metricsAddr := fs.String("metrics-addr", "", "listen address of the operations port: /metrics, /livez, /readyz, unauthenticated (keep it private); empty: no /metrics")
+	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long /readyz fails while the service still serves, before it stops accepting (set it above the readiness probe period)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "after the drain delay, how long in-flight requests may take to finish")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,7 +122,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(logging.NewHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})))
+	// go-redis's own lines (pool and connection trouble) as JSON records too.
+	goredis.SetLogger(logging.Redis{L: logger})
 	if *openVerify && *verifyToken == "" {
 		logger.Warn("INSECURE: the verification API is open to every caller (--insecure-open-verify): anyone who reaches this " +
 			"port can read HMAC keys and the HS256 signing keys (and so mint tokens), test any credential and consume SSO tokens; never run this way outside development")
@@ -125,7 +134,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	srv, err := server.New(server.Options{Store: st, Logger: logger, Hasher: secret.NewHasher(sf.bcryptCost), AdminToken: *adminToken,
+	m := metrics.New()
+	srv, err := server.New(server.Options{Store: st, Logger: logger, Metrics: m, Hasher: secret.NewHasher(sf.bcryptCost), AdminToken: *adminToken,
 		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", TrustForwardedFor: *trustXFF, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})
 	if err != nil {
 		return err
@@ -139,31 +149,99 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep() // before st.Close runs
-	go sweep(sweepCtx, st, logger)
-	return run(ctx, ln, srv, logger)
+	var opsLn net.Listener
+	if *metricsAddr != "" {
+		if opsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+	}
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground() // before st.Close runs
+	go sweep(bgCtx, st, logger)
+	go watchStore(bgCtx, srv, 5*time.Second)
+	return run(ctx, runConfig{ln: ln, opsLn: opsLn, h: srv, ops: opsHandler(srv, m), drain: srv.Drain,
+		drainDelay: *drainDelay, shutdownTimeout: *shutdownTimeout, logger: logger})
 }
 
-// run serves until ctx ends, then shuts down gracefully within 10 seconds.
-func run(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 32 << 10}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	logger.Info("tokencluster listening", "addr", ln.Addr().String())
+// opsHandler serves the operations port: /metrics and the health endpoints.
+func opsHandler(srv *server.Server, m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("GET "+server.PathLive, srv)
+	mux.Handle("GET "+server.PathReady, srv)
+	return mux
+}
+
+// watchStore checks the store every interval so that store up/down
+// transitions are logged and tokencluster_store_up is current without probes.
+func watchStore(ctx context.Context, srv *server.Server, interval time.Duration) {
+	_ = srv.CheckStore(ctx)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = srv.CheckStore(ctx)
+		}
+	}
+}
+
+type runConfig struct {
+	ln, opsLn       net.Listener // opsLn may be nil
+	h, ops          http.Handler
+	drain           func() // makes readiness fail
+	drainDelay      time.Duration
+	shutdownTimeout time.Duration
+	logger          *slog.Logger
+	// wait sleeps the drain delay; tests replace it to step through the drain.
+	wait func(time.Duration)
+}
+
+// run serves until ctx ends, then drains: readiness fails at once (drain),
+// the listeners keep serving for drainDelay so that load balancers notice,
+// then they stop accepting and in-flight requests get shutdownTimeout to
+// finish (http.Server.Shutdown).
+func run(ctx context.Context, c runConfig) error {
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+			WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 32 << 10}
+	}
+	servers := []*http.Server{newServer(c.h)}
+	errc := make(chan error, 2)
+	go func() { errc <- servers[0].Serve(c.ln) }()
+	c.logger.Info("tokencluster listening", "addr", c.ln.Addr().String())
+	if c.opsLn != nil {
+		servers = append(servers, newServer(c.ops))
+		go func() { errc <- servers[1].Serve(c.opsLn) }()
+		c.logger.Info("tokencluster operations listening", "addr", c.opsLn.Addr().String(), "paths", "/metrics /livez /readyz")
+	}
 	select {
 	case err := <-errc:
+		for _, hs := range servers {
+			_ = hs.Close()
+		}
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("tokencluster shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	c.drain()
+	c.logger.Info("tokencluster draining: readiness fails from now on", "drain_delay", c.drainDelay.String())
+	if c.wait == nil {
+		c.wait = time.Sleep
 	}
-	return nil
+	c.wait(c.drainDelay)
+	c.logger.Info("tokencluster shutting down", "timeout", c.shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, hs := range servers {
+		if err := hs.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // sweep removes expired tokens from stores that need it (bbolt; Redis uses TTLs).

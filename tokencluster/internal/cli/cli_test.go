@@ -29,6 +29,13 @@ const verifyToken = "cli-test-verify-token-0123456789"
 // returns its base URL and a stop function that waits for a clean exit.
 func serve(t *testing.T, args ...string) (string, func()) {
 	t.Helper()
+	base, _, stop := serveLogs(t, args...)
+	return base, stop
+}
+
+// serveLogs is serve that also returns the service's log.
+func serveLogs(t *testing.T, args ...string) (string, *testproc.Buffer, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &testproc.Buffer{}
 	done := make(chan int, 1)
@@ -43,7 +50,7 @@ func serve(t *testing.T, args ...string) (string, func()) {
 		for _, line := range strings.Split(logs.String(), "\n") {
 			var rec struct{ Msg, Addr string }
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "tokencluster listening" {
-				return "http://" + rec.Addr, func() {
+				return "http://" + rec.Addr, logs, func() {
 					cancel()
 					select {
 					case code := <-done:
@@ -173,5 +180,51 @@ func TestServeNeedsVerifyCredential(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized {
 		t.Fatal("the open API asked for a credential")
+	}
+}
+
+// TestOperationsPort: --metrics-addr serves /metrics, /livez and /readyz
+// without credentials on its own listener; the API port serves no /metrics.
+func TestOperationsPort(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "tc.db")
+	base, logs, stop := serveLogs(t, "--data", data, "--bcrypt-cost", "4", "--metrics-addr", "127.0.0.1:0", "--seed", seedFile)
+	defer stop()
+	var ops string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "tokencluster operations listening" {
+			ops = "http://" + rec.Addr
+		}
+	}
+	if ops == "" {
+		t.Fatalf("no operations listener logged: %s", logs.String())
+	}
+	get := func(u string) (int, string) {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get(base + "/readyz"); code != 200 {
+		t.Fatalf("API port /readyz = %d", code)
+	}
+	for _, tc := range []struct {
+		url, want string
+		code      int
+	}{
+		{ops + "/livez", "ok", 200},
+		{ops + "/readyz", "ok", 200},
+		{ops + "/metrics", `tokencluster_http_requests_total{code="200",route="GET /readyz"} 2`, 200}, // the API port's and the operations port's
+		{ops + "/metrics", "tokencluster_store_up 1", 200},
+		{ops + "/metrics", "go_goroutines", 200},
+		{base + "/metrics", "no such endpoint", 404},
+		{ops + "/v1/revocations", "404 page not found", 404}, // the API is not on the operations port
+	} {
+		if code, body := get(tc.url); code != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s = %d, want %d with %q; body:\n%.2000s", tc.url, code, tc.code, tc.want, body)
+		}
 	}
 }

@@ -9,6 +9,16 @@ import (
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
+// noParams refuses the request when its URL carries any query parameter (the
+// admin writes take none); it reports whether it answered.
+func (s *Server) noParams(w http.ResponseWriter, r *http.Request) bool {
+	if err := checkParams(r.URL.Query()); err != nil {
+		s.fail(w, r, err)
+		return true
+	}
+	return false
+}
+
 // collection returns the {collection} path value when the registry knows it.
 func collection(r *http.Request) (store.Collection, error) {
 	c := store.Collection(r.PathValue("collection"))
@@ -49,16 +59,29 @@ func (s *Server) adminGet(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	q := r.URL.Query()
+	if err := checkParams(q, getParams...); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	indent, err := parseIndent(q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	rec, err := s.opts.Store.Get(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, registry.ViewOf(c, rec), r.URL.Query().Get("indent") == "true")
+	writeJSON(w, http.StatusOK, registry.ViewOf(c, rec), indent)
 }
 
 // adminCreate serves POST /admin/v1/{collection} with a registry.Entry body → 201.
 func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) {
+	if s.noParams(w, r) {
+		return
+	}
 	c, err := collection(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -74,6 +97,7 @@ func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.changed(r, c, "create", created.Record.ID)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, created, false)
 }
@@ -81,6 +105,9 @@ func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) {
 // adminRotate serves POST /admin/v1/{collection}/{id}/rotate; an empty body
 // generates new secrets, a registry.Entry body sets them.
 func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) {
+	if s.noParams(w, r) {
+		return
+	}
 	c, err := collection(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -98,6 +125,7 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.changed(r, c, "rotate", r.PathValue("id"))
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, created, false)
 }
@@ -105,6 +133,9 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) {
 // adminRevoke serves DELETE /admin/v1/{collection}/{id}: marks it revoked
 // and publishes its digests on the revocation feed.
 func (s *Server) adminRevoke(w http.ResponseWriter, r *http.Request) {
+	if s.noParams(w, r) {
+		return
+	}
 	c, err := collection(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -115,5 +146,6 @@ func (s *Server) adminRevoke(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.changed(r, c, "revoke", view.ID)
 	writeJSON(w, http.StatusOK, view, false)
 }

@@ -40,7 +40,7 @@ func TestAdminListsAndNoSecrets(t *testing.T) {
 	tests := []struct {
 		name, query               string
 		status, count, total, pgs int
-		first                     string
+		first, msg                string
 	}{
 		{name: "default page", query: "", status: 200, count: 25, total: 31, pgs: 2, first: "d00"},
 		{name: "second page", query: "page=index~1,size~25", status: 200, count: 6, total: 31, pgs: 2, first: "d25"},
@@ -54,12 +54,36 @@ func TestAdminListsAndNoSecrets(t *testing.T) {
 		{name: "bad size", query: "page=size~0", status: 400},
 		{name: "bad sort", query: "sort=secret~asc", status: 400},
 		{name: "bad filter op", query: "filter=name~like~pea", status: 400},
+		// Field, operator, direction and page key names are case-insensitive.
+		{name: "upper-case field and op", query: "filter=NAME~CN~pea", status: 200, count: 20, total: 20, pgs: 1, first: "d00"},
+		{name: "mixed-case sort", query: "sort=Id~DESC&page=Index~0,Size~1", status: 200, count: 1, total: 31, pgs: 31, first: "dev-1001"},
+		{name: "mixed-case op", query: "filter=id~Sw~D1", status: 200, count: 10, total: 10, pgs: 1, first: "d10"},
+		// Ordering operators.
+		{name: "gt", query: "filter=id~gt~d27", status: 200, count: 3, total: 3, pgs: 1, first: "d28"},
+		{name: "ge", query: "filter=id~ge~d27,id~lt~d30", status: 200, count: 3, total: 3, pgs: 1, first: "d27"},
+		{name: "lt", query: "filter=id~lt~d02", status: 200, count: 2, total: 2, pgs: 1, first: "d00"},
+		{name: "le upper-case", query: "filter=ID~LE~D02", status: 200, count: 3, total: 3, pgs: 1, first: "d00"},
+		{name: "gt on a time", query: "filter=created_at~ge~2026-03-04,created_at~lt~2026-03-05", status: 200, count: 25, total: 31, pgs: 2, first: "d00"},
+		{name: "time before every record", query: "filter=created_at~lt~2026-03-04", status: 200, count: 0, total: 0, pgs: 0},
+		{name: "empty field never ordered", query: "filter=expires_at~lt~9999", status: 200, count: 0, total: 0, pgs: 0},
+		{name: "indent=TRUE", query: "indent=TRUE&page=size~1", status: 200, count: 1, total: 31, pgs: 31, first: "d00"},
+		// Unknown or repeated parameters are refused, naming them.
+		{name: "unknown parameter", query: "pagesize=10", status: 400, msg: `unknown query parameter "pagesize"`},
+		{name: "upper-case parameter name", query: "Page=index~0", status: 400, msg: `unknown query parameter "Page"`},
+		{name: "parameter twice", query: "sort=id~asc&sort=name~asc", status: 400, msg: "more than once"},
+		{name: "bad indent", query: "indent=yes", status: 400},
+		{name: "unknown field named", query: "filter=owner~eq~x", status: 400, msg: `unknown field "owner"`},
+		{name: "unknown op named", query: "filter=id~like~x", status: 400, msg: `unknown operator "like"`},
+		{name: "huge page index", query: "page=index~99999999999", status: 400},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := e.admin(http.MethodGet, "/developers?"+tc.query, "")
 			wantStatus(t, resp, tc.status)
 			if tc.status != 200 {
+				if d, _ := resp.json(t)["error_description"].(string); !strings.Contains(d, tc.msg) {
+					t.Fatalf("error_description %q, want it to say %q", d, tc.msg)
+				}
 				return
 			}
 			m := resp.json(t)
@@ -141,6 +165,12 @@ func TestAdminCreateGetRotateRevoke(t *testing.T) {
 		"field not allowed":  {http.MethodPost, "/tenants", `{"id":"t","secret":"x"}`, 400},
 		"unknown tenant":     {http.MethodPost, "/api-keys", `{"tenant":"nope"}`, 400},
 		"bad id":             {http.MethodPost, "/tenants", `{"id":"a/b"}`, 400},
+		"get, unknown param": {http.MethodGet, "/users/user-42?fields=all", "", 400},
+		"get, indent twice":  {http.MethodGet, "/users/user-42?indent=true&indent=false", "", 400},
+		"create with params": {http.MethodPost, "/tenants?dry_run=true", `{"id":"t2"}`, 400},
+		"rotate with params": {http.MethodPost, "/api-keys/demo-key/rotate?force=1", "", 400},
+		"revoke with params": {http.MethodDelete, "/api-keys/demo-key?cascade=true", "", 400},
+		"sso with params":    {http.MethodPost, "/users/user-42/sso?x=1", `{"redirect_url":"https://app.example/"}`, 400},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := e.admin(tc.method, tc.path, tc.body)

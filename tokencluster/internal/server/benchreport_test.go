@@ -40,6 +40,12 @@ func (r *results) median(backend, kind string) (float64, int) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if code == 0 {
+		if err := checkOpenAPICoverage(); err != nil {
+			fmt.Println("FAIL:", err)
+			code = 1
+		}
+	}
 	if len(benchResults.m) > 0 {
 		table := benchResults.table()
 		fmt.Print("\n" + table)

@@ -109,7 +109,7 @@ func setRetryAfter(w http.ResponseWriter, ae *apiError) {
 // fail logs server-side failures with their private detail, then answers.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if ae := classify(err); ae.Status >= 500 {
-		s.opts.Logger.Error("request failed", "pattern", r.Pattern, "err", err)
+		s.opts.Logger.ErrorContext(r.Context(), "request failed", "pattern", r.Pattern, "err", err)
 	}
 	writeError(w, err)
 }

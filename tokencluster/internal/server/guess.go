@@ -3,7 +3,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"math"
 	"net"
@@ -11,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/credgate/credgate/tokencluster/internal/throttle"
 )
 
 // guess runs check, a password or secret comparison for account at
@@ -29,26 +26,32 @@ func (s *Server) guess(r *http.Request, endpoint, account string, check func() e
 		return errUnavailable(err)
 	}
 	if a == nil {
-		s.opts.Logger.Warn("login throttled", "endpoint", endpoint, "account", account, "source", src,
-			"retry_after_s", retryAfter(wait))
+		// Counted, and logged at DEBUG only: the WARN line was written when the refusal began.
+		s.m.LoginThrottled.WithLabelValues(endpoint).Inc()
+		s.opts.Logger.DebugContext(ctx, "login refused by the throttle", "endpoint", endpoint, "account", account,
+			"source", src, "retry_after_s", retryAfter(wait))
 		return errThrottled(wait)
 	}
 	err = check()
 	var ae *apiError
 	switch {
 	case err == nil:
-		s.record(ctx, a, true)
+		if err := a.End(ctx, true); err != nil {
+			s.opts.Logger.ErrorContext(ctx, "login throttle unavailable", "err", err)
+		}
 	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
-		s.opts.Logger.Warn("login failed", "endpoint", endpoint, "account", account, "source", src)
-		s.record(ctx, a, false)
+		s.m.LoginFailures.WithLabelValues(endpoint).Inc()
+		s.opts.Logger.InfoContext(ctx, "login failed", "endpoint", endpoint, "account", account, "source", src)
+		acct, srcWait, ferr := a.Fail(ctx)
+		switch {
+		case ferr != nil:
+			s.opts.Logger.ErrorContext(ctx, "login throttle unavailable", "err", ferr)
+		case acct > 0 || srcWait > 0:
+			s.opts.Logger.WarnContext(ctx, "login throttled", "endpoint", endpoint, "account", account, "source", src,
+				"account_retry_after_s", retryAfter(acct), "source_retry_after_s", retryAfter(srcWait))
+		}
 	}
 	return err
-}
-
-func (s *Server) record(ctx context.Context, a *throttle.Attempt, ok bool) {
-	if err := a.End(ctx, ok); err != nil {
-		s.opts.Logger.Error("login throttle unavailable", "err", err)
-	}
 }
 
 // source is the client's address: the last X-Forwarded-For entry when the

@@ -33,6 +33,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errUnavailable(err))
 		return
 	}
+	s.verified(resp.Kind, resp.Active, resp.Reason, resp.CacheTTL)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp, false)
 }

@@ -99,6 +99,7 @@ func (s *Server) issueJWT(w http.ResponseWriter, r *http.Request, subject store.
 		s.fail(w, r, err)
 		return
 	}
+	s.issued(r, "jwt_"+kind, subject.ID, subject.Tenant)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, tokenapi.JWTResponse{Token: signed, TokenType: "Bearer",
 		ExpiresIn: int64(s.opts.JWTTTL.Seconds())}, false)

@@ -67,6 +67,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.issued(r, tokenapi.KindOAuth2, client.ID, client.Tenant)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, tokenapi.OAuthTokenResponse{AccessTokenDash: raw, AccessToken: raw,

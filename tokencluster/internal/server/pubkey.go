@@ -45,6 +45,7 @@ func (s *Server) publicKeyToken(w http.ResponseWriter, r *http.Request) {
 		s.failEnvelope(w, r, err)
 		return
 	}
+	s.issued(r, tokenapi.KindPublicKeyToken, app.ID, app.Tenant)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, tokenapi.PublicKeyTokenResponse{Status: true, Token: raw,
 		ExpiresIn: int64(s.opts.PublicKeyTokenTTL.Seconds())}, false)
@@ -76,7 +77,7 @@ func (s *Server) checkPublicKeySecret(r *http.Request, req tokenapi.PublicKeyTok
 func (s *Server) failEnvelope(w http.ResponseWriter, r *http.Request, err error) {
 	ae := classify(err)
 	if ae.Status >= 500 {
-		s.opts.Logger.Error("request failed", "pattern", r.Pattern, "err", err)
+		s.opts.Logger.ErrorContext(r.Context(), "request failed", "pattern", r.Pattern, "err", err)
 	}
 	setRetryAfter(w, ae)
 	w.Header().Set("Cache-Control", "no-store")

@@ -5,13 +5,18 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
+	"github.com/credgate/credgate/tokencluster/internal/logging"
+	"github.com/credgate/credgate/tokencluster/internal/metrics"
 	"github.com/credgate/credgate/tokencluster/internal/registry"
 	"github.com/credgate/credgate/tokencluster/internal/secret"
 	"github.com/credgate/credgate/tokencluster/internal/store"
@@ -47,6 +52,11 @@ type Options struct {
 	Throttle *throttle.Limiter
 	// Issuer is the JWT "iss" claim; default "credgate-tokencluster".
 	Issuer string
+	// Metrics receives the server's metrics (one Metrics per Server); nil
+	// keeps them private (a registry nobody serves).
+	Metrics *metrics.Metrics
+	// ReadyTimeout bounds the store check of /readyz; default 2s.
+	ReadyTimeout time.Duration
 
 	OAuthTTL          time.Duration // default 1h
 	SessionIdle       time.Duration // default 15m
@@ -68,6 +78,11 @@ type Server struct {
 	reg     *registry.Registry
 	mux     *http.ServeMux
 	limiter *throttle.Limiter
+	m       *metrics.Metrics
+	// draining is set once shutdown began: /readyz fails from then on.
+	draining atomic.Bool
+	// storeState is the last store check: 0 unknown, 1 up, 2 down.
+	storeState atomic.Int32
 }
 
 // New validates opts and builds the server.
@@ -83,11 +98,19 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("the verify token must be at least %d characters", MinVerifyToken)
 	}
 	setDefaults(&opts)
-	s := &Server{opts: opts, mux: http.NewServeMux(), limiter: opts.Throttle,
+	raw := opts.Store
+	opts.Store = opts.Metrics.Store(raw)
+	if err := opts.Metrics.FeedLength(func(ctx context.Context) (uint64, error) {
+		_, head, err := raw.Revocations(ctx, 0, 0)
+		return head, err
+	}); err != nil {
+		return nil, fmt.Errorf("server: Options.Metrics already serves another server: %w", err)
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), limiter: opts.Throttle, m: opts.Metrics,
 		reg: &registry.Registry{Store: opts.Store, Hasher: opts.Hasher, Now: opts.Now}}
 	if s.limiter == nil {
 		var c throttle.Counters = throttle.NewMemory(opts.Now)
-		if shared, ok := opts.Store.(throttle.Counters); ok {
+		if shared, ok := raw.(throttle.Counters); ok {
 			c = shared // every replica counts the same failures
 		}
 		s.limiter = &throttle.Limiter{C: c, Account: throttle.DefaultAccount, Source: throttle.DefaultSource}
@@ -102,6 +125,11 @@ func setDefaults(o *Options) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	// Every line of a request carries its x-request-id and traceparent.
+	o.Logger = slog.New(logging.NewHandler(o.Logger.Handler()))
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
 	}
 	if o.Hasher == nil {
 		o.Hasher = secret.NewHasher(0)
@@ -123,6 +151,7 @@ func setDefaults(o *Options) {
 	def(&o.CacheTTL, time.Minute)
 	def(&o.SessionCacheTTL, 30*time.Second)
 	def(&o.NegativeCacheTTL, 5*time.Second)
+	def(&o.ReadyTimeout, 2*time.Second)
 }
 
 // Registry returns the registry the server uses (for the seed command).
@@ -130,7 +159,9 @@ func (s *Server) Registry() *registry.Registry { return s.reg }
 
 func (s *Server) routes() {
 	m := s.mux
-	m.HandleFunc("GET "+tokenapi.PathHealth, s.health)
+	m.HandleFunc("GET "+PathLive, s.livez)
+	m.HandleFunc("GET "+PathReady, s.readyz)
+	m.HandleFunc("GET "+tokenapi.PathHealth, s.readyz) // older name of /readyz
 	m.HandleFunc("POST "+tokenapi.PathOAuthToken, s.oauthToken)
 	m.HandleFunc("POST "+tokenapi.PathSessionToken, s.sessionCreate)
 	m.HandleFunc("DELETE "+tokenapi.PathSessionToken+"/{token}", s.sessionDelete)
@@ -155,24 +186,44 @@ func (s *Server) routes() {
 	m.Handle("POST "+a+"/users/{id}/sso", s.adminAuth(s.adminSSO))
 }
 
-// ServeHTTP implements http.Handler with panic recovery and one access log line per request.
+// ServeHTTP implements http.Handler with panic recovery, request metrics
+// and one DEBUG line per request. Every log line of the request carries its
+// x-request-id and traceparent when they are well formed.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now() // wall time for the log only; decisions use s.opts.Now
+	start := time.Now() // wall time for the log and metrics only; decisions use s.opts.Now
+	r = r.WithContext(logging.WithRequest(r.Context(), single(r.Header, "X-Request-Id"), single(r.Header, "Traceparent")))
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	s.m.InFlight.Inc()
 	defer func() {
 		if p := recover(); p != nil {
-			s.opts.Logger.Error("handler panic", "pattern", r.Pattern, "panic", p)
+			s.opts.Logger.ErrorContext(r.Context(), "handler panic", "pattern", r.Pattern, "panic", p)
 			writeError(rw, errInternal)
 		}
+		s.m.InFlight.Dec()
 		// The pattern, never the raw path: paths such as DELETE /v2/token/{token} carry credentials.
-		s.opts.Logger.Info("request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.m.Requests.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
+		s.m.RequestDuration.WithLabelValues(route).Observe(d.Seconds())
+		s.opts.Logger.DebugContext(r.Context(), "request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
+			"duration_ms", float64(d.Microseconds())/1000)
 	}()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.mux.ServeHTTP(&fallbackWriter{w: rw}, r) // 404 or 405 from the mux, as a JSON body
 		return
 	}
 	s.mux.ServeHTTP(rw, r)
+}
+
+// single returns the header's value when it is sent exactly once, else "".
+func single(h http.Header, name string) string {
+	if v := h.Values(name); len(v) == 1 {
+		return v[0]
+	}
+	return ""
 }
 
 // fallbackWriter turns the mux's plain-text 404 and 405 answers into JSON errors.
@@ -211,13 +262,88 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	if err := s.opts.Store.Ping(r.Context()); err != nil {
+// Health endpoints.
+const (
+	// PathLive answers 200 while the process serves HTTP (Kubernetes livenessProbe).
+	PathLive = "/livez"
+	// PathReady answers 200 when the store answers within ReadyTimeout and
+	// the server is not draining (readinessProbe, Envoy health checks).
+	PathReady = "/readyz"
+)
+
+func (s *Server) livez(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Msg: "draining: shutting down"})
+		return
+	}
+	if err := s.CheckStore(r.Context()); err != nil {
 		writeError(w, errUnavailable(err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte("ok\n"))
+}
+
+// Drain makes /readyz fail from now on, so that load balancers and
+// Kubernetes stop sending new requests before the listener closes.
+func (s *Server) Drain() {
+	s.draining.Store(true)
+	s.m.Draining.Set(1)
+}
+
+// CheckStore pings the store within ReadyTimeout, sets tokencluster_store_up
+// and logs the transitions (store up at INFO, store down at ERROR).
+func (s *Server) CheckStore(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ReadyTimeout)
+	defer cancel()
+	err := s.opts.Store.Ping(ctx)
+	state := int32(1)
+	if err != nil {
+		state = 2
+	}
+	if prev := s.storeState.Swap(state); prev != state {
+		if err != nil {
+			s.m.StoreUp.Set(0)
+			s.opts.Logger.ErrorContext(ctx, "store down", "err", err)
+		} else {
+			s.m.StoreUp.Set(1)
+			s.opts.Logger.InfoContext(ctx, "store up")
+		}
+	}
+	return err
+}
+
+// issued logs and counts one issued credential (never the credential).
+func (s *Server) issued(r *http.Request, kind, subject, tenant string) {
+	s.m.Issued.WithLabelValues(kind).Inc()
+	s.opts.Logger.InfoContext(r.Context(), "credential issued", "kind", kind, "subject", subject, "tenant", tenant)
+}
+
+// changed logs and counts one admin change of collection c.
+func (s *Server) changed(r *http.Request, c store.Collection, action, id string) {
+	s.m.AdminChanges.WithLabelValues(string(c), action).Inc()
+	msg := map[string]string{"create": "credential created", "rotate": "credential rotated", "revoke": "credential revoked"}[action]
+	s.opts.Logger.InfoContext(r.Context(), msg, "collection", string(c), "id", id)
+}
+
+// verified counts one verification answer and the cache hint it served.
+func (s *Server) verified(kind string, active bool, reason string, cacheTTL int64) {
+	if kind == "" {
+		kind = "introspection" // inactive introspections name no kind
+	}
+	result := "active"
+	if !active {
+		result = reason
+	}
+	s.m.Verifications.WithLabelValues(kind, result).Inc()
+	s.m.CacheHints.WithLabelValues(kind, strconv.FormatBool(active)).Observe(float64(cacheTTL))
 }
 
 // verifyAuth requires the verify bearer token when one is configured.

@@ -58,6 +58,7 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.issued(r, tokenapi.KindSession, user.ID, user.Tenant)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, tokenapi.SessionTokenResponse{Token: tokenapi.SessionToken{ID: user.ID, Token: raw,
 		Expire: int(s.opts.SessionIdle / time.Minute), Username: user.Username, Time: now.UTC().Format(time.RFC3339),

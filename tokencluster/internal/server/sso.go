@@ -47,6 +47,9 @@ func (s *Server) ssoIssue(w http.ResponseWriter, r *http.Request) {
 
 // adminSSO serves POST /admin/v1/users/{id}/sso {"redirect_url"}.
 func (s *Server) adminSSO(w http.ResponseWriter, r *http.Request) {
+	if s.noParams(w, r) {
+		return
+	}
 	var req struct {
 		RedirectURL string `json:"redirect_url"`
 	}
@@ -68,6 +71,7 @@ func (s *Server) writeSSO(w http.ResponseWriter, r *http.Request, user store.Rec
 		s.fail(w, r, err)
 		return
 	}
+	s.issued(r, tokenapi.KindSSO, user.ID, user.Tenant)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp, false)
 }

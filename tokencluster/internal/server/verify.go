@@ -71,6 +71,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp.Kind = req.Kind
+	s.verified(resp.Kind, resp.Active, resp.Reason, resp.CacheTTL)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp, false)
 }

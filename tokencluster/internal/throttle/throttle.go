@@ -90,11 +90,18 @@ func (a *Attempt) End(ctx context.Context, ok bool) error {
 	if ok {
 		return a.l.C.ClearFailures(ctx, a.account)
 	}
-	if _, _, err := a.l.C.AddFailure(ctx, a.account, a.l.Account); err != nil {
-		return err
-	}
-	_, _, err := a.l.C.AddFailure(ctx, a.src, a.l.Source)
+	_, _, err := a.Fail(ctx)
 	return err
+}
+
+// Fail counts a failure against the account and the source and returns the
+// refusals it started (0 when the account or the source is not refused).
+func (a *Attempt) Fail(ctx context.Context) (account, source time.Duration, err error) {
+	if _, account, err = a.l.C.AddFailure(ctx, a.account, a.l.Account); err != nil {
+		return 0, 0, err
+	}
+	_, source, err = a.l.C.AddFailure(ctx, a.src, a.l.Source)
+	return account, source, err
 }
 
 // Memory is Counters in this process, for a single replica (the bbolt
