@@ -79,7 +79,9 @@ func StartNode(tb testing.TB, extra string) *Node {
 	extra = strings.TrimPrefix(extra, "--sentinel\n")
 	conf := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n", port, dir)
 	if !sentinel {
-		conf += "save \"\"\nappendonly no\n"
+		// A replica that (re)joins gets its copy at once instead of after the
+		// default 5 s wait for other replicas.
+		conf += "save \"\"\nappendonly no\nrepl-diskless-sync-delay 0\n"
 	}
 	conf += extra
 	path := filepath.Join(dir, "redis.conf")

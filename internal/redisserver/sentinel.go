@@ -13,21 +13,24 @@ import (
 // MasterName is the name the sentinels of StartSentinel monitor.
 const MasterName = "credgate"
 
-// Sentinel is a master, its replica and three sentinels (quorum 2).
+// Sentinel is a master, its replicas and three sentinels (quorum 2).
 type Sentinel struct {
 	Nodes     []*Node // the data nodes: master first at start
 	Sentinels []*Node
+	replicas  int
 }
 
-// StartSentinel starts a master, one replica and three sentinels and waits
-// until the sentinels know the replica and each other. down-after is one
+// StartSentinel starts a master, replicas and three sentinels and waits
+// until the sentinels know the replicas and each other. down-after is one
 // second, so a killed master is replaced within a few seconds.
-func StartSentinel(tb testing.TB) *Sentinel {
+func StartSentinel(tb testing.TB, replicas int) *Sentinel {
 	tb.Helper()
 	start := time.Now()
 	master := StartNode(tb, "")
-	replica := StartNode(tb, fmt.Sprintf("replicaof 127.0.0.1 %d\n", master.Port))
-	s := &Sentinel{Nodes: []*Node{master, replica}}
+	s := &Sentinel{Nodes: []*Node{master}, replicas: replicas}
+	for range replicas {
+		s.Nodes = append(s.Nodes, StartNode(tb, fmt.Sprintf("replicaof 127.0.0.1 %d\n", master.Port)))
+	}
 	for range 3 {
 		s.Sentinels = append(s.Sentinels, StartNode(tb, fmt.Sprintf("--sentinel\n"+
 			"sentinel monitor %s 127.0.0.1 %d 2\nsentinel down-after-milliseconds %[1]s 1000\n"+
@@ -35,12 +38,12 @@ func StartSentinel(tb testing.TB) *Sentinel {
 	}
 	ctx := context.Background()
 	err := eventually(ctx, 30*time.Second, func(ctx context.Context) error {
-		if err := s.replicaInSync(ctx, master); err != nil {
+		if err := s.replicaInSync(ctx, master, replicas); err != nil {
 			return err
 		}
 		for _, sn := range s.Sentinels {
 			rdb := client(sn.Addr)
-			replicas, err := rdb.Do(ctx, "SENTINEL", "REPLICAS", MasterName).Slice()
+			known, err := rdb.Do(ctx, "SENTINEL", "REPLICAS", MasterName).Slice()
 			var others []any
 			if err == nil {
 				others, err = rdb.Do(ctx, "SENTINEL", "SENTINELS", MasterName).Slice()
@@ -49,8 +52,8 @@ func StartSentinel(tb testing.TB) *Sentinel {
 			if err != nil {
 				return err
 			}
-			if len(replicas) != 1 || len(others) != 2 {
-				return fmt.Errorf("sentinel %s knows %d replicas and %d sentinels", sn.Addr, len(replicas), len(others))
+			if len(known) != replicas || len(others) != 2 {
+				return fmt.Errorf("sentinel %s knows %d replicas and %d sentinels", sn.Addr, len(known), len(others))
 			}
 		}
 		return nil
@@ -58,7 +61,7 @@ func StartSentinel(tb testing.TB) *Sentinel {
 	if err != nil {
 		tb.Fatalf("sentinel setup not ready: %v", err)
 	}
-	tb.Logf("redis master %s, replica %s, sentinels %s up in %s", master.Addr, replica.Addr,
+	tb.Logf("redis master %s, %d replicas, sentinels %s up in %s", master.Addr, replicas,
 		strings.Join(s.SentinelAddrs(), ","), time.Since(start).Round(time.Millisecond))
 	return s
 }
@@ -91,8 +94,8 @@ func (s *Sentinel) Master(ctx context.Context) (*Node, error) {
 }
 
 // Failover asks a sentinel to fail over (SENTINEL FAILOVER) and waits until
-// the other node is master, the old master replicates from it, and every
-// sentinel agrees. It returns the new master.
+// another node is master with an online replica, and every sentinel agrees.
+// It returns the new master.
 func (s *Sentinel) Failover(ctx context.Context, within time.Duration) (*Node, error) {
 	old, err := s.Master(ctx)
 	if err != nil {
@@ -108,7 +111,7 @@ func (s *Sentinel) Failover(ctx context.Context, within time.Duration) (*Node, e
 }
 
 // WaitNewMaster waits until every sentinel names a master other than old,
-// that node answers as master, and a replica is in sync with it.
+// that node answers as master, and at least one replica is in sync with it.
 func (s *Sentinel) WaitNewMaster(ctx context.Context, old *Node, within time.Duration) (*Node, error) {
 	var now *Node
 	err := eventually(ctx, within, func(ctx context.Context) error {
@@ -131,21 +134,21 @@ func (s *Sentinel) WaitNewMaster(ctx context.Context, old *Node, within time.Dur
 		if now == nil {
 			return fmt.Errorf("unknown master")
 		}
-		return s.replicaInSync(ctx, now)
+		return s.replicaInSync(ctx, now, 1)
 	})
 	return now, err
 }
 
-// replicaInSync checks master answers as master with one online replica.
-func (s *Sentinel) replicaInSync(ctx context.Context, master *Node) error {
+// replicaInSync checks master answers as master with at least n online replicas.
+func (s *Sentinel) replicaInSync(ctx context.Context, master *Node, n int) error {
 	rdb := client(master.Addr)
 	repl, err := rdb.Info(ctx, "replication").Result()
 	_ = rdb.Close()
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(repl, "role:master") || !strings.Contains(repl, "connected_slaves:1") || !strings.Contains(repl, "state=online") {
-		return fmt.Errorf("%s: not a master with an online replica", master.Addr)
+	if !strings.Contains(repl, "role:master") || strings.Count(repl, "state=online") < n {
+		return fmt.Errorf("%s: not a master with %d online replicas", master.Addr, n)
 	}
 	return nil
 }

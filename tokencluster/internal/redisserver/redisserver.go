@@ -26,7 +26,7 @@ type (
 	Node = redisserver.Node
 	// Cluster is a Redis Cluster with replicas.
 	Cluster = redisserver.Cluster
-	// Sentinel is a master, a replica and three sentinels.
+	// Sentinel is a master, its replicas and three sentinels.
 	Sentinel = redisserver.Sentinel
 )
 
@@ -36,10 +36,10 @@ func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
 	return redisserver.StartCluster(tb, masters, replicas)
 }
 
-// StartSentinel starts a master, a replica and three sentinels.
-func StartSentinel(tb testing.TB) *Sentinel {
+// StartSentinel starts a master, replicas and three sentinels.
+func StartSentinel(tb testing.TB, replicas int) *Sentinel {
 	tb.Helper()
-	return redisserver.StartSentinel(tb)
+	return redisserver.StartSentinel(tb, replicas)
 }
 
 // MasterName is the master name of StartSentinel's sentinels.
