@@ -276,6 +276,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if m, ok := st.(interface{ Migrated() int }); ok && m.Migrated() > 0 {
+		logger.Info("redis keys of the earlier layout renamed to hash-tagged keys", "keys", m.Migrated())
+	}
 	srv, err := server.New(server.Options{Store: st, Logger: logger, Hasher: secret.NewHasher(sf.bcryptCost), AdminToken: *adminToken,
 		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", TrustForwardedFor: *trustXFF, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})
 	if err != nil {

@@ -14,6 +14,7 @@
 //	{Ptok:<digest>}       string token JSON, TTL = expiry
 //	{Pthr:<key>}          hash login-throttle counter
 //	{Prev}                list of revocation JSON; entry i has sequence i+1
+//	{Pmeta}:layout        "2": keys of an earlier untagged layout were renamed
 //
 // What shares a slot, and why: a collection's records and its lookup index
 // are changed together by one script (a key must never point at a record that
@@ -98,6 +99,7 @@ type Store struct {
 	prefix       string
 	waitReplicas int
 	waitTimeout  time.Duration
+	migrated     int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -152,6 +154,10 @@ func New(ctx context.Context, o Options) (*Store, error) {
 	}
 	s := &Store{rdb: goredis.NewUniversalClient(uo), prefix: o.Prefix, waitReplicas: o.WaitReplicas, waitTimeout: o.WaitTimeout}
 	if err := s.Ping(ctx); err != nil {
+		_ = s.rdb.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
 		_ = s.rdb.Close()
 		return nil, err
 	}
