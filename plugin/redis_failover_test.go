@@ -44,7 +44,10 @@ func TestRevocationsReachVMsAcrossRedisFailover(t *testing.T) {
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			master.Restart(t) // rejoins as the new master's replica
+			if err := master.Restart(); err != nil { // rejoins as the new master's replica
+				t.Error(err)
+				return
+			}
 			if err := rc.WaitHealthy(ctx, 20*time.Second); err != nil {
 				t.Error(err)
 			}

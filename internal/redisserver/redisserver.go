@@ -92,27 +92,29 @@ func StartNode(tb testing.TB, extra string) *Node {
 	if sentinel {
 		n.args = append(n.args, "--sentinel")
 	}
-	n.start(tb)
+	if err := n.start(); err != nil {
+		tb.Fatal(err)
+	}
 	tb.Cleanup(n.Kill)
 	return n
 }
 
-func (n *Node) start(tb testing.TB) {
-	tb.Helper()
+func (n *Node) start() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	cmd := exec.Command(n.bin, n.args...)
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = &lockedWriter{b: out}, &lockedWriter{b: out}
 	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	n.cmd, n.done, n.out = cmd, done, out
 	if err := waitReady(n.Addr, done, 10*time.Second); err != nil {
-		tb.Fatalf("redis-server on %s not ready: %v\n%s", n.Addr, err, out.String())
+		return fmt.Errorf("redis-server on %s not ready: %w\n%s", n.Addr, err, out.String())
 	}
+	return nil
 }
 
 // Kill stops the process at once (SIGKILL), as a crash would.
@@ -151,11 +153,11 @@ func (n *Node) signal(sig syscall.Signal) {
 
 // Restart starts a killed node again on the same port with the same
 // configuration and directory (a cluster node keeps its nodes.conf, so it
-// rejoins its cluster).
-func (n *Node) Restart(tb testing.TB) {
-	tb.Helper()
+// rejoins its cluster). It may be called from any goroutine; the test's
+// cleanup stops the new process too.
+func (n *Node) Restart() error {
 	n.Kill()
-	n.start(tb)
+	return n.start()
 }
 
 // Logs returns what the process printed so far.

@@ -90,7 +90,9 @@ func TestRedisCluster(t *testing.T) {
 		}
 		fmt.Printf("    %s: %s is master after %s; restarting %s, which rejoins as its replica\n", t.Name(), now.Addr,
 			time.Since(killed).Round(time.Millisecond), master.Addr)
-		master.Restart(t)
+		if err := master.Restart(); err != nil {
+			t.Fatal(err)
+		}
 		if err := c.WaitHealthy(ctx, 20*time.Second); err != nil {
 			t.Fatal(err)
 		}
