@@ -113,6 +113,16 @@ func (s *Sentinel) Failover(ctx context.Context, within time.Duration) (*Node, e
 // WaitNewMaster waits until every sentinel names a master other than old,
 // that node answers as master, and at least one replica is in sync with it.
 func (s *Sentinel) WaitNewMaster(ctx context.Context, old *Node, within time.Duration) (*Node, error) {
+	return s.waitMaster(ctx, old, within, 1)
+}
+
+// WaitPromoted waits until every sentinel names a master other than old and
+// that node answers as master, with or without replicas.
+func (s *Sentinel) WaitPromoted(ctx context.Context, old *Node, within time.Duration) (*Node, error) {
+	return s.waitMaster(ctx, old, within, 0)
+}
+
+func (s *Sentinel) waitMaster(ctx context.Context, old *Node, within time.Duration, replicas int) (*Node, error) {
 	var now *Node
 	err := eventually(ctx, within, func(ctx context.Context) error {
 		for _, sn := range s.Sentinels {
@@ -134,7 +144,7 @@ func (s *Sentinel) WaitNewMaster(ctx context.Context, old *Node, within time.Dur
 		if now == nil {
 			return fmt.Errorf("unknown master")
 		}
-		return s.replicaInSync(ctx, now, 1)
+		return s.replicaInSync(ctx, now, replicas)
 	})
 	return now, err
 }

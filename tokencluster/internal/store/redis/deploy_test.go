@@ -182,4 +182,38 @@ func TestRedisSentinel(t *testing.T) {
 		time.Sleep(time.Second)
 		l.finish(t, began)
 	})
+	t.Run("master killed under load", func(t *testing.T) {
+		ctx := context.Background()
+		st := open(t, sentinelOptions(s, "kill:"))
+		defer st.Close()
+		l := startLoad(t, st, 4)
+		done := make(chan struct{})
+		defer close(done)
+		progress(t, l, done)
+		time.Sleep(time.Second)
+		old, err := s.Master(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		killed := time.Now()
+		old.Kill()
+		fmt.Printf("    %s: killed the master %s (SIGKILL)\n", t.Name(), old.Addr)
+		now, err := s.WaitPromoted(ctx, old, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Only now: a master without persistence restarted before the
+		// promotion would come back empty and its replica would copy that.
+		fmt.Printf("    %s: sentinels promoted %s after %s; restarting %s, which they turn into its replica\n", t.Name(),
+			now.Addr, time.Since(killed).Round(time.Millisecond), old.Addr)
+		if err := old.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.WaitNewMaster(ctx, old, 40*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("    %s: %s has a replica again %s after the kill\n", t.Name(), now.Addr, time.Since(killed).Round(time.Millisecond))
+		time.Sleep(time.Second)
+		l.finish(t, killed)
+	})
 }
