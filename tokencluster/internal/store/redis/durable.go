@@ -90,6 +90,9 @@ func (s *Store) durable(ctx context.Context, key string, queue func(p goredis.Pi
 		}
 		return nil
 	}
+	if err == nil {
+		err = errors.New("redis: write not executed after retries")
+	}
 	return err
 }
 
