@@ -222,7 +222,7 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(line, "+PONG") {
+	if !strings.HasPrefix(line, "+PONG") && !strings.HasPrefix(line, "-NOAUTH") { // a server with requirepass answers too
 		return fmt.Errorf("unexpected reply %q", line)
 	}
 	return nil

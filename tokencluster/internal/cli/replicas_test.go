@@ -133,3 +133,31 @@ func call(t *testing.T, base, method, path, token, body string) (int, []byte) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
+
+// TestRedisPasswordFromEnvironment: a Redis with requirepass is reached with
+// the password from the environment, refused without it, and the password
+// appears in no log line or error.
+func TestRedisPasswordFromEnvironment(t *testing.T) {
+	const password = "redis-pw-0123456789-secret"
+	n := redisserver.StartNode(t, "requirepass "+password+"\n")
+	url := "redis://" + n.Addr + "/0"
+	t.Setenv("TOKENCLUSTER_REDIS_PASSWORD", "")
+	var out bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"seed", "-f", seedFile, "--redis", url, "--bcrypt-cost", "4"}, &out, &out); code == 0 ||
+		!strings.Contains(out.String(), "NOAUTH") {
+		t.Fatalf("seed without the password: exit %d, %s", code, out.String())
+	}
+	t.Setenv("TOKENCLUSTER_REDIS_PASSWORD", password)
+	out.Reset()
+	if code := cli.Main(context.Background(), []string{"seed", "-f", seedFile, "--redis", url, "--bcrypt-cost", "4"}, &out, &out); code != 0 {
+		t.Fatalf("seed with the password: exit %d, %s", code, out.String())
+	}
+	if strings.Contains(out.String(), password) {
+		t.Fatalf("the password was printed: %s", out.String())
+	}
+	out.Reset()
+	if code := cli.Main(context.Background(), []string{"seed", "-f", seedFile, "--redis", "redis://:" + password + "@" + n.Addr + "/0"}, &out, &out); code == 0 ||
+		strings.Contains(out.String(), password) {
+		t.Fatalf("a password in the URL: exit %d, %s", code, out.String())
+	}
+}

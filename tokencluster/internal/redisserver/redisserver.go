@@ -30,6 +30,12 @@ type (
 	Sentinel = redisserver.Sentinel
 )
 
+// StartNode starts one redis-server with extra redis.conf lines.
+func StartNode(tb testing.TB, extra string) *Node {
+	tb.Helper()
+	return redisserver.StartNode(tb, extra)
+}
+
 // StartCluster starts a Redis Cluster of masters, each with replicas.
 func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
 	tb.Helper()
