@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -70,13 +73,37 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // storeFlags are shared by serve and seed.
 type storeFlags struct {
-	data, redisURL string
-	bcryptCost     int
+	data, redisURL             string
+	redisSentinel, redisMaster string
+	redisCluster               string
+	redisUser, redisPassFile   string
+	sentinelUser, sentPassFile string
+	redisTLS                   bool
+	redisWait                  int
+	redisWaitTimeout           time.Duration
+	bcryptCost                 int
 }
+
+// Environment variables holding Redis passwords (flags would show them in ps).
+const (
+	envRedisPassword    = "TOKENCLUSTER_REDIS_PASSWORD"
+	envSentinelPassword = "TOKENCLUSTER_REDIS_SENTINEL_PASSWORD"
+)
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./data/tokencluster.db", "bbolt database file (embedded store)")
-	fs.StringVar(&f.redisURL, "redis", "", "Redis URL, e.g. redis://127.0.0.1:6379/0 (replaces --data)")
+	fs.StringVar(&f.redisURL, "redis", "", "single Redis node, redis://[user@]host:port/db or rediss:// for TLS (replaces --data)")
+	fs.StringVar(&f.redisSentinel, "redis-sentinel", "", "comma-separated Sentinel addresses host:port,... (needs --redis-master; replaces --data)")
+	fs.StringVar(&f.redisMaster, "redis-master", "", "master name the sentinels monitor")
+	fs.StringVar(&f.redisCluster, "redis-cluster", "", "comma-separated Redis Cluster seed nodes host:port,... (replaces --data)")
+	fs.StringVar(&f.redisUser, "redis-username", "", "Redis ACL user of the data nodes (password: env "+envRedisPassword+" or --redis-password-file)")
+	fs.StringVar(&f.redisPassFile, "redis-password-file", "", "file holding the data nodes' password (instead of env "+envRedisPassword+")")
+	fs.StringVar(&f.sentinelUser, "redis-sentinel-username", "", "ACL user of the sentinels")
+	fs.StringVar(&f.sentPassFile, "redis-sentinel-password-file", "", "file holding the sentinels' password (instead of env "+envSentinelPassword+")")
+	fs.BoolVar(&f.redisTLS, "redis-tls", false, "TLS to every Redis node and sentinel (system roots)")
+	fs.IntVar(&f.redisWait, "redis-wait-replicas", -1, "replicas that must acknowledge each issuance, revocation and credential change before it is answered "+
+		"(WAIT); -1: 1 with --redis-sentinel or --redis-cluster, 0 with --redis")
+	fs.DurationVar(&f.redisWaitTimeout, "redis-wait-timeout", time.Second, "longest wait for those replicas; past it the write fails")
 	fs.IntVar(&f.bcryptCost, "bcrypt-cost", 10, "bcrypt cost of stored passwords (4..31)")
 }
 
@@ -84,10 +111,132 @@ func (f *storeFlags) open(ctx context.Context) (store.Store, error) {
 	if f.bcryptCost < 4 || f.bcryptCost > 31 {
 		return nil, fmt.Errorf("--bcrypt-cost %d outside 4..31", f.bcryptCost)
 	}
-	if f.redisURL != "" {
-		return redis.Open(ctx, f.redisURL, "")
+	o, err := f.redisOptions()
+	if err != nil {
+		return nil, err
+	}
+	if o != nil {
+		return redis.New(ctx, *o)
 	}
 	return bbolt.Open(f.data)
+}
+
+// redisOptions turns the --redis* flags into store options; nil means bbolt.
+func (f *storeFlags) redisOptions() (*redis.Options, error) {
+	set := 0
+	for _, v := range []string{f.redisURL, f.redisSentinel, f.redisCluster} {
+		if v != "" {
+			set++
+		}
+	}
+	if set == 0 {
+		if f.redisMaster != "" {
+			return nil, errors.New("--redis-master needs --redis-sentinel")
+		}
+		return nil, nil
+	}
+	if set > 1 {
+		return nil, errors.New("use one of --redis, --redis-sentinel and --redis-cluster")
+	}
+	o := &redis.Options{Username: f.redisUser, SentinelUsername: f.sentinelUser, WaitTimeout: f.redisWaitTimeout}
+	var err error
+	if o.Password, err = password(envRedisPassword, f.redisPassFile, "--redis-password-file"); err != nil {
+		return nil, err
+	}
+	if o.SentinelPassword, err = password(envSentinelPassword, f.sentPassFile, "--redis-sentinel-password-file"); err != nil {
+		return nil, err
+	}
+	if f.redisTLS {
+		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	switch {
+	case f.redisURL != "":
+		if f.redisMaster != "" {
+			return nil, errors.New("--redis-master needs --redis-sentinel, not --redis")
+		}
+		u, err := url.Parse(f.redisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return nil, errors.New("--redis: expected redis://host:port/db or rediss://host:port/db")
+		}
+		if _, ok := u.User.Password(); ok {
+			return nil, errors.New("--redis: the URL carries a password; set " + envRedisPassword + " or --redis-password-file instead (command lines are visible to every local user)")
+		}
+		po, err := goredis.ParseURL(f.redisURL)
+		if err != nil {
+			return nil, errors.New("--redis: expected redis://host:port/db or rediss://host:port/db")
+		}
+		o.Mode, o.Addrs, o.DB = redis.Single, []string{po.Addr}, po.DB
+		if o.Username == "" {
+			o.Username = po.Username
+		}
+		if po.TLSConfig != nil && o.TLS == nil {
+			o.TLS = po.TLSConfig
+		}
+	case f.redisSentinel != "":
+		if f.redisMaster == "" {
+			return nil, errors.New("--redis-sentinel needs --redis-master (the master name the sentinels monitor)")
+		}
+		o.Mode, o.MasterName = redis.Sentinel, f.redisMaster
+		if o.Addrs, err = addrList("--redis-sentinel", f.redisSentinel); err != nil {
+			return nil, err
+		}
+	default:
+		if f.redisMaster != "" {
+			return nil, errors.New("--redis-master needs --redis-sentinel, not --redis-cluster")
+		}
+		o.Mode = redis.Cluster
+		if o.Addrs, err = addrList("--redis-cluster", f.redisCluster); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case f.redisWait >= 0:
+		o.WaitReplicas = f.redisWait
+	case o.Mode == redis.Single:
+		o.WaitReplicas = 0
+	default:
+		o.WaitReplicas = 1
+	}
+	if f.redisWait < -1 {
+		return nil, fmt.Errorf("--redis-wait-replicas %d: want -1 (automatic) or more", f.redisWait)
+	}
+	if f.redisWaitTimeout <= 0 {
+		return nil, errors.New("--redis-wait-timeout must be positive")
+	}
+	return o, nil
+}
+
+// addrList splits a comma-separated host:port list, refusing malformed entries.
+func addrList(flagName, v string) ([]string, error) {
+	var out []string
+	for _, a := range strings.Split(v, ",") {
+		a = strings.TrimSpace(a)
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return nil, fmt.Errorf("%s: %q is not host:port", flagName, a)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// password reads a secret from a file (trailing newline removed) or the
+// environment; both set is ambiguous and refused.
+func password(env, file, flagName string) (string, error) {
+	fromEnv := os.Getenv(env)
+	if file == "" {
+		return fromEnv, nil
+	}
+	if fromEnv != "" {
+		return "", fmt.Errorf("%s and %s are both set; use one", flagName, env)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	if len(b) > 4096 {
+		return "", fmt.Errorf("%s: file larger than 4 KiB", flagName)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 func envOr(name, def string) string {
@@ -134,6 +283,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if mg, ok := st.(interface{ Migrated() int }); ok && mg.Migrated() > 0 {
+		logger.Info("redis keys of the earlier layout renamed to hash-tagged keys", "keys", mg.Migrated())
+	}
 	m := metrics.New()
 	srv, err := server.New(server.Options{Store: st, Logger: logger, Metrics: m, Hasher: secret.NewHasher(sf.bcryptCost), AdminToken: *adminToken,
 		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", TrustForwardedFor: *trustXFF, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})

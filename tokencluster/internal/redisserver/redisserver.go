@@ -1,98 +1,52 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Package redisserver starts a private redis-server for tests and benchmarks:
-// loopback only, a free port, no persistence, stopped when the test ends.
+// Package redisserver starts a private redis-server for the token cluster's
+// tests and benchmarks. It forwards to internal/redisserver, which also
+// starts Redis Cluster and Sentinel deployments (the plugin's tests use them
+// too, so the helpers live at the module root).
 package redisserver
 
 import (
-	"bufio"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/credgate/credgate/internal/redisserver"
 )
 
 // Start launches redis-server and returns its URL (redis://127.0.0.1:PORT/0).
-// Without a redis-server binary it skips the test, unless the CI environment
-// variable is set, in which case the test fails.
+// Without a redis-server binary it skips the test loudly, unless the CI
+// environment variable is set, in which case the test fails.
 func Start(tb testing.TB) string {
 	tb.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("redis-server is required in CI: %v", err)
-		}
-		tb.Skipf("redis-server not installed: %v", err)
-	}
-	port, err := freePort()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", tb.TempDir())
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start redis-server: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	tb.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := waitReady(addr, done, 10*time.Second); err != nil {
-		tb.Fatalf("redis-server on %s not ready: %v\n%s", addr, err, out.String())
-	}
-	return "redis://" + addr + "/0"
+	return redisserver.Start(tb)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+// Type aliases of the deployments, so token cluster tests import one package.
+type (
+	// Node is one redis-server process.
+	Node = redisserver.Node
+	// Cluster is a Redis Cluster with replicas.
+	Cluster = redisserver.Cluster
+	// Sentinel is a master, its replicas and three sentinels.
+	Sentinel = redisserver.Sentinel
+)
+
+// StartNode starts one redis-server with extra redis.conf lines.
+func StartNode(tb testing.TB, extra string) *Node {
+	tb.Helper()
+	return redisserver.StartNode(tb, extra)
 }
 
-// waitReady polls with PING until PONG, the process exits, or the deadline passes.
-func waitReady(addr string, exited <-chan struct{}, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		if err := ping(addr); err == nil {
-			return nil
-		} else if time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("redis-server exited")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+// StartCluster starts a Redis Cluster of masters, each with replicas.
+func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
+	tb.Helper()
+	return redisserver.StartCluster(tb, masters, replicas)
 }
 
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "+PONG") {
-		return fmt.Errorf("unexpected reply %q", line)
-	}
-	return nil
+// StartSentinel starts a master, replicas and three sentinels.
+func StartSentinel(tb testing.TB, replicas int) *Sentinel {
+	tb.Helper()
+	return redisserver.StartSentinel(tb, replicas)
 }
+
+// MasterName is the master name of StartSentinel's sentinels.
+const MasterName = redisserver.MasterName

@@ -5,9 +5,12 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/credgate/credgate/tokencluster/internal/redisserver"
 	"github.com/credgate/credgate/tokencluster/internal/store"
@@ -54,5 +57,69 @@ func TestTokenTTLFollowsExpiry(t *testing.T) {
 	}
 	if _, err := redis.Open(ctx, "redis://127.0.0.1:1/0", ""); err == nil {
 		t.Fatal("Open of a closed port must fail")
+	}
+}
+
+// TestEarlierLayoutMigrated writes keys the way earlier releases did (no
+// hash tags) and checks a store opened on them reads every record, lookup
+// key, token (with its TTL) and revocation, and refuses a key present twice.
+func TestEarlierLayoutMigrated(t *testing.T) {
+	url := redisserver.Start(t)
+	ctx := context.Background()
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := goredis.NewClient(opts)
+	defer raw.Close()
+	rec := `{"id":"k1","tenant":"acme","created_at":1,"updated_at":1,"keys":["d:abc"]}`
+	tok := `{"digest":"t1","kind":"oauth2","subject":"c1","iat":1,"exp":4102444800}`
+	for _, err := range []error{
+		raw.HSet(ctx, "old:rec:api-keys", "k1", rec).Err(),
+		raw.HSet(ctx, "old:key:api-keys", "d:abc", "k1").Err(),
+		raw.Set(ctx, "old:tok:t1", tok, time.Hour).Err(),
+		raw.RPush(ctx, "old:rev", `{"kind":"api_key","digest":"r1","at":1}`, `{"kind":"api_key","digest":"r2","at":2}`).Err(),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := redis.Open(ctx, url, "old:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Migrated() != 4 {
+		t.Fatalf("migrated %d keys, want 4", s.Migrated())
+	}
+	if got, err := s.Lookup(ctx, store.APIKeys, "d:abc"); err != nil || got.ID != "k1" {
+		t.Fatalf("Lookup after migration = %+v, %v", got, err)
+	}
+	if got, err := s.GetToken(ctx, "t1", time.Now()); err != nil || got.Subject != "c1" {
+		t.Fatalf("GetToken after migration = %+v, %v", got, err)
+	}
+	if ttl := raw.TTL(ctx, "{old:tok:t1}").Val(); ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("migrated token TTL = %s", ttl)
+	}
+	entries, head, err := s.Revocations(ctx, 0, 10)
+	if err != nil || head != 2 || len(entries) != 2 || entries[1].Digest != "r2" {
+		t.Fatalf("feed after migration = %+v head %d, %v", entries, head, err)
+	}
+	if n, err := raw.Exists(ctx, "old:rec:api-keys", "old:key:api-keys", "old:tok:t1", "old:rev").Result(); err != nil || n != 0 {
+		t.Fatalf("%d keys of the earlier layout remain (%v)", n, err)
+	}
+	again, err := redis.Open(ctx, url, "old:")
+	if err != nil || again.Migrated() != 0 {
+		t.Fatalf("second open: migrated %v, %v", again, err)
+	}
+	_ = again.Close()
+	if err := raw.RPush(ctx, "old:rev", "x").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Del(ctx, "{old:meta}:layout").Err(); err != nil { // as if an earlier release had run again
+		t.Fatal(err)
+	}
+	if _, err := redis.Open(ctx, url, "old:"); err == nil || !strings.Contains(err.Error(), "both") {
+		t.Fatalf("open with a key under both names = %v, want a refusal", err)
 	}
 }

@@ -16,7 +16,9 @@ import (
 // Redis counts the same failures.
 var _ throttle.Counters = (*Store)(nil)
 
-func (s *Store) thrKey(key string) string { return s.prefix + "thr:" + key }
+// thrKey: one counter per key, in its own slot. Counters are not written with
+// WAIT: a failover may forget the last failures, which the window bounds.
+func (s *Store) thrKey(key string) string { return s.tag("thr:"+key, "") }
 
 // addFailureScript: KEYS[1] the counter (a hash: n, b = refused until, ms);
 // ARGV: now ms, window ms, threshold, base ms, max ms.

@@ -13,8 +13,12 @@ import (
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
-func (s *Store) tokKey(digest string) string { return s.prefix + "tok:" + digest }
-func (s *Store) revKey() string              { return s.prefix + "rev" }
+func (s *Store) tokKey(digest string) string { return s.tag("tok:"+digest, "") }
+
+// feedKey names a key of the revocation feed: every one shares the feed's
+// hash tag, so a script over several of them runs on one cluster slot.
+func (s *Store) feedKey(part string) string { return s.tag("rev", part) }
+func (s *Store) revKey() string             { return s.feedKey("") }
 
 func ttl(expiresAt int64, now time.Time) time.Duration {
 	return time.Unix(expiresAt, 0).Sub(now)
@@ -33,7 +37,13 @@ func (s *Store) PutToken(ctx context.Context, tok store.Token, now time.Time) er
 	if err != nil {
 		return fmt.Errorf("redis: encode token: %w", err)
 	}
-	return wrap("put token", s.rdb.Set(ctx, s.tokKey(tok.Digest), val, d).Err())
+	key := s.tokKey(tok.Digest)
+	var set *goredis.StatusCmd
+	err = s.durable(ctx, key, func(p goredis.Pipeliner, _ bool) { set = p.Set(ctx, key, val, d) })
+	if err == nil {
+		err = set.Err()
+	}
+	return wrap("put token", err)
 }
 
 func liveToken(v []byte, now time.Time) (store.Token, error) {
@@ -71,7 +81,7 @@ return 1
 // TouchToken implements store.Store: the new expiry becomes the key's TTL.
 func (s *Store) TouchToken(ctx context.Context, digest string, expiresAt int64, now time.Time) (store.Token, error) {
 	ms := ttl(expiresAt, now).Milliseconds()
-	return s.updateToken(ctx, digest, now, func(tok *store.Token) (string, error) {
+	return s.updateToken(ctx, digest, now, false, func(tok *store.Token) (string, error) {
 		if tok.ExpiresAt >= expiresAt || ms <= 0 {
 			return "", nil
 		}
@@ -82,7 +92,7 @@ func (s *Store) TouchToken(ctx context.Context, digest string, expiresAt int64, 
 
 // ConsumeToken implements store.Store.
 func (s *Store) ConsumeToken(ctx context.Context, digest string, now time.Time) (store.Token, error) {
-	tok, err := s.updateToken(ctx, digest, now, func(tok *store.Token) (string, error) {
+	tok, err := s.updateToken(ctx, digest, now, true, func(tok *store.Token) (string, error) {
 		if tok.Consumed {
 			return "", store.ErrConsumed
 		}
@@ -95,8 +105,11 @@ func (s *Store) ConsumeToken(ctx context.Context, digest string, now time.Time) 
 
 // updateToken reads a live token, applies change and writes it back with a
 // compare-and-set, retrying when another replica changed it meanwhile.
-// change returns the TTL argument of casScript, or "" for no write.
-func (s *Store) updateToken(ctx context.Context, digest string, now time.Time, change func(*store.Token) (string, error)) (store.Token, error) {
+// change returns the TTL argument of casScript, or "" for no write. A durable
+// update waits for replicas (a consumed single-use token must stay consumed
+// across a failover); a sliding-expiry touch does not (losing one only makes
+// the session expire sooner).
+func (s *Store) updateToken(ctx context.Context, digest string, now time.Time, durable bool, change func(*store.Token) (string, error)) (store.Token, error) {
 	key := s.tokKey(digest)
 	for range 16 {
 		old, err := s.rdb.Get(ctx, key).Bytes()
@@ -118,7 +131,18 @@ func (s *Store) updateToken(ctx context.Context, digest string, now time.Time, c
 		if err != nil {
 			return store.Token{}, fmt.Errorf("redis: encode token: %w", err)
 		}
-		ok, err := casScript.Run(ctx, s.rdb, []string{key}, old, val, ttlArg).Int()
+		var ok int
+		if durable {
+			var res *goredis.Cmd
+			err = s.durable(ctx, key, func(p goredis.Pipeliner, load bool) {
+				res = s.script(ctx, p, load, casScript, []string{key}, old, val, ttlArg)
+			})
+			if err == nil {
+				ok, err = res.Int()
+			}
+		} else {
+			ok, err = casScript.Run(ctx, s.rdb, []string{key}, old, val, ttlArg).Int()
+		}
 		if err != nil {
 			return store.Token{}, wrap("update token", err)
 		}
@@ -131,7 +155,13 @@ func (s *Store) updateToken(ctx context.Context, digest string, now time.Time, c
 
 // DeleteToken implements store.Store.
 func (s *Store) DeleteToken(ctx context.Context, digest string, now time.Time) error {
-	v, err := s.rdb.GetDel(ctx, s.tokKey(digest)).Bytes()
+	key := s.tokKey(digest)
+	var del *goredis.StringCmd
+	err := s.durable(ctx, key, func(p goredis.Pipeliner, _ bool) { del = p.GetDel(ctx, key) })
+	var v []byte
+	if err == nil {
+		v, err = del.Bytes()
+	}
 	if err != nil {
 		return wrap("delete token", err)
 	}
@@ -146,7 +176,12 @@ func (s *Store) AppendRevocation(ctx context.Context, r store.Revocation) (uint6
 	if err != nil {
 		return 0, fmt.Errorf("redis: encode revocation: %w", err)
 	}
-	n, err := s.rdb.RPush(ctx, s.revKey(), val).Result()
+	var push *goredis.IntCmd
+	err = s.durable(ctx, s.revKey(), func(p goredis.Pipeliner, _ bool) { push = p.RPush(ctx, s.revKey(), val) })
+	var n int64
+	if err == nil {
+		n, err = push.Result()
+	}
 	if err != nil {
 		return 0, wrap("append revocation", err)
 	}
