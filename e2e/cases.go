@@ -242,8 +242,10 @@ var Cases = []Case{
 			Req: admin("POST", "/admin/v1/signing-keys", `{"id":"e2e-es256-{run}","alg":"ES256"}`), Want: Want{Status: 201}},
 		{Req: postJSON("/v1/partners/token", partnerLogin), Want: Want{Status: 200}, Save: map[string]string{"tok": "token"}},
 		{Action: wantAlg("tok", "ES256")},
+		// Within the key sets' refetch interval (5 s): a VM that fetched
+		// its set a moment ago waits that long before fetching again.
 		{Req: post("/Orders/Create", "application/json", `{}`, "authorization", "Bearer {tok}"),
-			Want: ok(identity("jwt", "partner-7", "acme"), "authorization")},
+			Want: ok(identity("jwt", "partner-7", "acme"), "authorization"), Within: 15 * time.Second},
 		{Req: admin("DELETE", "/admin/v1/signing-keys/e2e-es256-{run}", ""), Want: Want{Status: 200}},
 	}},
 	{Name: "platform/customer-jwt-lacks-partner-scope", Steps: []Step{

@@ -226,7 +226,7 @@ func parseRemoteJWKS(path string, v gjson.Result, env Env) (*scheme.JWKSSource, 
 		return nil, err
 	}
 	src := &scheme.JWKSSource{Path: "/.well-known/jwks.json", Timeout: time.Second, CacheDuration: 5 * time.Minute,
-		MaxStale: time.Hour, RefetchInterval: 10 * time.Second}
+		MaxStale: time.Hour, RefetchInterval: 5 * time.Second}
 	c := v.Get("cluster")
 	if c.Type != gjson.String || c.Str == "" {
 		return nil, errAt(path+".cluster", "the Envoy cluster that serves the key set is required")
