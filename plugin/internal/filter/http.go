@@ -52,6 +52,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	}
 	if rt == nil {
 		if pol.AllowUnmatched {
+			h.plugin.metrics.request(nil, "", "allow")
 			return types.ActionContinue
 		}
 		h.deny(nil, "", authn.Deny(authn.ErrForbidden, "no_route", "No route is configured for this request."))
@@ -72,11 +73,10 @@ func (h *httpContext) OnHttpStreamDone() { h.plugin.afterStream() }
 func (h *httpContext) conclude(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) types.Action {
 	scheme := schemeName(res.Verifier)
 	if res.Deny != nil {
-		h.plugin.metrics.request(scheme, outcomeOf(res.Deny))
 		h.deny(rt, scheme, res.Deny)
 		return types.ActionPause
 	}
-	h.plugin.metrics.request(scheme, "allow")
+	h.plugin.metrics.request(rt, scheme, "allow")
 	if res.Identity != nil {
 		h.forward(rt, req, res)
 	}
@@ -161,6 +161,8 @@ func stripQuery(path, rawQuery string, names []string) string {
 }
 
 func (h *httpContext) deny(rt *policy.Route, scheme string, d *authn.DenyError) {
+	h.plugin.metrics.request(rt, scheme, outcomeOf(d))
+	h.plugin.metrics.denial(rt, d)
 	style, name := respond.StyleRFC6750, "-"
 	if rt != nil {
 		style, name = rt.Style, rt.Name
