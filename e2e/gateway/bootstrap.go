@@ -57,6 +57,10 @@ type Bootstrap struct {
 	// Limits are the connection manager's and the overload manager's limits,
 	// with Envoy's defaults where the bootstrap sets none.
 	Limits Limits
+	// Admin is the admin interface's address ("" when there is none).
+	Admin string
+	// StatsTags are stats_config.stats_tags, in order.
+	StatsTags []TagRule
 }
 
 // Limits are what Envoy enforces on downstream requests before any filter.
@@ -207,6 +211,9 @@ func ParseBootstrap(doc []byte) (*Bootstrap, error) {
 		return nil, err
 	}
 	if bs.Plugin, err = wasmPlugin(hcm); err != nil {
+		return nil, err
+	}
+	if bs.Admin, bs.StatsTags, err = adminOf(&pb); err != nil {
 		return nil, err
 	}
 	for _, c := range pb.GetStaticResources().GetClusters() {
