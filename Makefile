@@ -78,7 +78,8 @@ fuzz:
 
 # run serves the demo on :10000 (Envoy in Docker when an engine is reachable,
 # otherwise the embedded gateway), seeds demo credentials and prints curls.
-run: build
+# run checks its ports first, then builds what is missing with progress lines.
+run:
 	./scripts/run.sh
 
 # e2e runs the end-to-end table against real Envoy in docker compose; without

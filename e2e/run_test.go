@@ -34,11 +34,10 @@ func TestRunScript(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "build", "credgate.wasm")); err != nil {
 		t.Fatalf("%v: run `make build` first", err)
 	}
-	ports := freePorts(t, 3)
+	ports := freePorts(t, 4)
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CREDGATE_RUN_MODE=embedded", "CREDGATE_GATEWAY_PORT="+ports[0],
-		"CREDGATE_TOKENCLUSTER_PORT="+ports[1], "CREDGATE_ECHO_PORT="+ports[2])
+	cmd.Env = append(os.Environ(), runEnv(ports)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -63,6 +62,34 @@ func TestRunScript(t *testing.T) {
 			t.Errorf("no printed curl for %s:\n%s", s, printed)
 		}
 	}
+	checkCurlFlags(t, blocks)
+	// A token that cannot be obtained stops the block, visibly.
+	for _, b := range blocks {
+		if strings.HasPrefix(b.title, "oauth2_bearer: Zakeke C2S") {
+			bad := b
+			bad.script = strings.Replace(b.script, "demo-client-secret", "not-the-secret", 1)
+			out, err := exec.Command("bash", "-c", bad.script).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "no token") || !strings.Contains(string(out), "error: 401") {
+				t.Errorf("a block without its token: %v\n%s", err, out)
+			}
+		}
+	}
+	// The requests above are in the admin interface's stats, with labels.
+	stats, err := http.Get("http://127.0.0.1:" + ports[3] + "/stats/prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, _ := io.ReadAll(stats.Body)
+	stats.Body.Close()
+	for _, series := range []string{
+		`credgate_requests{route="zakeke-designs",scheme="oauth2_bearer",outcome="allow"}`,
+		`credgate_requests{route="supplier",scheme="api_key",outcome="allow"} 1`,
+		`credgate_denials{route="zakeke-designs",reason="credentials_missing"}`,
+	} {
+		if !strings.Contains(string(prom), series) {
+			t.Errorf("the admin interface's /stats/prometheus lacks %s:\n%s", series, prom)
+		}
+	}
 	// The verification API of the demo is no key oracle: without the run's
 	// credential it answers 401, even for an HMAC key.
 	resp, err := http.Post("http://127.0.0.1:"+ports[1]+"/v1/verify", "application/json",
@@ -74,6 +101,33 @@ func TestRunScript(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(body), "demo-user-hmac-key") {
 		t.Errorf("the demo's verification API answered %d without a credential: %s", resp.StatusCode, body)
+	}
+}
+
+// runEnv runs the script in embedded mode on the given gateway, token
+// cluster, echo and admin ports.
+func runEnv(ports []string) []string {
+	return []string{"CREDGATE_RUN_MODE=embedded", "CREDGATE_GATEWAY_PORT=" + ports[0],
+		"CREDGATE_TOKENCLUSTER_PORT=" + ports[1], "CREDGATE_ECHO_PORT=" + ports[2], "CREDGATE_ADMIN_PORT=" + ports[3]}
+}
+
+// checkCurlFlags requires every printed curl to fail visibly (-f) and
+// quietly but with errors shown (-sS); the refused example shows its 401
+// with -i instead of failing.
+func checkCurlFlags(t *testing.T, blocks []curlBlock) {
+	t.Helper()
+	for _, b := range blocks {
+		for _, line := range strings.Split(b.script, "\n") {
+			for _, call := range strings.Split(line, "curl ")[1:] {
+				want := "-fsS "
+				if b.scheme == "refused" {
+					want = "-sS -i "
+				}
+				if !strings.HasPrefix(call, want) {
+					t.Errorf("%s: curl without %s: %s", b.title, strings.TrimSpace(want), line)
+				}
+			}
+		}
 	}
 }
 
@@ -188,4 +242,77 @@ func runBlock(t *testing.T, b curlBlock) {
 	if !strings.Contains(string(out), want) {
 		t.Fatalf("output lacks %s:\n%s\n%s", want, b.script, out)
 	}
+}
+
+// TestRunScriptPortInUse occupies the gateway's port: run.sh must fail at
+// once, naming the port, its variable and the holder, before it builds or
+// starts anything.
+func TestRunScriptPortInUse(t *testing.T) {
+	root := moduleRoot(t)
+	ports := freePorts(t, 4)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+ports[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), runEnv(ports)...)
+	out, err := runWithin(t, cmd, 30*time.Second)
+	if err == nil {
+		t.Fatalf("run.sh succeeded with its port taken:\n%s", out)
+	}
+	for _, want := range []string{"port " + ports[0] + " (gateway, CREDGATE_GATEWAY_PORT) is already in use",
+		"nothing was started"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := exec.LookPath("ss"); err == nil && !strings.Contains(out, "pid="+strconv.Itoa(os.Getpid())) {
+		t.Errorf("output does not name the holder (this test, pid %d):\n%s", os.Getpid(), out)
+	}
+	if strings.Contains(out, "building") || strings.Contains(out, "starting") {
+		t.Errorf("run.sh built or started something before failing:\n%s", out)
+	}
+	for _, p := range ports[1:] {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+p, time.Second); err == nil {
+			_ = c.Close()
+			t.Errorf("port %s listens after the refusal", p)
+		}
+	}
+}
+
+// TestRunScriptDockerNeedsComposeV2 gives run.sh a docker whose engine
+// answers but that has no compose plugin: docker mode fails, saying why,
+// before printing anything else.
+func TestRunScriptDockerNeedsComposeV2(t *testing.T) {
+	root := moduleRoot(t)
+	bin := t.TempDir()
+	fake := "#!/bin/sh\ncase \"$1\" in info) exit 0;; esac\necho \"docker: unknown command: docker $1\" >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "CREDGATE_RUN_MODE=docker")
+	out, err := runWithin(t, cmd, 30*time.Second)
+	if err == nil || !strings.Contains(out, "needs Compose v2 ('docker compose version' failed") {
+		t.Fatalf("docker mode without Compose v2: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "curl") || strings.Contains(out, "building") {
+		t.Errorf("run.sh went on without Compose v2:\n%s", out)
+	}
+}
+
+func runWithin(t *testing.T, cmd *exec.Cmd, d time.Duration) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	c := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	c.Dir, c.Env = cmd.Dir, cmd.Env
+	out, err := c.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("run.sh did not finish within %v:\n%s", d, out)
+	}
+	return string(out), err
 }

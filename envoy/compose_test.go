@@ -259,7 +259,7 @@ func TestBrokenComposeRefused(t *testing.T) {
 	}{
 		{name: "unknown service key", old: "    healthcheck:\n", new: "    healthchek:\n", wantErr: "healthchek"},
 		{name: "dependency on a missing service", old: "      redis:\n        condition", new: "      rediss:\n        condition", wantErr: "rediss"},
-		{name: "bad port", old: `"127.0.0.1:9090:9090"`, new: `"127.0.0.1:9090:90900"`, wantErr: "90900"},
+		{name: "bad port", old: `"127.0.0.1:${CREDGATE_TOKENCLUSTER_PORT:-9090}:9090"`, new: `"127.0.0.1:9090:90900"`, wantErr: "90900"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
