@@ -316,3 +316,15 @@ func runWithin(t *testing.T, cmd *exec.Cmd, d time.Duration) (string, error) {
 	}
 	return string(out), err
 }
+
+// TestRunScriptShellcheck lints scripts/run.sh when shellcheck is installed
+// (apt-get install shellcheck).
+func TestRunScriptShellcheck(t *testing.T) {
+	if _, err := exec.LookPath("shellcheck"); err != nil {
+		t.Skip("SKIPPED: shellcheck is not installed (apt-get install shellcheck); scripts/run.sh was not linted")
+	}
+	out, err := exec.Command("shellcheck", filepath.Join(moduleRoot(t), "scripts", "run.sh")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("shellcheck scripts/run.sh: %v\n%s", err, out)
+	}
+}

@@ -24,6 +24,8 @@
 #                               Default: a temporary directory removed on exit
 #   CREDGATE_READY_TIMEOUT      seconds to wait for readiness (60)
 #   CREDGATE_HEARTBEAT          seconds between "still running" lines of a long step (10)
+#
+# shellcheck disable=SC2317 # cleanup, ready and wait_ready run from traps and step
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -303,7 +305,7 @@ ready() {
 			cat "$logs/$name.log" >&2
 			return 1
 		fi
-		if [ $SECONDS -ge "$deadline" ]; then
+		if [ "$SECONDS" -ge "$deadline" ]; then
 			echo "run: $name did not become ready within ${ready_timeout}s; its log:" >&2
 			cat "$logs/$name.log" >&2
 			return 1
