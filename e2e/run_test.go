@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -326,5 +327,70 @@ func TestRunScriptShellcheck(t *testing.T) {
 	out, err := exec.Command("shellcheck", filepath.Join(moduleRoot(t), "scripts", "run.sh")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("shellcheck scripts/run.sh: %v\n%s", err, out)
+	}
+}
+
+// TestRunScriptKeepsData runs run.sh twice with CREDGATE_DATA_DIR: a token
+// issued in the first run still verifies in the second.
+func TestRunScriptKeepsData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the demo twice")
+	}
+	root := moduleRoot(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	start := func() (string, func(), []string) {
+		ports := freePorts(t, 4)
+		cmd := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"))
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), append(runEnv(ports), "CREDGATE_DATA_DIR="+dir)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = cmd.Stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		printed := readUntilReady(t, out, exited, cmd)
+		return printed, func() { stopScript(t, cmd, exited, ports[0]) }, ports
+	}
+	printed, stop, ports := start()
+	if !strings.Contains(printed, "seeded now, kept between runs") {
+		t.Errorf("first run:\n%s", printed)
+	}
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:"+ports[0]+"/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("demo-client", "demo-client-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	stop()
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("no token from the first run: %v", err)
+	}
+
+	printed, stop, ports = start()
+	defer stop()
+	if !strings.Contains(printed, "not seeded again") {
+		t.Errorf("second run:\n%s", printed)
+	}
+	req, _ = http.NewRequest("GET", "http://127.0.0.1:"+ports[0]+"/v1/designs/7", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the first run's token in the second run: %d %s", resp.StatusCode, body)
 	}
 }
