@@ -43,9 +43,12 @@ tokencluster:
 	fi
 
 # test builds the wasm first: plugin and host tests load the real build/credgate.wasm.
+# Suites whose tool is missing skip: say so before and after, loudly.
 test: $(WASM) $(WASM_UNPINNED) $(WASM_UNGUARDED) $(WASM_WATCHDOG)
+	@./scripts/test-tools.sh
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
+	@./scripts/test-tools.sh
 
 test-race: $(WASM)
 	$(GO) test -race $(TESTFLAGS) ./...

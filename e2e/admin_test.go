@@ -73,6 +73,12 @@ func TestGatewayAdmin(t *testing.T) {
 	if _, f := adminGet(t, admin+"/stats?filter=denials"); strings.Contains(f, "requests") || !strings.Contains(f, "denials") {
 		t.Errorf("/stats?filter=denials:\n%s", f)
 	}
+	if st, body := adminGet(t, admin+"/stats?format=json"); st != http.StatusBadRequest {
+		t.Errorf("/stats?format=json: %d %s, want 400 (not served)", st, body)
+	}
+	if st, body := adminGet(t, admin+"/stats?format=prometheus"); st != 200 || !strings.Contains(body, "# TYPE credgate_requests counter") {
+		t.Errorf("/stats?format=prometheus: %d\n%s", st, body)
+	}
 
 	// The memory gauges appear on the VMs' first tick.
 	var prom string

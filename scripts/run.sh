@@ -255,7 +255,7 @@ if [ "$mode" = docker ]; then
 	exit 0
 fi
 
-step "building the token cluster, the echo upstream and the gateway" bash -c \
+step "building the token cluster, the echo upstream and the gateway (a cold first build takes minutes)" bash -c \
 	'go build -o build/tokencluster ./tokencluster && go build -o build/echo ./e2e/echo && go build -o build/gateway ./e2e/cmd/gateway'
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/credgate-run.XXXXXX")
@@ -336,6 +336,8 @@ trap 'stopping=1' INT TERM
 while [ -z "$stopping" ]; do
 	for pid in "${pids[@]}"; do
 		if [ -z "$stopping" ] && ! kill -0 "$pid" 2>/dev/null; then
+			sleep 0.5 || true # a Ctrl-C that stopped it may not have reached the trap yet
+			[ -z "$stopping" ] || break
 			echo "run: a service exited unexpectedly; last log lines:" >&2
 			tail -n 5 "$logs"/*.log >&2
 			exit 1

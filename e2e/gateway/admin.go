@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/config/metrics/v3"
@@ -186,7 +187,8 @@ func (g *Gateway) startAdmin(addr string) error {
 	mux.HandleFunc("/stats", a.stats)
 	mux.HandleFunc("/stats/prometheus", a.prometheus)
 	mux.HandleFunc("/ready", a.ready)
-	a.srv = &http.Server{Handler: readOnly(mux), ReadHeaderTimeout: g.bs.Limits.HeadersTimeout}
+	a.srv = &http.Server{Handler: readOnly(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		MaxHeaderBytes: 16 << 10}
 	go func() { _ = a.srv.Serve(ln) }()
 	g.admin = a
 	g.log.Info("admin listening", "addr", ln.Addr().String())
@@ -231,7 +233,8 @@ func (a *admin) ready(w http.ResponseWriter, _ *http.Request) {
 }
 
 // query reads the parameters both stats endpoints take: filter (a regular
-// expression on the full name) and usedonly (stats that have a value).
+// expression on the full name) and usedonly (stats whose value is not 0;
+// Envoy's own flag means "ever set", which the host does not keep).
 func (a *admin) query(w http.ResponseWriter, r *http.Request) (stats []hostcalls.Stat, ok bool) {
 	q := r.URL.Query()
 	var filter *regexp.Regexp
@@ -257,8 +260,13 @@ func (a *admin) query(w http.ResponseWriter, r *http.Request) (stats []hostcalls
 // sorted by name, then histograms as cumulative quantiles (the upper bound
 // of the bucket each falls in; the interval is not kept, "nan").
 func (a *admin) stats(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("format") == "prometheus" {
+	switch r.URL.Query().Get("format") {
+	case "prometheus":
 		a.prometheus(w, r)
+		return
+	case "", "text":
+	default:
+		http.Error(w, "unsupported format (this admin interface serves text and prometheus)", http.StatusBadRequest)
 		return
 	}
 	stats, ok := a.query(w, r)
