@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,7 +39,7 @@ func TestRunScript(t *testing.T) {
 	ports := freePorts(t, 4)
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), runEnv(ports)...)
+	cmd.Env = append(os.Environ(), append(runEnv(ports), "CREDGATE_HEARTBEAT=1")...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -51,6 +52,7 @@ func TestRunScript(t *testing.T) {
 	exited := make(chan error, 1)
 	printed := readUntilReady(t, out, exited, cmd)
 	defer stopScript(t, cmd, exited, ports[0])
+	checkHeartbeats(t, printed)
 	blocks := curlBlocks(printed)
 	schemes := map[string]bool{}
 	for _, b := range blocks {
@@ -102,6 +104,31 @@ func TestRunScript(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(body), "demo-user-hmac-key") {
 		t.Errorf("the demo's verification API answered %d without a credential: %s", resp.StatusCode, body)
+	}
+}
+
+var stepDone = regexp.MustCompile(`^run: (.+): done in ([0-9]+)s$`)
+
+// checkHeartbeats: with CREDGATE_HEARTBEAT=1, a step that took 2 s or more
+// printed a "still" line while it ran; every step says when it starts.
+func checkHeartbeats(t *testing.T, printed string) {
+	t.Helper()
+	steps := 0
+	for _, line := range strings.Split(printed, "\n") {
+		m := stepDone.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		steps++
+		if !strings.Contains(printed, "run: "+m[1]+" ...\n") {
+			t.Errorf("step %q did not say it started:\n%s", m[1], printed)
+		}
+		if n, _ := strconv.Atoi(m[2]); n >= 2 && !strings.Contains(printed, "run:   ... still "+m[1]+" (") {
+			t.Errorf("step %q ran %ss without a heartbeat:\n%s", m[1], m[2], printed)
+		}
+	}
+	if steps < 3 {
+		t.Errorf("want at least 3 reported steps (build the module, the binaries, wait for readiness):\n%s", printed)
 	}
 }
 
