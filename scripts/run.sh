@@ -25,7 +25,7 @@
 #   CREDGATE_READY_TIMEOUT      seconds to wait for readiness (60)
 #   CREDGATE_HEARTBEAT          seconds between "still running" lines of a long step (10)
 #
-# shellcheck disable=SC2317 # cleanup, ready and wait_ready run from traps and step
+# shellcheck disable=SC2317 # cleanup, ready, wait_ready and envoy_ready run from traps and step
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -246,8 +246,18 @@ if [ "$mode" = docker ]; then
 	trap 'exit 0' INT TERM
 	step "building the images and starting the compose stack (Envoy, token cluster, echo upstream, Redis)" \
 		"${compose[@]}" up -d --build --wait
-	step "waiting for Envoy to answer on :$gw_port" \
-		bash -c "until curl -fsS -o /dev/null http://127.0.0.1:$gw_port/healthz 2>/dev/null; do sleep 0.2; done"
+	envoy_ready() {
+		local deadline=$((SECONDS + ready_timeout))
+		until curl -fsS -o /dev/null "http://127.0.0.1:$gw_port/healthz" 2>/dev/null; do
+			if [ "$SECONDS" -ge "$deadline" ]; then
+				echo "run: Envoy did not answer on :$gw_port within ${ready_timeout}s; its log:" >&2
+				"${compose[@]}" logs --tail 30 envoy >&2 || true
+				return 1
+			fi
+			sleep 0.2
+		done
+	}
+	step "waiting for Envoy to answer on :$gw_port" envoy_ready
 	print_curls
 	say "ready in $((SECONDS - started))s. Envoy's admin interface stays inside its container (loopback)."
 	echo "Ctrl-C to stop."
