@@ -421,3 +421,39 @@ func TestRunScriptKeepsData(t *testing.T) {
 		t.Errorf("the first run's token in the second run: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestRunScriptDockerMode gives run.sh a docker with Compose v2 whose stack
+// never answers: run.sh hands compose its port variables, does not claim to
+// be ready (no curls printed), fails within CREDGATE_READY_TIMEOUT and
+// takes the stack down.
+func TestRunScriptDockerMode(t *testing.T) {
+	root := moduleRoot(t)
+	bin := t.TempDir()
+	calls := filepath.Join(bin, "calls")
+	fake := "#!/bin/sh\necho \"$* gw=$CREDGATE_GATEWAY_PORT tc=$CREDGATE_TOKENCLUSTER_PORT\" >>" + calls + "\n" +
+		"case \"$1 $2\" in \"compose version\") echo 'Docker Compose version v2.30.3';; esac\nexit 0\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ports := freePorts(t, 2)
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "CREDGATE_RUN_MODE=docker",
+		"CREDGATE_GATEWAY_PORT="+ports[0], "CREDGATE_TOKENCLUSTER_PORT="+ports[1], "CREDGATE_READY_TIMEOUT=1")
+	out, err := runWithin(t, cmd, 120*time.Second)
+	if err == nil || !strings.Contains(out, "Envoy did not answer on :"+ports[0]) {
+		t.Fatalf("docker mode with a stack that never answers: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "curl -fsS") || strings.Contains(out, "Ctrl-C to stop") {
+		t.Errorf("run.sh printed the curls of a stack that is not ready:\n%s", out)
+	}
+	b, _ := os.ReadFile(calls)
+	got := string(b)
+	ports2 := " gw=" + ports[0] + " tc=" + ports[1]
+	for _, want := range []string{"compose version", "compose -f e2e/docker-compose.yml up -d --build --wait" + ports2,
+		"compose -f e2e/docker-compose.yml down --remove-orphans"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("docker was not called with %q; calls:\n%s", want, got)
+		}
+	}
+}

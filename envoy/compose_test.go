@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -351,5 +352,31 @@ func checkDockerfile(t *testing.T, path string) {
 	}
 	if !strings.Contains(string(b), "HEALTHCHECK") {
 		t.Errorf("%s: no HEALTHCHECK", path)
+	}
+}
+
+// TestComposePortVariables: the published ports follow make run's port
+// variables, and keep their defaults without them.
+func TestComposePortVariables(t *testing.T) {
+	for _, tc := range []struct {
+		env        []string
+		envoy, tcp uint32
+	}{
+		{nil, 10000, 9090},
+		{[]string{"CREDGATE_GATEWAY_PORT=12000", "CREDGATE_TOKENCLUSTER_PORT=12001"}, 12000, 12001},
+	} {
+		p, err := loadCompose(t, composePath, tc.env...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for svc, want := range map[string]uint32{"envoy": tc.envoy, "tokencluster": tc.tcp} {
+			ports := composeService(t, p, svc).Ports
+			if len(ports) != 1 || ports[0].Published != strconv.Itoa(int(want)) {
+				t.Errorf("%v: %s publishes %+v, want %d", tc.env, svc, ports, want)
+			}
+		}
+		if ip := composeService(t, p, "tokencluster").Ports[0].HostIP; ip != "127.0.0.1" {
+			t.Errorf("%v: the token cluster is published on %q, want loopback", tc.env, ip)
+		}
 	}
 }
