@@ -43,9 +43,12 @@ tokencluster:
 	fi
 
 # test builds the wasm first: plugin and host tests load the real build/credgate.wasm.
+# Suites whose tool is missing skip: say so before and after, loudly.
 test: $(WASM) $(WASM_UNPINNED) $(WASM_UNGUARDED) $(WASM_WATCHDOG)
+	@./scripts/test-tools.sh
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
+	@./scripts/test-tools.sh
 
 test-race: $(WASM)
 	$(GO) test -race $(TESTFLAGS) ./...
@@ -78,7 +81,8 @@ fuzz:
 
 # run serves the demo on :10000 (Envoy in Docker when an engine is reachable,
 # otherwise the embedded gateway), seeds demo credentials and prints curls.
-run: build
+# run checks its ports first, then builds what is missing with progress lines.
+run:
 	./scripts/run.sh
 
 # e2e runs the end-to-end table against real Envoy in docker compose; without

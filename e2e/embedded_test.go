@@ -52,7 +52,7 @@ func startGateway(t *testing.T, root string, clusters map[string]string) (*gatew
 	}
 	logs := &testproc.Buffer{}
 	gw, err := gateway.Start(context.Background(), gateway.Options{
-		Bootstrap: filepath.Join(root, "envoy", "envoy.yaml"), Wasm: wasm, Listen: "127.0.0.1:0",
+		Bootstrap: filepath.Join(root, "envoy", "envoy.yaml"), Wasm: wasm, Listen: "127.0.0.1:0", Admin: "127.0.0.1:0",
 		Clusters: clusters, CacheDir: filepath.Join(root, "build", "wazero-cache"), LogLevel: hostcalls.LogInfo,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 	})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -272,7 +273,7 @@ func TestBrokenComposeRefused(t *testing.T) {
 	}{
 		{name: "unknown service key", old: "    healthcheck:\n", new: "    healthchek:\n", wantErr: "healthchek"},
 		{name: "dependency on a missing service", old: "      redis:\n        condition", new: "      rediss:\n        condition", wantErr: "rediss"},
-		{name: "bad port", old: `"127.0.0.1:9090:9090"`, new: `"127.0.0.1:9090:90900"`, wantErr: "90900"},
+		{name: "bad port", old: `"127.0.0.1:${CREDGATE_TOKENCLUSTER_PORT:-9090}:9090"`, new: `"127.0.0.1:9090:90900"`, wantErr: "90900"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -369,6 +370,34 @@ func checkDockerfile(t *testing.T, path string) {
 	for _, line := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && (f[0] == "COPY" || f[0] == "ADD") && strings.Contains(line, "testdata") {
 			t.Errorf("%s: %q copies test data (demo credentials) into the image", path, strings.TrimSpace(line))
+		}
+	}
+}
+
+// TestComposePortVariables: the published ports follow make run's port
+// variables, and keep their defaults without them.
+func TestComposePortVariables(t *testing.T) {
+	for _, tc := range []struct {
+		env        []string
+		envoy, tcp uint32
+	}{
+		{nil, 10000, 9090},
+		{[]string{"CREDGATE_GATEWAY_PORT=12000", "CREDGATE_TOKENCLUSTER_PORT=12001"}, 12000, 12001},
+	} {
+		p, err := loadCompose(t, composePath, tc.env...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for svc, want := range map[string]uint32{"envoy": tc.envoy, "tokencluster": tc.tcp} {
+			ports := composeService(t, p, svc).Ports
+			if len(ports) == 0 || ports[0].Published != strconv.Itoa(int(want)) {
+				t.Errorf("%v: %s publishes %+v, want %d", tc.env, svc, ports, want)
+			}
+		}
+		for _, port := range composeService(t, p, "tokencluster").Ports {
+			if port.HostIP != "127.0.0.1" {
+				t.Errorf("%v: the token cluster's port %d is published on %q, want loopback", tc.env, port.Target, port.HostIP)
+			}
 		}
 	}
 }

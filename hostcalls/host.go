@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/hostcalls/internal/abi"
+	"github.com/credgate/credgate/hostcalls/internal/state"
 )
 
 // Host runs a plugin's VMs and everything they share, like one Envoy
@@ -89,6 +90,44 @@ func (h *Host) Metric(name string) (uint64, bool) { return h.h.Metric(name) }
 
 // Metrics returns every metric by name, valued as Metric does.
 func (h *Host) Metrics() map[string]uint64 { return h.h.Metrics() }
+
+// StatType is a metric's proxy-wasm type.
+type StatType int
+
+// The proxy-wasm metric types.
+const (
+	StatCounter StatType = iota
+	StatGauge
+	StatHistogram
+)
+
+// HistogramBuckets are the upper bounds of Envoy's default histogram
+// buckets, which Stat.Buckets count.
+var HistogramBuckets = append([]float64(nil), state.HistogramBuckets...)
+
+// Stat is one metric the plugin defined, as Envoy's stats store holds it.
+type Stat struct {
+	// Name is the name the plugin defined (Envoy shows it under wasmcustom.).
+	Name string
+	Type StatType
+	// Value is a counter's or gauge's value, a histogram's number of samples.
+	Value uint64
+	// Sum is a histogram's sum of samples.
+	Sum uint64
+	// Buckets are a histogram's cumulative counts: samples ≤ each of
+	// HistogramBuckets.
+	Buckets []uint64
+}
+
+// Stats returns every metric the plugin defined, sorted by name.
+func (h *Host) Stats() []Stat {
+	src := h.h.Stats()
+	out := make([]Stat, len(src))
+	for i, s := range src {
+		out[i] = Stat{Name: s.Name, Type: StatType(s.Type), Value: s.Value, Sum: s.Sum, Buckets: s.Buckets}
+	}
+	return out
+}
 
 // SharedDataStats returns how many shared data keys the VMs wrote and the
 // bytes of those keys and values: proxy-wasm cannot delete a key, so a

@@ -62,6 +62,10 @@ type Bootstrap struct {
 	// RBAC are the RBAC filters of the chain, applied to continued requests
 	// on the filter state the plugin published.
 	RBAC []RBAC
+	// Admin is the admin interface's address ("" when there is none).
+	Admin string
+	// StatsTags are stats_config.stats_tags, in order.
+	StatsTags []TagRule
 }
 
 // Limits are what Envoy enforces on downstream requests before any filter.
@@ -225,6 +229,9 @@ func ParseBootstrap(doc []byte) (*Bootstrap, error) {
 		return nil, err
 	}
 	if bs.RBAC, err = rbacFilters(hcm); err != nil {
+		return nil, err
+	}
+	if bs.Admin, bs.StatsTags, err = adminOf(&pb); err != nil {
 		return nil, err
 	}
 	for _, c := range pb.GetStaticResources().GetClusters() {

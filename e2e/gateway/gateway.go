@@ -48,6 +48,10 @@ type Options struct {
 	// Logger receives the gateway's and the plugin's logs. Default: JSON on
 	// stderr.
 	Logger *slog.Logger
+	// Admin is the admin interface's address (/stats, /stats/prometheus,
+	// /ready), on loopback only: "" for none, AdminFromBootstrap for the
+	// bootstrap's admin port, a port, or a loopback host:port.
+	Admin string
 }
 
 // Gateway serves one bootstrap listener through the credgate filter.
@@ -61,6 +65,9 @@ type Gateway struct {
 	srv    *http.Server
 	ln     net.Listener
 	served chan error
+	admin  *admin
+	// draining is set by Shutdown: /ready then answers 503.
+	draining atomic.Bool
 }
 
 // Start loads the bootstrap and the module, starts the plugin's VMs, and
@@ -77,6 +84,10 @@ func Start(ctx context.Context, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	addr, err := listenAddr(bs.Listen, o.Listen)
+	if err != nil {
+		return nil, err
+	}
+	adminAt, err := adminAddr(bs.Admin, o.Admin)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +117,13 @@ func Start(ctx context.Context, o Options) (*Gateway, error) {
 	g.srv = &http.Server{Handler: g, MaxHeaderBytes: lim.MaxHeaderBytes + 4<<10,
 		ReadHeaderTimeout: lim.HeadersTimeout, IdleTimeout: lim.IdleTimeout, ReadTimeout: lim.RequestTimeout,
 		ConnState: idle.track}
+	if adminAt != "" {
+		if err := g.startAdmin(adminAt); err != nil {
+			_ = g.ln.Close()
+			g.close(ctx)
+			return nil, err
+		}
+	}
 	go func() { g.served <- g.srv.Serve(g.ln) }()
 	g.log.Info("gateway listening", "addr", g.ln.Addr().String(), "routes", len(bs.Routes),
 		"clusters", bs.Clusters, "vms", g.host.VMs())
@@ -204,7 +222,11 @@ func (g *Gateway) Done() <-chan error { return g.served }
 // Shutdown stops accepting connections, waits for requests in flight until
 // ctx ends, then stops the VMs.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.draining.Store(true)
 	err := g.srv.Shutdown(ctx)
+	if g.admin != nil {
+		g.admin.close(ctx)
+	}
 	g.close(ctx)
 	return err
 }

@@ -49,11 +49,16 @@ func main() {
 	flag.StringVar(&o.Listen, "listen", "", "listen address (default: the bootstrap's port on 127.0.0.1; a bare port means 127.0.0.1)")
 	flag.Var(clusters, "cluster", "cluster endpoint override name=http://host:port (repeatable)")
 	flag.IntVar(&o.VMs, "vms", 2, "plugin VMs (Envoy runs one per worker)")
+	flag.StringVar(&o.Admin, "admin", gateway.AdminFromBootstrap,
+		`admin interface (/stats, /stats/prometheus, /ready) on loopback: "bootstrap" (the bootstrap's admin port), a port, 127.0.0.1:port, or "off"`)
 	flag.StringVar(&o.CacheDir, "cache-dir", "build/wazero-cache", "compiled-code cache directory (empty: none)")
 	level := flag.String("log-level", "info", "plugin log level: trace, debug, info, warn, error, critical")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	o.Logger = log
+	if o.Admin == "off" {
+		o.Admin = ""
+	}
 	var err error
 	if o.LogLevel, err = parseLevel(*level); err == nil {
 		err = run(o)

@@ -298,6 +298,9 @@ func (h *Host) Metric(name string) (uint64, bool) { return h.metrics.Lookup(name
 // Metrics returns every metric by name.
 func (h *Host) Metrics() map[string]uint64 { return h.metrics.Snapshot() }
 
+// Stats returns every metric with its type, sorted by name.
+func (h *Host) Stats() []state.Stat { return h.metrics.Stats() }
+
 // SharedDataStats returns the number of shared data keys and their bytes.
 func (h *Host) SharedDataStats() (keys, bytes int) { return h.shared.Stats() }
 

@@ -18,10 +18,28 @@ const (
 )
 
 type metric struct {
-	name  string
-	typ   MetricType
-	value uint64 // counter and gauge value; histogram: number of samples
-	sum   uint64 // histogram: sum of samples
+	name    string
+	typ     MetricType
+	value   uint64   // counter and gauge value; histogram: number of samples
+	sum     uint64   // histogram: sum of samples
+	buckets []uint64 // histogram: samples ≤ each of HistogramBuckets
+}
+
+// HistogramBuckets are the upper bounds of Envoy's default histogram
+// buckets (HistogramSettingsImpl::defaultBuckets), which its Prometheus
+// output reports.
+var HistogramBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+	30000, 60000, 300000, 600000, 1800000, 3600000}
+
+// Stat is one metric as a stats sink reads it.
+type Stat struct {
+	Name  string
+	Type  MetricType
+	Value uint64 // counter and gauge value; histogram: number of samples
+	Sum   uint64 // histogram: sum of samples
+	// Buckets are a histogram's cumulative counts: samples ≤ each of
+	// HistogramBuckets.
+	Buckets []uint64
 }
 
 // Metrics are the plugin's stats, shared by every VM of a host as Envoy's
@@ -56,7 +74,11 @@ func (m *Metrics) Define(typ MetricType, name string) (uint32, Status) {
 	}
 	id := m.next
 	m.next++
-	m.byID[id] = &metric{name: name, typ: typ}
+	mt := &metric{name: name, typ: typ}
+	if typ == Histogram {
+		mt.buckets = make([]uint64, len(HistogramBuckets))
+	}
+	m.byID[id] = mt
 	m.byName[name] = id
 	return id, OK
 }
@@ -100,6 +122,11 @@ func (m *Metrics) Record(id uint32, value uint64) Status {
 	case Histogram:
 		mt.value++
 		mt.sum += value
+		for i, b := range HistogramBuckets {
+			if float64(value) <= b {
+				mt.buckets[i]++
+			}
+		}
 	}
 	return OK
 }
@@ -150,4 +177,17 @@ func (m *Metrics) Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Stats returns every metric with its type, sorted by name.
+func (m *Metrics) Stats() []Stat {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Stat, 0, len(m.byID))
+	for _, mt := range m.byID {
+		out = append(out, Stat{Name: mt.name, Type: mt.typ, Value: mt.value, Sum: mt.sum,
+			Buckets: append([]uint64(nil), mt.buckets...)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

@@ -132,3 +132,30 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("snapshot %v", snap)
 	}
 }
+
+func TestMetricStatsHistogramBuckets(t *testing.T) {
+	t.Parallel()
+	m := state.NewMetrics()
+	h, _ := m.Define(state.Histogram, "lat")
+	c, _ := m.Define(state.Counter, "a")
+	m.Increment(c, 3)
+	for _, v := range []uint64{0, 1, 7, 7, 4000000} {
+		m.Record(h, v)
+	}
+	stats := m.Stats()
+	if len(stats) != 2 || stats[0].Name != "a" || stats[0].Type != state.Counter || stats[0].Value != 3 {
+		t.Fatalf("stats %+v", stats)
+	}
+	lat := stats[1]
+	if lat.Type != state.Histogram || lat.Value != 5 || lat.Sum != 4000015 {
+		t.Fatalf("histogram %+v", lat)
+	}
+	// Cumulative: ≤0.5 holds 0; ≤1 holds 0 and 1; ≤10 adds both 7s; no
+	// bucket holds 4,000,000 (past the last bound, 3,600,000).
+	want := map[float64]uint64{0.5: 1, 1: 2, 5: 2, 10: 4, 3600000: 4}
+	for i, b := range state.HistogramBuckets {
+		if n, ok := want[b]; ok && lat.Buckets[i] != n {
+			t.Errorf("bucket ≤%v = %d, want %d", b, lat.Buckets[i], n)
+		}
+	}
+}

@@ -62,6 +62,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	}
 	if rt == nil {
 		if pol.AllowUnmatched {
+			h.plugin.metrics.request(nil, "", "allow")
 			return types.ActionContinue
 		}
 		h.deny(nil, "", nil, authn.Deny(authn.ErrForbidden, "no_route", "No route is configured for this request."))
@@ -101,11 +102,10 @@ func (h *httpContext) OnHttpStreamDone() {
 func (h *httpContext) conclude(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) types.Action {
 	scheme := schemeName(res.Verifier)
 	if res.Deny != nil {
-		h.plugin.metrics.request(scheme, outcomeOf(res.Deny))
 		h.deny(rt, scheme, res.Identity, res.Deny)
 		return types.ActionPause
 	}
-	h.plugin.metrics.request(scheme, "allow")
+	h.plugin.metrics.request(rt, scheme, "allow")
 	// The rest of Envoy (RBAC, rate limits) may decide on this state: a
 	// request whose identity cannot be published does not go on.
 	mustOK(publish(rt.Name, scheme, res.Identity, ""))
@@ -211,6 +211,8 @@ func publish(route, scheme string, id *authn.Identity, reason string) error {
 // deny answers the request locally; id is the verified identity of a
 // caller refused for another reason (a missing scope), or nil.
 func (h *httpContext) deny(rt *policy.Route, scheme string, id *authn.Identity, d *authn.DenyError) {
+	h.plugin.metrics.request(rt, scheme, outcomeOf(d))
+	h.plugin.metrics.denial(rt, d)
 	style, name, route := respond.StyleRFC6750, "-", ""
 	if rt != nil {
 		style, name, route = rt.Style, rt.Name, rt.Name
