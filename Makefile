@@ -9,7 +9,9 @@ WASM_UNPINNED := build/credgate-unpinned.wasm
 # only, used only by tests.
 WASM_UNGUARDED := build/credgate-unguarded.wasm
 WASM_WATCHDOG := build/credgate-watchdog-only.wasm
-WASM_SOURCES := $(shell find plugin \( -name '*.go' -o -name '*.s' \) -not -name '*_test.go') plugin/sdkabi/*.go scripts/build-wasm.sh go.mod go.sum
+# The benchmarks' floor: a bare module on the same SDK and pipeline (plugin/floor).
+WASM_FLOOR := build/floor.wasm
+WASM_SOURCES := $(shell find plugin \( -name '*.go' -o -name '*.s' \) -not -name '*_test.go' -not -path 'plugin/floor/*') plugin/sdkabi/*.go scripts/build-wasm.sh go.mod go.sum
 FUZZTIME ?= 10s
 # Test flags: -race costs a lot on two cores for the wazero suites, so it is opt-in.
 TESTFLAGS ?= -shuffle=on -count=1 -timeout=20m
@@ -34,6 +36,9 @@ $(WASM_UNGUARDED): $(WASM_SOURCES) $(WASM)
 
 $(WASM_WATCHDOG): $(WASM_SOURCES) $(WASM)
 	./scripts/build-wasm.sh $(WASM_WATCHDOG) --watchdog-only
+
+$(WASM_FLOOR): plugin/floor/*.go plugin/sdkabi/*.go scripts/build-wasm.sh go.mod go.sum $(WASM)
+	./scripts/build-wasm.sh $(WASM_FLOOR) --floor
 
 tokencluster:
 	@mkdir -p build
