@@ -60,8 +60,14 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) mod tidy -diff
 
-bench: $(WASM)
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# bench runs every benchmark that writes BENCHMARKS.md in one run (floor
+# module, no-op route and each scheme side by side, the tail over 100,000
+# requests per row, the token cluster in process and under load from another
+# process) and notes the machine's load; about 8 minutes on 2 busy cores.
+# BENCH_FLAGS=-quick sends 10,000 requests per tail row.
+BENCH_FLAGS ?=
+bench: $(WASM) $(WASM_FLOOR) $(WASM_UNGUARDED) tokencluster
+	$(GO) run ./scripts/bench $(BENCH_FLAGS)
 
 # soak sends SOAK_REQUESTS requests per profile (every scheme, hits and
 # misses, small and large headers, 2 VMs) and fails if a VM's memory grows
