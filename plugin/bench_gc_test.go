@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -25,16 +23,15 @@ type guardVariant struct {
 
 // BenchmarkCollectorGuard measures what the collector guard costs per
 // request: the shipped module against the same module built without the
-// guard (`build-wasm.sh --unguarded`), in the same run, with a bare std-Go
-// module (hostcalls' test guest, which continues every request) as the floor
+// guard (`build-wasm.sh --unguarded`), in the same run, with the floor module
+// (build/floor.wasm, a bare SDK module that continues every request) as the floor
 // and the plugin's no-op route as the baseline. Besides wall time it reports
 // the guest's own running time per request (the host's guest clock), which
 // isolates the module's work from the host's. It prints a table and writes
 // it to BENCHMARKS.md.
 func BenchmarkCollectorGuard(b *testing.B) {
-	floor := buildBareGuest(b)
 	variants := []guardVariant{
-		{"bare module (floor)", floor, true},
+		{"bare module (floor)", floorPath, true},
 		{"unguarded", filepath.Join("..", "build", "credgate-unguarded.wasm"), false},
 		{"guarded (shipped)", wasmPath, false},
 	}
@@ -123,8 +120,8 @@ func BenchmarkCollectorGuard(b *testing.B) {
 	fmt.Fprintf(&t, "`go test -run '^$' -bench BenchmarkCollectorGuard ./plugin/`: build/credgate.wasm against the same module "+
 		"built without the guard (`build-wasm.sh --unguarded`), same run, hostcalls host (wazero compiler, profile %s), "+
 		"%s %s/%s, GOMAXPROCS=%d. \"guest µs\" is the module's own running time per request (the host's guest clock: "+
-		"callbacks and allocations, not the host functions); \"wall µs\" is the whole stream on this host. The floor is a "+
-		"bare std-Go Proxy-Wasm module that continues every request.\n\n",
+		"callbacks and allocations, not the host functions); \"wall µs\" is the whole stream on this host. The floor is "+
+		"build/floor.wasm, a bare module on the same SDK and build that continues every request.\n\n",
 		hostcalls.ProfileEnvoy139, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
 	fmt.Fprintf(&t, "| request | unguarded wall µs | guarded wall µs | unguarded guest µs | guarded guest µs | guest cost of the guard | host calls unguarded / guarded |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	fl := results[variants[0].name+"|"+cases[0].name]
@@ -138,20 +135,4 @@ func BenchmarkCollectorGuard(b *testing.B) {
 	if err := benchmd.WriteSection("plugin-gc-guard", t.String()); err != nil {
 		b.Errorf("BENCHMARKS.md: %v", err)
 	}
-}
-
-// buildBareGuest builds hostcalls' test guest (a std-Go Proxy-Wasm module
-// that, with no test action, continues every request) into build/.
-func buildBareGuest(b *testing.B) string {
-	out, err := filepath.Abs(filepath.Join("..", "build", "bench-bare.wasm"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./hostcalls/testdata/abitest")
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("building the bare module: %v\n%s", err, msg)
-	}
-	return out
 }

@@ -65,8 +65,22 @@ func BenchmarkSchemes(b *testing.B) {
 	missCfg := hostcalls.NewConfig().WithPluginConfig([]byte(strings.Replace(clusterConfig,
 		`"cache": {"negative_ttl_seconds": 1}`, `"cache": {"max_entries": 0}`, 1))).WithCluster("token_cluster", tc.URL)
 	hit := &clusterEnv{tc: tc, host: newWasmHost(b, hostcalls.ProfileEnvoy139, hitCfg)}
+	floor, err := hostcalls.NewHost(context.Background(), compiledFile(b, floorPath, hostcalls.ProfileEnvoy139), hostcalls.NewConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer floor.Close(context.Background())
 	miss := &clusterEnv{tc: tc, host: newWasmHost(b, hostcalls.ProfileEnvoy139, missCfg)}
 	results := map[string][2]time.Duration{}
+	b.Run("floor", func(b *testing.B) {
+		req := benchRequest("GET", "/healthz", nil)
+		for n := 0; n < b.N; n++ {
+			if res, err := floor.Do(context.Background(), req); err != nil || res.Upstream == nil {
+				b.Fatalf("floor: not forwarded: %v", err)
+			}
+		}
+		results["floor"] = [2]time.Duration{b.Elapsed() / time.Duration(b.N)}
+	})
 	for _, sb := range schemeBenches() {
 		headers := sb.headers(b, hit)
 		for i, mode := range []struct {
@@ -118,8 +132,8 @@ func benchRequest(method, path string, kv []string) hostcalls.Request {
 }
 
 func writeSchemeTable(b *testing.B, r map[string][2]time.Duration) {
-	base := r[schemeBenches()[0].scheme]
-	if base[0] == 0 || len(r) < len(schemeBenches()) {
+	base, fl := r[schemeBenches()[0].scheme], r["floor"][0]
+	if base[0] == 0 || fl == 0 || len(r) < len(schemeBenches())+1 {
 		return // a filtered run; keep the committed table
 	}
 	var t strings.Builder
@@ -127,12 +141,16 @@ func writeSchemeTable(b *testing.B, r map[string][2]time.Duration) {
 	fmt.Fprintf(&t, "`go test -run '^$' -bench BenchmarkSchemes ./plugin/`: build/credgate.wasm on the hostcalls host "+
 		"(profile %s) with a real token cluster (bbolt) on loopback; %s %s/%s, GOMAXPROCS=%d. \"hit\": answers from the "+
 		"plugin's cache; \"miss\": cache off, every request is a token-cluster round trip (the stream pauses and resumes). "+
-		"jwt never asks the cluster; sso is single use and not repeatable. The no-op route is measured in the same run.\n\n",
+		"jwt never asks the cluster; sso is single use and not repeatable. The floor (build/floor.wasm, a bare module on "+
+		"the same SDK and build) and the no-op route are measured in the same run; the ratios divide by the no-op route's "+
+		"hit.\n\n",
 		hostcalls.ProfileEnvoy139, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	fmt.Fprintf(&t, "| scheme | hit µs | miss µs | hit over no-op | miss over no-op |\n|---|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&t, "| scheme | hit µs | miss µs | hit × floor | hit × no-op | miss × no-op | hit over no-op | miss over no-op |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&t, "| floor (bare SDK module) | %.1f | | 1.00 | %.2f | | %+.1f | |\n", us(fl), float64(fl)/float64(base[0]), us(fl-base[0]))
 	for _, sb := range schemeBenches() {
 		d := r[sb.scheme]
-		fmt.Fprintf(&t, "| %s | %.1f | %.1f | %+.1f | %+.1f |\n", sb.scheme, us(d[0]), us(d[1]), us(d[0]-base[0]), us(d[1]-base[0]))
+		fmt.Fprintf(&t, "| %s | %.1f | %.1f | %.2f | %.2f | %.2f | %+.1f | %+.1f |\n", sb.scheme, us(d[0]), us(d[1]),
+			float64(d[0])/float64(fl), float64(d[0])/float64(base[0]), float64(d[1])/float64(base[0]), us(d[0]-base[0]), us(d[1]-base[0]))
 	}
 	fmt.Println("\n" + t.String())
 	if err := benchmd.WriteSection("plugin-schemes", t.String()); err != nil {

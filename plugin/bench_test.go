@@ -39,9 +39,11 @@ func benchCases() []benchCase {
 
 // BenchmarkPlugin measures whole requests through build/credgate.wasm on the
 // hostcalls host (create context, request headers, upstream echo, response
-// headers, log, delete) for each case, with the no-op route measured in the
-// same run as the baseline, then VM start-up. It prints a table and writes it
-// to BENCHMARKS.md.
+// headers, log, delete) for each case, with the floor module
+// (build/floor.wasm) and the no-op route measured in the same run as the
+// baselines, and what the host allocates per request (Go heap; the guest's
+// allocations stay in its linear memory), then VM start-up. It prints a table
+// and writes it to BENCHMARKS.md.
 func BenchmarkPlugin(b *testing.B) {
 	p := hostcalls.ProfileEnvoy139
 	compileStart := time.Now()
@@ -55,24 +57,39 @@ func BenchmarkPlugin(b *testing.B) {
 	}
 	defer m.Close(context.Background())
 	compile := time.Since(compileStart)
-	perReq := map[string]time.Duration{}
-	for _, bc := range benchCases() {
-		b.Run(bc.name, func(b *testing.B) {
-			h, err := hostcalls.NewHost(context.Background(), m, baseConfig(scenarioConfig, scenarioNow))
+	floor := compiledFile(b, floorPath, p)
+	perReq := map[string]pluginCell{}
+	run := func(name string, m *hostcalls.Module, cfg hostcalls.Config, req hostcalls.Request, wantLocal bool) {
+		b.Run(name, func(b *testing.B) {
+			h, err := hostcalls.NewHost(context.Background(), m, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer h.Close(context.Background())
-			req := hostcalls.Request{Method: bc.method, Path: bc.path, Authority: "api.example", Headers: bc.headers(b)}
+			for i := 0; i < 100; i++ { // every export resolved, buffers grown
+				_, _ = h.Do(context.Background(), req)
+			}
+			b.ReportAllocs()
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				res, err := h.Do(context.Background(), req)
-				if err != nil || (bc.status != 0) != (res.LocalResponse != nil) {
+				if err != nil || wantLocal != (res.LocalResponse != nil) {
 					b.Fatalf("unexpected outcome: %v %+v", err, res)
 				}
 			}
-			perReq[bc.name] = b.Elapsed() / time.Duration(b.N)
+			b.StopTimer()
+			runtime.ReadMemStats(&m1)
+			n := uint64(b.N)
+			perReq[name] = pluginCell{d: b.Elapsed() / time.Duration(b.N), allocs: (m1.Mallocs - m0.Mallocs) / n,
+				bytes: (m1.TotalAlloc - m0.TotalAlloc) / n}
 		})
+	}
+	run(floorName, floor, hostcalls.NewConfig(), hostcalls.Request{Method: "GET", Path: "/healthz", Authority: "api.example"}, false)
+	for _, bc := range benchCases() {
+		run(bc.name, m, baseConfig(scenarioConfig, scenarioNow),
+			hostcalls.Request{Method: bc.method, Path: bc.path, Authority: "api.example", Headers: bc.headers(b)}, bc.status != 0)
 	}
 	var start time.Duration
 	b.Run("vm start", func(b *testing.B) {
@@ -88,21 +105,36 @@ func BenchmarkPlugin(b *testing.B) {
 	writePluginTable(b, len(wasm), compile, start, perReq)
 }
 
-func writePluginTable(b *testing.B, size int, compile, start time.Duration, perReq map[string]time.Duration) {
-	base := perReq[benchCases()[0].name]
-	if base == 0 {
+const floorName = "floor (bare SDK module)"
+
+// pluginCell is one request kind's time and host allocations per request.
+type pluginCell struct {
+	d             time.Duration
+	allocs, bytes uint64
+}
+
+func writePluginTable(b *testing.B, size int, compile, start time.Duration, perReq map[string]pluginCell) {
+	base, fl := perReq[benchCases()[0].name], perReq[floorName]
+	if base.d == 0 || fl.d == 0 || len(perReq) < len(benchCases())+1 {
 		return // a filtered run; keep the committed table
 	}
 	var t strings.Builder
 	fmt.Fprintf(&t, "### Plugin: time per request through build/credgate.wasm\n\n")
 	fmt.Fprintf(&t, "`go test -run '^$' -bench BenchmarkPlugin ./plugin/` on the hostcalls host (wazero compiler, profile %s), "+
 		"%s %s/%s, GOMAXPROCS=%d. A request is the whole stream: context create, request headers, upstream echo, "+
-		"response headers, log, delete. The no-op route is measured in the same run as the baseline.\n\n",
+		"response headers, log, delete. The floor (build/floor.wasm: a bare module on the same SDK and build, continuing "+
+		"every callback) and the no-op route are measured in the same run. Host allocations are the Go heap of the host "+
+		"process per request (the host, the simulated upstream and the result it returns); the guest's own allocations "+
+		"stay in its linear memory.\n\n",
 		hostcalls.ProfileEnvoy139, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	fmt.Fprintf(&t, "| request | µs/request | over no-op (µs) |\n|---|---:|---:|\n")
+	fmt.Fprintf(&t, "| request | µs/request | × floor | × no-op | over no-op (µs) | host allocs/request | host KiB/request |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	row := func(name string, c pluginCell) {
+		fmt.Fprintf(&t, "| %s | %.1f | %.2f | %.2f | %+.1f | %d | %.1f |\n", name, us(c.d), float64(c.d)/float64(fl.d),
+			float64(c.d)/float64(base.d), us(c.d-base.d), c.allocs, float64(c.bytes)/1024)
+	}
+	row(floorName, fl)
 	for _, bc := range benchCases() {
-		d := perReq[bc.name]
-		fmt.Fprintf(&t, "| %s | %.1f | %+.1f |\n", bc.name, us(d), us(d-base))
+		row(bc.name, perReq[bc.name])
 	}
 	fmt.Fprintf(&t, "\nModule: %d bytes (%.1f MiB). Compile: %v (once per host process). VM start (instantiate, "+
 		"_initialize, vm_start, configure): %.2f ms.\n", size, float64(size)/(1<<20), compile.Round(time.Millisecond), float64(start)/1e6)

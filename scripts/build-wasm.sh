@@ -10,13 +10,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Usage: build-wasm.sh [OUT] [--unpinned|--unguarded|--watchdog-only]
+# Usage: build-wasm.sh [OUT] [--unpinned|--unguarded|--watchdog-only|--floor]
 # --unpinned builds a negative-control module whose allocator does not pin the
 # buffers it hands the host; tests use it to prove the GC-pressure test detects
 # the hazard the pinning prevents. --unguarded builds one without the collector
 # guard (plugin/internal/gcguard); tests use it to prove the stall test
 # reproduces the stuck collection; --watchdog-only keeps only its second line,
-# to prove the watchdog alone corrects a stuck collection. Never ship these.
+# to prove the watchdog alone corrects a stuck collection. --floor builds
+# plugin/floor instead of the plugin: a bare module on the same SDK, adapter,
+# overlay and flags, which the benchmarks measure as their floor. Never ship
+# these.
 out=${1:-build/credgate.wasm}
 variant=${2:-}
 sdk_mod=github.com/tetratelabs/proxy-wasm-go-sdk
@@ -45,7 +48,11 @@ if [ "$variant" = "--unpinned" ]; then
   echo "build-wasm: NEGATIVE CONTROL build without allocation pinning"
 fi
 tags=credgate_sdk
+pkg=./plugin
 case "$variant" in
+  --floor)
+    pkg=./plugin/floor
+    echo "build-wasm: FLOOR build: bare SDK module (plugin/floor), for benchmarks" ;;
   --unguarded)
     tags=credgate_sdk,credgate_noyield,credgate_nowatchdog
     echo "build-wasm: NEGATIVE CONTROL build without the collector guard" ;;
@@ -114,7 +121,7 @@ echo "build-wasm: go build (GOOS=wasip1 GOARCH=wasm, c-shared)"
 start=$(date +%s.%N)
 GOWORK="$PWD/build/wasm.work" GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 \
   go build -buildmode=c-shared -trimpath -buildvcs=false -tags "$tags" -overlay build/overlay.json \
-  -ldflags='-s -w -buildid=' -o "$out" ./plugin
+  -ldflags='-s -w -buildid=' -o "$out" "$pkg"
 end=$(date +%s.%N)
 size=$(stat -c %s "$out")
 sum=$(sha256sum "$out" | cut -c1-16)

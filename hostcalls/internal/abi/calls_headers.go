@@ -71,7 +71,8 @@ func proxyGetHeaderMapValue(ctx context.Context, vm *VM, s []uint64) {
 		s[0] = NotFound
 		return
 	}
-	s[0] = vm.copyOut(ctx, []byte(v), uint32(s[3]), uint32(s[4]))
+	vm.scratch = append(vm.scratch[:0], v...)
+	s[0] = vm.copyOut(ctx, vm.scratch, uint32(s[3]), uint32(s[4]))
 }
 
 // proxyAddHeaderMapValue emulates cpp-host exports::add_header_map_value
@@ -121,7 +122,8 @@ func proxyGetHeaderMapPairs(ctx context.Context, vm *VM, s []uint64) {
 		s[0] = st
 		return
 	}
-	s[0] = vm.copyOut(ctx, encodePairs(m.pairs), uint32(s[1]), uint32(s[2]))
+	vm.scratch = appendPairs(vm.scratch[:0], m.pairs)
+	s[0] = vm.copyOut(ctx, vm.scratch, uint32(s[1]), uint32(s[2]))
 }
 
 // proxySetHeaderMapPairs emulates cpp-host exports::set_header_map_pairs:

@@ -146,7 +146,8 @@ func (h *Host) startVM(ctx context.Context, index int) (*VM, error) {
 	}
 	vm := &VM{host: h, index: index, mod: mod, mem: guestmem.New(mod.Memory()),
 		streams: map[uint32]*stream{}, calls: map[uint32]*httpCall{}, nextID: 1, nextToken: 1,
-		clock: guestClock{on: h.opts.GuestClock}}
+		exports: map[string]*export{},
+		clock:   guestClock{on: h.opts.GuestClock}}
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
 	if err := vm.startLocked(ctx); err != nil {
@@ -159,9 +160,9 @@ func (h *Host) startVM(ctx context.Context, index int) (*VM, error) {
 func (vm *VM) startLocked(ctx context.Context) error {
 	vm.restricted = vm.host.startAllowed
 	var err error
-	if vm.mod.ExportedFunction("_initialize") != nil {
+	if vm.export("_initialize") != nil {
 		_, err = vm.call(ctx, 0, "_initialize")
-		if err == nil && vm.mod.ExportedFunction("main") != nil {
+		if err == nil && vm.export("main") != nil {
 			_, err = vm.call(ctx, 0, "main", 0, 0)
 		}
 	} else {
@@ -182,14 +183,14 @@ func (vm *VM) startLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if vm.mod.ExportedFunction("proxy_on_vm_start") != nil && ok == 0 {
+	if vm.export("proxy_on_vm_start") != nil && ok == 0 {
 		return errors.New("Failed to start base Wasm: proxy_on_vm_start returned false")
 	}
 	ok, err = vm.call(ctx, vm.rootID, "proxy_on_configure", uint64(vm.rootID), uint64(len(vm.host.opts.PluginConfig)))
 	if err != nil {
 		return err
 	}
-	if vm.mod.ExportedFunction("proxy_on_configure") != nil && ok == 0 {
+	if vm.export("proxy_on_configure") != nil && ok == 0 {
 		return errors.New("Failed to configure Wasm plugin: proxy_on_configure returned false (configuration rejected)")
 	}
 	return nil

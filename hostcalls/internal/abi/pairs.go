@@ -5,19 +5,23 @@ package abi
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 )
 
 // encodePairs serializes pairs as the proxy-wasm spec and cpp-host
 // exports::marshalPairs do: a uint32 count, then a (key size, value size)
 // uint32 pair per entry, then each key and value followed by a NUL byte.
-func encodePairs(pairs [][2]string) []byte {
+func encodePairs(pairs [][2]string) []byte { return appendPairs(nil, pairs) }
+
+// appendPairs appends the encodePairs form of pairs to b.
+func appendPairs(b []byte, pairs [][2]string) []byte {
 	size := 4
 	for _, p := range pairs {
 		size += 8 + len(p[0]) + 1 + len(p[1]) + 1
 	}
-	b := make([]byte, 4, size)
-	binary.LittleEndian.PutUint32(b, uint32(len(pairs)))
+	b = slices.Grow(b, size)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(pairs)))
 	for _, p := range pairs {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(p[0])))
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(p[1])))

@@ -153,7 +153,10 @@ func (vm *VM) runResponse(ctx context.Context, s *stream) error {
 // waits (with the VM released) until proxy_continue_stream. It returns
 // errStop when the plugin answered locally or reset the stream.
 func (vm *VM) phase(ctx context.Context, s *stream, name string, args ...uint64) error {
-	action, err := vm.call(ctx, s.id, name, append([]uint64{uint64(s.id)}, args...)...)
+	var buf [4]uint64 // the context id and at most three arguments, without a heap slice
+	buf[0] = uint64(s.id)
+	n := 1 + copy(buf[1:], args)
+	action, err := vm.call(ctx, s.id, name, buf[:n]...)
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,13 @@ func EchoHandler() http.Handler {
 		for k, v := range r.Header {
 			headers[strings.ToLower(k)] = strings.Join(v, ",")
 		}
-		body, _ := json.Marshal(map[string]any{"method": r.Method, "path": r.URL.RequestURI(), "host": r.Host, "headers": headers})
+		// Fields in the order json.Marshal gives a map's keys (sorted).
+		body, _ := json.Marshal(struct {
+			Headers map[string]string `json:"headers"`
+			Host    string            `json:"host"`
+			Method  string            `json:"method"`
+			Path    string            `json:"path"`
+		}{headers, r.Host, r.Method, r.URL.RequestURI()})
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)

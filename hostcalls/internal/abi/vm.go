@@ -41,6 +41,11 @@ type VM struct {
 	configuring bool     // the plugin configuration is readable
 	depth       int
 	clock       guestClock
+	exports     map[string]*export // resolved on first use; nil value: not exported
+	ctxFree     []*vmCtx
+	// scratch holds what a host function is about to copy into the guest;
+	// the copy is made before the function returns, so one buffer serves.
+	scratch []byte
 }
 
 // guestClock measures the time guest code runs: host functions, and the
@@ -67,8 +72,6 @@ func (c *guestClock) leave() {
 }
 
 type vmKey struct{}
-
-func withVM(ctx context.Context, vm *VM) context.Context { return context.WithValue(ctx, vmKey{}, vm) }
 
 func vmFrom(ctx context.Context) *VM {
 	vm, _ := ctx.Value(vmKey{}).(*VM)
@@ -123,29 +126,124 @@ func (vm *VM) call(ctx context.Context, contextID uint32, name string, args ...u
 	if vm.failed != nil {
 		return 0, vm.failed
 	}
-	fn := vm.mod.ExportedFunction(name)
-	if fn == nil {
+	e := vm.export(name)
+	if e == nil {
 		return 0, nil
 	}
-	if n := len(fn.Definition().ParamTypes()); len(args) > n {
-		args = args[:n] // e.g. ABI 0.1.0 callbacks take no end_of_stream
+	if len(args) > e.params {
+		args = args[:e.params] // e.g. ABI 0.1.0 callbacks take no end_of_stream
 	}
 	prevCurrent, prevEffective := vm.current, vm.effective
 	vm.current, vm.effective = contextID, 0
 	vm.depth++
-	vm.clock.enter()
-	res, err := fn.Call(withVM(ctx, vm), args...)
-	vm.clock.leave()
+	res, err := vm.invoke(ctx, e, args)
 	vm.depth--
 	vm.current, vm.effective = prevCurrent, prevEffective
 	if err != nil {
 		vm.fail(fmt.Errorf("Function: %s failed: %w", name, err))
 		return 0, vm.failed
 	}
-	if len(res) == 0 {
-		return 0, nil
+	return res, nil
+}
+
+// export is one exported function of a VM with the entry points made for it
+// so far. wazero's Module.ExportedFunction builds a new call engine, with its
+// own stack, on every lookup; Envoy's runtimes resolve each export once per VM.
+// An entry point must not be re-entered while it runs, so a nested call of
+// the same export takes another one from free (or makes one). Only the
+// goroutine holding the VM's lock touches it.
+type export struct {
+	name    string
+	params  int
+	results int
+	free    []*entry
+}
+
+// entry is one entry point of an export and its reusable value stack.
+type entry struct {
+	fn    api.Function
+	stack []uint64
+}
+
+// export returns the export name, or nil when the module has none.
+func (vm *VM) export(name string) *export {
+	if e, ok := vm.exports[name]; ok {
+		return e
 	}
-	return res[0], nil
+	var e *export
+	if fn := vm.mod.ExportedFunction(name); fn != nil {
+		def := fn.Definition()
+		e = &export{name: name, params: len(def.ParamTypes()), results: len(def.ResultTypes())}
+		e.free = append(e.free, e.newEntry(fn))
+	}
+	vm.exports[name] = e
+	return e
+}
+
+func (e *export) newEntry(fn api.Function) *entry {
+	return &entry{fn: fn, stack: make([]uint64, max(e.params, e.results, 1))}
+}
+
+// invoke runs e with args on a free entry point and returns its first result
+// (0 when it has none). It keeps the guest clock and hands the VM to the host
+// functions through the context.
+func (vm *VM) invoke(ctx context.Context, e *export, args []uint64) (uint64, error) {
+	if len(args) != e.params {
+		// What api.Function.Call answers for a wrong number of arguments.
+		return 0, fmt.Errorf("expected %d params, but passed %d", e.params, len(args))
+	}
+	var en *entry
+	if n := len(e.free); n > 0 {
+		en, e.free = e.free[n-1], e.free[:n-1]
+	} else {
+		en = e.newEntry(vm.mod.ExportedFunction(e.name))
+	}
+	copy(en.stack, args)
+	c := vm.enterCtx(ctx)
+	vm.clock.enter()
+	err := en.fn.CallWithStack(c, en.stack)
+	vm.clock.leave()
+	vm.leaveCtx(c)
+	if err != nil {
+		return 0, err // an entry point that trapped is not reused
+	}
+	var res uint64
+	if e.results > 0 {
+		res = en.stack[0]
+	}
+	e.free = append(e.free, en)
+	return res, nil
+}
+
+// vmCtx is the context a host function receives: it carries the VM, so that
+// the host functions (shared by every VM of the runtime) know whose call it
+// is. The VM reuses them instead of deriving a context on every call.
+type vmCtx struct {
+	context.Context
+	vm *VM
+}
+
+func (c *vmCtx) Value(key any) any {
+	if key == (vmKey{}) {
+		return c.vm
+	}
+	return c.Context.Value(key)
+}
+
+func (vm *VM) enterCtx(parent context.Context) *vmCtx {
+	var c *vmCtx
+	if n := len(vm.ctxFree); n > 0 {
+		c, vm.ctxFree = vm.ctxFree[n-1], vm.ctxFree[:n-1]
+	} else {
+		c = &vmCtx{vm: vm}
+	}
+	c.Context = parent
+	return c
+}
+
+func (vm *VM) leaveCtx(c *vmCtx) {
+	c.Context = nil
+	vm.ctxFree = append(vm.ctxFree, c)
 }
 
 // fail marks the VM failed (cpp-host FailState::RuntimeError) and records the
@@ -164,12 +262,12 @@ func (vm *VM) fail(err error) {
 // alloc calls the module's allocator with the restrictions of cpp-host
 // WasmBase::allocMemory.
 func (vm *VM) alloc(ctx context.Context, size uint32) (uint32, error) {
-	fn := vm.mod.ExportedFunction(vm.host.rt.malloc)
+	e := vm.export(vm.host.rt.malloc)
 	prev := vm.restricted
 	vm.restricted = vm.host.allocAllowed
-	vm.clock.enter()
-	res, err := fn.Call(withVM(ctx, vm), uint64(size))
-	vm.clock.leave()
+	var args [1]uint64
+	args[0] = uint64(size)
+	res, err := vm.invoke(ctx, e, args[:])
 	vm.restricted = prev
 	if err != nil {
 		var trap *TrapError
@@ -178,7 +276,7 @@ func (vm *VM) alloc(ctx context.Context, size uint32) (uint32, error) {
 		}
 		return 0, err
 	}
-	return uint32(res[0]), nil
+	return uint32(res), nil
 }
 
 // copyOut hands data to the module (cpp-host copyToPointerSize) and applies

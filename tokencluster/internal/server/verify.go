@@ -39,14 +39,27 @@ const (
 
 func needs(fields ...string) func(tokenapi.VerifyRequest) error {
 	return func(req tokenapi.VerifyRequest) error {
-		vals := map[string]string{fCred: req.Credential, fUser: req.UserID, fPublicKey: req.PublicKey, fDomain: req.Domain}
 		for _, f := range fields {
-			if vals[f] == "" {
+			if fieldValue(req, f) == "" {
 				return errBadRequest("kind " + req.Kind + " needs " + f)
 			}
 		}
 		return nil
 	}
+}
+
+func fieldValue(req tokenapi.VerifyRequest, f string) string {
+	switch f {
+	case fCred:
+		return req.Credential
+	case fUser:
+		return req.UserID
+	case fPublicKey:
+		return req.PublicKey
+	case fDomain:
+		return req.Domain
+	}
+	return ""
 }
 
 // verify serves POST /v1/verify.

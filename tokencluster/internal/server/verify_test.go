@@ -184,3 +184,37 @@ func TestVerifyTokenRequired(t *testing.T) {
 		}
 	}
 }
+
+// TestRevocationOfWarmRecords: the store keeps decoded records; a key or
+// tenant revoked through the admin API fails the very next verification,
+// however often it was verified before.
+func TestRevocationOfWarmRecords(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		revoke string
+		reqs   []tokenapi.VerifyRequest
+	}{
+		{"api key", "/api-keys/demo-key", []tokenapi.VerifyRequest{{Kind: "api_key", Credential: "demo-api-key-0001"}}},
+		{"user", "/users/user-42", []tokenapi.VerifyRequest{{Kind: "user_api_key", UserID: "user-42", Credential: "demo-user-api-key"},
+			{Kind: "hmac_key", UserID: "user-42"}}},
+		{"tenant", "/tenants/acme", []tokenapi.VerifyRequest{{Kind: "api_key", Credential: "demo-api-key-0001"},
+			{Kind: "domain_key", Domain: "shop.acme.test", Credential: "demo-domain-key"}, {Kind: "public_key", Credential: "demo-public-key"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			for i := 0; i < 3; i++ {
+				for _, req := range tc.reqs {
+					wantField(t, e.verify(req), "active", true)
+				}
+			}
+			wantStatus(t, e.admin(http.MethodDelete, tc.revoke, ""), http.StatusOK)
+			for _, req := range tc.reqs {
+				m := e.verify(req)
+				wantField(t, m, "active", false)
+				wantField(t, m, "reason", "revoked")
+			}
+		})
+	}
+}

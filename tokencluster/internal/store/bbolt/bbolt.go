@@ -28,7 +28,8 @@ func keyBucket(c store.Collection) []byte { return []byte("key:" + string(c)) }
 
 // Store is a bbolt-backed store.Store.
 type Store struct {
-	db *bolt.DB
+	db      *bolt.DB
+	records *recordCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,7 +59,7 @@ func Open(path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("bbolt: create buckets: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, records: newRecordCache()}, nil
 }
 
 func buckets(tx *bolt.Tx, c store.Collection) (recs, keys *bolt.Bucket, err error) {
@@ -78,6 +79,7 @@ func (s *Store) Put(_ context.Context, c store.Collection, rec store.Record) err
 	if err != nil {
 		return fmt.Errorf("bbolt: encode record: %w", err)
 	}
+	defer s.records.invalidate()
 	return s.db.Update(func(tx *bolt.Tx) error {
 		recs, keys, err := buckets(tx, c)
 		if err != nil {
@@ -106,8 +108,13 @@ func (s *Store) Put(_ context.Context, c store.Collection, rec store.Record) err
 	})
 }
 
-// Get implements store.Store.
+// Get implements store.Store. A warm record is answered from the cache
+// (see recordCache) without a transaction.
 func (s *Store) Get(_ context.Context, c store.Collection, id string) (store.Record, error) {
+	if rec, ok := s.records.get(c, id); ok {
+		return rec, nil
+	}
+	gen := s.records.generation()
 	var rec store.Record
 	err := s.db.View(func(tx *bolt.Tx) error {
 		recs, _, err := buckets(tx, c)
@@ -116,11 +123,18 @@ func (s *Store) Get(_ context.Context, c store.Collection, id string) (store.Rec
 		}
 		return decode(recs.Get([]byte(id)), &rec)
 	})
+	if err == nil {
+		s.records.put(gen, c, "", rec)
+	}
 	return rec, err
 }
 
-// Lookup implements store.Store.
+// Lookup implements store.Store, cached as Get is.
 func (s *Store) Lookup(_ context.Context, c store.Collection, key string) (store.Record, error) {
+	if rec, ok := s.records.lookup(c, key); ok {
+		return rec, nil
+	}
+	gen := s.records.generation()
 	var rec store.Record
 	err := s.db.View(func(tx *bolt.Tx) error {
 		recs, keys, err := buckets(tx, c)
@@ -133,6 +147,9 @@ func (s *Store) Lookup(_ context.Context, c store.Collection, key string) (store
 		}
 		return decode(recs.Get(id), &rec)
 	})
+	if err == nil {
+		s.records.put(gen, c, key, rec)
+	}
 	return rec, err
 }
 
@@ -158,6 +175,7 @@ func (s *Store) List(_ context.Context, c store.Collection) ([]store.Record, err
 
 // Delete implements store.Store.
 func (s *Store) Delete(_ context.Context, c store.Collection, id string) error {
+	defer s.records.invalidate()
 	return s.db.Update(func(tx *bolt.Tx) error {
 		recs, keys, err := buckets(tx, c)
 		if err != nil {

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Command loadgen measures the token cluster's verification throughput from
+// another process: it starts build/tokencluster (bbolt, seeded with the demo
+// credentials, a free loopback port), then for each credential kind keeps a
+// fixed number of keep-alive connections busy for a fixed time and reports
+// verifications per second, latency percentiles, and the CPU both processes
+// used (the cluster's from /proc/<pid>/stat, its own from getrusage).
+//
+//	go run ./scripts/loadgen [-conns 16] [-duration 5s] [-kinds api_key,...] [-write]
+//
+// With -write it stores the table in BENCHMARKS.md (section tokencluster-load).
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/credgate/credgate/internal/benchmd"
+	"github.com/credgate/credgate/internal/modroot"
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+// goalRate and goalP99 are the throughput targets of the api_key kind on bbolt.
+const (
+	goalRate = 30000
+	goalP99  = 2 * time.Millisecond
+)
+
+func main() {
+	conns := flag.Int("conns", 16, "keep-alive connections (one worker each)")
+	duration := flag.Duration("duration", 5*time.Second, "measured time per kind")
+	warmup := flag.Duration("warmup", time.Second, "unmeasured load before each kind")
+	kinds := flag.String("kinds", "api_key,user_api_key,public_key,public_key_token,domain_key,hmac_key,oauth2", "kinds to measure, in order")
+	binary := flag.String("cluster", "build/tokencluster", "token cluster binary (relative to the module root)")
+	logLevel := flag.String("log-level", "warn", "the cluster's --log-level (info logs a line per request)")
+	write := flag.Bool("write", false, "write the table to BENCHMARKS.md")
+	flag.Parse()
+	if err := run(*conns, *duration, *warmup, strings.Split(*kinds, ","), *binary, *logLevel, *write); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one kind's measurement.
+type result struct {
+	kind                     string
+	n                        int
+	elapsed                  time.Duration
+	p50, p99, max            time.Duration
+	clusterCPU, generatorCPU time.Duration
+	errors                   int
+	firstErr                 string
+}
+
+func run(conns int, duration, warmup time.Duration, kinds []string, binary, logLevel string, write bool) error {
+	root, err := modroot.Find()
+	if err != nil {
+		return err
+	}
+	load0 := loadavg()
+	dir, err := os.MkdirTemp("", "loadgen")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	token := randomToken()
+	cmd := exec.Command(filepath.Join(root, binary), "serve", "--listen", addr, "--data", filepath.Join(dir, "tc.db"),
+		"--seed", filepath.Join(root, "tokencluster", "testdata", "credentials.json"), "--verify-token", token,
+		"--bcrypt-cost", "4", "--log-level", logLevel)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w (run make tokencluster)", binary, err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	base := "http://" + addr
+	if err := waitHealthy(base); err != nil {
+		return fmt.Errorf("%w\n%s", err, logs.String())
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
+		DisableCompression: true}, Timeout: 10 * time.Second}
+	fmt.Printf("loadgen: cluster pid %d on %s, %d connections, %v per kind (+%v warm-up), cluster log level %s, GOMAXPROCS=%d\n",
+		cmd.Process.Pid, addr, conns, duration, warmup, logLevel, runtime.GOMAXPROCS(0))
+	var results []result
+	for _, kind := range kinds {
+		req, err := request(client, base, token, kind)
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		measure(client, req, conns, warmup, cmd.Process.Pid) // warm-up, discarded
+		r := measure(client, req, conns, duration, cmd.Process.Pid)
+		r.kind = kind
+		results = append(results, r)
+		fmt.Printf("loadgen: %-16s %8.0f verifications/s  p50 %6.3f ms  p99 %6.3f ms  max %7.3f ms  cluster CPU %.2f cores  generator CPU %.2f cores  errors %d %s\n",
+			kind, r.rate(), ms(r.p50), ms(r.p99), ms(r.max), r.cores(r.clusterCPU), r.cores(r.generatorCPU), r.errors, r.firstErr)
+	}
+	table := render(results, conns, duration, logLevel, load0, loadavg())
+	fmt.Println("\n" + table)
+	if write {
+		return benchmd.WriteSection("tokencluster-load", table)
+	}
+	return nil
+}
+
+func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
+func (r result) cores(cpu time.Duration) float64 {
+	return cpu.Seconds() / r.elapsed.Seconds()
+}
+
+// perVerification is CPU time per verification in µs.
+func (r result) perVerification(cpu time.Duration) float64 {
+	if r.n == 0 {
+		return 0
+	}
+	return float64(cpu.Microseconds()) / float64(r.n)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func render(rs []result, conns int, duration time.Duration, logLevel, load0, load1 string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Token cluster under load from another process\n\n")
+	fmt.Fprintf(&b, "`go run ./scripts/loadgen -write` (part of `make bench`): build/tokencluster (bbolt, demo seed, --log-level %s) "+
+		"and the load generator are two processes on this machine (%d cores, shared); %d keep-alive connections, %v per kind "+
+		"after a warm-up; %s %s/%s. CPU is the cluster's (/proc/PID/stat) and the generator's (getrusage), in cores "+
+		"(CPU seconds per second) and µs per verification. Goal: api_key ≥ %d verifications/s with p99 < %v. "+
+		"Load average at start %s, at end %s.\n\n",
+		logLevel, runtime.NumCPU(), conns, duration, runtime.Version(), runtime.GOOS, runtime.GOARCH, goalRate, goalP99, load0, load1)
+	fmt.Fprintf(&b, "| kind | verifications/s | of goal | p50 ms | p99 ms | p99/p50 | max ms | cluster CPU cores | cluster µs/verification | generator CPU cores | generator µs/verification | errors |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f× | %.3f | %.3f | %.1f | %.2f | %.2f | %.1f | %.2f | %.1f | %d |\n", r.kind, r.rate(),
+			r.rate()/goalRate, ms(r.p50), ms(r.p99), float64(r.p99)/float64(max(r.p50, 1)), ms(r.max),
+			r.cores(r.clusterCPU), r.perVerification(r.clusterCPU), r.cores(r.generatorCPU), r.perVerification(r.generatorCPU), r.errors)
+	}
+	return b.String()
+}
+
+// measure runs conns workers for d and collects every latency.
+func measure(client *http.Client, req func() (*http.Request, error), conns int, d time.Duration, pid int) result {
+	cpu0, self0 := procCPU(pid), selfCPU()
+	start := time.Now()
+	deadline := start.Add(d)
+	lat := make([][]time.Duration, conns)
+	errs := make([]int, conns)
+	var firstErr sync.Once
+	var errText string
+	var wg sync.WaitGroup
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			buf := make([]byte, 0, 4096)
+			for time.Now().Before(deadline) {
+				r, err := req()
+				if err != nil {
+					errs[w]++
+					continue
+				}
+				t := time.Now()
+				resp, err := client.Do(r)
+				if err == nil {
+					buf, err = readAll(resp.Body, buf[:0])
+					resp.Body.Close()
+					if err == nil && (resp.StatusCode != http.StatusOK || !bytes.Contains(buf, []byte(`"active":true`))) {
+						err = fmt.Errorf("status %d: %.200s", resp.StatusCode, buf)
+					}
+				}
+				if err != nil {
+					errs[w]++
+					firstErr.Do(func() { errText = err.Error() })
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(t))
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	r := result{elapsed: elapsed, clusterCPU: procCPU(pid) - cpu0, generatorCPU: selfCPU() - self0, firstErr: errText}
+	var all []time.Duration
+	for w := range lat {
+		all = append(all, lat[w]...)
+		r.errors += errs[w]
+	}
+	r.n = len(all)
+	if len(all) > 0 {
+		slices.Sort(all)
+		r.p50, r.p99, r.max = all[len(all)/2], all[len(all)*99/100], all[len(all)-1]
+	}
+	return r
+}
+
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// request returns a factory of one kind's verification request, issuing
+// the token first for the kinds that verify an issued token.
+func request(client *http.Client, base, token, kind string) (func() (*http.Request, error), error) {
+	verify := func(v tokenapi.VerifyRequest) (func() (*http.Request, error), error) {
+		body, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		return post(base+tokenapi.PathVerify, "application/json", token, body), nil
+	}
+	switch kind {
+	case "api_key":
+		return verify(tokenapi.VerifyRequest{Kind: "api_key", Credential: "demo-api-key-0001"})
+	case "user_api_key":
+		return verify(tokenapi.VerifyRequest{Kind: "user_api_key", UserID: "user-42", Credential: "demo-user-api-key", DeveloperID: "dev-1001"})
+	case "public_key":
+		return verify(tokenapi.VerifyRequest{Kind: "public_key", Credential: "demo-public-key"})
+	case "domain_key":
+		return verify(tokenapi.VerifyRequest{Kind: "domain_key", Domain: "shop.acme.test", Credential: "demo-domain-key"})
+	case "hmac_key":
+		return verify(tokenapi.VerifyRequest{Kind: "hmac_key", UserID: "user-42"})
+	case "public_key_token":
+		ms := time.Now().UnixMilli()
+		sum := sha256.Sum256([]byte("demo-secret-key" + strconv.FormatInt(ms, 10)))
+		body, _ := json.Marshal(tokenapi.PublicKeyTokenRequest{PublicKey: "demo-public-key", SecretKey: hex.EncodeToString(sum[:]), Timestamp: ms})
+		var out tokenapi.PublicKeyTokenResponse
+		if err := call(client, base+tokenapi.PathPublicKeyToken, "application/json", "", "", body, &out); err != nil || out.Token == "" {
+			return nil, fmt.Errorf("issue a public key token: %v %+v", err, out)
+		}
+		return verify(tokenapi.VerifyRequest{Kind: "public_key_token", PublicKey: "demo-public-key", Credential: out.Token})
+	case "oauth2":
+		var out struct {
+			AccessToken string `json:"access_token"`
+		}
+		form := url.Values{"grant_type": {"client_credentials"}}.Encode()
+		if err := call(client, base+tokenapi.PathOAuthToken, "application/x-www-form-urlencoded", "demo-client", "demo-client-secret",
+			[]byte(form), &out); err != nil || out.AccessToken == "" {
+			return nil, fmt.Errorf("issue an OAuth2 token: %v", err)
+		}
+		return post(base+tokenapi.PathIntrospect, "application/x-www-form-urlencoded", token,
+			[]byte(url.Values{"token": {out.AccessToken}}.Encode())), nil
+	}
+	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
+func post(u, ctype, token string, body []byte) func() (*http.Request, error) {
+	return func() (*http.Request, error) {
+		r, err := http.NewRequestWithContext(context.Background(), http.MethodPost, u, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		r.Header.Set("Content-Type", ctype)
+		r.Header.Set("Authorization", "Bearer "+token)
+		return r, nil
+	}
+}
+
+func call(client *http.Client, u, ctype, user, pass string, body []byte, out any) error {
+	r, err := http.NewRequestWithContext(context.Background(), http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	r.Header.Set("Content-Type", ctype)
+	if user != "" {
+		r.SetBasicAuth(user, pass)
+	}
+	resp, err := client.Do(r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: status %d: %s", u, resp.StatusCode, b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+func waitHealthy(base string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + tokenapi.PathHealth)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("the token cluster did not become healthy")
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// procCPU is the user plus system CPU time of process pid so far.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which is in parentheses and may hold spaces).
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks
+}
+
+// selfCPU is this process's user plus system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadavg is the first three fields of /proc/loadavg.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
