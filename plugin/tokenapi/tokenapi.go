@@ -13,7 +13,7 @@ const (
 	PathIntrospect = "/introspect"
 	// PathVerify is the JSON verification endpoint for non-OAuth credentials (POST).
 	PathVerify = "/v1/verify"
-	// PathRevocations is the revocation feed (GET, ?since=<cursor>&limit=<n>).
+	// PathRevocations is the revocation feed (GET, ?since=<cursor>&limit=<n>&wait=<seconds>).
 	PathRevocations = "/v1/revocations"
 	// PathHealth answers 200 "ok" when the service is ready.
 	PathHealth = "/healthz"

@@ -86,6 +86,27 @@ func (f *storeFlags) open(ctx context.Context) (store.Store, error) {
 	return bbolt.Open(f.data)
 }
 
+// feedFlags configure the revocation feed (server.Options.Revocation*).
+type feedFlags struct {
+	maxAge, compactEvery, maxWait, watch time.Duration
+	maxEntries                           int
+}
+
+func (f *feedFlags) register(fs *flag.FlagSet) {
+	fs.DurationVar(&f.maxAge, "revocation-max-age", 24*time.Hour, "compact revocation feed entries older than this (at least --cache-ttl + 15m)")
+	fs.IntVar(&f.maxEntries, "revocation-max-entries", server.DefaultRevocationMaxEntries, "keep at most this many revocation feed entries (0: no count bound)")
+	fs.DurationVar(&f.compactEvery, "revocation-compact-every", time.Minute, "how often to compact the revocation feed")
+	fs.DurationVar(&f.maxWait, "revocation-max-wait", 30*time.Second, "longest hold of a revocation long-poll (GET /v1/revocations?wait=)")
+	fs.DurationVar(&f.watch, "revocation-watch", 100*time.Millisecond, "while long-polls are held, how often this replica reads the store's feed (at most 1s)")
+}
+
+func (f *feedFlags) entries() int {
+	if f.maxEntries == 0 {
+		return -1 // no count bound
+	}
+	return f.maxEntries
+}
+
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
@@ -108,6 +129,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	oauthTTL := fs.Duration("oauth-ttl", time.Hour, "lifetime of OAuth2 access tokens")
 	cacheTTL := fs.Duration("cache-ttl", time.Minute, "longest cache hint of a positive verification")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var feed feedFlags
+	feed.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -126,7 +149,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 	srv, err := server.New(server.Options{Store: st, Logger: logger, Hasher: secret.NewHasher(sf.bcryptCost), AdminToken: *adminToken,
-		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", TrustForwardedFor: *trustXFF, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})
+		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", TrustForwardedFor: *trustXFF, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL,
+		RevocationMaxAge: feed.maxAge, RevocationMaxEntries: feed.entries(), RevocationCompactEvery: feed.compactEvery,
+		RevocationMaxWait: feed.maxWait, RevocationWatch: feed.watch})
 	if err != nil {
 		return err
 	}
@@ -142,6 +167,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep() // before st.Close runs
 	go sweep(sweepCtx, st, logger)
+	go srv.RunFeed(sweepCtx)
 	return run(ctx, ln, srv, logger)
 }
 

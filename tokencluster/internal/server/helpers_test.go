@@ -62,6 +62,8 @@ type env struct {
 	store store.Store
 	logs  *testproc.Buffer
 	srv   *httptest.Server
+	// server is the handler srv serves.
+	server *server.Server
 }
 
 func openBolt(t testing.TB) store.Store {
@@ -75,7 +77,13 @@ func openBolt(t testing.TB) store.Store {
 var redisPrefix atomic.Int64
 
 func openRedis(t testing.TB, url string) store.Store {
-	st, err := redis.Open(context.Background(), url, fmt.Sprintf("srv%d:", redisPrefix.Add(1)))
+	return openRedisPrefix(t, url, fmt.Sprintf("srv%d:", redisPrefix.Add(1)))
+}
+
+// openRedisPrefix opens a client on the keys under prefix: two of them on
+// one prefix are two replicas sharing one Redis.
+func openRedisPrefix(t testing.TB, url, prefix string) store.Store {
+	st, err := redis.Open(context.Background(), url, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +117,7 @@ func newEnvOn(t testing.TB, st store.Store, mod ...func(*server.Options)) *env {
 	if _, err := srv.Registry().LoadSeed(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
+	e.server = srv
 	e.srv = httptest.NewServer(srv)
 	e.url = e.srv.URL
 	t.Cleanup(func() {
