@@ -34,8 +34,8 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 		}
 	}
 	p.metrics.inc("credgate.cache.miss")
-	err := p.ask(lk, func(a *authn.Answer, err error) {
-		h.resume(rt, req, rv, lk, a, err)
+	err := p.ask(lk, func(a *authn.Answer, mark feedMark, err error) {
+		h.resume(rt, req, rv, lk, a, mark, err)
 	})
 	if err != nil {
 		return h.unavailable(rt, req, rv, lk, err)
@@ -45,7 +45,7 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 
 // resume finishes a paused stream once the token cluster answered.
 func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv authn.RemoteVerifier,
-	lk *authn.Lookup, a *authn.Answer, err error) {
+	lk *authn.Lookup, a *authn.Answer, mark feedMark, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			proxywasm.LogCriticalf("credgate: internal error: %v", r)
@@ -56,7 +56,7 @@ func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv auth
 	if err != nil {
 		action = h.unavailable(rt, req, rv, lk, err)
 	} else {
-		h.plugin.store(lk, a, h.now())
+		h.plugin.store(lk, a, mark, h.now())
 		action = h.conclude(rt, req, rt.Finish(req, rv, a, h.now()))
 	}
 	if action == types.ActionContinue {
@@ -101,9 +101,14 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 }
 
 // store caches a fresh answer in the VM's cache and, when positive, in the
-// shared layer for the other VMs.
-func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) {
-	if lk.CacheKey == "" || !p.revocationsFollowed() || p.revoked.has(lk.Digest, now) {
+// shared layer for the other VMs, stamped with mark: where this VM stood in
+// the revocation feed when it asked. An answer asked for before the VM
+// (re)started following the feed may predate a revocation it skipped, and
+// one whose credential was revoked while the call was in flight may predate
+// that revocation: neither is cached.
+func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark feedMark, now time.Time) {
+	if lk.CacheKey == "" || !p.revocationsFollowed() || p.revoked.has(lk.Digest, now) ||
+		p.followsFeed() && mark.epoch != p.revoke.epoch {
 		return
 	}
 	e, ok := p.cache.Policy().Lifetimes(a, now, lk.Refresh)
@@ -112,16 +117,16 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) 
 	}
 	p.cache.Put(lk.CacheKey, lk.Digest, e, now)
 	if p.cfg.Cache.Shared && a.Active {
-		p.sharedPut(lk, e, now)
+		p.sharedPut(lk, e, mark.pos, now)
 	}
 }
 
 // refresh repeats a lookup in the background to slide a session's expiry;
 // the answer replaces the cached one.
 func (p *pluginContext) refresh(lk *authn.Lookup) {
-	err := p.ask(lk, func(a *authn.Answer, err error) {
+	err := p.ask(lk, func(a *authn.Answer, mark feedMark, err error) {
 		if err == nil {
-			p.store(lk, a, p.now())
+			p.store(lk, a, mark, p.now())
 		}
 	})
 	if err != nil {
@@ -136,8 +141,8 @@ var (
 )
 
 // ask sends a lookup to the token cluster; done gets the decoded answer or
-// the reason there is none.
-func (p *pluginContext) ask(lk *authn.Lookup, done func(*authn.Answer, error)) error {
+// the reason there is none, and the VM's feed position when it asked.
+func (p *pluginContext) ask(lk *authn.Lookup, done func(*authn.Answer, feedMark, error)) error {
 	c := p.cfg.Cluster
 	headers := [][2]string{{":method", lk.Method}, {":path", lk.Path}, {":authority", c.Authority},
 		{"accept", "application/json"}}
@@ -147,11 +152,12 @@ func (p *pluginContext) ask(lk *authn.Lookup, done func(*authn.Answer, error)) e
 	if c.VerifyToken != "" {
 		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
 	}
-	sent := p.now()
+	sent, mark := p.now(), p.revoke.mark()
 	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body, nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {
 			p.metrics.latency(p.now().Sub(sent))
-			done(decodeCallResponse(numHeaders, bodySize))
+			a, err := decodeCallResponse(numHeaders, bodySize)
+			done(a, mark, err)
 		})
 	return err
 }

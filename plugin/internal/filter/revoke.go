@@ -5,6 +5,7 @@ package filter
 import (
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tidwall/gjson"
@@ -16,10 +17,25 @@ import (
 type revocationFeed struct {
 	cursor   string
 	inFlight bool
-	// start is the first position this VM learnt: it knows every
-	// revocation after it, none before.
+	// start is the position this VM (re)started following from: it knows
+	// every revocation after it, none before.
 	start uint64
+	// epoch counts the (re)starts: an answer asked for in an earlier epoch
+	// may predate a revocation this VM skipped, and is not cached.
+	epoch uint32
+	// sharedAfter: after a reset of the feed, the shared layer is not read
+	// before this time.
+	sharedAfter time.Time
 }
+
+// feedMark is where a VM stood in the feed when it asked the token cluster
+// for an answer: the answer reflects every revocation up to pos.
+type feedMark struct {
+	epoch uint32
+	pos   uint64
+}
+
+func (f revocationFeed) mark() feedMark { return feedMark{epoch: f.epoch, pos: f.position()} }
 
 // position is the feed cursor as a number (the token cluster's sequence),
 // 0 when unknown.
@@ -34,21 +50,28 @@ func (f revocationFeed) position() uint64 {
 // pollRevocations asks the token cluster for revocations since the last
 // cursor, evicts the named credentials from this VM's cache and remembers
 // them so this VM never serves them from the shared layer either. The first
-// poll only learns the current cursor.
+// poll only learns the current cursor. With a revocation wait the poll is a
+// long-poll: the token cluster holds it until a revocation arrives, so an
+// idle VM sends one call per wait, and its timeout covers the wait.
 func (p *pluginContext) pollRevocations() {
 	c := p.cfg.Cluster
 	if c == nil || p.revoke.inFlight {
 		return
 	}
 	path := tokenapi.PathRevocations
+	timeout := c.Timeout
 	if p.revoke.cursor != "" {
-		path += "?since=" + url.QueryEscape(p.revoke.cursor)
+		path += "?" + tokenapi.RevocationsSince + "=" + url.QueryEscape(p.revoke.cursor)
+		if c.RevocationWait > 0 {
+			path += "&" + tokenapi.RevocationsWait + "=" + strconv.Itoa(int(c.RevocationWait/time.Second))
+			timeout += c.RevocationWait
+		}
 	}
 	headers := [][2]string{{":method", "GET"}, {":path", path}, {":authority", c.Authority}, {"accept", "application/json"}}
 	if c.VerifyToken != "" {
 		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
 	}
-	_, err := proxywasm.DispatchHttpCall(c.Name, headers, nil, nil, uint32(c.Timeout.Milliseconds()), p.onRevocations)
+	_, err := proxywasm.DispatchHttpCall(c.Name, headers, nil, nil, uint32(timeout.Milliseconds()), p.onRevocations)
 	if err != nil {
 		proxywasm.LogWarnf("credgate: revocation poll not sent: %v", err)
 		return
@@ -73,8 +96,13 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 		return
 	}
 	root := gjson.ParseBytes(body)
-	evicted := 0
 	now := p.now()
+	next := root.Get(tokenapi.FieldNext).String()
+	if root.Get(tokenapi.FieldBehind).Bool() {
+		p.restartFeed(next, now)
+		return
+	}
+	evicted := 0
 	p.revoked.prune(now)
 	for _, r := range root.Get(tokenapi.FieldRevocations).Array() {
 		digest := r.Get("digest").String()
@@ -84,17 +112,43 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 		p.revoked.add(digest, now)
 		evicted += p.cache.EvictDigest(digest)
 	}
-	if next := root.Get(tokenapi.FieldNext).String(); next != "" {
-		first := p.revoke.cursor == ""
-		p.revoke.cursor = next
-		if first {
-			p.revoke.start = p.revoke.position()
+	if next != "" {
+		if p.revoke.cursor == "" {
+			p.restartFeed(next, now)
 		}
+		p.revoke.cursor = next
 	}
 	if evicted > 0 {
 		p.metrics.add("credgate.revocations.evicted", uint64(evicted))
 		proxywasm.LogInfof("credgate: revocation feed evicted %d cached answers", evicted)
 	}
+}
+
+// restartFeed follows the feed afresh from next: at the first poll, or when
+// the token cluster answered that this VM's cursor fell behind the
+// compacted part of the feed, so revocations were missed. Every cached
+// answer goes, answers asked for before now are not cached, and shared
+// answers stamped before next are refused (sharedGet). A position that went
+// backwards means the feed was reset: positions written before mean nothing,
+// so the shared layer is not read for as long as any answer in it may live.
+func (p *pluginContext) restartFeed(next string, now time.Time) {
+	if next == "" {
+		return
+	}
+	first, old := p.revoke.cursor == "", p.revoke.position()
+	p.revoke.cursor = next
+	p.revoke.start = p.revoke.position()
+	p.revoke.epoch++
+	if first {
+		return
+	}
+	dropped := p.cache.Clear()
+	if p.revoke.start < old {
+		p.revoke.sharedAfter = now.Add(p.revoked.keep)
+	}
+	p.metrics.inc("credgate.revocations.behind")
+	proxywasm.LogWarnf("credgate: revocation feed: this VM fell behind the compacted feed; dropped %d cached answers, following again from %s",
+		dropped, next)
 }
 
 // followsFeed reports whether revocation polling is configured.

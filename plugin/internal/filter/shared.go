@@ -48,13 +48,14 @@ type sharedEntry struct {
 	Expires     int64    `json:"e,omitempty"`
 	Fresh       int64    `json:"f"`
 	Stale       int64    `json:"st"`
-	// Cursor is the writer's position in the revocation feed: a reader that
-	// started following the feed later does not know the revocations in
-	// between, and does not use the answer.
+	// Cursor is the writer's position in the revocation feed when it asked
+	// for the answer, which reflects every revocation up to there: a reader
+	// that (re)started following the feed later does not know the
+	// revocations in between, and does not use the answer.
 	Cursor uint64 `json:"rc"`
 }
 
-func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time) {
+func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, pos uint64, now time.Time) {
 	a := e.Answer
 	if a == nil || !a.Active {
 		return // only positive answers are shared
@@ -62,7 +63,7 @@ func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time
 	se := sharedEntry{Active: true, Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Kind: a.Kind, TokenType: a.TokenType,
 		AccessType: a.AccessType, ClientID: a.ClientID, Visitor: a.Visitor, Customer: a.Customer,
 		DeveloperID: a.DeveloperID, AppID: a.AppID, HMACKey: a.HMACKey,
-		Fresh: e.FreshUntil.UnixMilli(), Stale: e.StaleUntil.UnixMilli(), Cursor: p.revoke.position()}
+		Fresh: e.FreshUntil.UnixMilli(), Stale: e.StaleUntil.UnixMilli(), Cursor: pos}
 	if !a.ExpiresAt.IsZero() {
 		se.Expires = a.ExpiresAt.Unix()
 	}
@@ -80,7 +81,7 @@ func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time
 // does not follow the feed yet, or the answer predates its start in the
 // feed.
 func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry, bool) {
-	if !p.revocationsFollowed() {
+	if !p.revocationsFollowed() || now.Before(p.revoke.sharedAfter) {
 		return cache.Entry{}, false
 	}
 	b, ok := answerTable.Get(sharedStore{}, lk.CacheKey, now)
@@ -93,8 +94,8 @@ func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry,
 		return cache.Entry{}, false // the entry says what it is; anything else is no answer
 	}
 	if p.followsFeed() && r.Get("rc").Uint() < p.revoke.start {
-		// Written before this VM followed the feed: a revocation in between
-		// would be unknown here.
+		// Asked for before this VM (re)started following the feed: a
+		// revocation in between would be unknown here.
 		return cache.Entry{}, false
 	}
 	a := &authn.Answer{Active: true, Subject: r.Get("s").String(), Tenant: r.Get("t").String(),
