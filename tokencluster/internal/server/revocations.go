@@ -15,6 +15,8 @@ import (
 const (
 	defaultRevocationLimit = 500
 	maxRevocationLimit     = 1000
+	// shortWait bounds a hold when the connection's deadlines cannot be moved.
+	shortWait = 5 * time.Second
 )
 
 // revocations serves GET /v1/revocations?since=<cursor>&limit=<n>&wait=<seconds>.
@@ -60,8 +62,13 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 	}
 	entries, feed, err := s.feed.read(r.Context(), since, limit)
 	if err == nil && follows && wait > 0 && len(entries) == 0 && !feed.Behind(since) {
-		// The write deadline of the server (10 s) would cut a held call.
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
+		// The server's read and write deadlines (10 s) would cut a held
+		// call: its connection's background read would time out and cancel
+		// the request, and the answer could not be written.
+		rc, until := http.NewResponseController(w), time.Now().Add(wait+10*time.Second)
+		if rc.SetReadDeadline(until) != nil || rc.SetWriteDeadline(until) != nil {
+			wait = min(wait, shortWait) // cannot move them: stay well within
+		}
 		if s.feed.wait(r.Context(), since, wait) {
 			entries, feed, err = s.feed.read(r.Context(), since, limit)
 		}

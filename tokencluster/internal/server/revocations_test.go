@@ -5,6 +5,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -163,5 +164,24 @@ func TestRevocationFeedOptions(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+// TestRevocationLongPollOutlivesServerTimeouts: a hold longer than the
+// server's read and write timeouts (the service runs with 10 s) still
+// answers, since the handler moves the connection's deadlines.
+func TestRevocationLongPollOutlivesServerTimeouts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: e.server, ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	a := getFeed(t, "http://"+ln.Addr().String(), "since=0&wait=1")
+	if a.Next != "0" || a.took < 900*time.Millisecond {
+		t.Fatalf("held call: %+v after %v, want an empty answer after the 1 s wait", a.RevocationsResponse, a.took)
 	}
 }

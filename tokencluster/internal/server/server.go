@@ -256,6 +256,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (the feed's
+// long-polls move its deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	if err := s.opts.Store.Ping(r.Context()); err != nil {
 		writeError(w, errUnavailable(err))
