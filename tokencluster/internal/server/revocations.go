@@ -60,7 +60,16 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 		// No cursor: answer the head only, the caller follows from now.
 		limit, wait = 0, 0
 	}
-	entries, feed, err := s.feed.read(r.Context(), since, limit)
+	// Short polls and the first call read the store, so that they see
+	// every write already acknowledged; long-polls read the watcher's copy.
+	var entries []store.Revocation
+	var feed store.Feed
+	var err error
+	if wait > 0 {
+		entries, feed, err = s.feed.read(r.Context(), since, limit)
+	} else {
+		entries, feed, err = s.opts.Store.Revocations(r.Context(), since, limit)
+	}
 	if err == nil && follows && wait > 0 && len(entries) == 0 && !feed.Behind(since) {
 		// The server's read and write deadlines (10 s) would cut a held
 		// call: its connection's background read would time out and cancel
