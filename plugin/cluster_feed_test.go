@@ -52,7 +52,7 @@ func startFeedCounter(t *testing.T, target string) (*feedCounter, string) {
 }
 
 // TestRevocationLongPoll: every VM follows the feed with long-polls (a
-// poll every 200 ms would be 10 calls per VM in the idle 2 s), and a
+// poll every 200 ms would be 15 calls per VM in the idle 3 s), and a
 // revocation still reaches every VM within one second.
 func TestRevocationLongPoll(t *testing.T) {
 	tc := testcluster.Start(t, seedFile)
@@ -63,10 +63,13 @@ func TestRevocationLongPoll(t *testing.T) {
 	e := &clusterEnv{tc: tc, host: newWasmHost(t, hostcalls.ProfileEnvoy139, cfg)}
 	warmCache(t, e, "/Supplier/Products/List", apiKeyHeaders...)
 	before, _ := counter.count()
-	time.Sleep(2 * time.Second) // idle: 10 ticks of 200 ms per VM
+	time.Sleep(3 * time.Second) // idle: 15 ticks of 200 ms per VM, past the 2 s timeout_ms
 	after, queries := counter.count()
 	if idle := after - before; idle > vms {
-		t.Errorf("%d feed calls from %d idle VMs in 2 s: %v", idle, vms, queries[before:])
+		t.Errorf("%d feed calls from %d idle VMs in 3 s: %v", idle, vms, queries[before:])
+	}
+	if n, _ := e.host.Metric("credgate.revocations.errors"); n > 0 {
+		t.Errorf("%d feed calls failed: a held call must fit in the call's timeout (timeout_ms plus the wait)", n)
 	}
 	for _, q := range queries[vms:] { // the first call of each VM learns the head
 		if !strings.Contains(q, "since=") || !strings.Contains(q, "wait=30") {

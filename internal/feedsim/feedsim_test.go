@@ -36,6 +36,7 @@ type run struct {
 	failed, behind       uint64
 	lat                  []time.Duration
 	missing, revocations int
+	following            int // VMs that learnt their position within a minute
 }
 
 func (r run) idleRate() float64 { return float64(r.idleCalls) / r.idleWindow.Seconds() }
@@ -45,23 +46,25 @@ func (r run) idleRate() float64 { return float64(r.idleCalls) / r.idleWindow.Sec
 // revocations (key rotations, one feed entry each) follow one another.
 func simulate(t *testing.T, cfg feedsim.Config, idle time.Duration, revocations int) run {
 	t.Helper()
-	raiseFileLimit(t, 2*cfg.VMs+200)
+	raiseFileLimit(t, cfg.VMs+500) // in each process: the simulator and the token cluster
 	tc := startCluster(t)
 	defer tc.stop()
 	cfg.BaseURL, cfg.VerifyToken = tc.url, testcluster.VerifyToken
 	progress(t, "%v: starting", cfg)
 	sim := feedsim.Start(cfg)
 	defer sim.Stop()
-	deadline := time.Now().Add(2 * time.Minute)
-	for sim.Following() < cfg.VMs {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d VMs follow the feed after 2 minutes (%d calls failed)", sim.Following(), cfg.VMs, sim.Errors())
+	// A saturated cluster (short polls from 10,000 VMs) may never answer
+	// every first poll: the run goes on with the VMs that follow, and says so.
+	deadline := time.Now().Add(time.Minute)
+	for last := time.Now(); sim.Following() < cfg.VMs && time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if time.Since(last) > 5*time.Second {
+			progress(t, "  %d of %d VMs follow the feed (%d calls failed)", sim.Following(), cfg.VMs, sim.Errors())
+			last = time.Now()
 		}
-		time.Sleep(250 * time.Millisecond)
 	}
 	time.Sleep(2 * cfg.Poll) // every VM past its first poll, with its next call sent
-	progress(t, "%v: all following; idle for %v", cfg, idle)
-	r := run{cfg: cfg, idleWindow: idle, revocations: revocations}
+	r := run{cfg: cfg, idleWindow: idle, revocations: revocations, following: sim.Following()}
+	progress(t, "%v: %d following; idle for %v", cfg, r.following, idle)
 	sent0, cpu0, at0 := sim.Sent(), cpuSeconds(t, tc.cmd.Process.Pid), time.Now()
 	for end := at0.Add(idle); time.Now().Before(end); {
 		time.Sleep(min(5*time.Second, time.Until(end)))
@@ -230,7 +233,7 @@ func raiseFileLimit(t *testing.T, need int) {
 		}
 	}
 	if lim.Cur < uint64(need) {
-		t.Skipf("%d VMs need about %d open files; the limit is %d (raise it with ulimit -n)", need/2, need, lim.Cur)
+		t.Fatalf("this simulation needs about %d open files per process; the limit is %d (raise it with ulimit -n)", need, lim.Cur)
 	}
 }
 
@@ -278,18 +281,19 @@ func TestFeedSim(t *testing.T) {
 		"%s, on 2 shared cores (the simulator runs on the same cores). Idle: no revocation during\n"+
 		"the window. Latency: from the admin call that revokes (a key rotation) to the VM's cursor passing it,\n"+
 		"over every VM and %d revocations.\n\n", time.Now().UTC().Format("2006-01-02"), runs[0].revocations)
-	fmt.Fprintf(&b, "| VMs | feed | idle calls/s | cluster CPU idle (%% of a core) | latency p50 | p99 | max | missed | failed calls |\n")
-	fmt.Fprintf(&b, "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| VMs | feed | following | idle calls/s | cluster CPU idle (%% of a core) | latency p50 | p99 | max | missed | failed calls |\n")
+	fmt.Fprintf(&b, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range runs {
 		mode := "short polls (before)"
 		if r.cfg.Wait > 0 {
 			mode = fmt.Sprintf("long-polls, wait %v", r.cfg.Wait)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %.0f | %.1f | %v | %v | %v | %d | %d |\n", r.cfg.VMs, mode, r.idleRate(), 100*r.idleCPU,
+		fmt.Fprintf(&b, "| %d | %s | %d | %.0f | %.1f | %v | %v | %v | %d | %d |\n", r.cfg.VMs, mode, r.following, r.idleRate(), 100*r.idleCPU,
 			feedsim.Quantile(r.lat, 0.5).Round(time.Millisecond), feedsim.Quantile(r.lat, 0.99).Round(time.Millisecond),
 			feedsim.Quantile(r.lat, 1).Round(time.Millisecond), r.missing, r.failed)
 	}
-	fmt.Fprintf(&b, "\nmissed: VM × revocation pairs not delivered within 10 s. failed calls: over the whole run (timeouts included).\n")
+	fmt.Fprintf(&b, "\nfollowing: VMs whose first call was answered within a minute (a saturated cluster times calls out).\n"+
+		"missed: VM × revocation pairs not delivered within 10 s. failed calls: over the whole run (timeouts of 1 s included).\n")
 	t.Log("\n" + b.String())
 	if err := benchmd.WriteSection("feed-sim", b.String()); err != nil {
 		t.Fatal(err)

@@ -131,11 +131,10 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 // answers stamped before next are refused (sharedGet). A position that went
 // backwards means the feed was reset: positions written before mean nothing,
 // so the shared layer is not read for as long as any answer in it may live.
+// Without next, the VM forgets its position: nothing is cached until the
+// next poll learns the head.
 func (p *pluginContext) restartFeed(next string, now time.Time) {
-	if next == "" {
-		return
-	}
-	first, old := p.revoke.cursor == "", p.revoke.position()
+	first, old, was := p.revoke.cursor == "", p.revoke.position(), p.revoke.cursor
 	p.revoke.cursor = next
 	p.revoke.start = p.revoke.position()
 	p.revoke.epoch++
@@ -147,8 +146,8 @@ func (p *pluginContext) restartFeed(next string, now time.Time) {
 		p.revoke.sharedAfter = now.Add(p.revoked.keep)
 	}
 	p.metrics.inc("credgate.revocations.behind")
-	proxywasm.LogWarnf("credgate: revocation feed: this VM fell behind the compacted feed; dropped %d cached answers, following again from %s",
-		dropped, next)
+	proxywasm.LogWarnf("credgate: revocation feed: position %s fell behind the compacted feed (or the feed was reset); dropped %d cached answers, following again from %q",
+		was, dropped, next)
 }
 
 // followsFeed reports whether revocation polling is configured.

@@ -8,7 +8,8 @@
 //	P rec:<collection>   hash id → record JSON
 //	P key:<collection>   hash lookup key → id
 //	P tok:<digest>       string token JSON, TTL = expiry
-//	P rev                list of revocation JSON; entry i has sequence i+1
+//	P rev                list of revocation JSON; entry i has sequence base+i+1
+//	P rev:base           count of entries compacted from the front of P rev (base)
 package redis
 
 import (
