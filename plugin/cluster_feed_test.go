@@ -69,7 +69,7 @@ func TestRevocationLongPoll(t *testing.T) {
 		t.Errorf("%d feed calls from %d idle VMs in 3 s: %v", idle, vms, queries[before:])
 	}
 	if n, _ := e.host.Metric("credgate.revocations.errors"); n > 0 {
-		t.Errorf("%d feed calls failed: a held call must fit in the call's timeout (timeout_ms plus the wait)", n)
+		t.Errorf("%d feed calls failed: a held call must fit in the call's timeout (timeout_ms plus the wait plus 5 s)", n)
 	}
 	for _, q := range queries[vms:] { // the first call of each VM learns the head
 		if !strings.Contains(q, "since=") || !strings.Contains(q, "wait=30") {

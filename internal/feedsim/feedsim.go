@@ -5,7 +5,7 @@
 // (plugin/internal/filter/revoke.go) does: a tick every poll period; on a
 // tick with no call in flight, GET /v1/revocations (first without since, to
 // learn the head; then since=<next>, with wait=<seconds> when long-polls
-// are on) with the plugin's call timeout (timeout_ms, plus the wait); a
+// are on) with the plugin's call timeout (timeout_ms, plus the wait and 5 s); a
 // behind answer restarts from next. It records, per VM, when its cursor
 // moved, so that revocation latency can be computed afterwards.
 package feedsim
@@ -13,6 +13,7 @@ package feedsim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -41,6 +42,10 @@ type Config struct {
 	Timeout time.Duration
 	// Wait is the long-poll wait (revocation_wait_seconds); 0: short polls.
 	Wait time.Duration
+	// Ramp spreads the VMs' starts, as a fleet of proxies starts over time
+	// rather than 10,000 workers connecting in the same instant (which only
+	// measures the listen backlog). Default: 1,000 VMs a second.
+	Ramp time.Duration
 }
 
 // move is a VM's cursor reaching a position at a time.
@@ -62,13 +67,14 @@ type Sim struct {
 	vms      []*vm
 	sent     atomic.Uint64
 	errors   atomic.Uint64
+	timeouts atomic.Uint64
 	behind   atomic.Uint64
 	followed atomic.Int64
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
 
-// Start launches the VMs, each at a random phase of its tick.
+// Start launches the VMs over cfg.Ramp, each at a random phase of its tick.
 func Start(cfg Config) *Sim {
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -77,12 +83,17 @@ func Start(cfg Config) *Sim {
 		IdleConnTimeout:     2 * time.Minute,
 		DisableCompression:  true,
 	}
+	if cfg.Ramp == 0 {
+		cfg.Ramp = time.Duration(cfg.VMs) * time.Millisecond
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sim{cfg: cfg, client: &http.Client{Transport: tr}, cancel: cancel}
-	for range cfg.VMs {
+	t0 := time.Now()
+	for i := range cfg.VMs {
 		v := &vm{}
 		s.vms = append(s.vms, v)
-		s.wg.Go(func() { s.run(ctx, v) })
+		at := t0.Add(cfg.Ramp * time.Duration(i) / time.Duration(cfg.VMs))
+		s.wg.Go(func() { s.run(ctx, v, at) })
 	}
 	return s
 }
@@ -100,6 +111,9 @@ func (s *Sim) Sent() uint64 { return s.sent.Load() }
 // Errors is the number of failed feed calls (timeouts included).
 func (s *Sim) Errors() uint64 { return s.errors.Load() }
 
+// Timeouts is the number of failed calls that timed out.
+func (s *Sim) Timeouts() uint64 { return s.timeouts.Load() }
+
 // Behind is the number of behind answers.
 func (s *Sim) Behind() uint64 { return s.behind.Load() }
 
@@ -109,8 +123,8 @@ func (s *Sim) Following() int { return int(s.followed.Load()) }
 // run is one VM: the plugin's OnTick calls pollRevocations, which sends
 // nothing while a call is in flight. A blocking call here plays the
 // in-flight flag: the next tick after the answer sends the next call.
-func (s *Sim) run(ctx context.Context, v *vm) {
-	start := time.Now().Add(rand.N(s.cfg.Poll))
+func (s *Sim) run(ctx context.Context, v *vm, at time.Time) {
+	start := at.Add(rand.N(s.cfg.Poll))
 	tick := start
 	for {
 		if d := time.Until(tick); d > 0 {
@@ -140,7 +154,7 @@ func (s *Sim) poll(ctx context.Context, v *vm) {
 		path += "?" + tokenapi.RevocationsSince + "=" + cursor
 		if s.cfg.Wait > 0 {
 			path += "&" + tokenapi.RevocationsWait + "=" + strconv.Itoa(int(s.cfg.Wait/time.Second))
-			timeout += s.cfg.Wait
+			timeout += s.cfg.Wait + 5*time.Second // the plugin's longPollGrace
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
@@ -158,6 +172,9 @@ func (s *Sim) poll(ctx context.Context, v *vm) {
 	if err != nil {
 		if ctx.Err() == nil {
 			s.errors.Add(1)
+			if errors.Is(err, context.DeadlineExceeded) {
+				s.timeouts.Add(1)
+			}
 		}
 		return
 	}

@@ -58,7 +58,8 @@ func simulate(t *testing.T, cfg feedsim.Config, idle time.Duration, revocations 
 	deadline := time.Now().Add(time.Minute)
 	for last := time.Now(); sim.Following() < cfg.VMs && time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		if time.Since(last) > 5*time.Second {
-			progress(t, "  %d of %d VMs follow the feed (%d calls failed)", sim.Following(), cfg.VMs, sim.Errors())
+			progress(t, "  %d of %d VMs follow the feed (%d calls failed, %d of them timed out)", sim.Following(), cfg.VMs,
+				sim.Errors(), sim.Timeouts())
 			last = time.Now()
 		}
 	}
@@ -90,9 +91,9 @@ func simulate(t *testing.T, cfg feedsim.Config, idle time.Duration, revocations 
 		time.Sleep(time.Second)
 	}
 	r.failed, r.behind = sim.Errors(), sim.Behind()
-	progress(t, "%v: idle %.0f calls/s, cluster CPU %.1f%% of a core; latency p50 %v p99 %v max %v; %d failed calls",
+	progress(t, "%v: idle %.0f calls/s, cluster CPU %.1f%% of a core; latency p50 %v p99 %v max %v; %d failed calls (%d timed out)",
 		cfg, r.idleRate(), 100*r.idleCPU, feedsim.Quantile(r.lat, 0.5).Round(time.Millisecond),
-		feedsim.Quantile(r.lat, 0.99).Round(time.Millisecond), feedsim.Quantile(r.lat, 1).Round(time.Millisecond), r.failed)
+		feedsim.Quantile(r.lat, 0.99).Round(time.Millisecond), feedsim.Quantile(r.lat, 1).Round(time.Millisecond), r.failed, sim.Timeouts())
 	return r
 }
 
@@ -124,6 +125,7 @@ func startCluster(t *testing.T) *cluster {
 		"--log-level", "warn")
 	logs := &testproc.Buffer{}
 	c.cmd.Stdout, c.cmd.Stderr = logs, logs
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the simulation
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -277,9 +279,10 @@ func TestFeedSim(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Revocation feed at scale (`make feed-sim`)\n\n")
 	fmt.Fprintf(&b, "Simulated plugin VMs (HTTP clients doing what the plugin's poller does: a tick every 500 ms, one call\n"+
-		"in flight, timeout 1 s plus the wait) against one token cluster process (bbolt store) on loopback,\n"+
-		"%s, on 2 shared cores (the simulator runs on the same cores). Idle: no revocation during\n"+
-		"the window. Latency: from the admin call that revokes (a key rotation) to the VM's cursor passing it,\n"+
+		"in flight, timeout 1 s, plus the wait and 5 s for a long-poll) against one token cluster process (bbolt store) on loopback,\n"+
+		"%s, on 2 cores shared with other work (the simulator runs on them too; figures are noisy). VMs start\n"+
+		"at 1,000 a second, then stay idle (no revocation) during the window; idle calls/s counts calls sent,\n"+
+		"failed ones included. Latency: from the admin call that revokes (a key rotation) to the VM's cursor passing it,\n"+
 		"over every VM and %d revocations.\n\n", time.Now().UTC().Format("2006-01-02"), runs[0].revocations)
 	fmt.Fprintf(&b, "| VMs | feed | following | idle calls/s | cluster CPU idle (%% of a core) | latency p50 | p99 | max | missed | failed calls |\n")
 	fmt.Fprintf(&b, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")

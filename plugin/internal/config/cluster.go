@@ -23,7 +23,7 @@ type Cluster struct {
 	RevocationPoll time.Duration
 	// RevocationWait makes each poll a long-poll the token cluster holds
 	// until a revocation arrives or this much time passes (0: short polls).
-	// The call's timeout is this plus Timeout.
+	// The call's timeout is this plus Timeout plus 5 s.
 	RevocationWait time.Duration
 }
 

@@ -34,7 +34,7 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 		}
 	}
 	p.metrics.inc("credgate.cache.miss")
-	err := p.ask(lk, func(a *authn.Answer, mark feedMark, err error) {
+	err := p.ask(lk, func(a *authn.Answer, mark cache.Mark, err error) {
 		h.resume(rt, req, rv, lk, a, mark, err)
 	})
 	if err != nil {
@@ -45,7 +45,7 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 
 // resume finishes a paused stream once the token cluster answered.
 func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv authn.RemoteVerifier,
-	lk *authn.Lookup, a *authn.Answer, mark feedMark, err error) {
+	lk *authn.Lookup, a *authn.Answer, mark cache.Mark, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			proxywasm.LogCriticalf("credgate: internal error: %v", r)
@@ -106,9 +106,9 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 // (re)started following the feed may predate a revocation it skipped, and
 // one whose credential was revoked while the call was in flight may predate
 // that revocation: neither is cached.
-func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark feedMark, now time.Time) {
+func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark cache.Mark, now time.Time) {
 	if lk.CacheKey == "" || !p.revocationsFollowed() || p.revoked.has(lk.Digest, now) ||
-		p.followsFeed() && mark.epoch != p.revoke.epoch {
+		p.followsFeed() && !p.revoke.Current(mark) {
 		return
 	}
 	e, ok := p.cache.Policy().Lifetimes(a, now, lk.Refresh)
@@ -117,14 +117,14 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark feedMark, 
 	}
 	p.cache.Put(lk.CacheKey, lk.Digest, e, now)
 	if p.cfg.Cache.Shared && a.Active {
-		p.sharedPut(lk, e, mark.pos, now)
+		p.sharedPut(lk, e, mark.Pos, now)
 	}
 }
 
 // refresh repeats a lookup in the background to slide a session's expiry;
 // the answer replaces the cached one.
 func (p *pluginContext) refresh(lk *authn.Lookup) {
-	err := p.ask(lk, func(a *authn.Answer, mark feedMark, err error) {
+	err := p.ask(lk, func(a *authn.Answer, mark cache.Mark, err error) {
 		if err == nil {
 			p.store(lk, a, mark, p.now())
 		}
@@ -142,7 +142,7 @@ var (
 
 // ask sends a lookup to the token cluster; done gets the decoded answer or
 // the reason there is none, and the VM's feed position when it asked.
-func (p *pluginContext) ask(lk *authn.Lookup, done func(*authn.Answer, feedMark, error)) error {
+func (p *pluginContext) ask(lk *authn.Lookup, done func(*authn.Answer, cache.Mark, error)) error {
 	c := p.cfg.Cluster
 	headers := [][2]string{{":method", lk.Method}, {":path", lk.Path}, {":authority", c.Authority},
 		{"accept", "application/json"}}
@@ -152,7 +152,7 @@ func (p *pluginContext) ask(lk *authn.Lookup, done func(*authn.Answer, feedMark,
 	if c.VerifyToken != "" {
 		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
 	}
-	sent, mark := p.now(), p.revoke.mark()
+	sent, mark := p.now(), p.revoke.Mark()
 	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body, nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {
 			p.metrics.latency(p.now().Sub(sent))

@@ -10,42 +10,21 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tidwall/gjson"
 
+	"github.com/credgate/credgate/plugin/internal/cache"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
-// revocationFeed is a VM's position in the token cluster's revocation feed.
+// revocationFeed is a VM's position in the token cluster's revocation feed
+// (cache.Feed holds the rules) and whether a poll is in flight.
 type revocationFeed struct {
-	cursor   string
+	cache.Feed
 	inFlight bool
-	// start is the position this VM (re)started following from: it knows
-	// every revocation after it, none before.
-	start uint64
-	// epoch counts the (re)starts: an answer asked for in an earlier epoch
-	// may predate a revocation this VM skipped, and is not cached.
-	epoch uint32
-	// sharedAfter: after a reset of the feed, the shared layer is not read
-	// before this time.
-	sharedAfter time.Time
 }
 
-// feedMark is where a VM stood in the feed when it asked the token cluster
-// for an answer: the answer reflects every revocation up to pos.
-type feedMark struct {
-	epoch uint32
-	pos   uint64
-}
-
-func (f revocationFeed) mark() feedMark { return feedMark{epoch: f.epoch, pos: f.position()} }
-
-// position is the feed cursor as a number (the token cluster's sequence),
-// 0 when unknown.
-func (f revocationFeed) position() uint64 {
-	n, err := strconv.ParseUint(f.cursor, 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
-}
+// longPollGrace is added to a long-poll's timeout besides timeout_ms: the
+// cluster starts its wait when the call arrives, and a busy cluster or a
+// queue on the way must not turn every idle call into a timeout.
+const longPollGrace = 5 * time.Second
 
 // pollRevocations asks the token cluster for revocations since the last
 // cursor, evicts the named credentials from this VM's cache and remembers
@@ -60,11 +39,11 @@ func (p *pluginContext) pollRevocations() {
 	}
 	path := tokenapi.PathRevocations
 	timeout := c.Timeout
-	if p.revoke.cursor != "" {
-		path += "?" + tokenapi.RevocationsSince + "=" + url.QueryEscape(p.revoke.cursor)
+	if p.revoke.Following() {
+		path += "?" + tokenapi.RevocationsSince + "=" + url.QueryEscape(p.revoke.Cursor())
 		if c.RevocationWait > 0 {
 			path += "&" + tokenapi.RevocationsWait + "=" + strconv.Itoa(int(c.RevocationWait/time.Second))
-			timeout += c.RevocationWait
+			timeout += c.RevocationWait + longPollGrace
 		}
 	}
 	headers := [][2]string{{":method", "GET"}, {":path", path}, {":authority", c.Authority}, {"accept", "application/json"}}
@@ -112,39 +91,23 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 		p.revoked.add(digest, now)
 		evicted += p.cache.EvictDigest(digest)
 	}
-	if next != "" {
-		if p.revoke.cursor == "" {
-			p.restartFeed(next, now)
-		}
-		p.revoke.cursor = next
-	}
+	p.revoke.Advance(next, now, p.revoked.keep)
 	if evicted > 0 {
 		p.metrics.add("credgate.revocations.evicted", uint64(evicted))
 		proxywasm.LogInfof("credgate: revocation feed evicted %d cached answers", evicted)
 	}
 }
 
-// restartFeed follows the feed afresh from next: at the first poll, or when
-// the token cluster answered that this VM's cursor fell behind the
-// compacted part of the feed, so revocations were missed. Every cached
-// answer goes, answers asked for before now are not cached, and shared
-// answers stamped before next are refused (sharedGet). A position that went
-// backwards means the feed was reset: positions written before mean nothing,
-// so the shared layer is not read for as long as any answer in it may live.
-// Without next, the VM forgets its position: nothing is cached until the
-// next poll learns the head.
+// restartFeed follows the feed afresh from next, when the token cluster
+// answered that this VM's cursor fell behind the compacted part of the feed
+// (or the feed was reset), so revocations were missed: every cached answer
+// goes, and cache.Feed refuses older answers from then on.
 func (p *pluginContext) restartFeed(next string, now time.Time) {
-	first, old, was := p.revoke.cursor == "", p.revoke.position(), p.revoke.cursor
-	p.revoke.cursor = next
-	p.revoke.start = p.revoke.position()
-	p.revoke.epoch++
-	if first {
+	was := p.revoke.Cursor()
+	if !p.revoke.Restart(next, now, p.revoked.keep) {
 		return
 	}
 	dropped := p.cache.Clear()
-	if p.revoke.start < old {
-		p.revoke.sharedAfter = now.Add(p.revoked.keep)
-	}
 	p.metrics.inc("credgate.revocations.behind")
 	proxywasm.LogWarnf("credgate: revocation feed: position %s fell behind the compacted feed (or the feed was reset); dropped %d cached answers, following again from %q",
 		was, dropped, next)
@@ -162,7 +125,7 @@ func (p *pluginContext) followsFeed() bool {
 // cached answers live at most their TTL.
 func (p *pluginContext) revocationsFollowed() bool {
 	c := p.cfg.Cluster
-	return c == nil || c.RevocationPoll == 0 || p.revoke.cursor != ""
+	return c == nil || c.RevocationPoll == 0 || p.revoke.Following()
 }
 
 func hasStatus(headers [][2]string, want string) bool {

@@ -81,7 +81,7 @@ func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, pos uint64, n
 // does not follow the feed yet, or the answer predates its start in the
 // feed.
 func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry, bool) {
-	if !p.revocationsFollowed() || now.Before(p.revoke.sharedAfter) {
+	if !p.revocationsFollowed() {
 		return cache.Entry{}, false
 	}
 	b, ok := answerTable.Get(sharedStore{}, lk.CacheKey, now)
@@ -93,7 +93,7 @@ func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry,
 	if !r.Get("a").Bool() || !now.Before(fresh) || p.revoked.has(lk.Digest, now) {
 		return cache.Entry{}, false // the entry says what it is; anything else is no answer
 	}
-	if p.followsFeed() && r.Get("rc").Uint() < p.revoke.start {
+	if p.followsFeed() && !p.revoke.SharedUsable(r.Get("rc").Uint(), now) {
 		// Asked for before this VM (re)started following the feed: a
 		// revocation in between would be unknown here.
 		return cache.Entry{}, false
