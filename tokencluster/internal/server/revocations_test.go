@@ -185,3 +185,32 @@ func TestRevocationLongPollOutlivesServerTimeouts(t *testing.T) {
 		t.Fatalf("held call: %+v after %v, want an empty answer after the 1 s wait", a.RevocationsResponse, a.took)
 	}
 }
+
+// TestRevocationLongPollReleasedOnShutdown: when RunFeed's context ends (the
+// process is shutting down), held calls answer at once, so the drain does not
+// wait for them.
+func TestRevocationLongPollReleasedOnShutdown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { e.server.RunFeed(ctx); close(ran) }()
+	done := make(chan feedAnswer, 1)
+	go func() { done <- getFeed(t, e.url, "since=0&wait=300") }()
+	time.Sleep(300 * time.Millisecond) // the call is held
+	select {
+	case a := <-done:
+		t.Fatalf("answered before the shutdown: %+v", a)
+	default:
+	}
+	cancel()
+	<-ran
+	select {
+	case a := <-done:
+		if a.Next != "0" || len(a.Revocations) != 0 {
+			t.Fatalf("released call: %+v", a.RevocationsResponse)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held call was not released by the shutdown")
+	}
+}
