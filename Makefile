@@ -16,7 +16,7 @@ FUZZTIME ?= 10s
 # Test flags: -race costs a lot on two cores for the wazero suites, so it is opt-in.
 TESTFLAGS ?= -shuffle=on -count=1 -timeout=20m
 
-.PHONY: all build wasm tokencluster test test-race check bench fuzz soak mutants clean run e2e
+.PHONY: all build wasm tokencluster test test-race check bench fuzz soak feed-sim mutants clean run e2e
 
 all: build
 
@@ -79,6 +79,14 @@ bench: $(WASM) $(WASM_FLOOR) $(WASM_UNGUARDED) tokencluster
 SOAK_REQUESTS ?= 1000000
 soak: $(WASM) tokencluster
 	CREDGATE_SOAK_REQUESTS=$(SOAK_REQUESTS) $(GO) test -run '^TestSoak$$' -v -count=1 -timeout=90m ./plugin/
+
+# feed-sim runs 1,000 and 10,000 simulated plugin VMs against one token
+# cluster process on loopback, with short polls (the plugin before
+# long-polls) and with long-polls; it prints progress and writes the idle
+# calls/s, the cluster's CPU and the revocation latency to BENCHMARKS.md.
+# About 5 minutes. Not part of `make test` (which runs a 200-VM version).
+feed-sim:
+	CREDGATE_FEEDSIM=1 $(GO) test -run '^TestFeedSim$$' -v -count=1 -timeout=30m ./internal/feedsim/
 
 # mutants applies each listed mutant of the security core
 # (scripts/mutants/mutants.jsonl) and requires the tests to kill it. Not part

@@ -70,6 +70,9 @@ func (c *Cluster) waitHealthy(t testing.TB) {
 // Stop ends the cluster gracefully (SIGTERM), killing it after 10 s.
 func (c *Cluster) Stop(testing.TB) { c.proc.Stop() }
 
+// Pid returns the token cluster's process id.
+func (c *Cluster) Pid() int { return c.proc.Pid() }
+
 // Logs returns what the cluster logged so far.
 func (c *Cluster) Logs() string { return c.proc.Logs() }
 

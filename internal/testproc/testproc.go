@@ -121,6 +121,9 @@ func (p *Proc) Stop() {
 	})
 }
 
+// Pid returns the server's process id (to read its CPU time in /proc).
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
 // Logs returns what the server logged so far.
 func (p *Proc) Logs() string { return p.logs.String() }
 

@@ -15,9 +15,11 @@
 //     [IntrospectResponse]. Introspecting a session token slides its expiry.
 //   - POST [PathVerify]: JSON [VerifyRequest] for every other credential kind.
 //     Answer: [VerifyResponse].
-//   - GET [PathRevocations]?since=<cursor>&limit=<n>: the revocation feed,
-//     [RevocationsResponse]. The plugin drops cached entries whose digest
-//     ([Digest]) appears in the feed, then polls again with Next.
+//   - GET [PathRevocations]?since=<cursor>&limit=<n>&wait=<seconds>: the
+//     revocation feed, [RevocationsResponse]. The plugin drops cached entries
+//     whose digest ([Digest]) appears in the feed, then polls again with
+//     Next. With wait the call is a long-poll held until a revocation
+//     arrives; an answer with behind drops the whole cache.
 //
 // Every answer carries cache_ttl: how many seconds the caller may cache it.
 // It is never past the credential's own expiry, and it is 0 for single-use

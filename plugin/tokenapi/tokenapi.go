@@ -13,7 +13,7 @@ const (
 	PathIntrospect = "/introspect"
 	// PathVerify is the JSON verification endpoint for non-OAuth credentials (POST).
 	PathVerify = "/v1/verify"
-	// PathRevocations is the revocation feed (GET, ?since=<cursor>&limit=<n>).
+	// PathRevocations is the revocation feed (GET, ?since=<cursor>&limit=<n>&wait=<seconds>).
 	PathRevocations = "/v1/revocations"
 	// PathJWKS publishes the public keys of the JWT signing keys (GET, RFC 7517).
 	PathJWKS = "/.well-known/jwks.json"

@@ -32,6 +32,7 @@ const (
 	FieldCustomerCode = "customercode"
 	FieldRevocations  = "revocations"
 	FieldNext         = "next"
+	FieldBehind       = "behind"
 	FieldAt           = "at"
 )
 
@@ -147,16 +148,43 @@ type Revocation struct {
 	At int64 `json:"at"`
 }
 
+// Query parameters of GET [PathRevocations].
+const (
+	// RevocationsSince is the cursor: the Next of the previous answer.
+	RevocationsSince = "since"
+	// RevocationsLimit bounds the entries of one answer (1..1000, default 500).
+	RevocationsLimit = "limit"
+	// RevocationsWait, in whole seconds, asks for a long-poll: when nothing
+	// follows since, the token cluster holds the call until a revocation
+	// arrives or that many seconds pass (capped by the cluster, 30 s by
+	// default), then answers as usual. Without it the call answers at once.
+	RevocationsWait = "wait"
+)
+
+// MaxRevocationsWait is the longest wait a caller may ask for, in seconds.
+const MaxRevocationsWait = 300
+
 // RevocationsResponse is the answer of GET [PathRevocations].
 //
 // since omitted: no entries, Next is the current head (start following from
 // now). since=N: the entries after cursor N, at most limit (default 500,
-// max 1000). Poll again with since=Next; Next never goes backwards.
+// max 1000). Poll again with since=Next; Next never goes backwards, except
+// when the feed was reset, which Behind announces.
+//
+// The feed is compacted (by age and by count, see the token cluster's
+// --revocation-max-age and --revocation-max-entries). When entries after N
+// were compacted away, or N is past the head (the feed was reset), the
+// answer has Behind true, no entries and Next at the head: the caller
+// missed revocations and must drop every answer it cached before following
+// again from Next. An empty page never means that.
 type RevocationsResponse struct {
 	// Revocations lists entries in the order they happened.
 	Revocations []Revocation `json:"revocations"`
 	// Next is the opaque cursor to pass as since on the next poll.
 	Next string `json:"next"`
+	// Behind is true when the caller's cursor fell behind the compacted part
+	// of the feed (or the feed was reset): start afresh from Next.
+	Behind bool `json:"behind,omitempty"`
 	// CacheTTL is how long the caller may wait before polling again, seconds.
 	CacheTTL int64 `json:"cache_ttl"`
 }

@@ -182,6 +182,15 @@ func (c *LRU) EvictDigest(digest string) int {
 	return n
 }
 
+// Clear removes every entry and reports how many there were.
+func (c *LRU) Clear() int {
+	n := c.ll.Len()
+	c.ll.Init()
+	clear(c.items)
+	clear(c.byDigest)
+	return n
+}
+
 // Len returns the number of entries.
 func (c *LRU) Len() int { return c.ll.Len() }
 

@@ -80,6 +80,30 @@ func TestGetStatesAndEviction(t *testing.T) {
 	}
 }
 
+// Clear drops every entry, stale ones included, and its indexes: nothing is
+// found by key or digest afterwards, and the cache fills again.
+func TestClear(t *testing.T) {
+	c := New(pol())
+	e, _ := pol().Lifetimes(&authn.Answer{Active: true, CacheTTL: 10 * time.Second}, t0, 0)
+	c.Put("k1", "d1", e, t0)
+	c.Put("k2", "d2", e, t0)
+	if n := c.Clear(); n != 2 || c.Len() != 0 {
+		t.Fatalf("Clear = %d, len %d", n, c.Len())
+	}
+	for _, at := range []time.Time{t0, t0.Add(30 * time.Second)} {
+		if _, st := c.Get("k1", at); st != Missing {
+			t.Fatalf("k1 at %v: %v after Clear", at, st)
+		}
+	}
+	if n := c.EvictDigest("d2"); n != 0 {
+		t.Fatalf("digest index kept %d entries", n)
+	}
+	c.Put("k3", "d3", e, t0)
+	if _, st := c.Get("k3", t0); st != Fresh || c.Len() != 1 {
+		t.Fatalf("after Clear: %v, len %d", st, c.Len())
+	}
+}
+
 // Entries past their stale window leave on later Puts, without waiting for
 // the cache to fill; live entries stay.
 func TestPutDropsDeadEntries(t *testing.T) {

@@ -21,6 +21,10 @@ type Cluster struct {
 	VerifyToken string
 	// RevocationPoll is how often the revocation feed is polled (0: never).
 	RevocationPoll time.Duration
+	// RevocationWait makes each poll a long-poll the token cluster holds
+	// until a revocation arrives or this much time passes (0: short polls).
+	// The call's timeout is this plus Timeout plus 5 s.
+	RevocationWait time.Duration
 }
 
 // Cache configures the verification caches.
@@ -46,7 +50,8 @@ type Cache struct {
 	ReplaySlots int
 }
 
-var clusterKeys = []string{"cluster", "authority", "timeout_ms", "verify_token", "verify_token_env", "revocation_poll_ms"}
+var clusterKeys = []string{"cluster", "authority", "timeout_ms", "verify_token", "verify_token_env", "revocation_poll_ms",
+	"revocation_wait_seconds"}
 
 func parseCluster(v gjson.Result, getenv func(string) string) (*Cluster, error) {
 	if !v.Exists() {
@@ -55,7 +60,8 @@ func parseCluster(v gjson.Result, getenv func(string) string) (*Cluster, error) 
 	if err := knownKeys("token_cluster", v, clusterKeys); err != nil {
 		return nil, err
 	}
-	c := &Cluster{Name: "token_cluster", Authority: "tokencluster", Timeout: time.Second, RevocationPoll: 500 * time.Millisecond}
+	c := &Cluster{Name: "token_cluster", Authority: "tokencluster", Timeout: time.Second, RevocationPoll: 500 * time.Millisecond,
+		RevocationWait: 30 * time.Second}
 	if n := v.Get("cluster"); n.Exists() {
 		if n.Type != gjson.String || n.String() == "" {
 			return nil, errAt("token_cluster.cluster", "must be a non-empty cluster name")
@@ -74,6 +80,12 @@ func parseCluster(v gjson.Result, getenv func(string) string) (*Cluster, error) 
 	}
 	if c.RevocationPoll, err = millis(v, "token_cluster", "revocation_poll_ms", c.RevocationPoll, 0, 60000); err != nil {
 		return nil, err
+	}
+	if w := v.Get("revocation_wait_seconds"); w.Exists() {
+		if w.Type != gjson.Number || w.Int() < 0 || w.Int() > 300 || float64(w.Int()) != w.Float() {
+			return nil, errAt("token_cluster.revocation_wait_seconds", "must be a whole number of seconds from 0 (short polls) to 300")
+		}
+		c.RevocationWait = time.Duration(w.Int()) * time.Second
 	}
 	t, tenv := v.Get("verify_token"), v.Get("verify_token_env")
 	switch {

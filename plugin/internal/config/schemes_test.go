@@ -302,3 +302,35 @@ func TestVerifyTokenFromEnv(t *testing.T) {
 func oauth2Route(options string) string {
 	return `{"name":"a","match":{"prefix":"/"},"schemes":["oauth2_bearer"],"options":{"oauth2_bearer":` + options + `}}`
 }
+
+func TestRevocationWait(t *testing.T) {
+	doc := func(cluster string) []byte {
+		return []byte(`{"token_cluster":` + cluster + `,"routes":[{"name":"r","match":{"prefix":"/"},"schemes":["api_key"]}]}`)
+	}
+	tests := []struct {
+		cluster string
+		want    time.Duration
+		err     string
+	}{
+		{cluster: `{}`, want: 30 * time.Second},
+		{cluster: `{"revocation_wait_seconds":0}`, want: 0},
+		{cluster: `{"revocation_wait_seconds":300}`, want: 300 * time.Second},
+		{cluster: `{"revocation_wait_seconds":301}`, err: "token_cluster.revocation_wait_seconds"},
+		{cluster: `{"revocation_wait_seconds":-1}`, err: "token_cluster.revocation_wait_seconds"},
+		{cluster: `{"revocation_wait_seconds":1.5}`, err: "token_cluster.revocation_wait_seconds"},
+		{cluster: `{"revocation_wait_seconds":"30"}`, err: "token_cluster.revocation_wait_seconds"},
+	}
+	for _, tc := range tests {
+		cfg, err := Parse(doc(tc.cluster))
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err = %v, want %q", tc.cluster, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tc.cluster, err)
+		case cfg.Cluster.RevocationWait != tc.want:
+			t.Errorf("%s: wait %v, want %v", tc.cluster, cfg.Cluster.RevocationWait, tc.want)
+		}
+	}
+}

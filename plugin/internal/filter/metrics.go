@@ -21,7 +21,7 @@ import (
 //	credgate.denials.<route>.<reason>
 //	credgate.cache.<hit|miss|stale>
 //	credgate.cluster.errors, credgate.cluster.latency_ms (histogram)
-//	credgate.revocations.<evicted|errors>
+//	credgate.revocations.<evicted|errors|behind>
 //	credgate.vm.<slot>.<heap_bytes|heap_goal_bytes|gc_cycles|linear_memory_bytes> (gauges)
 //	credgate.vm.<slot>.gc_corrections
 //

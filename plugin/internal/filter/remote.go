@@ -35,8 +35,8 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 		}
 	}
 	p.metrics.inc("credgate.cache.miss")
-	err := p.ask(lk, trace, func(a *authn.Answer, err error) {
-		h.resume(rt, req, rv, lk, a, err)
+	err := p.ask(lk, trace, func(a *authn.Answer, mark cache.Mark, err error) {
+		h.resume(rt, req, rv, lk, a, mark, err)
 	})
 	if err != nil {
 		return h.unavailable(rt, req, rv, lk, err)
@@ -46,7 +46,7 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 
 // resume finishes a paused stream once the token cluster answered.
 func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv authn.RemoteVerifier,
-	lk *authn.Lookup, a *authn.Answer, err error) {
+	lk *authn.Lookup, a *authn.Answer, mark cache.Mark, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			proxywasm.LogCriticalf("credgate: internal error: %v", r)
@@ -57,7 +57,7 @@ func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv auth
 	if err != nil {
 		action = h.unavailable(rt, req, rv, lk, err)
 	} else {
-		h.plugin.store(lk, a, h.now())
+		h.plugin.store(lk, a, mark, h.now())
 		action = h.conclude(rt, req, rt.Finish(req, rv, a, h.now()))
 	}
 	if action == types.ActionContinue {
@@ -102,9 +102,14 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 }
 
 // store caches a fresh answer in the VM's cache and, when positive, in the
-// shared layer for the other VMs.
-func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) {
-	if lk.CacheKey == "" || !p.revocationsFollowed() || p.revoked.has(lk.Digest, now) {
+// shared layer for the other VMs, stamped with mark: where this VM stood in
+// the revocation feed when it asked. An answer asked for before the VM
+// (re)started following the feed may predate a revocation it skipped, and
+// one whose credential was revoked while the call was in flight may predate
+// that revocation: neither is cached.
+func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark cache.Mark, now time.Time) {
+	if lk.CacheKey == "" || !p.revocationsFollowed() || p.revoked.has(lk.Digest, now) ||
+		p.followsFeed() && !p.revoke.Current(mark) {
 		return
 	}
 	e, ok := p.cache.Policy().Lifetimes(a, now, lk.Refresh)
@@ -113,16 +118,16 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, now time.Time) 
 	}
 	p.cache.Put(lk.CacheKey, lk.Digest, e, now)
 	if p.cfg.Cache.Shared && a.Active {
-		p.sharedPut(lk, e, now)
+		p.sharedPut(lk, e, mark.Pos, now)
 	}
 }
 
 // refresh repeats a lookup in the background to slide a session's expiry;
 // the answer replaces the cached one.
 func (p *pluginContext) refresh(lk *authn.Lookup, trace [][2]string) {
-	err := p.ask(lk, trace, func(a *authn.Answer, err error) {
+	err := p.ask(lk, trace, func(a *authn.Answer, mark cache.Mark, err error) {
 		if err == nil {
-			p.store(lk, a, p.now())
+			p.store(lk, a, mark, p.now())
 		}
 	})
 	if err != nil {
@@ -137,8 +142,9 @@ var (
 )
 
 // ask sends a lookup to the token cluster with the request's correlation
-// headers (trace); done gets the decoded answer or the reason there is none.
-func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*authn.Answer, error)) error {
+// headers (trace); done gets the decoded answer or the reason there is
+// none, and the VM's feed position when it asked.
+func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*authn.Answer, cache.Mark, error)) error {
 	c := p.cfg.Cluster
 	headers := [][2]string{{":method", lk.Method}, {":path", lk.Path}, {":authority", c.Authority},
 		{"accept", "application/json"}}
@@ -149,11 +155,12 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
 	}
 	headers = append(headers, trace...)
-	sent := p.now()
+	sent, mark := p.now(), p.revoke.Mark()
 	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body, nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {
 			p.metrics.latency(p.now().Sub(sent))
-			done(decodeCallResponse(numHeaders, bodySize))
+			a, err := decodeCallResponse(numHeaders, bodySize)
+			done(a, mark, err)
 		})
 	return err
 }

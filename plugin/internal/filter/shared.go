@@ -33,11 +33,12 @@ var (
 // The stored form of a cached answer is a JSON object with short member
 // names: a (active), s, t, sc (scopes), k (kind), tt, at, ci, v, cu, d, ap,
 // hk (HMAC key), e (expiry, unix s), f and st (fresh and stale until, unix
-// ms), rc (the writer's position in the revocation feed: a reader that
-// started following the feed later does not know the revocations in
+// ms), rc (the writer's position in the revocation feed when it asked for
+// the answer, which reflects every revocation up to there: a reader that
+// (re)started following the feed later does not know the revocations in
 // between, and does not use the answer).
 
-func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time) {
+func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, pos uint64, now time.Time) {
 	a := e.Answer
 	if a == nil || !a.Active {
 		return // only positive answers are shared
@@ -50,7 +51,7 @@ func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, now time.Time
 		StringOmit("k", a.Kind).StringOmit("tt", a.TokenType).StringOmit("at", a.AccessType).StringOmit("ci", a.ClientID).
 		StringOmit("v", a.Visitor).StringOmit("cu", a.Customer).StringOmit("d", a.DeveloperID).StringOmit("ap", a.AppID).
 		StringOmit("hk", a.HMACKey).IntOmit("e", expires).Int("f", e.FreshUntil.UnixMilli()).Int("st", e.StaleUntil.UnixMilli()).
-		Uint("rc", p.revoke.position()).Bytes()
+		Uint("rc", pos).Bytes()
 	// Last writer wins: every writer stores a valid answer. With every slot
 	// of the key taken by live answers, this one is simply not shared.
 	answerTable.Put(sharedStore{}, lk.CacheKey, b, e.StaleUntil, now)
@@ -73,9 +74,9 @@ func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry,
 	if !r.Get("a").Bool() || !now.Before(fresh) || p.revoked.has(lk.Digest, now) {
 		return cache.Entry{}, false // the entry says what it is; anything else is no answer
 	}
-	if p.followsFeed() && r.Get("rc").Uint() < p.revoke.start {
-		// Written before this VM followed the feed: a revocation in between
-		// would be unknown here.
+	if p.followsFeed() && !p.revoke.SharedUsable(r.Get("rc").Uint(), now) {
+		// Asked for before this VM (re)started following the feed: a
+		// revocation in between would be unknown here.
 		return cache.Entry{}, false
 	}
 	a := &authn.Answer{Active: true, Subject: r.Get("s").String(), Tenant: r.Get("t").String(),

@@ -239,6 +239,27 @@ func password(env, file, flagName string) (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
+// feedFlags configure the revocation feed (server.Options.Revocation*).
+type feedFlags struct {
+	maxAge, compactEvery, maxWait, watch time.Duration
+	maxEntries                           int
+}
+
+func (f *feedFlags) register(fs *flag.FlagSet) {
+	fs.DurationVar(&f.maxAge, "revocation-max-age", 24*time.Hour, "compact revocation feed entries older than this (at least --cache-ttl + 15m)")
+	fs.IntVar(&f.maxEntries, "revocation-max-entries", server.DefaultRevocationMaxEntries, "keep at most this many revocation feed entries (0: no count bound)")
+	fs.DurationVar(&f.compactEvery, "revocation-compact-every", time.Minute, "how often to compact the revocation feed")
+	fs.DurationVar(&f.maxWait, "revocation-max-wait", 30*time.Second, "longest hold of a revocation long-poll (GET /v1/revocations?wait=)")
+	fs.DurationVar(&f.watch, "revocation-watch", 100*time.Millisecond, "while long-polls are held, how often this replica reads the store's feed (at most 1s)")
+}
+
+func (f *feedFlags) entries() int {
+	if f.maxEntries == 0 {
+		return -1 // no count bound
+	}
+	return f.maxEntries
+}
+
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
@@ -264,6 +285,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	metricsAddr := fs.String("metrics-addr", "", "listen address of the operations port: /metrics, /livez, /readyz, unauthenticated (keep it private); empty: no /metrics")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long /readyz fails while the service still serves, before it stops accepting (set it above the readiness probe period)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "after the drain delay, how long in-flight requests may take to finish")
+	var feed feedFlags
+	feed.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -288,7 +311,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	m := metrics.New()
 	srv, err := server.New(server.Options{Store: st, Logger: logger, Metrics: m, Hasher: secret.NewHasher(sf.bcryptCost), AdminToken: *adminToken,
-		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", TrustForwardedFor: *trustXFF, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL})
+		VerifyToken: *verifyToken, OpenVerify: *openVerify && *verifyToken == "", TrustForwardedFor: *trustXFF, JWTTTL: *jwtTTL, OAuthTTL: *oauthTTL, CacheTTL: *cacheTTL,
+		RevocationMaxAge: feed.maxAge, RevocationMaxEntries: feed.entries(), RevocationCompactEvery: feed.compactEvery,
+		RevocationMaxWait: feed.maxWait, RevocationWatch: feed.watch})
 	if err != nil {
 		return err
 	}
@@ -312,6 +337,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopBackground() // before st.Close runs
 	go sweep(bgCtx, st, logger)
 	go watchStore(bgCtx, srv, 5*time.Second)
+	go srv.RunFeed(bgCtx)
 	return run(ctx, runConfig{ln: ln, opsLn: opsLn, h: srv, ops: opsHandler(srv, m), drain: srv.Drain,
 		drainDelay: *drainDelay, shutdownTimeout: *shutdownTimeout, logger: logger})
 }

@@ -18,7 +18,7 @@ import (
 func (m *Metrics) Store(st store.Store) store.Store {
 	s := &instrumented{Store: st, st: st, m: m, obs: map[string]func(time.Duration, error){}}
 	for _, op := range []string{"put", "get", "lookup", "list", "delete", "put_token", "get_token", "touch_token",
-		"consume_token", "delete_token", "append_revocation", "revocations", "ping"} {
+		"consume_token", "delete_token", "append_revocation", "revocations", "compact_revocations", "ping"} {
 		h, e := m.StoreDuration.WithLabelValues(op), m.StoreErrors.WithLabelValues(op)
 		s.obs[op] = func(d time.Duration, err error) {
 			h.Observe(d.Seconds())
@@ -122,11 +122,18 @@ func (s *instrumented) AppendRevocation(ctx context.Context, r store.Revocation)
 	return seq, err
 }
 
-func (s *instrumented) Revocations(ctx context.Context, since uint64, limit int) ([]store.Revocation, uint64, error) {
+func (s *instrumented) Revocations(ctx context.Context, since uint64, limit int) ([]store.Revocation, store.Feed, error) {
 	start := time.Now()
-	revs, head, err := s.st.Revocations(ctx, since, limit)
+	revs, feed, err := s.st.Revocations(ctx, since, limit)
 	s.done("revocations", start, err)
-	return revs, head, err
+	return revs, feed, err
+}
+
+func (s *instrumented) CompactRevocations(ctx context.Context, before int64, keep int) (int, error) {
+	start := time.Now()
+	n, err := s.st.CompactRevocations(ctx, before, keep)
+	s.done("compact_revocations", start, err)
+	return n, err
 }
 
 func (s *instrumented) Ping(ctx context.Context) error {

@@ -125,8 +125,8 @@ func TestCreateRotateRevoke(t *testing.T) {
 	if _, err := r.Revoke(ctx, store.Tenants, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	revs, head, _ := r.Store.Revocations(ctx, 0, 10)
-	if head != 2 || revs[0].Digest != secret.Digest(raw) || revs[1].Digest != secret.Digest(rotated.Secrets["secret"]) {
+	revs, feed, _ := r.Store.Revocations(ctx, 0, 10)
+	if feed.Head != 2 || revs[0].Digest != secret.Digest(raw) || revs[1].Digest != secret.Digest(rotated.Secrets["secret"]) {
 		t.Fatalf("revocations = %+v", revs)
 	}
 	if _, err := r.Rotate(ctx, store.Tenants, "acme", registry.Entry{}); !errors.Is(err, registry.ErrUnsupported) {

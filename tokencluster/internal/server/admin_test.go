@@ -208,8 +208,11 @@ func TestRevocationFeed(t *testing.T) {
 	m = e.do(http.MethodGet, "/v1/revocations?since=3", "", "").json(t)
 	wantField(t, m, "next", 3)
 	wantField(t, m, "cache_ttl", 1)
-	wantField(t, e.do(http.MethodGet, "/v1/revocations?since=99", "", "").json(t), "next", 3)
-	for _, q := range []string{"since=-1", "since=abc", "since=1&limit=0", "since=1&limit=5000"} {
+	past := e.do(http.MethodGet, "/v1/revocations?since=99", "", "").json(t) // the feed was reset, say
+	wantField(t, past, "next", 3)
+	wantField(t, past, "behind", true)
+	for _, q := range []string{"since=-1", "since=abc", "since=1&limit=0", "since=1&limit=5000", "since=1&wait=-1",
+		"since=1&wait=301", "since=1&wait=1s"} {
 		wantStatus(t, e.do(http.MethodGet, "/v1/revocations?"+q, "", ""), http.StatusBadRequest)
 	}
 }

@@ -77,7 +77,13 @@ func openBolt(t testing.TB) store.Store {
 var redisPrefix atomic.Int64
 
 func openRedis(t testing.TB, url string) store.Store {
-	st, err := redis.Open(context.Background(), url, fmt.Sprintf("srv%d:", redisPrefix.Add(1)))
+	return openRedisPrefix(t, url, fmt.Sprintf("srv%d:", redisPrefix.Add(1)))
+}
+
+// openRedisPrefix opens a client on the keys under prefix: two of them on
+// one prefix are two replicas sharing one Redis.
+func openRedisPrefix(t testing.TB, url, prefix string) store.Store {
+	st, err := redis.Open(context.Background(), url, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}

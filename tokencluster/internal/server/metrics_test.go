@@ -166,8 +166,8 @@ func TestMetrics(t *testing.T) {
 // failingFeed fails every revocation feed read and every ping.
 type failingFeed struct{ store.Store }
 
-func (failingFeed) Revocations(context.Context, uint64, int) ([]store.Revocation, uint64, error) {
-	return nil, 0, errors.New("connection reset")
+func (failingFeed) Revocations(context.Context, uint64, int) ([]store.Revocation, store.Feed, error) {
+	return nil, store.Feed{}, errors.New("connection reset")
 }
 
 func (failingFeed) Ping(context.Context) error { return errors.New("connection reset") }

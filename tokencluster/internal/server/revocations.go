@@ -3,22 +3,33 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
+	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
 const (
 	defaultRevocationLimit = 500
 	maxRevocationLimit     = 1000
+	// shortWait bounds a hold when the connection's deadlines cannot be moved.
+	shortWait = 5 * time.Second
 )
 
-// revocations serves GET /v1/revocations?since=<cursor>&limit=<n>.
+// revocations serves GET /v1/revocations?since=<cursor>&limit=<n>&wait=<seconds>.
+//
+// With wait and nothing after since, the call is held until the feed moves
+// or the wait (capped by Options.RevocationMaxWait) ends. Held calls do not
+// read the store: the replica's feed watcher does, once per
+// RevocationWatch for all of them, and answers them from its copy of the
+// newest entries.
 func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := defaultRevocationLimit
-	if v := q.Get("limit"); v != "" {
+	if v := q.Get(tokenapi.RevocationsLimit); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxRevocationLimit {
 			s.fail(w, r, errBadRequest("limit must be between 1 and 1000"))
@@ -26,8 +37,19 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	var wait time.Duration
+	if v := q.Get(tokenapi.RevocationsWait); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > tokenapi.MaxRevocationsWait {
+			s.fail(w, r, errBadRequest("wait must be a number of seconds from 0 to 300"))
+			return
+		}
+		wait = min(time.Duration(n)*time.Second, s.opts.RevocationMaxWait)
+	}
 	var since uint64
-	if v := q.Get("since"); v != "" {
+	v := q.Get(tokenapi.RevocationsSince)
+	follows := v != ""
+	if follows {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			s.fail(w, r, errBadRequest("since must be a cursor returned as next"))
@@ -35,17 +57,43 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	} else {
-		limit = 0 // no cursor: answer the head only, the caller follows from now
+		// No cursor: answer the head only, the caller follows from now.
+		limit, wait = 0, 0
 	}
-	entries, head, err := s.opts.Store.Revocations(r.Context(), since, limit)
+	// Short polls and the first call read the store, so that they see
+	// every write already acknowledged; long-polls read the watcher's copy.
+	var entries []store.Revocation
+	var feed store.Feed
+	var err error
+	if wait > 0 {
+		entries, feed, err = s.feed.read(r.Context(), since, limit)
+	} else {
+		entries, feed, err = s.opts.Store.Revocations(r.Context(), since, limit)
+	}
+	if err == nil && follows && wait > 0 && len(entries) == 0 && !feed.Behind(since) {
+		// The server's read and write deadlines (10 s) would cut a held
+		// call: its connection's background read would time out and cancel
+		// the request, and the answer could not be written.
+		rc, until := http.NewResponseController(w), time.Now().Add(wait+10*time.Second)
+		if rc.SetReadDeadline(until) != nil || rc.SetWriteDeadline(until) != nil {
+			wait = min(wait, shortWait) // cannot move them: stay well within
+		}
+		if s.feed.wait(r.Context(), since, wait) {
+			entries, feed, err = s.feed.read(r.Context(), since, limit)
+		}
+	}
 	if err != nil {
 		s.fail(w, r, errUnavailable(err))
 		return
 	}
 	resp := tokenapi.RevocationsResponse{Revocations: make([]tokenapi.Revocation, 0, len(entries)), CacheTTL: 1}
-	// A cursor past the head (the store was reset) restarts at the head.
-	next := head
-	if len(entries) > 0 {
+	next := feed.Head
+	switch {
+	case follows && feed.Behind(since):
+		// Entries after since were compacted, or the feed was reset: the
+		// caller starts afresh from the head.
+		resp.Behind, entries = true, nil
+	case len(entries) > 0:
 		next = entries[len(entries)-1].Seq
 	}
 	for _, e := range entries {
@@ -54,4 +102,42 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 	resp.Next = strconv.FormatUint(next, 10)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp, false)
+}
+
+// RunFeed compacts the revocation feed every RevocationCompactEvery until
+// ctx ends; then it releases the held long-polls and holds no more, so a
+// draining replica answers at once. Serve calls it once per process.
+func (s *Server) RunFeed(ctx context.Context) {
+	defer s.feed.close()
+	t := time.NewTicker(s.opts.RevocationCompactEvery)
+	defer t.Stop()
+	for {
+		s.compactFeed(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// compactFeed removes the entries older than RevocationMaxAge, and the
+// oldest beyond RevocationMaxEntries.
+func (s *Server) compactFeed(ctx context.Context) {
+	before := s.opts.Now().Add(-s.opts.RevocationMaxAge).Unix()
+	for range 100 { // at most 100 × store.MaxCompact entries per round
+		n, err := s.opts.Store.CompactRevocations(ctx, before, max(s.opts.RevocationMaxEntries, 0))
+		if err != nil {
+			if ctx.Err() == nil {
+				s.opts.Logger.Warn("revocation feed compaction failed", "err", err)
+			}
+			return
+		}
+		if n > 0 {
+			s.opts.Logger.Info("revocation feed compacted", "removed", n)
+		}
+		if n < store.MaxCompact {
+			return
+		}
+	}
 }

@@ -67,7 +67,28 @@ type Options struct {
 	CacheTTL          time.Duration // cache hint of positive answers; default 60s
 	SessionCacheTTL   time.Duration // cache hint of session answers; default 30s
 	NegativeCacheTTL  time.Duration // cache hint of unknown/mismatch answers; default 5s
+
+	// The revocation feed (see revocations.go and the README's "Revocation
+	// feed"). Entries older than RevocationMaxAge are compacted (default
+	// 24h; at least CacheTTL + 15m, so no cached answer outlives the entry
+	// that revokes it), and the oldest beyond RevocationMaxEntries (default
+	// 100000; negative: no count bound). RevocationCompactEvery is how often
+	// RunFeed compacts (default 1m). A long-poll is held at most
+	// RevocationMaxWait (default 30s); while calls are held, the replica
+	// reads the store every RevocationWatch (default 100ms).
+	RevocationMaxAge       time.Duration
+	RevocationMaxEntries   int
+	RevocationCompactEvery time.Duration
+	RevocationMaxWait      time.Duration
+	RevocationWatch        time.Duration
 }
+
+// DefaultRevocationMaxEntries is the default count bound of the revocation feed.
+const DefaultRevocationMaxEntries = 100_000
+
+// revocationAgeMargin is what RevocationMaxAge must exceed the longest cache
+// hint by: the plugin's default stale window (5m) and clock skew, with room.
+const revocationAgeMargin = 15 * time.Minute
 
 // MinVerifyToken is the shortest verify token accepted.
 const MinVerifyToken = 24
@@ -83,6 +104,7 @@ type Server struct {
 	draining atomic.Bool
 	// storeState is the last store check: 0 unknown, 1 up, 2 down.
 	storeState atomic.Int32
+	feed       *feedWatch
 }
 
 // New validates opts and builds the server.
@@ -98,16 +120,20 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("the verify token must be at least %d characters", MinVerifyToken)
 	}
 	setDefaults(&opts)
+	if err := checkFeedOptions(opts); err != nil {
+		return nil, err
+	}
 	raw := opts.Store
 	opts.Store = opts.Metrics.Store(raw)
 	if err := opts.Metrics.FeedLength(func(ctx context.Context) (uint64, error) {
-		_, head, err := raw.Revocations(ctx, 0, 0)
-		return head, err
+		_, f, err := raw.Revocations(ctx, 0, 0)
+		return f.Head - f.Floor, err // the entries the feed holds
 	}); err != nil {
 		return nil, fmt.Errorf("server: Options.Metrics already serves another server: %w", err)
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), limiter: opts.Throttle, m: opts.Metrics,
-		reg: &registry.Registry{Store: opts.Store, Hasher: opts.Hasher, Now: opts.Now}}
+		reg:  &registry.Registry{Store: opts.Store, Hasher: opts.Hasher, Now: opts.Now},
+		feed: newFeedWatch(opts.Store, opts.RevocationWatch)}
 	if s.limiter == nil {
 		var c throttle.Counters = throttle.NewMemory(opts.Now)
 		if shared, ok := raw.(throttle.Counters); ok {
@@ -152,6 +178,29 @@ func setDefaults(o *Options) {
 	def(&o.SessionCacheTTL, 30*time.Second)
 	def(&o.NegativeCacheTTL, 5*time.Second)
 	def(&o.ReadyTimeout, 2*time.Second)
+	def(&o.RevocationMaxAge, 24*time.Hour)
+	def(&o.RevocationCompactEvery, time.Minute)
+	def(&o.RevocationMaxWait, 30*time.Second)
+	def(&o.RevocationWatch, 100*time.Millisecond)
+	if o.RevocationMaxEntries == 0 {
+		o.RevocationMaxEntries = DefaultRevocationMaxEntries
+	}
+}
+
+// checkFeedOptions refuses a feed configuration that would forget a
+// revocation while an answer it revokes may still be cached.
+func checkFeedOptions(o Options) error {
+	longest := max(o.CacheTTL, o.SessionCacheTTL, o.NegativeCacheTTL)
+	switch {
+	case o.RevocationMaxAge < longest+revocationAgeMargin:
+		return fmt.Errorf("the revocation feed must keep entries longer than any cached answer lives: "+
+			"revocation max age %v is below the cache TTL %v + %v", o.RevocationMaxAge, longest, revocationAgeMargin)
+	case o.RevocationMaxWait > tokenapi.MaxRevocationsWait*time.Second:
+		return fmt.Errorf("revocation max wait %v exceeds %ds", o.RevocationMaxWait, tokenapi.MaxRevocationsWait)
+	case o.RevocationWatch > time.Second:
+		return fmt.Errorf("revocation watch period %v exceeds 1s: revocations would reach the plugins late", o.RevocationWatch)
+	}
+	return nil
 }
 
 // Registry returns the registry the server uses (for the seed command).
@@ -261,6 +310,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (the feed's
+// long-polls move its deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Health endpoints.
 const (

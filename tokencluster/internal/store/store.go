@@ -103,6 +103,26 @@ type Revocation struct {
 	At     int64  `json:"at"`
 }
 
+// Feed is the extent of the revocation log.
+type Feed struct {
+	// Head is the sequence of the newest entry ever appended (0: none).
+	Head uint64
+	// Floor is the sequence up to which entries were compacted away: the log
+	// holds Floor+1 .. Head. A reader whose cursor is below Floor missed entries.
+	Floor uint64
+}
+
+// Behind reports whether a reader that has seen every entry up to cursor
+// missed entries: some after it were compacted, or the cursor is past the
+// head (the log was reset), so its position means nothing here.
+func (f Feed) Behind(cursor uint64) bool {
+	return cursor < f.Floor || cursor > f.Head
+}
+
+// MaxCompact bounds the entries one CompactRevocations call removes, so that
+// one call is one short transaction; the next call continues.
+const MaxCompact = 10_000
+
 // Store is the storage contract. Times are passed in so that callers control
 // the clock; implementations never read the wall clock for expiry decisions.
 type Store interface {
@@ -134,8 +154,14 @@ type Store interface {
 
 	// AppendRevocation adds r to the log and returns its sequence number (1, 2, ...).
 	AppendRevocation(ctx context.Context, r Revocation) (uint64, error)
-	// Revocations returns up to limit entries with Seq > since, oldest first, and the head sequence.
-	Revocations(ctx context.Context, since uint64, limit int) ([]Revocation, uint64, error)
+	// Revocations returns up to limit entries with Seq > since, oldest first,
+	// and the log's bounds. limit 0 returns the bounds only.
+	Revocations(ctx context.Context, since uint64, limit int) ([]Revocation, Feed, error)
+	// CompactRevocations removes the oldest entries of the log: those with
+	// At < before, then as many more as needed to keep at most keep entries
+	// (keep 0: no count bound). It removes at most MaxCompact entries per call
+	// and returns how many it removed. Sequence numbers never change.
+	CompactRevocations(ctx context.Context, before int64, keep int) (int, error)
 
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error

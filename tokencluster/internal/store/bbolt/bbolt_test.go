@@ -61,7 +61,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if n, err := s.Sweep(ctx, later); err != nil || n != 1 {
 		t.Fatalf("Sweep = %d, %v; want 1 expired token removed", n, err)
 	}
-	if _, head, _ := s.Revocations(ctx, 0, 1); head != 1 {
-		t.Fatalf("revocation head = %d", head)
+	if _, feed, _ := s.Revocations(ctx, 0, 1); feed.Head != 1 {
+		t.Fatalf("revocation head = %d", feed.Head)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -149,14 +150,19 @@ func (s *Store) AppendRevocation(_ context.Context, r store.Revocation) (uint64,
 	return seq, err
 }
 
-// Revocations implements store.Store.
-func (s *Store) Revocations(_ context.Context, since uint64, limit int) ([]store.Revocation, uint64, error) {
+// Revocations implements store.Store. The floor is the sequence before the
+// first entry kept (or the head when none is kept).
+func (s *Store) Revocations(_ context.Context, since uint64, limit int) ([]store.Revocation, store.Feed, error) {
 	var out []store.Revocation
-	var head uint64
+	var feed store.Feed
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRevocations)
-		head = b.Sequence()
+		feed.Head = b.Sequence()
 		c := b.Cursor()
+		feed.Floor = feed.Head
+		if k, _ := c.First(); k != nil {
+			feed.Floor = binary.BigEndian.Uint64(k) - 1
+		}
 		for k, v := c.Seek(seqKey(since + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			if binary.BigEndian.Uint64(k) <= since {
 				continue
@@ -169,5 +175,45 @@ func (s *Store) Revocations(_ context.Context, since uint64, limit int) ([]store
 		}
 		return nil
 	})
-	return out, head, err
+	return out, feed, err
+}
+
+// CompactRevocations implements store.Store in one write transaction.
+// Entries are removed from the front only, so the log holds every sequence
+// from the first key to the bucket's sequence.
+func (s *Store) CompactRevocations(_ context.Context, before int64, keep int) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRevocations)
+		c := b.Cursor()
+		k, v := c.First()
+		if k == nil {
+			return nil
+		}
+		over := 0
+		if held := b.Sequence() - binary.BigEndian.Uint64(k) + 1; keep > 0 && held > uint64(keep) {
+			over = int(min(held-uint64(keep), store.MaxCompact))
+		}
+		var drop [][]byte
+		for ; k != nil && len(drop) < store.MaxCompact; k, v = c.Next() {
+			if len(drop) >= over {
+				var r store.Revocation
+				if err := decode(v, &r); err != nil {
+					return err
+				}
+				if r.At >= before {
+					break
+				}
+			}
+			drop = append(drop, slices.Clone(k))
+		}
+		for _, k := range drop {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(drop)
+		return nil
+	})
+	return n, err
 }

@@ -131,7 +131,7 @@ func (l *load) finish(t *testing.T, disrupted time.Time) {
 			feed[e.Digest] = true
 			since = e.Seq
 		}
-		if len(entries) == 0 || since >= head {
+		if len(entries) == 0 || since >= head.Head {
 			break
 		}
 	}

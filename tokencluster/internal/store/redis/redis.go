@@ -13,7 +13,8 @@
 //	{P<collection>}:key   hash lookup key → id
 //	{Ptok:<digest>}       string token JSON, TTL = expiry
 //	{Pthr:<key>}          hash login-throttle counter
-//	{Prev}                list of revocation JSON; entry i has sequence i+1
+//	{Prev}                list of revocation JSON; entry i has sequence base+i+1
+//	{Prev}:base           count of entries compacted from the front of {Prev} (base)
 //	{Pmeta}:layout        "2": keys of an earlier untagged layout were renamed
 //
 // What shares a slot, and why: a collection's records and its lookup index

@@ -102,7 +102,7 @@ func TestEarlierLayoutMigrated(t *testing.T) {
 		t.Fatalf("migrated token TTL = %s", ttl)
 	}
 	entries, head, err := s.Revocations(ctx, 0, 10)
-	if err != nil || head != 2 || len(entries) != 2 || entries[1].Digest != "r2" {
+	if err != nil || head.Head != 2 || len(entries) != 2 || entries[1].Digest != "r2" {
 		t.Fatalf("feed after migration = %+v head %d, %v", entries, head, err)
 	}
 	if n, err := raw.Exists(ctx, "old:rec:api-keys", "old:key:api-keys", "old:tok:t1", "old:rev").Result(); err != nil || n != 0 {

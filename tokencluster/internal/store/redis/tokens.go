@@ -169,6 +169,58 @@ func (s *Store) DeleteToken(ctx context.Context, digest string, now time.Time) e
 	return err
 }
 
+// The revocation log is the list revKey plus revBaseKey, the count of
+// entries compacted away from its front: list index i holds sequence
+// base+i+1. Both keys derive from revKey so that they share a hash slot.
+func (s *Store) revBaseKey() string { return s.revKey() + ":base" }
+
+var appendRevScript = goredis.NewScript(`
+local n = redis.call('RPUSH', KEYS[1], ARGV[1])
+return n + tonumber(redis.call('GET', KEYS[2]) or '0')
+`)
+
+// revRangeScript returns {base, length, entries...} for entries after
+// sequence ARGV[1], at most ARGV[2] of them, from one consistent view.
+var revRangeScript = goredis.NewScript(`
+local base = tonumber(redis.call('GET', KEYS[2]) or '0')
+local len = redis.call('LLEN', KEYS[1])
+local out = {base, len}
+local limit = tonumber(ARGV[2])
+local from = tonumber(ARGV[1]) - base
+if from < 0 then from = 0 end
+if limit > 0 and from < len then
+  local vals = redis.call('LRANGE', KEYS[1], from, from + limit - 1)
+  for _, v in ipairs(vals) do out[#out + 1] = v end
+end
+return out
+`)
+
+// compactRevScript drops entries from the front: enough to keep at most
+// ARGV[2] (0: no bound), then while their "at" is below ARGV[1]; at most
+// ARGV[3] in all.
+var compactRevScript = goredis.NewScript(`
+local before, keep, most = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local len = redis.call('LLEN', KEYS[1])
+local over = 0
+if keep > 0 and len > keep then over = len - keep end
+local drop = math.min(over, most)
+while drop < len and drop < most do
+  local vals = redis.call('LRANGE', KEYS[1], drop, drop + 99)
+  local stop = false
+  for _, v in ipairs(vals) do
+    local at = cjson.decode(v).at
+    if type(at) ~= 'number' or at >= before or drop >= most then stop = true break end
+    drop = drop + 1
+  end
+  if stop or #vals == 0 then break end
+end
+if drop > 0 then
+  redis.call('LTRIM', KEYS[1], drop, -1)
+  redis.call('INCRBY', KEYS[2], drop)
+end
+return drop
+`)
+
 // AppendRevocation implements store.Store.
 func (s *Store) AppendRevocation(ctx context.Context, r store.Revocation) (uint64, error) {
 	r.Seq = 0
@@ -176,38 +228,49 @@ func (s *Store) AppendRevocation(ctx context.Context, r store.Revocation) (uint6
 	if err != nil {
 		return 0, fmt.Errorf("redis: encode revocation: %w", err)
 	}
-	var push *goredis.IntCmd
-	err = s.durable(ctx, s.revKey(), func(p goredis.Pipeliner, _ bool) { push = p.RPush(ctx, s.revKey(), val) })
-	var n int64
+	var cmd *goredis.Cmd
+	keys := []string{s.revKey(), s.revBaseKey()}
+	err = s.durable(ctx, s.revKey(), func(p goredis.Pipeliner, load bool) {
+		cmd = s.script(ctx, p, load, appendRevScript, keys, val)
+	})
+	var n uint64
 	if err == nil {
-		n, err = push.Result()
+		n, err = cmd.Uint64()
 	}
 	if err != nil {
 		return 0, wrap("append revocation", err)
 	}
-	return uint64(n), nil
+	return n, nil
 }
 
 // Revocations implements store.Store.
-func (s *Store) Revocations(ctx context.Context, since uint64, limit int) ([]store.Revocation, uint64, error) {
-	if limit <= 0 {
-		n, err := s.rdb.LLen(ctx, s.revKey()).Uint64()
-		return nil, n, wrap("revocations", err)
+func (s *Store) Revocations(ctx context.Context, since uint64, limit int) ([]store.Revocation, store.Feed, error) {
+	vals, err := revRangeScript.Run(ctx, s.rdb, []string{s.revKey(), s.revBaseKey()}, since, max(limit, 0)).Slice()
+	if err != nil {
+		return nil, store.Feed{}, wrap("revocations", err)
 	}
-	pipe := s.rdb.Pipeline()
-	rng := pipe.LRange(ctx, s.revKey(), int64(since), int64(since)+int64(limit)-1)
-	size := pipe.LLen(ctx, s.revKey())
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, 0, wrap("revocations", err)
+	if len(vals) < 2 {
+		return nil, store.Feed{}, fmt.Errorf("redis: revocations: short reply (%d values)", len(vals))
 	}
-	out := make([]store.Revocation, 0, len(rng.Val()))
-	for i, v := range rng.Val() {
+	base, _ := vals[0].(int64)
+	size, _ := vals[1].(int64)
+	feed := store.Feed{Floor: uint64(base), Head: uint64(base + size)}
+	first := max(since, feed.Floor)
+	out := make([]store.Revocation, 0, len(vals)-2)
+	for i, v := range vals[2:] {
+		str, _ := v.(string)
 		var r store.Revocation
-		if err := decode([]byte(v), &r); err != nil {
-			return nil, 0, err
+		if err := decode([]byte(str), &r); err != nil {
+			return nil, store.Feed{}, err
 		}
-		r.Seq = since + uint64(i) + 1
+		r.Seq = first + uint64(i) + 1
 		out = append(out, r)
 	}
-	return out, uint64(size.Val()), nil
+	return out, feed, nil
+}
+
+// CompactRevocations implements store.Store in one script.
+func (s *Store) CompactRevocations(ctx context.Context, before int64, keep int) (int, error) {
+	n, err := compactRevScript.Run(ctx, s.rdb, []string{s.revKey(), s.revBaseKey()}, before, max(keep, 0), store.MaxCompact).Int()
+	return n, wrap("compact revocations", err)
 }

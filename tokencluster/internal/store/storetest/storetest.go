@@ -40,6 +40,7 @@ func Run(t *testing.T, open Open) {
 		{name: "token delete", fn: testTokenDelete},
 		{name: "revocation feed", fn: testRevocations},
 		{name: "revocation feed under concurrency", fn: testRevocationsHammer},
+		{name: "revocation feed compaction", fn: testRevocationCompaction},
 		{name: "invalid values", fn: testInvalid},
 	}
 	for _, tc := range tests {
@@ -280,10 +281,10 @@ func testTokenDelete(t *testing.T, s store.Store) {
 
 func testRevocations(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	entries, head, err := s.Revocations(ctx, 0, 10)
+	entries, feed, err := s.Revocations(ctx, 0, 10)
 	must(t, err)
-	if len(entries) != 0 || head != 0 {
-		t.Fatalf("empty feed = %v head %d", entries, head)
+	if len(entries) != 0 || feed != (store.Feed{}) {
+		t.Fatalf("empty feed = %v %+v", entries, feed)
 	}
 	for i := 1; i <= 5; i++ {
 		seq, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint("d", i), At: int64(i)})
@@ -292,20 +293,72 @@ func testRevocations(t *testing.T, s store.Store) {
 			t.Fatalf("seq = %d, want %d", seq, i)
 		}
 	}
-	entries, head, err = s.Revocations(ctx, 2, 2)
+	entries, feed, err = s.Revocations(ctx, 2, 2)
 	must(t, err)
-	if head != 5 || len(entries) != 2 || entries[0].Seq != 3 || entries[1].Digest != "d4" || entries[1].At != 4 {
-		t.Fatalf("Revocations(2,2) = %+v head %d", entries, head)
+	if feed.Head != 5 || feed.Floor != 0 || len(entries) != 2 || entries[0].Seq != 3 || entries[1].Digest != "d4" || entries[1].At != 4 {
+		t.Fatalf("Revocations(2,2) = %+v %+v", entries, feed)
 	}
-	entries, head, err = s.Revocations(ctx, 1, 0)
+	entries, feed, err = s.Revocations(ctx, 1, 0)
 	must(t, err)
-	if len(entries) != 0 || head != 5 {
-		t.Fatalf("Revocations(1,0) = %+v head %d, want none and head 5", entries, head)
+	if len(entries) != 0 || feed.Head != 5 {
+		t.Fatalf("Revocations(1,0) = %+v %+v, want none and head 5", entries, feed)
 	}
-	entries, head, err = s.Revocations(ctx, 7, 10)
+	entries, feed, err = s.Revocations(ctx, 7, 10)
 	must(t, err)
-	if len(entries) != 0 || head != 5 {
-		t.Fatalf("past head = %+v", entries)
+	if len(entries) != 0 || feed.Head != 5 || !feed.Behind(7) {
+		t.Fatalf("past head = %+v %+v", entries, feed)
+	}
+}
+
+// testRevocationCompaction removes entries by age and by count: sequence
+// numbers stay, the floor moves, readers below it are behind, appends go on.
+func testRevocationCompaction(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := 1; i <= 10; i++ {
+		_, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint("d", i), At: int64(100 + i)})
+		must(t, err)
+	}
+	steps := []struct {
+		name        string
+		before      int64
+		keep        int
+		removed     int
+		floor, head uint64
+	}{
+		{name: "nothing old enough", before: 101, keep: 0, removed: 0, floor: 0, head: 10},
+		{name: "by age", before: 104, keep: 0, removed: 3, floor: 3, head: 10},
+		{name: "by count", before: 0, keep: 5, removed: 2, floor: 5, head: 10},
+		{name: "count already met", before: 0, keep: 5, removed: 0, floor: 5, head: 10},
+		{name: "age beyond count", before: 108, keep: 4, removed: 2, floor: 7, head: 10},
+		{name: "everything", before: 1000, keep: 0, removed: 3, floor: 10, head: 10},
+	}
+	for _, st := range steps {
+		n, err := s.CompactRevocations(ctx, st.before, st.keep)
+		must(t, err)
+		_, feed, err := s.Revocations(ctx, 0, 0)
+		must(t, err)
+		if n != st.removed || feed.Floor != st.floor || feed.Head != st.head {
+			t.Fatalf("%s: removed %d, feed %+v; want %d removed, floor %d head %d", st.name, n, feed, st.removed, st.floor, st.head)
+		}
+	}
+	seq, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: "d11", At: 111})
+	must(t, err)
+	if seq != 11 {
+		t.Fatalf("append after compaction: seq %d, want 11", seq)
+	}
+	entries, feed, err := s.Revocations(ctx, 10, 10)
+	must(t, err)
+	if len(entries) != 1 || entries[0].Seq != 11 || entries[0].Digest != "d11" || feed != (store.Feed{Floor: 10, Head: 11}) {
+		t.Fatalf("after compaction: %+v %+v", entries, feed)
+	}
+	if !feed.Behind(9) || feed.Behind(10) || feed.Behind(11) || !feed.Behind(12) {
+		t.Fatalf("Behind around %+v is wrong", feed)
+	}
+	// A reader below the floor gets what is kept, from the floor on.
+	entries, _, err = s.Revocations(ctx, 2, 10)
+	must(t, err)
+	if len(entries) != 1 || entries[0].Seq != 11 {
+		t.Fatalf("below the floor: %+v", entries)
 	}
 }
 
