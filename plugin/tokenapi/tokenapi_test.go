@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
@@ -69,4 +70,21 @@ func FuzzVerifyRequestDecode(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestRevocationsPath(t *testing.T) {
+	for _, c := range []struct {
+		cursor string
+		wait   time.Duration
+		want   string
+	}{
+		{"12", 0, "/v1/revocations?since=12"},
+		{"12", 30 * time.Second, "/v1/revocations?since=12&wait=30"},
+		{"a&b", 1500 * time.Millisecond, "/v1/revocations?since=a%26b&wait=1"},
+		{"1", time.Hour, "/v1/revocations?since=1&wait=300"},
+	} {
+		if got := tokenapi.RevocationsPath(c.cursor, c.wait); got != c.want {
+			t.Errorf("RevocationsPath(%q, %v) = %q, want %q", c.cursor, c.wait, got, c.want)
+		}
+	}
 }

@@ -23,6 +23,14 @@ type Verifier interface {
 	Strip() Locations
 }
 
+// NameOf is v's name, "" for none.
+func NameOf(v Verifier) string {
+	if v == nil {
+		return ""
+	}
+	return v.Name()
+}
+
 // Locations names where credentials sit in a request.
 type Locations struct {
 	Headers []string

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -132,6 +133,20 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// TickPeriod is how often the filter needs the proxy's tick: to poll the
+// revocation feed, and at least every second to fetch remote key sets
+// (0: never).
+func (c *Config) TickPeriod() time.Duration {
+	var tick time.Duration
+	if c.Cluster != nil && c.Cluster.RevocationPoll > 0 {
+		tick = c.Cluster.RevocationPoll
+	}
+	if len(c.JWKS) > 0 && (tick == 0 || tick > time.Second) {
+		tick = time.Second
+	}
+	return tick
 }
 
 // identityNames are the identity headers the plugin sets, after the prefix.

@@ -4,8 +4,6 @@ package filter
 
 import (
 	"errors"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -33,7 +31,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			proxywasm.LogCriticalf("credgate: internal error: %v", r)
-			h.reply(internalError())
+			h.reply(respond.Internal())
 			action = types.ActionPause
 		}
 	}()
@@ -100,7 +98,7 @@ func (h *httpContext) OnHttpStreamDone() {
 // conclude applies a final decision: a local reply, or the request goes on
 // with the credentials stripped and the identity set.
 func (h *httpContext) conclude(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) types.Action {
-	scheme := schemeName(res.Verifier)
+	scheme := authn.NameOf(res.Verifier)
 	if res.Deny != nil {
 		h.deny(rt, scheme, res.Identity, res.Deny)
 		return types.ActionPause
@@ -140,61 +138,12 @@ func (h *httpContext) forward(rt *policy.Route, req *authn.HeaderRequest, res po
 			}
 		}
 		if len(loc.Query) > 0 && req.RawQuery() != "" {
-			mustOK(proxywasm.ReplaceHttpRequestHeader(":path", stripQuery(req.Path(), req.RawQuery(), loc.Query)))
+			mustOK(proxywasm.ReplaceHttpRequestHeader(":path", authn.StripQuery(req.Path(), req.RawQuery(), loc.Query)))
 		}
 	}
-	id := res.Identity
-	p := h.cfg.IdentityPrefix
-	set := func(name, value string) {
-		if value = headerSafe(value); value != "" {
-			mustOK(proxywasm.ReplaceHttpRequestHeader(p+name, value))
-		}
+	for _, kv := range authn.UpstreamHeaders(h.cfg.IdentityPrefix, res.Identity) {
+		mustOK(proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1]))
 	}
-	set("subject", id.Subject)
-	set("tenant", id.Tenant)
-	set("scopes", strings.Join(id.Scopes, " "))
-	set("scheme", id.Scheme)
-	set("token-type", id.TokenType)
-	set("customer", id.Customer)
-	set("visitor", id.Visitor)
-	for _, kv := range id.Headers {
-		if v := headerSafe(kv[1]); v != "" {
-			mustOK(proxywasm.ReplaceHttpRequestHeader(kv[0], v))
-		}
-	}
-}
-
-// headerSafe drops control characters from an identity value, so no value
-// can split or corrupt a header, and bounds its length.
-func headerSafe(v string) string {
-	v = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, v)
-	if len(v) > authn.MaxHeaderValue {
-		v = v[:authn.MaxHeaderValue]
-	}
-	return v
-}
-
-// stripQuery removes the named parameters from a query string, in every
-// spelling that folds to the name (authn.FoldQueryName), as the request
-// view reads them.
-func stripQuery(path, rawQuery string, names []string) string {
-	var kept []string
-	for _, part := range strings.Split(rawQuery, "&") {
-		key, _, _ := strings.Cut(part, "=")
-		if k, err := url.QueryUnescape(key); err == nil && containsString(names, authn.FoldQueryName(k)) {
-			continue
-		}
-		kept = append(kept, part)
-	}
-	if len(kept) == 0 {
-		return path
-	}
-	return path + "?" + strings.Join(kept, "&")
 }
 
 // publish sets the decision as filter state for the rest of Envoy
@@ -233,24 +182,8 @@ func (h *httpContext) reply(r respond.Response) {
 	}
 }
 
-func schemeName(v authn.Verifier) string {
-	if v == nil {
-		return ""
-	}
-	return v.Name()
-}
-
 func mustOK(err error) {
 	if err != nil {
 		panic(err.Error())
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

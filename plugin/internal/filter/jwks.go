@@ -11,18 +11,9 @@ import (
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/jose"
 	"github.com/credgate/credgate/plugin/internal/policy"
+	"github.com/credgate/credgate/plugin/internal/respond"
 	"github.com/credgate/credgate/plugin/internal/scheme"
 )
-
-// maxKeyWaiters bounds the streams paused on one key-set fetch.
-const maxKeyWaiters = 256
-
-// keyFetches is a VM's fetching of its JWT providers' remote key sets:
-// in the background when a set is due, and on demand when a token names a
-// key the set lacks; streams that need the answer wait for it.
-type keyFetches struct {
-	waiters map[*scheme.JWKSSource][]func()
-}
 
 // refreshKeys, on each tick, ends fetches whose answer is lost and starts
 // the fetches that are due or asked for. Fetches start from the root
@@ -44,21 +35,12 @@ func (p *pluginContext) refreshKeys() {
 // nothing to wait for: no such source, or a fetch is neither under way nor
 // allowed yet.
 func (h *httpContext) awaitKeys(rt *policy.Route, req *authn.HeaderRequest, d *authn.DenyError) bool {
-	p := h.plugin
-	var src *scheme.JWKSSource
-	for _, s := range p.cfg.JWKS {
-		if s.Provider == d.KeySource {
-			src = s
+	for _, src := range h.plugin.cfg.JWKS {
+		if src.Provider == d.KeySource {
+			return src.Wait(h.now(), func() { h.decideAgain(rt, req) })
 		}
 	}
-	if src == nil || len(p.keys.waiters[src]) >= maxKeyWaiters || !src.Demand(p.now()) {
-		return false
-	}
-	if p.keys.waiters == nil {
-		p.keys.waiters = map[*scheme.JWKSSource][]func(){}
-	}
-	p.keys.waiters[src] = append(p.keys.waiters[src], func() { h.decideAgain(rt, req) })
-	return true
+	return false
 }
 
 // decideAgain finishes a stream once the key set it waited for is known.
@@ -66,7 +48,7 @@ func (h *httpContext) decideAgain(rt *policy.Route, req *authn.HeaderRequest) {
 	defer func() {
 		if r := recover(); r != nil {
 			proxywasm.LogCriticalf("credgate: internal error: %v", r)
-			h.reply(internalError())
+			h.reply(respond.Internal())
 		}
 	}()
 	// The fetch's answer arrives in the context of the stream that sent
@@ -106,21 +88,7 @@ func (p *pluginContext) fetchKeys(src *scheme.JWKSSource) bool {
 }
 
 func (p *pluginContext) keysFetched(src *scheme.JWKSSource, numHeaders, bodySize int) {
-	var body []byte
-	var err error
-	switch {
-	case numHeaders == 0:
-		err = scheme.ErrJWKSNoReply
-	case bodySize > jose.MaxSetBytes:
-		err = scheme.ErrJWKSTooBig
-	default:
-		headers, herr := proxywasm.GetHttpCallResponseHeaders()
-		if herr != nil || !hasStatus(headers, "200") {
-			err = scheme.ErrJWKSStatus
-		} else if body, herr = proxywasm.GetHttpCallResponseBody(0, bodySize); herr != nil {
-			err = scheme.ErrJWKSNoReply
-		}
-	}
+	body, err := callBody(numHeaders, bodySize, jose.MaxSetBytes)
 	p.keysDone(src, body, err)
 }
 
@@ -136,9 +104,7 @@ func (p *pluginContext) keysDone(src *scheme.JWKSSource, body []byte, err error)
 }
 
 func (p *pluginContext) resumeWaiters(src *scheme.JWKSSource) {
-	waiting := p.keys.waiters[src]
-	delete(p.keys.waiters, src)
-	for _, resume := range waiting {
+	for _, resume := range src.Waiters() {
 		resume()
 	}
 }

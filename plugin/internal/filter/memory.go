@@ -30,15 +30,9 @@ func (p *pluginContext) checkMemory() {
 	p.publishMemory()
 }
 
-// publishMemory corrects a stuck collection and publishes the VM's memory:
-//
-//	credgate.vm.<slot>.heap_bytes          heap objects, live or not yet swept
-//	credgate.vm.<slot>.heap_goal_bytes     the collector's goal
-//	credgate.vm.<slot>.gc_cycles           completed collections
-//	credgate.vm.<slot>.linear_memory_bytes the VM's linear memory (never shrinks)
-//	credgate.vm.<slot>.gc_corrections      stuck collections the plugin finished (counter)
-//
-// <slot> is a small number per VM (0-63, else "overflow"), see gcguard.Slot.
+// publishMemory corrects a stuck collection and publishes the VM's memory
+// gauges (statname lists them; README "Memory"); <slot> is a small number
+// per VM (0-63, else "overflow"), see gcguard.Slot.
 func (p *pluginContext) publishMemory() {
 	s, corrected := p.gc.Check()
 	if p.slot == nil {

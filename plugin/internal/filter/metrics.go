@@ -13,20 +13,8 @@ import (
 	"github.com/credgate/credgate/plugin/internal/statname"
 )
 
-// metrics defines the plugin's stats lazily, on first use. In Envoy they
-// appear under the wasmcustom prefix, for example
-// wasmcustom.credgate.requests.storefront.jwt.allow.
-//
-//	credgate.requests.<route>.<scheme>.<allow|deny|unavailable>
-//	credgate.denials.<route>.<reason>
-//	credgate.cache.<hit|miss|stale>
-//	credgate.cluster.errors, credgate.cluster.latency_ms (histogram)
-//	credgate.revocations.<evicted|errors|behind>
-//	credgate.vm.<slot>.<heap_bytes|heap_goal_bytes|gc_cycles|linear_memory_bytes> (gauges)
-//	credgate.vm.<slot>.gc_corrections
-//
-// Package statname shapes the names of the first two, whose segments are
-// Prometheus labels through envoy.yaml's stats_config.
+// metrics defines the plugin's stats lazily, on first use; package statname
+// lists and shapes their names.
 type metrics struct {
 	counters map[string]proxywasm.MetricCounter
 	gauges   map[string]proxywasm.MetricGauge
@@ -88,8 +76,5 @@ func routeLabel(rt *policy.Route) string {
 }
 
 func outcomeOf(d *authn.DenyError) string {
-	if errors.Is(d, authn.ErrUnavailable) {
-		return "unavailable"
-	}
-	return "deny"
+	return statname.Outcome(errors.Is(d, authn.ErrUnavailable))
 }

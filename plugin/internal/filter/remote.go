@@ -50,7 +50,7 @@ func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv auth
 	defer func() {
 		if r := recover(); r != nil {
 			proxywasm.LogCriticalf("credgate: internal error: %v", r)
-			h.reply(internalError())
+			h.reply(respond.Internal())
 		}
 	}()
 	var action types.Action
@@ -108,7 +108,7 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 // one whose credential was revoked while the call was in flight may predate
 // that revocation: neither is cached.
 func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark cache.Mark, now time.Time) {
-	if lk.CacheKey == "" || !p.revocationsFollowed() || p.revoked.has(lk.Digest, now) ||
+	if lk.CacheKey == "" || !p.revocationsFollowed() || p.revoked.Has(lk.Digest, now) ||
 		p.followsFeed() && !p.revoke.Current(mark) {
 		return
 	}
@@ -136,9 +136,9 @@ func (p *pluginContext) refresh(lk *authn.Lookup, trace [][2]string) {
 }
 
 var (
-	errReset   = errors.New("token cluster reset the call")
-	errTooBig  = errors.New("token cluster answer too large")
-	errNoReply = errors.New("token cluster gave no status")
+	errReset   = errors.New("the call was reset")
+	errTooBig  = errors.New("the answer is too large")
+	errNoReply = errors.New("the answer has no status")
 )
 
 // ask sends a lookup to the token cluster with the request's correlation
@@ -159,15 +159,19 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body, nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {
 			p.metrics.latency(p.now().Sub(sent))
-			a, err := decodeCallResponse(numHeaders, bodySize)
+			body, err := callBody(numHeaders, bodySize, scheme.MaxAnswer)
+			var a *authn.Answer
+			if err == nil {
+				a, err = scheme.DecodeAnswer(body)
+			}
 			done(a, mark, err)
 		})
 	return err
 }
 
-// decodeCallResponse reads the token cluster's answer in the http-call
-// callback. Anything but a 200 with a decodable body is an error.
-func decodeCallResponse(numHeaders, bodySize int) (*authn.Answer, error) {
+// callBody reads an http call's answer in its callback: the body of a 200
+// of at most max bytes, or why there is none.
+func callBody(numHeaders, bodySize, max int) ([]byte, error) {
 	if numHeaders == 0 {
 		return nil, errReset
 	}
@@ -182,20 +186,15 @@ func decodeCallResponse(numHeaders, bodySize int) (*authn.Answer, error) {
 			break
 		}
 	}
-	if status != "200" {
-		return nil, fmt.Errorf("token cluster answered %s", status)
-	}
-	if bodySize > scheme.MaxAnswer {
+	switch {
+	case status != "200":
+		return nil, fmt.Errorf("answered %q", status)
+	case bodySize > max:
 		return nil, errTooBig
 	}
 	body, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
 	if err != nil && err != types.ErrorStatusNotFound {
-		return nil, fmt.Errorf("cannot read the token cluster answer: %w", err)
+		return nil, fmt.Errorf("cannot read the answer: %w", err)
 	}
-	return scheme.DecodeAnswer(body)
-}
-
-func internalError() respond.Response {
-	return respond.Response{Status: 500, Body: []byte(`{"error":"internal_error"}`),
-		Headers: [][2]string{{"content-type", "application/json"}}}
+	return body, nil
 }

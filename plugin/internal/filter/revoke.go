@@ -3,14 +3,12 @@
 package filter
 
 import (
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-	"github.com/tidwall/gjson"
 
 	"github.com/credgate/credgate/plugin/internal/cache"
+	"github.com/credgate/credgate/plugin/internal/scheme"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -37,14 +35,12 @@ func (p *pluginContext) pollRevocations() {
 	if c == nil || p.revoke.inFlight {
 		return
 	}
-	path := tokenapi.PathRevocations
-	timeout := c.Timeout
+	path, timeout, wait := tokenapi.PathRevocations, c.Timeout, time.Duration(0)
 	if p.revoke.Following() {
-		path += "?" + tokenapi.RevocationsSince + "=" + url.QueryEscape(p.revoke.Cursor())
-		if c.RevocationWait > 0 {
-			path += "&" + tokenapi.RevocationsWait + "=" + strconv.Itoa(int(c.RevocationWait/time.Second))
-			timeout += c.RevocationWait + longPollGrace
+		if wait = c.RevocationWait; wait > 0 {
+			timeout += wait + longPollGrace
 		}
+		path = tokenapi.RevocationsPath(p.revoke.Cursor(), wait)
 	}
 	headers := [][2]string{{":method", "GET"}, {":path", path}, {":authority", c.Authority}, {"accept", "application/json"}}
 	if c.VerifyToken != "" {
@@ -60,38 +56,28 @@ func (p *pluginContext) pollRevocations() {
 
 func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	p.revoke.inFlight = false
-	if numHeaders == 0 || bodySize == 0 || bodySize > 1<<20 {
+	body, err := callBody(numHeaders, bodySize, scheme.MaxRevocationsAnswer)
+	if err != nil {
 		p.metrics.inc("credgate.revocations.errors")
 		return
 	}
-	headers, err := proxywasm.GetHttpCallResponseHeaders()
-	if err != nil || !hasStatus(headers, "200") {
+	feed, err := scheme.DecodeRevocations(body)
+	if err != nil {
 		p.metrics.inc("credgate.revocations.errors")
 		return
 	}
-	body, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
-	if err != nil || !gjson.ValidBytes(body) {
-		p.metrics.inc("credgate.revocations.errors")
-		return
-	}
-	root := gjson.ParseBytes(body)
-	now := p.now()
-	next := root.Get(tokenapi.FieldNext).String()
-	if root.Get(tokenapi.FieldBehind).Bool() {
+	now, next := p.now(), feed.Next
+	if feed.Behind {
 		p.restartFeed(next, now)
 		return
 	}
 	evicted := 0
-	p.revoked.prune(now)
-	for _, r := range root.Get(tokenapi.FieldRevocations).Array() {
-		digest := r.Get("digest").String()
-		if digest == "" {
-			continue
-		}
-		p.revoked.add(digest, now)
+	p.revoked.Prune(now)
+	for _, digest := range feed.Digests {
+		p.revoked.Add(digest, now)
 		evicted += p.cache.EvictDigest(digest)
 	}
-	p.revoke.Advance(next, now, p.revoked.keep)
+	p.revoke.Advance(next, now, p.revoked.Keep)
 	if evicted > 0 {
 		p.metrics.add("credgate.revocations.evicted", uint64(evicted))
 		proxywasm.LogInfof("credgate: revocation feed evicted %d cached answers", evicted)
@@ -104,7 +90,7 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 // goes, and cache.Feed refuses older answers from then on.
 func (p *pluginContext) restartFeed(next string, now time.Time) {
 	was := p.revoke.Cursor()
-	if !p.revoke.Restart(next, now, p.revoked.keep) {
+	if !p.revoke.Restart(next, now, p.revoked.Keep) {
 		return
 	}
 	dropped := p.cache.Clear()
@@ -126,13 +112,4 @@ func (p *pluginContext) followsFeed() bool {
 func (p *pluginContext) revocationsFollowed() bool {
 	c := p.cfg.Cluster
 	return c == nil || c.RevocationPoll == 0 || p.revoke.Following()
-}
-
-func hasStatus(headers [][2]string, want string) bool {
-	for _, kv := range headers {
-		if kv[0] == ":status" {
-			return kv[1] == want
-		}
-	}
-	return false
 }

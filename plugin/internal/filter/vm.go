@@ -47,8 +47,7 @@ type pluginContext struct {
 	revoke  revocationFeed
 	gc      *gcguard.Guard
 	slot    *gcguard.Slot
-	revoked revokedSet
-	keys    keyFetches
+	revoked cache.Revoked
 }
 
 // OnPluginStart parses and validates the configuration. An invalid
@@ -69,16 +68,9 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		NegativeTTL: cfg.Cache.NegativeTTL, StaleWindow: cfg.Cache.StaleWindow})
 	p.metrics = newMetrics()
 	p.gc = gcguard.New(memCheckEvery)
-	p.revoked.keep = cfg.Cache.MaxTTL + cfg.Cache.StaleWindow
+	p.revoked.Keep = cfg.Cache.MaxTTL + cfg.Cache.StaleWindow
 	answerTable.Size, replayTable.Size = uint32(cfg.Cache.SharedSlots), uint32(cfg.Cache.ReplaySlots)
-	tick := time.Duration(0)
-	if c := cfg.Cluster; c != nil && c.RevocationPoll > 0 {
-		tick = c.RevocationPoll
-	}
-	if len(cfg.JWKS) > 0 && (tick == 0 || tick > time.Second) {
-		tick = time.Second // key sets are refreshed from ticks
-	}
-	if tick > 0 {
+	if tick := cfg.TickPeriod(); tick > 0 {
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tick / time.Millisecond)); err != nil {
 			proxywasm.LogCriticalf("credgate: cannot schedule revocation polling: %v", err)
 			return types.OnPluginStartStatusFailed

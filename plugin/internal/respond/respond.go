@@ -126,3 +126,10 @@ func oauthError(d *authn.DenyError) string {
 func isMalformed(d *authn.DenyError) bool {
 	return d.Unwrap() == authn.ErrMalformed && strings.HasPrefix(d.Reason, "bearer_")
 }
+
+// Internal is the reply to a request the plugin could not decide on because
+// of its own failure (a panic, a proxy call that failed).
+func Internal() Response {
+	return Response{Status: 500, Body: []byte(`{"error":"internal_error"}`),
+		Headers: [][2]string{{"content-type", "application/json"}}}
+}

@@ -4,7 +4,6 @@ package scheme
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/jose"
@@ -47,6 +46,29 @@ type JWKSSource struct {
 	startedAt time.Time
 	failures  int
 	lastErr   error
+	waiters   []func()
+}
+
+// MaxWaiters bounds the streams waiting for one source's fetch.
+const MaxWaiters = 256
+
+// Wait registers resume to run once the pending fetch ends, asking for one
+// (Demand) if needed; it reports false when nothing can be waited for: no
+// fetch allowed yet, or MaxWaiters streams already wait.
+func (s *JWKSSource) Wait(now time.Time, resume func()) bool {
+	if len(s.waiters) >= MaxWaiters || !s.Demand(now) {
+		return false
+	}
+	s.waiters = append(s.waiters, resume)
+	return true
+}
+
+// Waiters hands over, and forgets, the streams waiting for the fetch that
+// just ended.
+func (s *JWKSSource) Waiters() []func() {
+	w := s.waiters
+	s.waiters = nil
+	return w
 }
 
 // Keys returns the set to verify with at now, or nil when there is none
@@ -109,13 +131,8 @@ func (s *JWKSSource) Overdue(now time.Time) bool {
 	return s.inFlight && now.After(s.startedAt.Add(s.Timeout+time.Second))
 }
 
-// Errors a fetch can end with, besides a key set that does not parse.
-var (
-	ErrJWKSStatus  = errors.New("key set answer is not 200")
-	ErrJWKSTooBig  = fmt.Errorf("key set answer is larger than %d bytes", jose.MaxSetBytes)
-	ErrJWKSNoReply = errors.New("key set server did not answer")
-	ErrJWKSLost    = errors.New("key set answer never arrived")
-)
+// ErrJWKSLost ends a fetch whose answer never arrived.
+var ErrJWKSLost = errors.New("key set answer never arrived")
 
 // Done records a fetch's outcome at now: body is the answer when err is nil.
 // A good set replaces the old one; anything else keeps the old set (until

@@ -6,6 +6,18 @@
 // labels route, scheme, outcome and reason. No segment ever comes from a
 // request: routes are the configuration's names, schemes the plugin's own,
 // outcomes fixed, and reasons the plugin's reason codes, bounded per VM.
+//
+// The plugin's stats; in Envoy they appear under the wasmcustom prefix, for
+// example wasmcustom.credgate.requests.storefront.jwt.allow:
+//
+//	credgate.requests.<route>.<scheme>.<allow|deny|unavailable>
+//	credgate.denials.<route>.<reason>
+//	credgate.cache.<hit|miss|stale>
+//	credgate.cluster.errors, credgate.cluster.latency_ms (histogram)
+//	credgate.revocations.<evicted|errors|behind>
+//	credgate.jwks.<fetches|errors>
+//	credgate.vm.<slot>.<heap_bytes|heap_goal_bytes|gc_cycles|linear_memory_bytes> (gauges)
+//	credgate.vm.<slot>.gc_corrections
 package statname
 
 // Labels for decisions no route took, and for reasons that are not a
@@ -96,4 +108,13 @@ func code(s string) bool {
 		}
 	}
 	return true
+}
+
+// Outcome is a denial's outcome label: unavailable when the plugin could not
+// decide (a dependency down), deny otherwise.
+func Outcome(unavailable bool) string {
+	if unavailable {
+		return "unavailable"
+	}
+	return "deny"
 }

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package authn
+
+import (
+	"net/url"
+	"strings"
+)
+
+// HeaderSafe drops control characters from a value the plugin sets on the
+// request (an identity, a claim), so no value can split or corrupt a
+// header, and bounds its length.
+func HeaderSafe(v string) string {
+	clean := true
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		v = strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, v)
+	}
+	if len(v) > MaxHeaderValue {
+		v = v[:MaxHeaderValue]
+	}
+	return v
+}
+
+// StripQuery removes the named parameters from a query string, in every
+// spelling that folds to the name (FoldQueryName), as the request view
+// reads them, and returns the request target.
+func StripQuery(path, rawQuery string, names []string) string {
+	var kept []string
+	for _, part := range strings.Split(rawQuery, "&") {
+		key, _, _ := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(key); err == nil && contains(names, FoldQueryName(k)) {
+			continue
+		}
+		kept = append(kept, part)
+	}
+	if len(kept) == 0 {
+		return path
+	}
+	return path + "?" + strings.Join(kept, "&")
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// UpstreamHeaders lists the headers a verified identity sets on the
+// request: the identity headers under prefix and the verifier's own (JWT
+// claim headers), each value made HeaderSafe; empty values are left out.
+func UpstreamHeaders(prefix string, id *Identity) [][2]string {
+	out := make([][2]string, 0, 7+len(id.Headers))
+	add := func(name, value string) {
+		if value = HeaderSafe(value); value != "" {
+			out = append(out, [2]string{name, value})
+		}
+	}
+	add(prefix+"subject", id.Subject)
+	add(prefix+"tenant", id.Tenant)
+	add(prefix+"scopes", strings.Join(id.Scopes, " "))
+	add(prefix+"scheme", id.Scheme)
+	add(prefix+"token-type", id.TokenType)
+	add(prefix+"customer", id.Customer)
+	add(prefix+"visitor", id.Visitor)
+	for _, kv := range id.Headers {
+		add(kv[0], kv[1])
+	}
+	return out
+}
