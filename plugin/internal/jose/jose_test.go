@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -169,6 +170,22 @@ func TestAlgorithmPinnedPerKey(t *testing.T) {
 		}
 		if err := parsed.Verify(rsaKey); !errors.Is(err, ErrSignature) {
 			t.Errorf("HS256 token verified with an RSA key: %v", err)
+		}
+	}
+	// A token HMAC-signed with the HS256 key but naming another alg: the
+	// key's own algorithm decides, so it is refused.
+	hsKey, _ := set.Lookup("hs", true)
+	for _, alg := range []string{RS256, ES256, EdDSA} {
+		h := enc([]byte(`{"alg":"` + alg + `","kid":"hs"}`))
+		p := enc([]byte(`{"sub":"x","exp":` + itoa(now.Add(time.Hour).Unix()) + `}`))
+		mac := hmac.New(sha256.New, k.hmac)
+		mac.Write([]byte(h + "." + p))
+		parsed, err := Parse(h + "." + p + "." + enc(mac.Sum(nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := parsed.Verify(hsKey); !errors.Is(err, ErrSignature) {
+			t.Errorf("HMAC-signed token claiming %s verified with the HS256 key: %v", alg, err)
 		}
 	}
 	// RS256 token presented with kid of the EC key.
