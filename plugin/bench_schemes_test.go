@@ -63,7 +63,8 @@ func BenchmarkSchemes(b *testing.B) {
 	tc := testcluster.Start(b, seedFile)
 	hitCfg := hostcalls.NewConfig().WithPluginConfig([]byte(clusterConfig)).WithCluster("token_cluster", tc.URL).WithAutoTick(true)
 	missCfg := hostcalls.NewConfig().WithPluginConfig([]byte(strings.Replace(clusterConfig,
-		`"cache": {"negative_ttl_seconds": 1}`, `"cache": {"max_entries": 0}`, 1))).WithCluster("token_cluster", tc.URL)
+		`"cache": {"negative_ttl_seconds": 1}`, `"cache": {"max_entries": 0}`, 1))).WithCluster("token_cluster", tc.URL).
+		WithAutoTick(true) // key sets are fetched from ticks, as on Envoy
 	hit := &clusterEnv{tc: tc, host: newWasmHost(b, hostcalls.ProfileEnvoy139, hitCfg)}
 	floor, err := hostcalls.NewHost(context.Background(), compiledFile(b, floorPath, hostcalls.ProfileEnvoy139), hostcalls.NewConfig())
 	if err != nil {
