@@ -313,10 +313,10 @@ func testDomainKey(t *testing.T, e *clusterEnv) {
 	expectDenied(t, e.call(t, "GET", "/products/12"), 403, `"HasError":true`)
 	// validate_auth_header false (Znode's ValidateAuthHeader=false): no
 	// check, and the Authorization header goes upstream as sent.
-	expectUpstream(t, e.call(t, "GET", "/paymentgateways"), map[string]string{"x-credgate-scheme": "domain_key"}, "x-credgate-subject")
+	expectUpstream(t, e.call(t, "GET", "/paymentgateways"), map[string]string{"x-credgate-scheme": "domain_key_unchecked"}, "x-credgate-subject")
 	wrong := basic("shop.acme.test|wrong")
 	expectUpstream(t, e.call(t, "GET", "/paymentgateways", "authorization", wrong, "x-credgate-subject", "spoofed"),
-		map[string]string{"authorization": wrong, "x-credgate-scheme": "domain_key"}, "x-credgate-subject", "x-credgate-tenant")
+		map[string]string{"authorization": wrong, "x-credgate-scheme": "domain_key_unchecked"}, "x-credgate-subject", "x-credgate-tenant")
 }
 
 func testSSO(t *testing.T, e *clusterEnv) {

@@ -190,7 +190,7 @@ curl -fsS $gw/Supplier/Products/List -H 'ApiKey: demo-api-key-0001' -H 'x-tenant
 # domain_key: Znode Basic base64(domain|key)
 curl -fsS $gw/products/12 -H "Authorization: Basic \$(printf '%s' 'shop.acme.test|demo-domain-key' | base64)"
 
-# domain_key: Znode /categories runs with ValidateAuthHeader=false, so no Authorization is needed
+# domain_key_unchecked: Znode /categories runs with ValidateAuthHeader=false, so no Authorization is needed (and nothing is verified)
 curl -fsS $gw/categories/3
 
 # forbidden: a valid ApiKey of tenant initech, which may not call the Supplier API (403, code 403; -i shows the status)

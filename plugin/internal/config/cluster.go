@@ -140,8 +140,8 @@ func parseCache(v gjson.Result) (Cache, error) {
 		return c, err
 	}
 	if n := v.Get("max_entries"); n.Exists() {
-		if n.Type != gjson.Number || n.Int() < 0 || n.Int() > 1_000_000 {
-			return c, errAt("cache.max_entries", "must be a number from 0 (no cache) to 1000000")
+		if n.Type != gjson.Number || n.Int() < 0 || n.Int() > 1_000_000 || float64(n.Int()) != n.Num {
+			return c, errAt("cache.max_entries", "must be a whole number from 0 (no cache) to 1000000")
 		}
 		c.MaxEntries = int(n.Int())
 	}

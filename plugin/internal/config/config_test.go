@@ -70,6 +70,7 @@ func TestParseErrorsNameThePath(t *testing.T) {
 		{name: "bad unmatched", json: `{"unmatched":"maybe","routes":[]}`, want: "unmatched: must be"},
 		{name: "jwt without keys", json: `{"jwt":{},"routes":[]}`, want: "jwt: exactly one of keys, local_jwks and remote_jwks is required"},
 		{name: "short jwt secret", json: `{"jwt":{"keys":[{"kid":"a","secret":"short"}]},"routes":[]}`, want: "jwt.keys[0].secret: an HS256 secret must be at least 32 bytes"},
+		{name: "fractional cache size", json: `{"cache":{"max_entries":1.5},"routes":[]}`, want: "cache.max_entries: must be a whole number"},
 		{name: "jwt secret env unset", json: `{"jwt":{"keys":[{"kid":"a","secret_env":"NO_SUCH_VAR"}]},"routes":[]}`, want: "jwt.keys[0].secret_env: NO_SUCH_VAR is not set in the VM environment"},
 		{name: "jwt secret and env", json: `{"jwt":{"keys":[{"kid":"a","secret":"x","secret_env":"X"}]},"routes":[]}`, want: "jwt.keys[0]: set secret or secret_env, not both"},
 		{name: "jwt keys and remote", json: `{"jwt":{"keys":[{"secret":"0123456789abcdef0123456789abcdef"}],"remote_jwks":{"cluster":"c"}},"routes":[]}`, want: "jwt: exactly one of keys, local_jwks and remote_jwks"},

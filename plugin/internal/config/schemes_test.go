@@ -248,7 +248,7 @@ func TestDomainKeyRoutes(t *testing.T) {
 		t.Fatal("validate_auth_header false still asks the token cluster")
 	}
 	id, d := vs[0].Verify(authn.NewHeaderRequest(nil), testNow)
-	if d != nil || id.Scheme != "domain_key" {
+	if d != nil || id.Scheme != "domain_key_unchecked" {
 		t.Fatalf("unchecked route: %+v %v", id, d)
 	}
 	// Without a remote scheme the route needs no token cluster.

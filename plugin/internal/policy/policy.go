@@ -221,6 +221,13 @@ func (rt *Route) authorize(id *authn.Identity, deny *authn.DenyError, v authn.Ve
 		// A verifier that neither allows nor denies is a defect: deny.
 		return Result{Deny: authn.Deny(authn.ErrInvalid, "internal", "The credentials could not be verified."), Verifier: v}
 	}
+	if !Publishable(id) {
+		// The upstream and the rest of Envoy (RBAC on the filter state) must
+		// see the same identity: one that cannot be published as it is, or
+		// would be cut or cleaned for a header, does not go on.
+		return Result{Deny: authn.Deny(authn.ErrInvalid, "identity_unsafe",
+			"The credentials name an identity that cannot be passed on."), Verifier: v}
+	}
 	if !id.HasScopes(rt.Scopes) {
 		d := authn.Deny(authn.ErrForbidden, "insufficient_scope", "The access token lacks a required scope.")
 		d.Scopes = rt.Scopes

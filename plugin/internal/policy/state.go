@@ -56,6 +56,25 @@ func State(route, scheme string, id *authn.Identity, reason string) []Property {
 	return out
 }
 
+// Publishable reports whether every part of an identity that the plugin
+// publishes (subject, tenant, scopes) and sets on the request is safe as it
+// is: at most MaxStateValue bytes, no control characters. The policy refuses
+// an identity that is not, so the upstream's headers and the filter state
+// RBAC reads never disagree.
+func Publishable(id *authn.Identity) bool {
+	for _, v := range []string{id.Subject, id.Tenant, strings.Join(id.Scopes, " "), id.Customer, id.Visitor} {
+		if len(v) > MaxStateValue || !printable(v) {
+			return false
+		}
+	}
+	for _, kv := range id.Headers {
+		if len(kv[1]) > MaxStateValue || !printable(kv[1]) {
+			return false
+		}
+	}
+	return true
+}
+
 // printable reports whether v has no control characters (which would let
 // a value split an access log line).
 func printable(v string) bool {

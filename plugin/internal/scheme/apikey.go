@@ -192,12 +192,21 @@ func (v *APIKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 // withAPIKeyCode gives a credential failure (401) the platform's ApiKey
 // code; a forbidden tenant (403) or an unavailable cluster (503) keeps its
 // status as code.
+//
+// Every such failure also says the same thing to the client, as the
+// platform documents code -23: which one it was (a revoked key, another
+// tenant's) is for the operator's log (the reason code), not for whoever
+// holds the key.
 func withAPIKeyCode(d *authn.DenyError) *authn.DenyError {
 	if d.Status == 401 {
+		d.Message = APIKeyMessage
 		return d.WithCode(CodeAPIKey)
 	}
 	return d
 }
+
+// APIKeyMessage is the one public message of code -23.
+const APIKeyMessage = "The ApiKey header is missing, malformed, expired or revoked, or the key does not belong to the requested tenant."
 
 func containsString(list []string, s string) bool {
 	for _, e := range list {

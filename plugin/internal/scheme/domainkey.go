@@ -13,6 +13,11 @@ import (
 // DomainKeyName is the configuration name of the store domain key scheme.
 const DomainKeyName = "domain_key"
 
+// DomainKeyUncheckedName is the scheme a route with validate_auth_header
+// false reports (stats, filter state, x-credgate-scheme): nothing was
+// checked, and no upstream or RBAC rule may read it as a verified domain key.
+const DomainKeyUncheckedName = "domain_key_unchecked"
+
 // DomainKeyMessage is the public message of every domain key denial, as the
 // Znode API words it: the answer never says which part was wrong.
 const DomainKeyMessage = "Domain name and key are either incorrect or missing from the request Authorization header."
@@ -131,7 +136,7 @@ func parseDomainKey(payload string) (domain, key string, ok bool) {
 type DomainKeyUnchecked struct{}
 
 // Name implements authn.Verifier.
-func (DomainKeyUnchecked) Name() string { return DomainKeyName }
+func (DomainKeyUnchecked) Name() string { return DomainKeyUncheckedName }
 
 // Present implements authn.Verifier: always, the route does not check.
 func (DomainKeyUnchecked) Present(authn.Request) bool { return true }
@@ -147,5 +152,5 @@ func (DomainKeyUnchecked) Passes() authn.Locations {
 
 // Verify implements authn.Verifier: an identity of the scheme, no subject.
 func (DomainKeyUnchecked) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
-	return &authn.Identity{Scheme: DomainKeyName}, nil
+	return &authn.Identity{Scheme: DomainKeyUncheckedName}, nil
 }

@@ -133,7 +133,7 @@ func TestDomainKeyUnchecked(t *testing.T) {
 	}
 	r := reqTo("/", "h")
 	id, d := v.Verify(r, testNow)
-	if !v.Present(r) || d != nil || id.Scheme != DomainKeyName || id.Subject != "" {
+	if !v.Present(r) || d != nil || id.Scheme != DomainKeyUncheckedName || v.Name() != DomainKeyUncheckedName || id.Subject != "" {
 		t.Fatalf("identity %+v, %v", id, d)
 	}
 	if loc := v.Strip(); len(loc.Headers)+len(loc.Query) != 0 {
