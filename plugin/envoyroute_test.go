@@ -112,8 +112,8 @@ func TestFilterStateWasm(t *testing.T) {
 			"wasm.credgate.route": "orders-policy", "wasm.credgate.scheme": "jwt", "wasm.credgate.deny_reason": "jwt_signature"}},
 		{name: "no credentials", route: "orders-create", want: map[string]string{
 			"wasm.credgate.route": "orders-policy", "wasm.credgate.deny_reason": "credentials_missing"}},
-		{name: "unsafe values are left out", path: "/storefront/x", auth: evil, want: map[string]string{
-			"wasm.credgate.route": "storefront", "wasm.credgate.scheme": "jwt", "wasm.credgate.scopes": "orders:read orders:write"}},
+		{name: "an identity that cannot be published is refused, never left out", path: "/storefront/x", auth: evil, want: map[string]string{
+			"wasm.credgate.route": "storefront", "wasm.credgate.scheme": "jwt", "wasm.credgate.deny_reason": "identity_unsafe"}},
 		{name: "anonymous route", path: "/healthz", want: map[string]string{"wasm.credgate.route": "health"}},
 		{name: "no route", path: "/nowhere", want: map[string]string{"wasm.credgate.deny_reason": "no_route"}},
 		{name: "unbound Envoy route", route: "orders-list", want: map[string]string{"wasm.credgate.deny_reason": "envoy_route_unbound"}},
