@@ -5,11 +5,14 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/credgate/credgate/hostcalls"
 	"github.com/credgate/credgate/internal/testcluster"
+	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
 var apiKeyHeaders = []string{"ApiKey", "demo-api-key-0001", "x-tenant", "acme"}
@@ -98,6 +101,11 @@ func TestClusterFaults(t *testing.T) {
 			e := &clusterEnv{host: h}
 			expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", apiKeyHeaders...), 503, "")
 			expectDenied(t, e.call(t, "GET", "/stale/x", apiKeyHeaders...), 503, "")
+			// Nothing was cached: the same request asks again and is refused again.
+			expectDenied(t, e.call(t, "GET", "/Supplier/Products/List", apiKeyHeaders...), 503, "")
+			if n, _ := e.host.Metric("credgate.cache.hit"); n != 0 {
+				t.Errorf("%d cache hits after answers that were refused", n)
+			}
 		})
 	}
 	t.Run("down, with and without a stale answer", func(t *testing.T) {
@@ -115,4 +123,46 @@ func TestClusterFaults(t *testing.T) {
 			t.Error("no stale answer was counted")
 		}
 	})
+}
+
+// TestClusterAnswerForAnotherCredential: an answer the token cluster gives
+// for another credential (its digest names another one) is neither used nor
+// cached; the same answer for this credential is used, then served from the
+// cache.
+func TestClusterAnswerForAnotherCredential(t *testing.T) {
+	tests := []struct {
+		name   string
+		digest string
+		calls  int64 // token cluster calls for two requests
+	}{
+		{name: "this credential", digest: tokenapi.Digest("demo-api-key-0001"), calls: 1},
+		{name: "another credential", digest: tokenapi.Digest("demo-api-key-0002"), calls: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				_, _ = w.Write([]byte(`{"active":true,"kind":"api_key","subject":"app-1","tenant":"acme","cache_ttl":60,"digest":"` + tc.digest + `"}`))
+			}))
+			defer srv.Close()
+			cfg := hostcalls.NewConfig().WithPluginConfig([]byte(strings.Replace(clusterConfig,
+				`"revocation_poll_ms": 200`, `"revocation_poll_ms": 0`, 1))).WithCluster("token_cluster", srv.URL)
+			e := &clusterEnv{host: newWasmHost(t, hostcalls.ProfileEnvoy139, cfg)}
+			for i := 0; i < 2; i++ {
+				res := e.call(t, "GET", "/Supplier/Products/List", apiKeyHeaders...)
+				if tc.calls == 1 {
+					expectUpstream(t, res, map[string]string{"x-credgate-subject": "app-1"})
+					continue
+				}
+				expectDenied(t, res, 503, "")
+				if got := string(res.FilterState["wasm.credgate.deny_reason"]); got != "api_key_answer_mismatch" {
+					t.Errorf("deny reason %q", got)
+				}
+			}
+			if got := calls.Load(); got != tc.calls {
+				t.Errorf("%d token cluster calls, want %d", got, tc.calls)
+			}
+		})
+	}
 }

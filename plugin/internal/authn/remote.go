@@ -2,31 +2,119 @@
 
 package authn
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
 
 // Lookup is a question a verifier asks the token cluster. The filter sends it
 // (or answers it from the cache) and hands the Answer back to the verifier.
+//
+// A cache hit needs only the key (AppendKey): the body and the credential
+// digest are made on first use, on a miss.
 type Lookup struct {
 	// Method is the HTTP method, "POST" or "GET".
 	Method string
 	// Path is the token cluster endpoint, for example tokenapi.PathVerify.
 	Path string
-	// ContentType is the media type of Body.
+	// ContentType is the media type of the body.
 	ContentType string
-	// Body is the request body.
-	Body []byte
-	// CacheKey identifies the answer in the caches: a hex digest over the
-	// scheme and the credential material, never the raw secret. Empty means
-	// the answer must never be cached (single-use credentials).
-	CacheKey string
-	// Digest is tokenapi.Digest of the raw credential, so that entries named
-	// by the revocation feed can be evicted.
-	Digest string
+	// NoCache marks an answer that must never be cached (single-use
+	// credentials).
+	NoCache bool
 	// Refresh, when positive, asks the filter to repeat the lookup at the
 	// token cluster at most this often even while a cached answer is still
 	// valid (sliding session expiry). The cached answer keeps serving between
 	// refreshes.
 	Refresh time.Duration
+	// Args are the body's inputs, read by Encode.
+	Args [6]string
+	// Encode makes the request body from the lookup (Args).
+	Encode func(*Lookup) []byte
+
+	scheme string
+	parts  [3]string
+	nparts int
+	raw    string // the credential the digest is over
+	digest string
+	shared string
+}
+
+// NewLookup returns a lookup for scheme's credential: parts are every part
+// of it (at most three; they key the cache), raw the one the token
+// cluster's digest is over (tokenapi.Digest).
+func NewLookup(scheme, raw string, parts ...string) *Lookup {
+	l := &Lookup{scheme: scheme, raw: raw}
+	if len(parts) > len(l.parts) {
+		panic("authn: a lookup keys at most three credential parts")
+	}
+	l.nparts = copy(l.parts[:], parts)
+	return l
+}
+
+// maxRawKey bounds a cache key kept as the credential's own bytes; longer
+// credentials are keyed by their SHA-256, so no entry's key passes
+// 1+maxRawKey bytes.
+const maxRawKey = 256
+
+// AppendKey appends the VM-local cache key of the credential to dst: 'r',
+// the scheme name, then each part, each preceded by a NUL (credential parts
+// hold no control characters), compared byte for byte with the other
+// entries' keys, so one credential's entry never answers for another's. A
+// key that would pass maxRawKey bytes is 'h' and the SHA-256 of those
+// bytes instead (found only by a second preimage). The secret stays in the
+// VM's own memory, as the request does; the shared layer uses SharedKey.
+func (l *Lookup) AppendKey(dst []byte) []byte {
+	start := len(dst)
+	dst = append(dst, 'r')
+	dst = append(dst, l.scheme...)
+	for _, p := range l.parts[:l.nparts] {
+		dst = append(dst, 0)
+		dst = append(dst, p...)
+	}
+	if len(dst)-start <= 1+maxRawKey {
+		return dst
+	}
+	sum := sha256.Sum256(dst[start+1:])
+	return append(append(dst[:start], 'h'), sum[:]...)
+}
+
+// Digest is the credential's digest as the token cluster and the
+// revocation feed name it: lowercase hex of SHA-256 over the raw credential
+// (tokenapi.Digest), computed once.
+func (l *Lookup) Digest() string {
+	if l.digest == "" {
+		sum := sha256.Sum256([]byte(l.raw))
+		l.digest = hex.EncodeToString(sum[:])
+	}
+	return l.digest
+}
+
+// SharedKey identifies the answer in the proxy's shared data, which other
+// VMs and the host can read: a hex SHA-256 of the cache key, never the raw
+// secret.
+func (l *Lookup) SharedKey() string {
+	if l.shared == "" {
+		sum := sha256.Sum256(l.AppendKey(nil))
+		l.shared = hex.EncodeToString(sum[:])
+	}
+	return l.shared
+}
+
+// Body is the request body to send (Encode; nil without one).
+func (l *Lookup) Body() []byte {
+	if l.Encode == nil {
+		return nil
+	}
+	return l.Encode(l)
+}
+
+// Answers reports whether a is an answer for this lookup's credential: the
+// token cluster reports the digest of the credential it answered for, when
+// it does, and it must be this one.
+func (l *Lookup) Answers(a *Answer) bool {
+	return a == nil || a.Digest == "" || a.Digest == l.Digest()
 }
 
 // Answer is the token cluster's decoded reply to a Lookup, common to the

@@ -109,8 +109,16 @@ func (c *LRU) Policy() Policy { return c.pol }
 
 // Get returns the entry for key and how usable it is at now.
 func (c *LRU) Get(key string, now time.Time) (Entry, State) {
-	el, ok := c.items[key]
-	if !ok {
+	return c.found(c.items[key], now)
+}
+
+// GetBytes is Get with the key in a byte slice; it does not allocate.
+func (c *LRU) GetBytes(key []byte, now time.Time) (Entry, State) {
+	return c.found(c.items[string(key)], now)
+}
+
+func (c *LRU) found(el *list.Element, now time.Time) (Entry, State) {
+	if el == nil {
 		return Entry{}, Missing
 	}
 	it := el.Value.(*item)

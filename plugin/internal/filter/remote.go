@@ -18,24 +18,26 @@ import (
 )
 
 // remote answers a verifier's lookup from the caches or the token cluster.
-// On a miss the stream pauses until the cluster answers.
+// On a miss the stream pauses until the cluster answers. A hit reads the
+// cache by the credential's key alone: the call's body, the credential's
+// digest and the correlation headers are made on a miss.
 func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) types.Action {
 	p := h.plugin
 	lk, rv := res.Lookup, res.Verifier.(authn.RemoteVerifier)
-	trace := scheme.Correlation(req) // the token cluster logs them with the call
 	now := h.now()
-	if lk.CacheKey != "" {
-		if e, ok := p.cached(lk, now); ok {
+	if !lk.NoCache {
+		p.key = lk.AppendKey(p.key[:0])
+		if e, ok := p.cached(lk, p.key, now); ok {
 			p.metrics.inc("credgate.cache.hit")
 			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) {
-				p.cache.MarkRefreshed(lk.CacheKey, now.Add(lk.Refresh))
-				p.refresh(lk, trace)
+				p.cache.MarkRefreshed(string(p.key), now.Add(lk.Refresh))
+				p.refresh(lk, scheme.Correlation(req))
 			}
 			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
 		}
 	}
 	p.metrics.inc("credgate.cache.miss")
-	err := p.ask(lk, trace, func(a *authn.Answer, mark cache.Mark, err error) {
+	err := p.ask(lk, scheme.Correlation(req), func(a *authn.Answer, mark cache.Mark, err error) {
 		h.resume(rt, req, rv, lk, a, mark, err)
 	})
 	if err != nil {
@@ -54,9 +56,14 @@ func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv auth
 		}
 	}()
 	var action types.Action
-	if err != nil {
+	switch {
+	case errors.Is(err, errMismatch):
+		d := authn.Deny(authn.ErrUnavailable, rv.Name()+"_answer_mismatch", "The credentials cannot be verified right now.").
+			WithDetail("the answer is for another credential")
+		action = h.conclude(rt, req, policy.Result{Deny: d, Verifier: rv})
+	case err != nil:
 		action = h.unavailable(rt, req, rv, lk, err)
-	} else {
+	default:
 		h.plugin.store(lk, a, mark, h.now())
 		action = h.conclude(rt, req, rt.Finish(req, rv, a, h.now()))
 	}
@@ -73,8 +80,8 @@ func (h *httpContext) unavailable(rt *policy.Route, req *authn.HeaderRequest, rv
 	p := h.plugin
 	p.metrics.inc("credgate.cluster.errors")
 	now := h.now()
-	if rt.FailStale && lk.CacheKey != "" {
-		if e, st := p.cache.Get(lk.CacheKey, now); st != cache.Missing && e.Answer.Active {
+	if rt.FailStale && !lk.NoCache {
+		if e, st := p.cache.GetBytes(lk.AppendKey(p.key[:0]), now); st != cache.Missing && e.Answer.Active {
 			p.metrics.inc("credgate.cache.stale")
 			proxywasm.LogWarnf("credgate: token cluster unavailable, serving a cached answer: route=%s scheme=%s cause=%v",
 				rt.Name, rv.Name(), cause)
@@ -86,9 +93,10 @@ func (h *httpContext) unavailable(rt *policy.Route, req *authn.HeaderRequest, rv
 	return h.conclude(rt, req, policy.Result{Deny: d, Verifier: rv})
 }
 
-// cached finds a fresh answer in the VM's cache, then in the shared layer.
-func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bool) {
-	if e, st := p.cache.Get(lk.CacheKey, now); st == cache.Fresh {
+// cached finds a fresh answer in the VM's cache, then in the shared layer;
+// key is the lookup's (AppendKey).
+func (p *pluginContext) cached(lk *authn.Lookup, key []byte, now time.Time) (cache.Entry, bool) {
+	if e, st := p.cache.GetBytes(key, now); st == cache.Fresh {
 		return e, true
 	}
 	if !p.cfg.Cache.Shared {
@@ -96,7 +104,7 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 	}
 	e, ok := p.sharedGet(lk, now)
 	if ok {
-		p.cache.Put(lk.CacheKey, lk.Digest, e, now)
+		p.cache.Put(string(key), lk.Digest(), e, now)
 	}
 	return e, ok
 }
@@ -108,7 +116,7 @@ func (p *pluginContext) cached(lk *authn.Lookup, now time.Time) (cache.Entry, bo
 // one whose credential was revoked while the call was in flight may predate
 // that revocation: neither is cached.
 func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark cache.Mark, now time.Time) {
-	if lk.CacheKey == "" || !p.revocationsFollowed() || p.revoked.Has(lk.Digest, now) ||
+	if lk.NoCache || !p.revocationsFollowed() || p.revoked.Has(lk.Digest(), now) ||
 		p.followsFeed() && !p.revoke.Current(mark) {
 		return
 	}
@@ -116,7 +124,7 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark cache.Mark
 	if !ok {
 		return
 	}
-	p.cache.Put(lk.CacheKey, lk.Digest, e, now)
+	p.cache.Put(string(lk.AppendKey(nil)), lk.Digest(), e, now)
 	if p.cfg.Cache.Shared && a.Active {
 		p.sharedPut(lk, e, mark.Pos, now)
 	}
@@ -139,6 +147,9 @@ var (
 	errReset   = errors.New("the call was reset")
 	errTooBig  = errors.New("the answer is too large")
 	errNoReply = errors.New("the answer has no status")
+	// errMismatch: the token cluster answered for another credential
+	// (authn.Lookup.Answers); such an answer is neither used nor cached.
+	errMismatch = errors.New("the answer is for another credential")
 )
 
 // ask sends a lookup to the token cluster with the request's correlation
@@ -156,13 +167,16 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 	}
 	headers = append(headers, trace...)
 	sent, mark := p.now(), p.revoke.Mark()
-	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body, nil, uint32(c.Timeout/time.Millisecond),
+	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body(), nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {
 			p.metrics.latency(p.now().Sub(sent))
 			body, err := callBody(numHeaders, bodySize, scheme.MaxAnswer)
 			var a *authn.Answer
 			if err == nil {
 				a, err = scheme.DecodeAnswer(body)
+			}
+			if err == nil && !lk.Answers(a) {
+				a, err = nil, errMismatch
 			}
 			done(a, mark, err)
 		})

@@ -32,7 +32,7 @@ func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, pos uint64, n
 	// Last writer wins: every writer stores a valid answer. With every slot
 	// of the key taken by live answers, this one is simply not shared.
 	if b, ok := cache.EncodeShared(e, pos); ok {
-		answerTable.Put(sharedStore{}, lk.CacheKey, b, e.StaleUntil, now)
+		answerTable.Put(sharedStore{}, lk.SharedKey(), b, e.StaleUntil, now)
 	}
 }
 
@@ -44,12 +44,12 @@ func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry,
 	if !p.revocationsFollowed() {
 		return cache.Entry{}, false
 	}
-	b, ok := answerTable.Get(sharedStore{}, lk.CacheKey, now)
+	b, ok := answerTable.Get(sharedStore{}, lk.SharedKey(), now)
 	if !ok {
 		return cache.Entry{}, false
 	}
 	e, pos, ok := cache.DecodeShared(b, now)
-	if !ok || p.revoked.Has(lk.Digest, now) {
+	if !ok || p.revoked.Has(lk.Digest(), now) {
 		return cache.Entry{}, false
 	}
 	if p.followsFeed() && !p.revoke.SharedUsable(pos, now) {

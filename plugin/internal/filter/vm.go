@@ -48,6 +48,7 @@ type pluginContext struct {
 	gc      *gcguard.Guard
 	slot    *gcguard.Slot
 	revoked cache.Revoked
+	key     []byte // scratch for cache keys (authn.Lookup.AppendKey)
 }
 
 // OnPluginStart parses and validates the configuration. An invalid

@@ -167,8 +167,7 @@ func (v *APIKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.De
 // belong to the request's tenant (else 401, code -23), and its tenant must be
 // allowed on the route (else 403).
 func (v *APIKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
-	key, _ := r.Header(apiKeyHeader)
-	if d := v.n.checkAnswer(a, tokenapi.KindAPIKey, tokenapi.Digest(key), now); d != nil {
+	if d := v.n.checkAnswer(a, tokenapi.KindAPIKey, now); d != nil {
 		return nil, withAPIKeyCode(d)
 	}
 	if v.opts.Tenant.From != "" {

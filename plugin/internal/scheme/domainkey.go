@@ -76,11 +76,11 @@ func (v *DomainKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn
 
 // Complete implements authn.RemoteVerifier.
 func (v *DomainKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
-	domain, key, d := readDomainKey(r)
+	domain, _, d := readDomainKey(r)
 	if d != nil {
 		return nil, d
 	}
-	if d := v.n.checkAnswer(a, tokenapi.KindDomainKey, tokenapi.Digest(key), now); d != nil {
+	if d := v.n.checkAnswer(a, tokenapi.KindDomainKey, now); d != nil {
 		if d.Status == 503 {
 			return nil, d
 		}

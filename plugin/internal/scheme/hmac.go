@@ -123,7 +123,7 @@ func (v *HMAC) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn
 	if d != nil {
 		return nil, d
 	}
-	if d := v.n.checkAnswer(a, tokenapi.KindHMACKey, tokenapi.Digest(s.userID), now); d != nil {
+	if d := v.n.checkAnswer(a, tokenapi.KindHMACKey, now); d != nil {
 		return nil, d
 	}
 	if a.HMACKey == "" || (a.Subject != "" && a.Subject != s.userID) {

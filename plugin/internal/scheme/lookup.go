@@ -17,9 +17,9 @@ import (
 
 // Helpers shared by the verifiers that ask the token cluster.
 
-// cacheKey is the cache key of a credential: lowercase hex SHA-256 over the
-// scheme name, a NUL, and the credential parts joined with NUL. The raw
-// secret never appears in a key.
+// cacheKey is a key for the proxy's shared data (single-use markers):
+// lowercase hex SHA-256 over the scheme name, a NUL, and the parts joined
+// with NUL. The raw secret never appears in a key.
 func cacheKey(scheme string, parts ...string) string {
 	h := sha256.New()
 	h.Write([]byte(scheme))
@@ -35,33 +35,35 @@ func cacheKey(scheme string, parts ...string) string {
 
 // introspection builds an RFC 7662 introspection lookup for a token.
 func introspection(scheme, token, hint string) *authn.Lookup {
-	form := url.Values{"token": {token}, "token_type_hint": {hint}}
-	return &authn.Lookup{
-		Method:      "POST",
-		Path:        tokenapi.PathIntrospect,
-		ContentType: "application/x-www-form-urlencoded",
-		Body:        []byte(form.Encode()),
-		CacheKey:    cacheKey(scheme, token),
-		Digest:      tokenapi.Digest(token),
-	}
+	l := authn.NewLookup(scheme, token, token)
+	l.Method, l.Path, l.ContentType = "POST", tokenapi.PathIntrospect, "application/x-www-form-urlencoded"
+	l.Args[0], l.Args[1] = token, hint
+	l.Encode = introspectionBody
+	return l
+}
+
+func introspectionBody(l *authn.Lookup) []byte {
+	return []byte(url.Values{"token": {l.Args[0]}, "token_type_hint": {l.Args[1]}}.Encode())
 }
 
 // verification builds a lookup at the JSON verification endpoint. raw is the
 // credential the kind's digest is computed over (see tokenapi.Digest); parts
 // are every credential part, for the cache key.
 func verification(scheme string, req tokenapi.VerifyRequest, raw string, parts ...string) *authn.Lookup {
-	// The members of tokenapi.VerifyRequest, in its field order.
-	body := jsonw.New(nil).String("kind", string(req.Kind)).StringOmit("credential", req.Credential).
-		StringOmit("user_id", req.UserID).StringOmit("developer_id", req.DeveloperID).
-		StringOmit("public_key", req.PublicKey).StringOmit("domain", req.Domain).Bytes()
-	return &authn.Lookup{
-		Method:      "POST",
-		Path:        tokenapi.PathVerify,
-		ContentType: "application/json",
-		Body:        body,
-		CacheKey:    cacheKey(scheme, parts...),
-		Digest:      tokenapi.Digest(raw),
-	}
+	l := authn.NewLookup(scheme, raw, parts...)
+	l.Method, l.Path, l.ContentType = "POST", tokenapi.PathVerify, "application/json"
+	l.Args = [6]string{string(req.Kind), req.Credential, req.UserID, req.DeveloperID, req.PublicKey, req.Domain}
+	l.Encode = verificationBody
+	return l
+}
+
+// verificationBody encodes tokenapi.VerifyRequest's members, in its field
+// order.
+func verificationBody(l *authn.Lookup) []byte {
+	a := &l.Args
+	return jsonw.New(nil).String("kind", a[0]).StringOmit("credential", a[1]).
+		StringOmit("user_id", a[2]).StringOmit("developer_id", a[3]).
+		StringOmit("public_key", a[4]).StringOmit("domain", a[5]).Bytes()
 }
 
 // nouns name a scheme's credential in public messages, for example "API key".
@@ -71,9 +73,11 @@ type nouns struct {
 }
 
 // checkAnswer turns an answer into a denial unless it is active, of the
-// expected kind, for the expected credential digest (when the cluster reports
-// one) and not past its expiry (a cached or stale answer may outlive it).
-func (n nouns) checkAnswer(a *authn.Answer, kind, digest string, now time.Time) *authn.DenyError {
+// expected kind and not past its expiry (a cached or stale answer may
+// outlive it). That the answer is for this credential the filter checked
+// when it arrived (authn.Lookup.Answers): the cache holds only such
+// answers, under the credential's exact key.
+func (n nouns) checkAnswer(a *authn.Answer, kind string, now time.Time) *authn.DenyError {
 	switch {
 	case a == nil:
 		return authn.Deny(authn.ErrUnavailable, n.scheme+"_no_answer", "The credentials cannot be verified right now.")
@@ -82,9 +86,6 @@ func (n nouns) checkAnswer(a *authn.Answer, kind, digest string, now time.Time) 
 	case a.Kind != kind:
 		return authn.Deny(authn.ErrInvalid, n.scheme+"_wrong_kind", "The "+n.noun+" is invalid.").
 			WithDetail("the token cluster answered for kind %q, want %q", truncate(a.Kind, 32), kind)
-	case digest != "" && a.Digest != "" && a.Digest != digest:
-		return authn.Deny(authn.ErrUnavailable, n.scheme+"_answer_mismatch", "The credentials cannot be verified right now.").
-			WithDetail("the answer is for another credential")
 	case !a.ExpiresAt.IsZero() && !now.Before(a.ExpiresAt):
 		return n.inactive(tokenapi.ReasonExpired)
 	}

@@ -158,7 +158,7 @@ func (v *OAuth2) developerID(r authn.Request) (string, *authn.DenyError) {
 // Complete implements authn.RemoteVerifier: the token must be an active
 // oauth2 token, of the route's access type, with the codes the route requires.
 func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
-	if d := v.n.checkAnswer(a, tokenapi.KindOAuth2, "", now); d != nil {
+	if d := v.n.checkAnswer(a, tokenapi.KindOAuth2, now); d != nil {
 		return nil, d
 	}
 	if v.opts.AccessType != "" && a.AccessType != v.opts.AccessType {

@@ -150,11 +150,10 @@ func (v *PublicKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn
 
 // Complete implements authn.RemoteVerifier.
 func (v *PublicKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
-	p, d := readPublicKeyAuth(r, v.n)
-	if d != nil {
+	if _, d := readPublicKeyAuth(r, v.n); d != nil {
 		return nil, d
 	}
-	if d := v.n.checkAnswer(a, tokenapi.KindPublicKey, tokenapi.Digest(p.key), now); d != nil {
+	if d := v.n.checkAnswer(a, tokenapi.KindPublicKey, now); d != nil {
 		return nil, d
 	}
 	app := a.AppID
@@ -205,7 +204,7 @@ func (v *PublicKeyToken) Complete(r authn.Request, a *authn.Answer, now time.Tim
 	if d != nil {
 		return nil, d
 	}
-	if d := v.n.checkAnswer(a, tokenapi.KindPublicKeyToken, tokenapi.Digest(p.token), now); d != nil {
+	if d := v.n.checkAnswer(a, tokenapi.KindPublicKeyToken, now); d != nil {
 		return nil, d
 	}
 	if !authn.SecretEqual(a.AppID, p.key) {

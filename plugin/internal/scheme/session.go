@@ -83,7 +83,7 @@ func (v *Session) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.D
 
 // Complete implements authn.RemoteVerifier.
 func (v *Session) Complete(_ authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
-	if d := v.n.checkAnswer(a, tokenapi.KindSession, "", now); d != nil {
+	if d := v.n.checkAnswer(a, tokenapi.KindSession, now); d != nil {
 		return nil, d
 	}
 	if a.Subject == "" {

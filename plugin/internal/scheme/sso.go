@@ -45,7 +45,7 @@ func (*SSO) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError)
 	return nil, remoteOnly(SSOName)
 }
 
-// Prepare implements authn.RemoteVerifier. CacheKey is empty: the answer of
+// Prepare implements authn.RemoteVerifier. NoCache: the answer of
 // a single-use token must never be served twice.
 func (v *SSO) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
 	tok, ok := r.Query(tokenapi.SSOQueryParam)
@@ -56,7 +56,7 @@ func (v *SSO) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyE
 		return nil, v.n.malformed(why)
 	}
 	l := verification(SSOName, tokenapi.VerifyRequest{Kind: tokenapi.KindSSO, Credential: tok}, tok)
-	l.CacheKey = ""
+	l.NoCache = true
 	return l, nil
 }
 
@@ -66,7 +66,7 @@ func (v *SSO) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.
 	if !ok || tok == "" {
 		return nil, v.n.missing("sign-in token")
 	}
-	if d := v.n.checkAnswer(a, tokenapi.KindSSO, tokenapi.Digest(tok), now); d != nil {
+	if d := v.n.checkAnswer(a, tokenapi.KindSSO, now); d != nil {
 		return nil, d
 	}
 	if a.Subject == "" {

@@ -20,15 +20,15 @@ func TestSSOPrepare(t *testing.T) {
 	if d != nil {
 		t.Fatal(d)
 	}
-	if l.CacheKey != "" {
+	if !l.NoCache {
 		t.Fatal("a single-use token's answer must never be cached")
 	}
-	if l.Path != tokenapi.PathVerify || l.Digest != tokenapi.Digest("abc+def") {
+	if l.Path != tokenapi.PathVerify || l.Digest() != tokenapi.Digest("abc+def") {
 		t.Fatalf("lookup %+v", l)
 	}
 	var body tokenapi.VerifyRequest
-	if json.Unmarshal(l.Body, &body) != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindSSO, Credential: "abc+def"}) {
-		t.Fatalf("body %s", l.Body)
+	if json.Unmarshal(l.Body(), &body) != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindSSO, Credential: "abc+def"}) {
+		t.Fatalf("body %s", l.Body())
 	}
 	_, d = v.Prepare(reqTo("/login?sso-token=", "h"), testNow)
 	wantDeny(t, d, authn.ErrMalformed, "sso_malformed", 401)

@@ -100,7 +100,7 @@ func (v *UserKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*au
 	if d != nil {
 		return nil, d
 	}
-	if d := v.n.checkAnswer(a, tokenapi.KindUserAPIKey, tokenapi.Digest(c.key), now); d != nil {
+	if d := v.n.checkAnswer(a, tokenapi.KindUserAPIKey, now); d != nil {
 		return nil, d
 	}
 	if a.Subject != c.userID {
