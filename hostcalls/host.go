@@ -156,6 +156,13 @@ func (h *Host) VMs() int { return h.h.VMs() }
 // with Config.WithGuestTimeClock; otherwise it is zero.
 func (h *Host) GuestTime() []time.Duration { return h.h.GuestTime() }
 
+// Diagnostic calls the module's export name, which takes no arguments and
+// returns one number, on each VM (0 for a VM without it). Envoy never calls
+// such an export; tests and benchmarks read counters through it.
+func (h *Host) Diagnostic(ctx context.Context, name string) ([]uint64, error) {
+	return h.h.Diagnostic(ctx, name)
+}
+
 // LinearMemory returns the size in bytes of each VM's linear memory (0 for
 // a failed VM). Linear memory only grows: it is the memory a VM holds.
 func (h *Host) LinearMemory() []uint64 { return h.h.LinearMemory() }

@@ -325,6 +325,32 @@ func (h *Host) GuestTime() []time.Duration {
 	return out
 }
 
+// Diagnostic calls the module's export name, which takes no arguments and
+// returns one number, on each VM, and returns the numbers (0 for a VM
+// without it). Only an embedding host can call such an export: Envoy calls
+// nothing but the proxy-wasm callbacks.
+func (h *Host) Diagnostic(ctx context.Context, name string) ([]uint64, error) {
+	out := make([]uint64, len(h.vms))
+	for i, vm := range h.vms {
+		vm.mu.Lock()
+		e := vm.export(name)
+		var err error
+		switch {
+		case vm.failed != nil:
+			err = vm.failed
+		case e != nil && (e.params != 0 || e.results != 1):
+			err = fmt.Errorf("%s takes %d arguments and returns %d results, not none and one", name, e.params, e.results)
+		case e != nil:
+			out[i], err = vm.invoke(ctx, e, nil)
+		}
+		vm.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // LinearMemory returns the size in bytes of each VM's linear memory.
 func (h *Host) LinearMemory() []uint64 {
 	out := make([]uint64, len(h.vms))

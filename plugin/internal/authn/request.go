@@ -40,7 +40,7 @@ type Request interface {
 // User_Id and user-id as one variable. It does not allocate when name is
 // already folded.
 func FoldHeaderName(name string) string {
-	return fold(name, "_", '-')
+	return fold(name, headerFolds)
 }
 
 // FoldQueryName is the one spelling of a query parameter name: lower case
@@ -48,26 +48,36 @@ func FoldHeaderName(name string) string {
 // PHP reads them ("_method" and ".method" are one name to PHP; "user-id"
 // and "user_id" are two names everywhere).
 func FoldQueryName(name string) string {
-	return fold(name, ". [", '_')
+	return fold(name, queryFolds)
 }
 
-func fold(name, from string, to byte) string {
-	clean := true
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; ('A' <= c && c <= 'Z') || strings.IndexByte(from, c) >= 0 {
-			clean = false
-			break
-		}
+// folds maps each byte to the byte it is read as; 0 for itself.
+type folds [256]byte
+
+var headerFolds, queryFolds = newFolds("_", '-'), newFolds(". [", '_')
+
+func newFolds(from string, to byte) *folds {
+	var f folds
+	for c := 'A'; c <= 'Z'; c++ {
+		f[c] = byte(c) + 'a' - 'A'
 	}
-	if clean {
+	for i := 0; i < len(from); i++ {
+		f[from[i]] = to
+	}
+	return &f
+}
+
+func fold(name string, f *folds) string {
+	i := 0
+	for i < len(name) && f[name[i]] == 0 {
+		i++
+	}
+	if i == len(name) {
 		return name
 	}
 	b := []byte(name)
-	for i, c := range b {
-		switch {
-		case 'A' <= c && c <= 'Z':
-			b[i] = c + 'a' - 'A'
-		case strings.IndexByte(from, c) >= 0:
+	for ; i < len(b); i++ {
+		if to := f[b[i]]; to != 0 {
 			b[i] = to
 		}
 	}
@@ -76,10 +86,12 @@ func fold(name, from string, to byte) string {
 
 // HeaderRequest is a Request built from a list of header pairs, as the proxy
 // hands them over (pseudo headers included). The zero value is an empty request.
+//
+// Lookups scan the pairs: a request has a few dozen headers at most that a
+// verifier reads, and building an index would cost more than it saves.
 type HeaderRequest struct {
-	headers map[string]string
-	repeats map[string]int      // names seen more than once, and how often; nil if none
-	spelled map[string][]string // folded name → other spellings sent; nil if none
+	pairs   [][2]string
+	folded  []string // FoldHeaderName of each pair's name; nil when every name is folded already
 	method  string
 	path    string
 	rawQ    string
@@ -92,38 +104,39 @@ type HeaderRequest struct {
 // NewHeaderRequest builds a Request from header pairs. Names are folded
 // (FoldHeaderName); when a header repeats, in any spelling, Header returns
 // the first value and HeaderCount tells (the policy refuses repeated
-// credentials).
+// credentials). The request keeps pairs; the caller must not change them.
 func NewHeaderRequest(pairs [][2]string) *HeaderRequest {
-	r := &HeaderRequest{headers: make(map[string]string, len(pairs))}
-	for _, kv := range pairs {
+	r := &HeaderRequest{pairs: pairs}
+	for i, kv := range pairs {
 		name := FoldHeaderName(kv[0])
-		if name != kv[0] {
-			if r.spelled == nil {
-				r.spelled = map[string][]string{}
-			}
-			r.spelled[name] = append(r.spelled[name], kv[0])
-		}
-		if _, dup := r.headers[name]; !dup {
-			r.headers[name] = kv[1]
+		if name == kv[0] && r.folded == nil {
 			continue
 		}
-		if r.repeats == nil {
-			r.repeats = map[string]int{}
+		if r.folded == nil {
+			r.folded = make([]string, len(pairs))
+			for j := 0; j < i; j++ {
+				r.folded[j] = pairs[j][0]
+			}
 		}
-		if r.repeats[name] == 0 {
-			r.repeats[name] = 1
-		}
-		r.repeats[name]++
+		r.folded[i] = name
 	}
-	r.method = r.headers[":method"]
-	full := r.headers[":path"]
+	r.method, _ = r.Header(":method")
+	full, _ := r.Header(":path")
 	r.path, r.rawQ, _ = strings.Cut(full, "?")
-	host := r.headers[":authority"]
+	host, _ := r.Header(":authority")
 	if host == "" {
-		host = r.headers["host"]
+		host, _ = r.Header("host")
 	}
 	r.host = CanonicalHost(host)
 	return r
+}
+
+// name returns the folded name of pair i.
+func (r *HeaderRequest) name(i int) string {
+	if r.folded != nil {
+		return r.folded[i]
+	}
+	return r.pairs[i][0]
 }
 
 // CanonicalHost is the one form of an authority that routes are matched
@@ -154,28 +167,38 @@ func stripPort(host string) string {
 
 // Header implements Request.
 func (r *HeaderRequest) Header(name string) (string, bool) {
-	v, ok := r.headers[name]
-	return v, ok
+	for i := range r.pairs {
+		if r.name(i) == name {
+			return r.pairs[i][1], true
+		}
+	}
+	return "", false
 }
 
 // Spellings returns every name under which the request sent the header of
 // folded name name (for example "user-id" and "user_id"), to remove them all.
 func (r *HeaderRequest) Spellings(name string) []string {
-	if alt := r.spelled[name]; alt != nil {
-		return append([]string{name}, alt...)
+	out := []string{name}
+	if r.folded == nil {
+		return out
 	}
-	return []string{name}
+	for i, kv := range r.pairs {
+		if r.folded[i] == name && !contains(out, kv[0]) {
+			out = append(out, kv[0])
+		}
+	}
+	return out
 }
 
 // HeaderCount implements Request.
 func (r *HeaderRequest) HeaderCount(name string) int {
-	if n := r.repeats[name]; n > 0 {
-		return n
+	n := 0
+	for i := range r.pairs {
+		if r.name(i) == name {
+			n++
+		}
 	}
-	if _, ok := r.headers[name]; ok {
-		return 1
-	}
-	return 0
+	return n
 }
 
 // QueryCount implements Request.

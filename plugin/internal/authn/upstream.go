@@ -59,25 +59,44 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// UpstreamHeaders lists the headers a verified identity sets on the
-// request: the identity headers under prefix and the verifier's own (JWT
-// claim headers), each value made HeaderSafe; empty values are left out.
-func UpstreamHeaders(prefix string, id *Identity) [][2]string {
-	out := make([][2]string, 0, 7+len(id.Headers))
+// IdentityHeaders names the identity headers under one prefix; a
+// configuration makes it once.
+type IdentityHeaders struct {
+	subject, tenant, scopes, scheme, tokenType, customer, visitor string
+}
+
+// NewIdentityHeaders names the identity headers under prefix, for example
+// "x-credgate-subject".
+func NewIdentityHeaders(prefix string) *IdentityHeaders {
+	return &IdentityHeaders{subject: prefix + "subject", tenant: prefix + "tenant", scopes: prefix + "scopes",
+		scheme: prefix + "scheme", tokenType: prefix + "token-type", customer: prefix + "customer", visitor: prefix + "visitor"}
+}
+
+// Each calls set with every header a verified identity sets on the
+// request: the identity headers and the verifier's own (JWT claim
+// headers), each value made HeaderSafe; empty values are left out.
+func (n *IdentityHeaders) Each(id *Identity, set func(name, value string)) {
 	add := func(name, value string) {
 		if value = HeaderSafe(value); value != "" {
-			out = append(out, [2]string{name, value})
+			set(name, value)
 		}
 	}
-	add(prefix+"subject", id.Subject)
-	add(prefix+"tenant", id.Tenant)
-	add(prefix+"scopes", strings.Join(id.Scopes, " "))
-	add(prefix+"scheme", id.Scheme)
-	add(prefix+"token-type", id.TokenType)
-	add(prefix+"customer", id.Customer)
-	add(prefix+"visitor", id.Visitor)
+	add(n.subject, id.Subject)
+	add(n.tenant, id.Tenant)
+	add(n.scopes, strings.Join(id.Scopes, " "))
+	add(n.scheme, id.Scheme)
+	add(n.tokenType, id.TokenType)
+	add(n.customer, id.Customer)
+	add(n.visitor, id.Visitor)
 	for _, kv := range id.Headers {
 		add(kv[0], kv[1])
 	}
+}
+
+// UpstreamHeaders lists the headers a verified identity sets on the
+// request under prefix (IdentityHeaders.Each).
+func UpstreamHeaders(prefix string, id *Identity) [][2]string {
+	var out [][2]string
+	NewIdentityHeaders(prefix).Each(id, func(name, value string) { out = append(out, [2]string{name, value}) })
 	return out
 }

@@ -27,6 +27,21 @@ type Cluster struct {
 	RevocationWait time.Duration
 }
 
+// CallHeaders are the headers of a call to the token cluster: method and
+// path, its authority, JSON accepted, the body's content type when there is
+// one, the verify token when configured, then extra (correlation headers).
+func (c *Cluster) CallHeaders(method, path, contentType string, extra [][2]string) [][2]string {
+	h := append(make([][2]string, 0, 6+len(extra)), [2]string{":method", method}, [2]string{":path", path},
+		[2]string{":authority", c.Authority}, [2]string{"accept", "application/json"})
+	if contentType != "" {
+		h = append(h, [2]string{"content-type", contentType})
+	}
+	if c.VerifyToken != "" {
+		h = append(h, [2]string{"authorization", "Bearer " + c.VerifyToken})
+	}
+	return append(h, extra...)
+}
+
 // Cache configures the verification caches.
 type Cache struct {
 	// MaxEntries bounds the per-VM cache.

@@ -37,6 +37,8 @@ type Config struct {
 	// IdentityPrefix is the prefix of the trusted identity headers; client
 	// copies of any header with this prefix are removed from every request.
 	IdentityPrefix string
+	// IdentityHeaders names the identity headers under IdentityPrefix.
+	IdentityHeaders *authn.IdentityHeaders
 	// Cluster is how to reach the token cluster; nil when not configured
 	// (then no route may use a scheme that needs it).
 	Cluster *Cluster
@@ -95,6 +97,7 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 	if err := parseTop(root, cfg); err != nil {
 		return nil, err
 	}
+	cfg.IdentityHeaders = authn.NewIdentityHeaders(cfg.IdentityPrefix)
 	var err error
 	if cfg.Cluster, err = parseCluster(root.Get("token_cluster"), env.Getenv); err != nil {
 		return nil, err

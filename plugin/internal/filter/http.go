@@ -141,20 +141,17 @@ func (h *httpContext) forward(rt *policy.Route, req *authn.HeaderRequest, res po
 			mustOK(proxywasm.ReplaceHttpRequestHeader(":path", authn.StripQuery(req.Path(), req.RawQuery(), loc.Query)))
 		}
 	}
-	for _, kv := range authn.UpstreamHeaders(h.cfg.IdentityPrefix, res.Identity) {
-		mustOK(proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1]))
-	}
+	h.cfg.IdentityHeaders.Each(res.Identity, setRequestHeader)
 }
 
 // publish sets the decision as filter state for the rest of Envoy
 // (policy.State).
 func publish(route, scheme string, id *authn.Identity, reason string) error {
-	for _, p := range policy.State(route, scheme, id, reason) {
-		if err := proxywasm.SetProperty([]string{p.Key}, []byte(p.Value)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return policy.EachState(route, scheme, id, reason, setState)
+}
+
+func setRequestHeader(name, value string) {
+	mustOK(proxywasm.ReplaceHttpRequestHeader(name, value))
 }
 
 // deny answers the request locally; id is the verified identity of a

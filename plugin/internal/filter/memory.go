@@ -36,7 +36,7 @@ func (p *pluginContext) checkMemory() {
 func (p *pluginContext) publishMemory() {
 	s, corrected := p.gc.Check()
 	if p.slot == nil {
-		p.slot = gcguard.ClaimSlot(sharedStore{}, vmIdentity(), p.now())
+		p.slot = gcguard.ClaimSlot(sharedStore{}, gcguard.VMIdentity(), p.now())
 	} else {
 		p.slot.Renew(p.now())
 	}

@@ -17,13 +17,15 @@ import (
 // lists and shapes their names.
 type metrics struct {
 	counters map[string]proxywasm.MetricCounter
+	requests map[requestStat]proxywasm.MetricCounter
 	gauges   map[string]proxywasm.MetricGauge
 	latHist  *proxywasm.MetricHistogram
 	reasons  statname.Reasons
 }
 
 func newMetrics() metrics {
-	return metrics{counters: map[string]proxywasm.MetricCounter{}, gauges: map[string]proxywasm.MetricGauge{}}
+	return metrics{counters: map[string]proxywasm.MetricCounter{}, gauges: map[string]proxywasm.MetricGauge{},
+		requests: map[requestStat]proxywasm.MetricCounter{}}
 }
 
 // set gives a gauge an absolute value (the SDK's gauges only add).
@@ -52,7 +54,20 @@ func (m *metrics) inc(name string) { m.add(name, 1) }
 // request counts one decision of a route (nil: decided before any route
 // matched) by the deciding scheme ("" when none) and outcome.
 func (m *metrics) request(rt *policy.Route, scheme, outcome string) {
-	m.inc(statname.Request(routeLabel(rt), scheme, outcome))
+	k := requestStat{rt, scheme, outcome}
+	c, ok := m.requests[k]
+	if !ok {
+		c = proxywasm.DefineCounterMetric(statname.Request(routeLabel(rt), scheme, outcome))
+		m.requests[k] = c
+	}
+	c.Increment(1)
+}
+
+// requestStat is one counter of request: a route (nil: none), the deciding
+// scheme and the outcome; a route's counters are named once.
+type requestStat struct {
+	rt              *policy.Route
+	scheme, outcome string
 }
 
 // denial counts one denial of a route by its reason code.

@@ -58,9 +58,7 @@ func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv auth
 	var action types.Action
 	switch {
 	case errors.Is(err, errMismatch):
-		d := authn.Deny(authn.ErrUnavailable, rv.Name()+"_answer_mismatch", "The credentials cannot be verified right now.").
-			WithDetail("the answer is for another credential")
-		action = h.conclude(rt, req, policy.Result{Deny: d, Verifier: rv})
+		action = h.conclude(rt, req, policy.Result{Deny: scheme.AnswerMismatch(rv.Name()), Verifier: rv})
 	case err != nil:
 		action = h.unavailable(rt, req, rv, lk, err)
 	default:
@@ -157,15 +155,7 @@ var (
 // none, and the VM's feed position when it asked.
 func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*authn.Answer, cache.Mark, error)) error {
 	c := p.cfg.Cluster
-	headers := [][2]string{{":method", lk.Method}, {":path", lk.Path}, {":authority", c.Authority},
-		{"accept", "application/json"}}
-	if lk.ContentType != "" {
-		headers = append(headers, [2]string{"content-type", lk.ContentType})
-	}
-	if c.VerifyToken != "" {
-		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
-	}
-	headers = append(headers, trace...)
+	headers := c.CallHeaders(lk.Method, lk.Path, lk.ContentType, trace)
 	sent, mark := p.now(), p.revoke.Mark()
 	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body(), nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {

@@ -3,8 +3,6 @@
 package filter
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -78,21 +76,4 @@ func (g sharedReplay) FirstUse(key string, until int64) bool {
 		proxywasm.LogWarnf("credgate: every replay slot holds a live value (cache.replay_slots %d); refusing", replayTable.Size)
 	}
 	return false
-}
-
-// vmIdentity is a random identity of this VM, made on first use.
-func vmIdentity() string {
-	if writer.id == "" {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			panic("no randomness: " + err.Error())
-		}
-		writer.id = hex.EncodeToString(b[:])
-	}
-	return writer.id
-}
-
-// writer is this VM's identity (its stat slot). A VM is single-threaded.
-var writer struct {
-	id string
 }

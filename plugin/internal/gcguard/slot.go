@@ -3,12 +3,29 @@
 package gcguard
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/slots"
 )
+
+// VMIdentity is a random identity of this VM (its slot's owner), made on
+// first use. A VM is single-threaded.
+func VMIdentity() string {
+	if vmID == "" {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			panic("no randomness: " + err.Error())
+		}
+		vmID = hex.EncodeToString(b[:])
+	}
+	return vmID
+}
+
+var vmID string
 
 // Store is the proxy's shared data (slots.Store).
 type Store = slots.Store

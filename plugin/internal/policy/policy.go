@@ -126,11 +126,16 @@ func (rt *Route) matchesFolded(method, host, lower string) bool {
 	case rt.Exact != "":
 		return trimmed == rt.lowerExact
 	case rt.Prefix != "":
-		return strings.HasPrefix(lower, rt.lowerPrefix) || lower+"/" == rt.lowerPrefix
+		return strings.HasPrefix(lower, rt.lowerPrefix) || isDir(rt.lowerPrefix, lower)
 	case rt.Regex != nil:
 		return rt.Regex.MatchString(lower) || rt.Regex.MatchString(trimmed)
 	}
 	return false
+}
+
+// isDir reports whether prefix is path and a slash ("/admin/" for "/admin").
+func isDir(prefix, path string) bool {
+	return len(prefix) == len(path)+1 && prefix[len(path)] == '/' && strings.HasPrefix(prefix, path)
 }
 
 func trimSlash(p string) string {

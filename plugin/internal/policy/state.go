@@ -39,10 +39,21 @@ type Property struct{ Key, Value string }
 // identities the verifiers establish, and a reason is a fixed code. Empty
 // and unsafe values are left out, so a log shows "-" for them.
 func State(route, scheme string, id *authn.Identity, reason string) []Property {
-	out := make([]Property, 0, 6)
+	var out []Property
+	_ = EachState(route, scheme, id, reason, func(k, v string) error {
+		out = append(out, Property{k, v})
+		return nil
+	})
+	return out
+}
+
+// EachState calls set with each entry State lists, in order, and stops at
+// the first error.
+func EachState(route, scheme string, id *authn.Identity, reason string, set func(key, value string) error) error {
+	var err error
 	add := func(k, v string) {
-		if v != "" && len(v) <= MaxStateValue && printable(v) {
-			out = append(out, Property{k, v})
+		if err == nil && v != "" && len(v) <= MaxStateValue && printable(v) {
+			err = set(k, v)
 		}
 	}
 	add(StateRoute, route)
@@ -53,7 +64,7 @@ func State(route, scheme string, id *authn.Identity, reason string) []Property {
 		add(StateScopes, strings.Join(id.Scopes, " "))
 	}
 	add(StateDenyReason, reason)
-	return out
+	return err
 }
 
 // Publishable reports whether every part of an identity that the plugin

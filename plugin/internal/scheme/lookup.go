@@ -92,6 +92,14 @@ func (n nouns) checkAnswer(a *authn.Answer, kind string, now time.Time) *authn.D
 	return nil
 }
 
+// AnswerMismatch is the denial of a request whose answer the token cluster
+// gave for another credential (authn.Lookup.Answers): a fault of the
+// cluster, so the credential cannot be verified right now.
+func AnswerMismatch(scheme string) *authn.DenyError {
+	return authn.Deny(authn.ErrUnavailable, scheme+"_answer_mismatch", "The credentials cannot be verified right now.").
+		WithDetail("the answer is for another credential")
+}
+
 // inactive maps a token cluster reason to a denial.
 func (n nouns) inactive(reason string) *authn.DenyError {
 	switch reason {
