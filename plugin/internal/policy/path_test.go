@@ -4,6 +4,7 @@ package policy
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -96,4 +97,39 @@ func FuzzNormalPath(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMatchesFolded: routes as an upstream that ignores case and a
+// trailing slash reads them.
+func TestMatchesFolded(t *testing.T) {
+	exact := &Route{Exact: "/Orders/Create"}
+	prefix := &Route{Prefix: "/Admin/"}
+	regex := &Route{Regex: regexp.MustCompile(`^/v[0-9]+/users$`)}
+	p := &Policy{Routes: []*Route{exact, prefix, regex}}
+	p.prepare()
+	tests := []struct {
+		rt   *Route
+		path string
+		want bool
+	}{
+		{exact, "/orders/create", true},
+		{exact, "/ORDERS/CREATE/", true},
+		{exact, "/orders/creat", false},
+		{exact, "/orders/createx", false},
+		{prefix, "/admin/x", true},
+		{prefix, "/ADMIN/", true},
+		{prefix, "/admin", true}, // the prefix's directory itself
+		{prefix, "/admi", false},
+		{prefix, "/adminx", false},
+		{prefix, "/", false},
+		{regex, "/V2/Users", true},
+		{regex, "/v2/users/", true},
+		{regex, "/v2/user", false},
+	}
+	for _, tc := range tests {
+		var lower string
+		if got := tc.rt.matchesFolded("GET", "h", tc.path, &lower); got != tc.want {
+			t.Errorf("route %+v, path %q: %v, want %v", tc.rt, tc.path, got, tc.want)
+		}
+	}
 }

@@ -112,30 +112,47 @@ func (rt *Route) Matches(method, host, path string) bool {
 }
 
 // matchesFolded is Matches as an upstream that ignores case and a trailing
-// slash (Express, Spring, ASP.NET by default) reads the path; lower is the
-// path in lower case.
-func (rt *Route) matchesFolded(method, host, lower string) bool {
+// slash (Express, Spring, ASP.NET by default) reads the path. Paths are
+// ASCII (NormalPath), compared without case; *lower is the path in lower
+// case, made on the first regex route that needs it.
+func (rt *Route) matchesFolded(method, host, path string, lower *string) bool {
 	if len(rt.Hosts) > 0 && !containsFold(rt.Hosts, host) {
 		return false
 	}
 	if len(rt.Methods) > 0 && !contains(rt.Methods, method) && !(method == "HEAD" && contains(rt.Methods, "GET")) {
 		return false
 	}
-	trimmed := trimSlash(lower)
 	switch {
 	case rt.Exact != "":
-		return trimmed == rt.lowerExact
+		return equalLower(trimSlash(path), rt.lowerExact)
 	case rt.Prefix != "":
-		return strings.HasPrefix(lower, rt.lowerPrefix) || isDir(rt.lowerPrefix, lower)
+		return len(path) >= len(rt.lowerPrefix) && equalLower(path[:len(rt.lowerPrefix)], rt.lowerPrefix) ||
+			len(rt.lowerPrefix) == len(path)+1 && rt.lowerPrefix[len(path)] == '/' && equalLower(path, rt.lowerPrefix[:len(path)])
 	case rt.Regex != nil:
-		return rt.Regex.MatchString(lower) || rt.Regex.MatchString(trimmed)
+		if *lower == "" {
+			*lower = strings.ToLower(path)
+		}
+		return rt.Regex.MatchString(*lower) || rt.Regex.MatchString(trimSlash(*lower))
 	}
 	return false
 }
 
-// isDir reports whether prefix is path and a slash ("/admin/" for "/admin").
-func isDir(prefix, path string) bool {
-	return len(prefix) == len(path)+1 && prefix[len(path)] == '/' && strings.HasPrefix(prefix, path)
+// equalLower reports whether s in ASCII lower case is lower. Other bytes
+// compare as they are: paths are ASCII (NormalPath).
+func equalLower(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func trimSlash(p string) string {
@@ -283,10 +300,10 @@ func (p *Policy) Check(r authn.Request, rt *Route) *authn.DenyError {
 		// matches case is its route's case_sensitive setting.
 		return nil
 	}
-	lower := strings.ToLower(r.Path()) // no copy when already lower case
+	var lower string
 	var folded *Route
 	for _, c := range p.Routes {
-		if c.matchesFolded(r.Method(), r.Host(), lower) {
+		if c.matchesFolded(r.Method(), r.Host(), r.Path(), &lower) {
 			folded = c
 			break
 		}
