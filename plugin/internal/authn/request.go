@@ -106,7 +106,15 @@ type HeaderRequest struct {
 // the first value and HeaderCount tells (the policy refuses repeated
 // credentials). The request keeps pairs; the caller must not change them.
 func NewHeaderRequest(pairs [][2]string) *HeaderRequest {
-	r := &HeaderRequest{pairs: pairs}
+	r := &HeaderRequest{}
+	r.Reset(pairs)
+	return r
+}
+
+// Reset makes r the request of pairs, as NewHeaderRequest does, so a
+// stream's request view needs no allocation of its own.
+func (r *HeaderRequest) Reset(pairs [][2]string) {
+	*r = HeaderRequest{pairs: pairs}
 	for i, kv := range pairs {
 		name := FoldHeaderName(kv[0])
 		if name == kv[0] && r.folded == nil {
@@ -128,7 +136,6 @@ func NewHeaderRequest(pairs [][2]string) *HeaderRequest {
 		host, _ = r.Header("host")
 	}
 	r.host = CanonicalHost(host)
-	return r
 }
 
 // name returns the folded name of pair i.

@@ -22,6 +22,7 @@ type httpContext struct {
 	plugin *pluginContext
 	cfg    *config.Config
 	now    func() time.Time
+	req    authn.HeaderRequest // the stream's request view
 }
 
 // OnHttpRequestHeaders removes client-sent identity headers, then verifies the
@@ -39,7 +40,8 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	if err != nil {
 		panic("cannot read request headers: " + err.Error())
 	}
-	req := authn.NewHeaderRequest(h.removeIdentityHeaders(pairs))
+	req := &h.req
+	req.Reset(h.removeIdentityHeaders(pairs))
 	if !policy.NormalPath(req.Path()) {
 		h.deny(nil, "", nil, authn.Deny(authn.ErrMalformed, "path_not_normalized",
 			"The request path is not in normal form.").WithStatus(400))
