@@ -34,14 +34,25 @@ func bearerToken(r authn.Request) (token string, ok bool, err *authn.DenyError) 
 // looksLikeJWS reports whether a token has the shape of a compact JWS: three
 // non-empty base64url segments separated by dots.
 func looksLikeJWS(token string) bool {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return false
-	}
-	for _, p := range parts[:2] {
-		if p == "" || strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+	dots, seg := 0, 0 // seg: length of the current segment
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		switch {
+		case c == '.':
+			if seg == 0 || dots == 2 {
+				return false
+			}
+			dots, seg = dots+1, 0
+		case dots < 2 && !base64URL(c):
 			return false
+		default:
+			seg++
 		}
 	}
-	return true
+	return dots == 2
+}
+
+// base64URL reports whether c is in the base64url alphabet (RFC 4648 §5).
+func base64URL(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }

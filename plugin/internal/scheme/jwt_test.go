@@ -317,3 +317,30 @@ func TestJWTClaimsByExactName(t *testing.T) {
 		t.Errorf("claim headers = %v", id.Headers)
 	}
 }
+
+// looksLikeJWSSplit is the shape check spelt out: three parts split by
+// dots, the first two non-empty base64url.
+func looksLikeJWSSplit(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts[:2] {
+		if p == "" || strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzLooksLikeJWS: the scan answers as the spelt-out check does.
+func FuzzLooksLikeJWS(f *testing.F) {
+	for _, s := range []string{"a.b.c", "a.b.", ".b.c", "a..c", "a.b.c.d", "a+b.c.d", "abc", "", "..", "a.b.c=", "eyJh.eyJ.sig-_"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := looksLikeJWS(s), looksLikeJWSSplit(s); got != want {
+			t.Fatalf("looksLikeJWS(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
