@@ -258,3 +258,23 @@ func TestPolicyWideChecks(t *testing.T) {
 		t.Errorf("HEAD /reports/x matched %q, want the GET route reports", rt)
 	}
 }
+
+// TestRegexRouteWithUpperCase: a regex route whose expression has upper
+// case serves its own path, and refuses the same path in other case.
+func TestRegexRouteWithUpperCase(t *testing.T) {
+	cfg, err := Parse([]byte(`{"routes":[{"name":"o","match":{"regex":"^/Orders/[0-9]+$"},"anonymous":true},
+	  {"name":"rest","match":{"prefix":"/"},"anonymous":true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/Orders/1": "", "/orders/1": "path_ambiguous", "/ORDERS/1/": "path_ambiguous", "/other": ""} {
+		r := authn.NewHeaderRequest([][2]string{{":method", "GET"}, {":path", path}, {":authority", "h"}})
+		got := ""
+		if d := cfg.Policy.Check(r, cfg.Policy.Match("GET", "h", path)); d != nil {
+			got = d.Reason
+		}
+		if got != want {
+			t.Errorf("%s: refused for %q, want %q", path, got, want)
+		}
+	}
+}

@@ -52,6 +52,8 @@ type Route struct {
 	// lowerExact and lowerPrefix are Exact (without a trailing slash) and
 	// Prefix in lower case, for matchesFolded (set by Policy.prepare).
 	lowerExact, lowerPrefix string
+	// foldRegex is Regex without case, for matchesFolded.
+	foldRegex *regexp.Regexp
 }
 
 // locations computes what the route reads and strips, once. also are the
@@ -113,9 +115,8 @@ func (rt *Route) Matches(method, host, path string) bool {
 
 // matchesFolded is Matches as an upstream that ignores case and a trailing
 // slash (Express, Spring, ASP.NET by default) reads the path. Paths are
-// ASCII (NormalPath), compared without case; *lower is the path in lower
-// case, made on the first regex route that needs it.
-func (rt *Route) matchesFolded(method, host, path string, lower *string) bool {
+// ASCII (NormalPath), compared without case.
+func (rt *Route) matchesFolded(method, host, path string) bool {
 	if len(rt.Hosts) > 0 && !containsFold(rt.Hosts, host) {
 		return false
 	}
@@ -129,10 +130,7 @@ func (rt *Route) matchesFolded(method, host, path string, lower *string) bool {
 		return len(path) >= len(rt.lowerPrefix) && equalLower(path[:len(rt.lowerPrefix)], rt.lowerPrefix) ||
 			len(rt.lowerPrefix) == len(path)+1 && rt.lowerPrefix[len(path)] == '/' && equalLower(path, rt.lowerPrefix[:len(path)])
 	case rt.Regex != nil:
-		if *lower == "" {
-			*lower = strings.ToLower(path)
-		}
-		return rt.Regex.MatchString(*lower) || rt.Regex.MatchString(trimSlash(*lower))
+		return rt.foldRegex.MatchString(path) || rt.foldRegex.MatchString(trimSlash(path))
 	}
 	return false
 }
@@ -300,10 +298,9 @@ func (p *Policy) Check(r authn.Request, rt *Route) *authn.DenyError {
 		// matches case is its route's case_sensitive setting.
 		return nil
 	}
-	var lower string
 	var folded *Route
 	for _, c := range p.Routes {
-		if c.matchesFolded(r.Method(), r.Host(), r.Path(), &lower) {
+		if c.matchesFolded(r.Method(), r.Host(), r.Path()) {
 			folded = c
 			break
 		}
@@ -335,6 +332,10 @@ func (p *Policy) prepare() {
 		for _, rt := range p.Routes {
 			rt.locations(every)
 			rt.lowerExact, rt.lowerPrefix = trimSlash(strings.ToLower(rt.Exact)), strings.ToLower(rt.Prefix)
+			if rt.Regex != nil {
+				// A valid expression stays valid without case.
+				rt.foldRegex = regexp.MustCompile("(?i)" + rt.Regex.String())
+			}
 		}
 	})
 }
