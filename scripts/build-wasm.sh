@@ -20,6 +20,9 @@ cd "$(dirname "$0")/.."
 # plugin/floor instead of the plugin: a bare module on the same SDK, adapter,
 # overlay and flags, which the benchmarks measure as their floor. Never ship
 # these.
+# WASM_STRIP=0 keeps the name section (function names) so that
+# `go run ./scripts/wasm-size OUT` can tell the bytes per Go package; never
+# ship such a module (the budget is for the stripped one).
 out=${1:-build/credgate.wasm}
 variant=${2:-}
 sdk_mod=github.com/tetratelabs/proxy-wasm-go-sdk
@@ -117,11 +120,16 @@ fi
 printf '{"Replace":{"%s":"%s"}}\n' "$rt_src" "$PWD/build/overlay/os_wasip1.go" > build/overlay.json
 echo "build-wasm: runtime overlay answers poll_oneoff in the module"
 
+ldflags='-s -w -buildid='
+if [ "${WASM_STRIP:-1}" = 0 ]; then
+  ldflags='-buildid='
+  echo "build-wasm: UNSTRIPPED build (WASM_STRIP=0), for scripts/wasm-size"
+fi
 echo "build-wasm: go build (GOOS=wasip1 GOARCH=wasm, c-shared)"
 start=$(date +%s.%N)
 GOWORK="$PWD/build/wasm.work" GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 \
   go build -buildmode=c-shared -trimpath -buildvcs=false -tags "$tags" -overlay build/overlay.json \
-  -ldflags='-s -w -buildid=' -o "$out" "$pkg"
+  -ldflags="$ldflags" -o "$out" "$pkg"
 end=$(date +%s.%N)
 size=$(stat -c %s "$out")
 sum=$(sha256sum "$out" | cut -c1-16)
