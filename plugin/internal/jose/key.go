@@ -2,9 +2,10 @@
 
 // Package jose verifies compact JWS tokens (RFC 7515) signed with HS256,
 // RS256, ES256 or EdDSA (Ed25519), and reads keys from JSON Web Key sets
-// (RFC 7517). It is built on the standard library's crypto packages and gjson
-// only: no X.509, no network code, no reflection-based JSON, so the Wasm module
-// stays small.
+// (RFC 7517). It is built on the standard library's hashes, HMAC and Ed25519,
+// nistec's P-256 and gjson, with its own modular arithmetic for RSA and the
+// ECDSA scalars (nat.go): no X.509, no crypto/rsa or math/big, no network
+// code, no reflection-based JSON, so the Wasm module stays small.
 //
 // Every key is pinned to one algorithm, derived from its key type when the JWK
 // names none; a token is checked only with a key whose algorithm equals the
@@ -15,11 +16,10 @@ package jose
 
 import (
 	"crypto/ed25519"
-	"crypto/rsa"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/big"
+	"math/bits"
 
 	"filippo.io/nistec"
 	"github.com/tidwall/gjson"
@@ -56,11 +56,22 @@ type Key struct {
 	Alg string
 
 	secret []byte
-	rsa    *rsa.PublicKey
+	rsa    *rsaKey
 	ec     *nistec.P256Point
 	ecRaw  []byte // uncompressed point, for comparison
 	ed     ed25519.PublicKey
 }
+
+// rsaKey is an RSA public key: the modulus, ready for verification, and the
+// exponent, big-endian and minimal (at most 4 bytes, odd, at least 3).
+type rsaKey struct {
+	n   *modulus
+	e   []byte
+	raw string // the modulus's bytes, for comparison
+}
+
+// bitLen is the length in bits of big-endian b, whose first byte is not 0.
+func bitLen(b []byte) int { return 8*len(b) - bits.LeadingZeros8(b[0]) }
 
 // Symmetric reports whether the key is an HMAC secret.
 func (k *Key) Symmetric() bool { return k.secret != nil }
@@ -169,11 +180,14 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 		if exp < 3 || exp%2 == 0 || exp > 1<<31-1 {
 			return nil, errors.New("e is not an odd exponent of at least 3")
 		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}
-		if bits := pub.N.BitLen(); bits < MinRSABits || bits > MaxRSABits {
+		if bits := bitLen(n); bits < MinRSABits || bits > MaxRSABits {
 			return nil, fmt.Errorf("an RSA modulus of %d bits is outside %d-%d", bits, MinRSABits, MaxRSABits)
 		}
-		k.rsa = pub
+		mod := newModulus(n)
+		if mod == nil {
+			return nil, errors.New("the RSA modulus is even")
+		}
+		k.rsa = &rsaKey{n: mod, e: e, raw: string(n)}
 	case "EC":
 		k.Alg = ES256
 		if crv, err := str("crv"); err != nil {
@@ -361,7 +375,7 @@ func (k *Key) equal(o *Key) bool {
 	case k.secret != nil:
 		return string(k.secret) == string(o.secret)
 	case k.rsa != nil:
-		return o.rsa != nil && k.rsa.Equal(o.rsa)
+		return o.rsa != nil && k.rsa.raw == o.rsa.raw && string(k.rsa.e) == string(o.rsa.e)
 	case k.ec != nil:
 		return o.ec != nil && string(k.ecRaw) == string(o.ecRaw)
 	default:
