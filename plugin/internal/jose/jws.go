@@ -7,11 +7,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"strings"
 
 	"filippo.io/nistec"
 	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // MaxTokenBytes bounds a compact token.
@@ -50,33 +51,33 @@ type Token struct {
 // parameters of the wrong type.
 func Parse(raw string) (*Token, error) {
 	if len(raw) > MaxTokenBytes {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenBytes)
+		return nil, textf.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenBytes)
 	}
 	h, rest, ok1 := strings.Cut(raw, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 || h == "" || p == "" {
-		return nil, fmt.Errorf("%w: not three segments", ErrMalformed)
+		return nil, textf.Errorf("%w: not three segments", ErrMalformed)
 	}
 	header, err := b64.DecodeString(h)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url", ErrMalformed)
+		return nil, textf.Errorf("%w: header is not base64url", ErrMalformed)
 	}
 	claims, err := b64.DecodeString(p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
+		return nil, textf.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
 	sig, err := b64.DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+		return nil, textf.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
 	if len(header) > maxHeaderBytes {
-		return nil, fmt.Errorf("%w: header is longer than %d bytes", ErrMalformed, maxHeaderBytes)
+		return nil, textf.Errorf("%w: header is longer than %d bytes", ErrMalformed, maxHeaderBytes)
 	}
 	if err := object(header, maxHeaderMembers); err != nil {
-		return nil, fmt.Errorf("%w: header %v", ErrMalformed, err)
+		return nil, textf.Errorf("%w: header %v", ErrMalformed, err)
 	}
 	if err := object(claims, maxClaimMembers); err != nil {
-		return nil, fmt.Errorf("%w: payload %v", ErrMalformed, err)
+		return nil, textf.Errorf("%w: payload %v", ErrMalformed, err)
 	}
 	t := &Token{Raw: raw, Claims: claims, signingInput: raw[:len(h)+1+len(p)], signature: sig}
 	var herr error
@@ -92,7 +93,7 @@ func Parse(raw string) (*Token, error) {
 			t.HasTyp = true
 		case "crit":
 			// RFC 7515 §4.1.11: refuse extensions not understood; none are.
-			herr = fmt.Errorf("%w: crit is not supported", ErrHeader)
+			herr = textf.Errorf("%w: crit is not supported", ErrHeader)
 		}
 		return herr == nil
 	})
@@ -101,21 +102,21 @@ func Parse(raw string) (*Token, error) {
 	}
 	switch t.Alg {
 	case "":
-		return nil, fmt.Errorf("%w: alg is required", ErrHeader)
+		return nil, textf.Errorf("%w: alg is required", ErrHeader)
 	case HS256, RS256, ES256, EdDSA:
 	default:
 		// "none" included: an unsigned token is never accepted.
-		return nil, fmt.Errorf("%w: alg %q is not accepted", ErrHeader, truncate(t.Alg))
+		return nil, textf.Errorf("%w: alg %q is not accepted", ErrHeader, truncate(t.Alg))
 	}
 	if len(sig) == 0 {
-		return nil, fmt.Errorf("%w: no signature", ErrMalformed)
+		return nil, textf.Errorf("%w: no signature", ErrMalformed)
 	}
 	return t, nil
 }
 
 func stringParam(name string, v gjson.Result) (string, error) {
 	if v.Type != gjson.String {
-		return "", fmt.Errorf("%w: %s is not a string", ErrHeader, name)
+		return "", textf.Errorf("%w: %s is not a string", ErrHeader, name)
 	}
 	return v.Str, nil
 }
@@ -146,7 +147,7 @@ func object(doc []byte, max int) error {
 	var err error
 	r.ForEach(func(k, _ gjson.Result) bool {
 		if n == max {
-			err = fmt.Errorf("has more than %d members", max)
+			err = textf.Errorf("has more than %d members", max)
 			return false
 		}
 		if n < len(few) {
@@ -180,7 +181,7 @@ func object(doc []byte, max int) error {
 // own algorithm: the routine follows the key, never the token.
 func (t *Token) Verify(k *Key) error {
 	if k == nil || t.Alg != k.Alg {
-		return fmt.Errorf("%w: alg %s does not match the key (%s)", ErrSignature, truncate(t.Alg), algOf(k))
+		return textf.Errorf("%w: alg %s does not match the key (%s)", ErrSignature, truncate(t.Alg), algOf(k))
 	}
 	var ok bool
 	switch {

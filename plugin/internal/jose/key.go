@@ -18,11 +18,12 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"math/bits"
 
 	"filippo.io/nistec"
 	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // Algorithms accepted, by their JWS "alg" names.
@@ -79,7 +80,7 @@ func (k *Key) Symmetric() bool { return k.secret != nil }
 // NewHMACKey returns an HS256 key.
 func NewHMACKey(id string, secret []byte) (*Key, error) {
 	if len(secret) < MinHMACKey {
-		return nil, fmt.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
+		return nil, textf.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
 	}
 	return &Key{ID: id, Alg: HS256, secret: append([]byte(nil), secret...)}, nil
 }
@@ -101,7 +102,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 			return "", nil
 		}
 		if v.Type != gjson.String {
-			return "", fmt.Errorf("%s must be a string", name)
+			return "", textf.Errorf("%s must be a string", name)
 		}
 		return v.Str, nil
 	}
@@ -111,11 +112,11 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 			return nil, err
 		}
 		if s == "" {
-			return nil, fmt.Errorf("%s is required", name)
+			return nil, textf.Errorf("%s is required", name)
 		}
 		out, err := b64.DecodeString(s)
 		if err != nil {
-			return nil, fmt.Errorf("%s is not base64url without padding", name)
+			return nil, textf.Errorf("%s is not base64url without padding", name)
 		}
 		return out, nil
 	}
@@ -134,7 +135,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 	if use, err := str("use"); err != nil {
 		return nil, err
 	} else if use != "" && use != "sig" {
-		return nil, fmt.Errorf("use %q is not sig", truncate(use))
+		return nil, textf.Errorf("use %q is not sig", truncate(use))
 	}
 	if ops := jwk.Get("key_ops"); ops.Exists() {
 		verify := false
@@ -157,7 +158,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 			return nil, err
 		}
 		if len(secret) < MinHMACKey {
-			return nil, fmt.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
+			return nil, textf.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
 		}
 		k.secret = secret
 	case "RSA":
@@ -181,7 +182,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 			return nil, errors.New("e is not an odd exponent of at least 3")
 		}
 		if bits := bitLen(n); bits < MinRSABits || bits > MaxRSABits {
-			return nil, fmt.Errorf("an RSA modulus of %d bits is outside %d-%d", bits, MinRSABits, MaxRSABits)
+			return nil, textf.Errorf("an RSA modulus of %d bits is outside %d-%d", bits, MinRSABits, MaxRSABits)
 		}
 		mod := newModulus(n)
 		if mod == nil {
@@ -193,7 +194,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 		if crv, err := str("crv"); err != nil {
 			return nil, err
 		} else if crv != "P-256" {
-			return nil, fmt.Errorf("curve %q is not supported (P-256 only)", truncate(crv))
+			return nil, textf.Errorf("curve %q is not supported (P-256 only)", truncate(crv))
 		}
 		x, err := bin("x")
 		if err != nil {
@@ -217,7 +218,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 		if crv, err := str("crv"); err != nil {
 			return nil, err
 		} else if crv != "Ed25519" {
-			return nil, fmt.Errorf("curve %q is not supported (Ed25519 only)", truncate(crv))
+			return nil, textf.Errorf("curve %q is not supported (Ed25519 only)", truncate(crv))
 		}
 		x, err := bin("x")
 		if err != nil {
@@ -230,10 +231,10 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 	case "":
 		return nil, errors.New("kty is required")
 	default:
-		return nil, fmt.Errorf("kty %q is not supported", truncate(kty))
+		return nil, textf.Errorf("kty %q is not supported", truncate(kty))
 	}
 	if alg != "" && alg != k.Alg {
-		return nil, fmt.Errorf("alg %q does not fit a %s key (%s)", truncate(alg), kty, k.Alg)
+		return nil, textf.Errorf("alg %q does not fit a %s key (%s)", truncate(alg), kty, k.Alg)
 	}
 	return k, nil
 }
@@ -246,12 +247,12 @@ type Set struct {
 // NewSet returns a set of the given keys; kids must be unique.
 func NewSet(keys []*Key) (*Set, error) {
 	if len(keys) > MaxKeys {
-		return nil, fmt.Errorf("at most %d keys", MaxKeys)
+		return nil, textf.Errorf("at most %d keys", MaxKeys)
 	}
 	for i, k := range keys {
 		for _, o := range keys[:i] {
 			if o.ID == k.ID {
-				return nil, fmt.Errorf("duplicate kid %q", truncate(k.ID))
+				return nil, textf.Errorf("duplicate kid %q", truncate(k.ID))
 			}
 		}
 	}
@@ -268,7 +269,7 @@ func NewSet(keys []*Key) (*Set, error) {
 // admits "oct" keys.
 func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 	if len(doc) > MaxSetBytes {
-		return nil, 0, fmt.Errorf("the key set is larger than %d bytes", MaxSetBytes)
+		return nil, 0, textf.Errorf("the key set is larger than %d bytes", MaxSetBytes)
 	}
 	if !gjson.ValidBytes(doc) {
 		return nil, 0, errors.New("the key set is not valid JSON")
@@ -290,7 +291,7 @@ func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 		if err != nil {
 			skipped++
 			if first == nil {
-				first = fmt.Errorf("keys[%d]: %w", i.Int(), err)
+				first = textf.Errorf("keys[%d]: %w", i.Int(), err)
 			}
 			return true
 		}
@@ -298,7 +299,7 @@ func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 		return true
 	})
 	if total > 4*MaxKeys {
-		return nil, 0, fmt.Errorf("the key set has more than %d keys", 4*MaxKeys)
+		return nil, 0, textf.Errorf("the key set has more than %d keys", 4*MaxKeys)
 	}
 	// Drop every key whose kid is shared.
 	var kept []*Key
@@ -310,18 +311,18 @@ func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 		if shared {
 			skipped++
 			if first == nil {
-				first = fmt.Errorf("kid %q is given to several keys", truncate(k.ID))
+				first = textf.Errorf("kid %q is given to several keys", truncate(k.ID))
 			}
 			continue
 		}
 		kept = append(kept, k)
 	}
 	if len(kept) > MaxKeys {
-		return nil, skipped, fmt.Errorf("the key set has more than %d usable keys", MaxKeys)
+		return nil, skipped, textf.Errorf("the key set has more than %d usable keys", MaxKeys)
 	}
 	if len(kept) == 0 {
 		if first != nil {
-			return nil, skipped, fmt.Errorf("the key set has no usable key (%w)", first)
+			return nil, skipped, textf.Errorf("the key set has no usable key (%w)", first)
 		}
 		return nil, skipped, errors.New("the key set has no usable key")
 	}
