@@ -44,7 +44,7 @@ rm build/sdk/proxywasm/internal/abi_hostcalls.go build/sdk/proxywasm/internal/ab
 find build/sdk/proxywasm -name '*_test.go' -delete
 cp plugin/sdkabi/hostcalls_stdgo.go plugin/sdkabi/hostcalls2_stdgo.go plugin/sdkabi/exports_stdgo.go \
   build/sdk/proxywasm/internal/
-cp plugin/sdkabi/marker_stdgo.go build/sdk/proxywasm/
+cp plugin/sdkabi/marker_stdgo.go plugin/sdkabi/metrics_stdgo.go build/sdk/proxywasm/
 if [ "$variant" = "--unpinned" ]; then
   sed -i 's/^\tpinned = append(pinned, buf)$/\t_ = buf \/\/ negative control: not pinned/' build/sdk/proxywasm/internal/exports_stdgo.go
   grep -q "negative control: not pinned" build/sdk/proxywasm/internal/exports_stdgo.go || { echo "build-wasm: cannot unpin" >&2; exit 1; }
