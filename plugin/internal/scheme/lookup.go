@@ -6,12 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/jsonw"
+	"github.com/credgate/credgate/plugin/internal/urlq"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -35,12 +35,12 @@ func cacheKey(scheme string, parts ...string) string {
 
 // introspection builds an RFC 7662 introspection lookup for a token.
 func introspection(scheme, token, hint string) *authn.Lookup {
-	form := url.Values{"token": {token}, "token_type_hint": {hint}}
+	form := map[string][]string{"token": {token}, "token_type_hint": {hint}}
 	return &authn.Lookup{
 		Method:      "POST",
 		Path:        tokenapi.PathIntrospect,
 		ContentType: "application/x-www-form-urlencoded",
-		Body:        []byte(form.Encode()),
+		Body:        []byte(urlq.Encode(form)),
 		CacheKey:    cacheKey(scheme, token),
 		Digest:      tokenapi.Digest(token),
 	}
