@@ -100,6 +100,34 @@ if ! grep -q 'credgate: unreachable' build/pretty/pretty.go || grep -q 'encoding
 fi
 echo "replace $pretty_mod $pretty_ver => ./pretty" >> build/wasm.work
 
+# gjson's stock modifier table ("@pretty", "@reverse", ...), built in an init,
+# keeps every modifier's code, and pretty's, in the module (about 90 KB), and
+# gjson v1.18+ ignores gjson.DisableModifiers (modifiers can only be turned
+# off at build time). No path the plugin evaluates comes from configuration
+# or a request (plugin/internal/config), so no modifier ever runs; the module
+# is built with a copy of gjson whose stock table is empty and whose
+# build-time switch (disableModifiers) is on. Native builds and tests use the
+# module as published.
+gjson_mod=github.com/tidwall/gjson
+gjson_ver=$(go list -m -f '{{.Version}}' "$gjson_mod")
+gjson_src=$(go list -m -f '{{.Dir}}' "$gjson_mod")
+if [ -z "$gjson_src" ] || [ ! -d "$gjson_src" ]; then
+  go mod download "$gjson_mod"
+  gjson_src=$(go list -m -f '{{.Dir}}' "$gjson_mod")
+fi
+rm -rf build/gjson
+mkdir -p build/gjson
+cp "$gjson_src/go.mod" "$gjson_src/LICENSE" "$gjson_src/gjson.go" build/gjson/
+chmod -R u+w build/gjson
+sed -i -e '/^\tstockModifiers = map\[string\]func(json, arg string) string{$/,/^\t}$/c\\tstockModifiers = map[string]func(json, arg string) string{} // credgate: no modifiers' \
+  -e 's/^var disableModifiers = "false"\( .*\)\?$/var disableModifiers = "true" \/\/ credgate: modifiers off/' build/gjson/gjson.go
+if ! grep -q 'credgate: no modifiers' build/gjson/gjson.go || ! grep -q 'credgate: modifiers off' build/gjson/gjson.go \
+  || grep -q '"pretty": *modPretty' build/gjson/gjson.go; then
+  echo "build-wasm: cannot turn off the modifiers of $gjson_mod $gjson_ver; update scripts/build-wasm.sh" >&2
+  exit 1
+fi
+echo "replace $gjson_mod $gjson_ver => ./gjson" >> build/wasm.work
+
 # The runtime's poll_oneoff import becomes a function inside the module that
 # answers as the newest Envoy does: no event, at once. The plugin lets the Go
 # scheduler run at the end of each stream (so the collector's workers run,

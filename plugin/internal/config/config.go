@@ -21,12 +21,11 @@ import (
 	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
-func init() {
-	// No gjson path the plugin evaluates is a modifier ("@reverse", ...):
-	// disabled, a configured name such as a claim can never run one, and the
-	// module's build drops what only modifiers reach (scripts/build-wasm.sh).
-	gjson.DisableModifiers = true
-}
+// No gjson path the plugin evaluates comes from the configuration or a
+// request (configured claim names are compared whole, scheme.claim), so no
+// gjson modifier ("@reverse", ...) can run. gjson no longer honours
+// gjson.DisableModifiers at run time; the module's build turns modifiers off
+// and drops their code (scripts/build-wasm.sh).
 
 // MaxSize bounds the configuration document.
 const MaxSize = 1 << 20
