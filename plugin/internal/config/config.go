@@ -63,6 +63,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// errAt is the error at path. Not inlined: there is one call per error
+// path, and inlined it grows every parser.
+//
+//go:noinline
 func errAt(path, format string, args ...any) error {
 	return &Error{Path: path, Err: textf.Errorf(format, args...)}
 }

@@ -20,12 +20,17 @@ import (
 )
 
 // Sprintf formats like fmt.Sprintf, for the verbs and types listed above.
+// Not inlined (nor is Errorf): a call is then as small as one of fmt's.
+//
+//go:noinline
 func Sprintf(format string, args ...any) string {
 	return string(appendf(nil, format, args, nil))
 }
 
 // Errorf formats like fmt.Errorf: the error's message is the formatted text,
 // and it wraps every %w operand (errors.Is and errors.As see them).
+//
+//go:noinline
 func Errorf(format string, args ...any) error {
 	var wrapped []error
 	msg := string(appendf(nil, format, args, &wrapped))
