@@ -102,7 +102,7 @@ echo "replace $pretty_mod $pretty_ver => ./pretty" >> build/wasm.work
 
 # gjson's stock modifier table ("@pretty", "@reverse", ...), built in an init,
 # keeps every modifier's code, and pretty's, in the module (about 90 KB), and
-# gjson v1.18+ ignores gjson.DisableModifiers (modifiers can only be turned
+# gjson (v1.20.1 here) ignores gjson.DisableModifiers (modifiers can only be turned
 # off at build time). No path the plugin evaluates comes from configuration
 # or a request (plugin/internal/config), so no modifier ever runs; the module
 # is built with a copy of gjson whose stock table is empty and whose
