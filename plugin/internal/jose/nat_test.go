@@ -106,3 +106,86 @@ func TestRS256AgainstCryptoRSA(t *testing.T) {
 		}
 	}
 }
+
+// TestRS256RefusesOtherEncodings: a signature whose s^e mod n ends in the
+// right digest but is not the one PKCS #1 v1.5 encoding of it (another
+// DigestInfo, a bad padding byte, another block type, a shorter padding) is
+// refused, as crypto/rsa refuses it.
+func TestRS256RefusesOtherEncodings(t *testing.T) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := &rsaKey{n: newModulus(priv.N.Bytes()), e: big.NewInt(int64(priv.E)).Bytes()}
+	k := key.n.size
+	d := sha256.Sum256([]byte("message"))
+	encode := func(blockType byte, pad byte, padLen int, prefix string) []byte {
+		em := []byte{0, blockType}
+		for range padLen {
+			em = append(em, pad)
+		}
+		em = append(em, 0)
+		em = append(em, prefix...)
+		em = append(em, d[:]...)
+		for len(em) < k { // keep the length: shift the digest right
+			em = append([]byte{0}, em...)
+		}
+		return em
+	}
+	sign := func(em []byte) []byte { // raw RSA: em^d mod n
+		return new(big.Int).Exp(new(big.Int).SetBytes(em), priv.D, priv.N).FillBytes(make([]byte, k))
+	}
+	full := k - 3 - len(sha256DigestInfo) - len(d)
+	sha1Info := "\x30\x21\x30\x09\x06\x05\x2b\x0e\x03\x02\x1a\x05\x00\x04\x14" // SHA-1's, with a 32-byte digest after it
+	cases := []struct {
+		name string
+		em   []byte
+		ok   bool
+	}{
+		{"the encoding", encode(1, 0xff, full, sha256DigestInfo), true},
+		{"another DigestInfo", encode(1, 0xff, full+len(sha256DigestInfo)-len(sha1Info), sha1Info), false},
+		{"no DigestInfo", encode(1, 0xff, full+len(sha256DigestInfo), ""), false},
+		{"padding byte 0xfe", encode(1, 0xfe, full, sha256DigestInfo), false},
+		{"block type 2", encode(2, 0xff, full, sha256DigestInfo), false},
+		{"short padding", encode(1, 0xff, full-1, sha256DigestInfo), false},
+	}
+	for _, c := range cases {
+		sig := sign(c.em)
+		want := rsa.VerifyPKCS1v15(&priv.PublicKey, crypto.SHA256, d[:], sig) == nil
+		if got := verifyRS256(key, d[:], sig); got != c.ok || want != c.ok {
+			t.Errorf("%s: verifyRS256 = %v, crypto/rsa = %v, want %v", c.name, got, want, c.ok)
+		}
+	}
+}
+
+// TestRS256RefusesSignatureAboveModulus: s + n (same length, same s^e mod n)
+// is refused, as crypto/rsa refuses it: one token, one signature.
+func TestRS256RefusesSignatureAboveModulus(t *testing.T) {
+	limit := new(big.Int).Lsh(big.NewInt(1), 2048)
+	for range 4 {
+		priv, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := &rsaKey{n: newModulus(priv.N.Bytes()), e: big.NewInt(int64(priv.E)).Bytes()}
+		for i := range 64 {
+			d := sha256.Sum256([]byte{byte(i)})
+			sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, d[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			above := new(big.Int).Add(new(big.Int).SetBytes(sig), priv.N)
+			if above.Cmp(limit) >= 0 {
+				continue
+			}
+			if !verifyRS256(key, d[:], sig) {
+				t.Fatal("a valid signature did not verify")
+			}
+			if verifyRS256(key, d[:], above.FillBytes(make([]byte, 256))) {
+				t.Fatal("s + n verified")
+			}
+			return
+		}
+	}
+	t.Skip("no signature below 2^2048 - n in 256 tries")
+}
