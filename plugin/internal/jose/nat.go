@@ -2,6 +2,8 @@
 
 package jose
 
+import "math/bits"
+
 // Modular arithmetic on public values, for the two verifications that need
 // it: RSA's s^e mod n and ECDSA's scalar arithmetic modulo the P-256 order.
 // math/big and crypto/rsa would do it too, but they (with the formatting
@@ -34,13 +36,25 @@ func newModulus(b []byte) *modulus {
 		x *= 2 - md.m[0]*x
 	}
 	md.m0inv = -x
-	// R² mod m by doubling 1 modulo m, 64·n times.
+	// R mod m: 2^(bits-1) is below m; double it up to 2^(32n).
+	top := 32*(n-1) + bits.Len32(md.m[n-1])
 	r := make([]uint32, n)
-	r[0] = 1
-	for range 64 * n {
+	r[(top-1)/32] = 1 << ((top - 1) % 32)
+	for range 32*n - (top - 1) {
 		md.double(r)
 	}
-	md.rr = r
+	// R is 1 in Montgomery form and 2R is 2; raising 2 to the power 32n in
+	// that form gives 2^(32n)·R = R² mod m.
+	two := append([]uint32(nil), r...)
+	md.double(two)
+	rr, t := r, make([]uint32, n+2)
+	for k, bit := 32*n, bits.Len(uint(32*n))-1; bit >= 0; bit-- {
+		md.mulInto(rr, rr, rr, t)
+		if k>>bit&1 != 0 {
+			md.mulInto(rr, rr, two, t)
+		}
+	}
+	md.rr = rr
 	return md
 }
 
@@ -130,35 +144,40 @@ func (md *modulus) double(r []uint32) {
 
 // mul returns a·b·R⁻¹ mod m for a, b < m (CIOS Montgomery multiplication).
 func (md *modulus) mul(a, b []uint32) []uint32 {
-	n := len(md.m)
-	t := make([]uint32, n+2)
-	for i := range n {
-		var c uint64
-		bi := uint64(b[i])
-		for j := range n {
-			s := uint64(t[j]) + uint64(a[j])*bi + c
-			t[j], c = uint32(s), s>>32
-		}
-		s := uint64(t[n]) + c
-		t[n], t[n+1] = uint32(s), uint32(s>>32)
+	z := make([]uint32, len(md.m))
+	md.mulInto(z, a, b, make([]uint32, len(md.m)+2))
+	return z
+}
 
-		u := uint64(t[0] * md.m0inv)
-		s = uint64(t[0]) + u*uint64(md.m[0])
-		c = s >> 32
+// mulInto sets z = a·b·R⁻¹ mod m, using t (len(m)+2 limbs) as scratch; z may
+// be a or b. Each row adds a·b[i] and u·m, u chosen so that the low limb
+// cancels, in one pass (FIOS); t stays below 2m.
+func (md *modulus) mulInto(z, a, b, t []uint32) {
+	n := len(md.m)
+	m := md.m[:n]
+	a, b, t = a[:n], b[:n], t[:n+1]
+	clear(t)
+	for i := range n {
+		bi := uint64(b[i])
+		s1 := uint64(t[0]) + uint64(a[0])*bi
+		u := uint64(uint32(s1) * md.m0inv)
+		s2 := uint64(uint32(s1)) + u*uint64(m[0])
+		c1, c2 := s1>>32, s2>>32
 		for j := 1; j < n; j++ {
-			s = uint64(t[j]) + u*uint64(md.m[j]) + c
-			t[j-1], c = uint32(s), s>>32
+			s1 = uint64(t[j]) + uint64(a[j])*bi + c1
+			s2 = uint64(uint32(s1)) + u*uint64(m[j]) + c2
+			t[j-1] = uint32(s2)
+			c1, c2 = s1>>32, s2>>32
 		}
-		s = uint64(t[n]) + c
-		t[n-1] = uint32(s)
-		t[n] = t[n+1] + uint32(s>>32)
-		t[n+1] = 0
+		s1 = uint64(t[n]) + c1
+		s2 = uint64(uint32(s1)) + c2
+		t[n-1] = uint32(s2)
+		t[n] = uint32(s1>>32 + s2>>32)
 	}
-	// t < 2m: one subtraction at most.
-	if t[n] != 0 || !less(t[:n], md.m) {
-		sub(t[:n], md.m)
+	if t[n] != 0 || !less(t[:n], m) {
+		sub(t[:n], m)
 	}
-	return t[:n]
+	copy(z, t[:n])
 }
 
 // mulMod returns a·b mod m for a, b < m.
@@ -166,19 +185,28 @@ func (md *modulus) mulMod(a, b []uint32) []uint32 { return md.mul(md.mul(a, b), 
 
 // exp returns x^e mod m for x < m, e big-endian.
 func (md *modulus) exp(x []uint32, e []byte) []uint32 {
-	one := make([]uint32, len(md.m))
+	n := len(md.m)
+	t := make([]uint32, n+2)
+	one := make([]uint32, n)
 	one[0] = 1
-	xm := md.mul(x, md.rr)    // x·R
-	acc := md.mul(one, md.rr) // R, which is 1 in Montgomery form
+	xm := make([]uint32, n)
+	md.mulInto(xm, x, md.rr, t) // x·R
+	acc := make([]uint32, n)
+	md.mulInto(acc, one, md.rr, t) // R, which is 1 in Montgomery form
+	started := false               // no squaring of 1 for the leading zero bits
 	for _, b := range e {
 		for bit := 7; bit >= 0; bit-- {
-			acc = md.mul(acc, acc)
+			if started {
+				md.mulInto(acc, acc, acc, t)
+			}
 			if b>>bit&1 != 0 {
-				acc = md.mul(acc, xm)
+				md.mulInto(acc, acc, xm, t)
+				started = true
 			}
 		}
 	}
-	return md.mul(acc, one)
+	md.mulInto(acc, acc, one, t)
+	return acc
 }
 
 func isZero(x []uint32) bool {
