@@ -20,6 +20,9 @@ cd "$(dirname "$0")/.."
 # plugin/floor instead of the plugin: a bare module on the same SDK, adapter,
 # overlay and flags, which the benchmarks measure as their floor. Never ship
 # these.
+# WASM_STRIP=0 keeps the name section (function names) so that
+# `go run ./scripts/wasm-size OUT` can tell the bytes per Go package; never
+# ship such a module (the budget is for the stripped one).
 out=${1:-build/credgate.wasm}
 variant=${2:-}
 sdk_mod=github.com/tetratelabs/proxy-wasm-go-sdk
@@ -41,7 +44,7 @@ rm build/sdk/proxywasm/internal/abi_hostcalls.go build/sdk/proxywasm/internal/ab
 find build/sdk/proxywasm -name '*_test.go' -delete
 cp plugin/sdkabi/hostcalls_stdgo.go plugin/sdkabi/hostcalls2_stdgo.go plugin/sdkabi/exports_stdgo.go \
   build/sdk/proxywasm/internal/
-cp plugin/sdkabi/marker_stdgo.go build/sdk/proxywasm/
+cp plugin/sdkabi/marker_stdgo.go plugin/sdkabi/metrics_stdgo.go build/sdk/proxywasm/
 if [ "$variant" = "--unpinned" ]; then
   sed -i 's/^\tpinned = append(pinned, buf)$/\t_ = buf \/\/ negative control: not pinned/' build/sdk/proxywasm/internal/exports_stdgo.go
   grep -q "negative control: not pinned" build/sdk/proxywasm/internal/exports_stdgo.go || { echo "build-wasm: cannot unpin" >&2; exit 1; }
@@ -97,6 +100,34 @@ if ! grep -q 'credgate: unreachable' build/pretty/pretty.go || grep -q 'encoding
 fi
 echo "replace $pretty_mod $pretty_ver => ./pretty" >> build/wasm.work
 
+# gjson's stock modifier table ("@pretty", "@reverse", ...), built in an init,
+# keeps every modifier's code, and pretty's, in the module (about 90 KB), and
+# gjson (v1.20.1 here) ignores gjson.DisableModifiers (modifiers can only be turned
+# off at build time). No path the plugin evaluates comes from configuration
+# or a request (plugin/internal/config), so no modifier ever runs; the module
+# is built with a copy of gjson whose stock table is empty and whose
+# build-time switch (disableModifiers) is on. Native builds and tests use the
+# module as published.
+gjson_mod=github.com/tidwall/gjson
+gjson_ver=$(go list -m -f '{{.Version}}' "$gjson_mod")
+gjson_src=$(go list -m -f '{{.Dir}}' "$gjson_mod")
+if [ -z "$gjson_src" ] || [ ! -d "$gjson_src" ]; then
+  go mod download "$gjson_mod"
+  gjson_src=$(go list -m -f '{{.Dir}}' "$gjson_mod")
+fi
+rm -rf build/gjson
+mkdir -p build/gjson
+cp "$gjson_src/go.mod" "$gjson_src/LICENSE" "$gjson_src/gjson.go" build/gjson/
+chmod -R u+w build/gjson
+sed -i -e '/^\tstockModifiers = map\[string\]func(json, arg string) string{$/,/^\t}$/c\\tstockModifiers = map[string]func(json, arg string) string{} // credgate: no modifiers' \
+  -e 's/^var disableModifiers = "false"\( .*\)\?$/var disableModifiers = "true" \/\/ credgate: modifiers off/' build/gjson/gjson.go
+if ! grep -q 'credgate: no modifiers' build/gjson/gjson.go || ! grep -q 'credgate: modifiers off' build/gjson/gjson.go \
+  || grep -q '"pretty": *modPretty' build/gjson/gjson.go; then
+  echo "build-wasm: cannot turn off the modifiers of $gjson_mod $gjson_ver; update scripts/build-wasm.sh" >&2
+  exit 1
+fi
+echo "replace $gjson_mod $gjson_ver => ./gjson" >> build/wasm.work
+
 # The runtime's poll_oneoff import becomes a function inside the module that
 # answers as the newest Envoy does: no event, at once. The plugin lets the Go
 # scheduler run at the end of each stream (so the collector's workers run,
@@ -117,11 +148,16 @@ fi
 printf '{"Replace":{"%s":"%s"}}\n' "$rt_src" "$PWD/build/overlay/os_wasip1.go" > build/overlay.json
 echo "build-wasm: runtime overlay answers poll_oneoff in the module"
 
+ldflags='-s -w -buildid='
+if [ "${WASM_STRIP:-1}" = 0 ]; then
+  ldflags='-buildid='
+  echo "build-wasm: UNSTRIPPED build (WASM_STRIP=0), for scripts/wasm-size"
+fi
 echo "build-wasm: go build (GOOS=wasip1 GOARCH=wasm, c-shared)"
 start=$(date +%s.%N)
 GOWORK="$PWD/build/wasm.work" GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 \
   go build -buildmode=c-shared -trimpath -buildvcs=false -tags "$tags" -overlay build/overlay.json \
-  -ldflags='-s -w -buildid=' -o "$out" "$pkg"
+  -ldflags="$ldflags" -o "$out" "$pkg"
 end=$(date +%s.%N)
 size=$(stat -c %s "$out")
 sum=$(sha256sum "$out" | cut -c1-16)

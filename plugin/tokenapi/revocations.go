@@ -3,15 +3,35 @@
 package tokenapi
 
 import (
-	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
+
+// queryEscape is url.QueryEscape (tested against it). tokenapi depends on
+// the standard library alone, and net/url would link fmt into the module
+// (RATIONALE.md, module budget).
+func queryEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte("0123456789ABCDEF"[c>>4])
+			b.WriteByte("0123456789ABCDEF"[c&15])
+		}
+	}
+	return b.String()
+}
 
 // RevocationsPath is the feed's path for a follower at cursor: a long-poll
 // of wait (whole seconds) when wait is positive, a plain poll otherwise.
 func RevocationsPath(cursor string, wait time.Duration) string {
-	path := PathRevocations + "?" + RevocationsSince + "=" + url.QueryEscape(cursor)
+	path := PathRevocations + "?" + RevocationsSince + "=" + queryEscape(cursor)
 	if s := int(wait / time.Second); s > 0 {
 		path += "&" + RevocationsWait + "=" + strconv.Itoa(min(s, MaxRevocationsWait))
 	}

@@ -5,6 +5,7 @@ package tokenapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +88,17 @@ func TestRevocationsPath(t *testing.T) {
 			t.Errorf("RevocationsPath(%q, %v) = %q, want %q", c.cursor, c.wait, got, c.want)
 		}
 	}
+}
+
+// FuzzQueryEscape: the cursor is escaped as net/url escapes it.
+func FuzzQueryEscape(f *testing.F) {
+	for _, s := range []string{"", "abc-_.~", "a b+c", "%/?&=#", "é\x00\xff", "42:7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := tokenapi.PathRevocations + "?" + tokenapi.RevocationsSince + "=" + url.QueryEscape(s)
+		if got := tokenapi.RevocationsPath(s, 0); got != want {
+			t.Fatalf("RevocationsPath(%q) = %q, with net/url's escaping %q", s, got, want)
+		}
+	})
 }

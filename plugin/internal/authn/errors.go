@@ -4,7 +4,8 @@ package authn
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // Sentinel errors classify every denial. A DenyError wraps exactly one of
@@ -62,7 +63,7 @@ func Deny(kind error, reason, message string) *DenyError {
 
 // WithDetail returns e with the private detail set.
 func (e *DenyError) WithDetail(format string, args ...any) *DenyError {
-	e.Detail = fmt.Sprintf(format, args...)
+	e.Detail = textf.Sprintf(format, args...)
 	return e
 }
 

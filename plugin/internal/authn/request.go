@@ -3,8 +3,9 @@
 package authn
 
 import (
-	"net/url"
 	"strings"
+
+	"github.com/credgate/credgate/plugin/internal/urlq"
 )
 
 // MaxHeaderValue bounds the size of any single credential-bearing header value
@@ -96,7 +97,7 @@ type HeaderRequest struct {
 	path    string
 	rawQ    string
 	host    string
-	query   url.Values // by folded name
+	query   map[string][]string // by folded name
 	queryOK bool
 	parsedQ bool
 }
@@ -234,12 +235,12 @@ func (r *HeaderRequest) parseQuery() {
 	if r.rawQ == "" {
 		return
 	}
-	q, err := url.ParseQuery(r.rawQ)
+	q, err := urlq.ParseQuery(r.rawQ)
 	r.queryOK = err == nil
 	for k, vs := range q {
 		f := FoldQueryName(k)
 		if r.query == nil {
-			r.query = url.Values{}
+			r.query = map[string][]string{}
 		}
 		r.query[f] = append(r.query[f], vs...)
 	}

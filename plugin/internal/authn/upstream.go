@@ -3,8 +3,9 @@
 package authn
 
 import (
-	"net/url"
 	"strings"
+
+	"github.com/credgate/credgate/plugin/internal/urlq"
 )
 
 // HeaderSafe drops control characters from a value the plugin sets on the
@@ -39,7 +40,7 @@ func StripQuery(path, rawQuery string, names []string) string {
 	var kept []string
 	for _, part := range strings.Split(rawQuery, "&") {
 		key, _, _ := strings.Cut(part, "=")
-		if k, err := url.QueryUnescape(key); err == nil && contains(names, FoldQueryName(k)) {
+		if k, err := urlq.QueryUnescape(key); err == nil && contains(names, FoldQueryName(k)) {
 			continue
 		}
 		kept = append(kept, part)

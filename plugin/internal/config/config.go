@@ -7,7 +7,6 @@
 package config
 
 import (
-	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -19,14 +18,14 @@ import (
 	"github.com/credgate/credgate/plugin/internal/policy"
 	"github.com/credgate/credgate/plugin/internal/respond"
 	"github.com/credgate/credgate/plugin/internal/scheme"
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
-func init() {
-	// No gjson path the plugin evaluates is a modifier ("@reverse", ...):
-	// disabled, a configured name such as a claim can never run one, and the
-	// module's build drops what only modifiers reach (scripts/build-wasm.sh).
-	gjson.DisableModifiers = true
-}
+// No gjson path the plugin evaluates comes from the configuration or a
+// request (configured claim names are compared whole, scheme.claim), so no
+// gjson modifier ("@reverse", ...) can run. gjson no longer honours
+// gjson.DisableModifiers at run time; the module's build turns modifiers off
+// and drops their code (scripts/build-wasm.sh).
 
 // MaxSize bounds the configuration document.
 const MaxSize = 1 << 20
@@ -66,8 +65,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// errAt is the error at path. Not inlined: there is one call per error
+// path, and inlined it grows every parser.
+//
+//go:noinline
 func errAt(path, format string, args ...any) error {
-	return &Error{Path: path, Err: fmt.Errorf(format, args...)}
+	return &Error{Path: path, Err: textf.Errorf(format, args...)}
 }
 
 var topKeys = []string{"routes", "unmatched", "realm", "identity_header_prefix", "token_cluster", "cache"}
@@ -115,12 +118,12 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 		return nil, errAt("routes", "at least one route is required")
 	}
 	for i, r := range routes.Array() {
-		rt, err := parseRoute(fmt.Sprintf("routes[%d]", i), r, root, env)
+		rt, err := parseRoute(textf.Sprintf("routes[%d]", i), r, root, env)
 		if err != nil {
 			return nil, err
 		}
 		if rt.NeedsCluster() && cfg.Cluster == nil {
-			return nil, errAt(fmt.Sprintf("routes[%d].schemes", i), "a scheme of this route needs the token cluster: add a token_cluster section")
+			return nil, errAt(textf.Sprintf("routes[%d].schemes", i), "a scheme of this route needs the token cluster: add a token_cluster section")
 		}
 		cfg.Policy.Routes = append(cfg.Policy.Routes, rt)
 	}
@@ -261,7 +264,7 @@ func parseSchemes(path string, r, root gjson.Result, rt *policy.Route, env Env) 
 	}
 	seen := map[string]bool{}
 	for i, name := range names {
-		at := fmt.Sprintf("%s.schemes[%d]", path, i)
+		at := textf.Sprintf("%s.schemes[%d]", path, i)
 		build, ok := builders[name]
 		if !ok {
 			return errAt(at, "unknown scheme %q (known: %s)", name, keysOf(builders))
@@ -321,7 +324,7 @@ func parseMatch(path string, m gjson.Result, rt *policy.Route) error {
 	}
 	for i, meth := range rt.Methods {
 		if meth != strings.ToUpper(meth) || meth == "" {
-			return errAt(fmt.Sprintf("%s.methods[%d]", path, i), "methods are upper case, got %q", meth)
+			return errAt(textf.Sprintf("%s.methods[%d]", path, i), "methods are upper case, got %q", meth)
 		}
 	}
 	if rt.Hosts, err = stringList(path+".hosts", m.Get("hosts")); err != nil {
@@ -329,7 +332,7 @@ func parseMatch(path string, m gjson.Result, rt *policy.Route) error {
 	}
 	for i, h := range rt.Hosts {
 		if c := authn.CanonicalHost(h); c != h || c == "" {
-			return errAt(fmt.Sprintf("%s.hosts[%d]", path, i), "hosts are names without a port or trailing dot, in lower case: %q", h)
+			return errAt(textf.Sprintf("%s.hosts[%d]", path, i), "hosts are names without a port or trailing dot, in lower case: %q", h)
 		}
 	}
 	return nil
@@ -373,7 +376,7 @@ func checkBindings(routes []*policy.Route) error {
 			continue
 		}
 		if j, dup := seen[rt.EnvoyRoute]; dup {
-			return errAt(fmt.Sprintf("routes[%d].match.envoy_route", i), "Envoy route %q is already bound by routes[%d]", rt.EnvoyRoute, j)
+			return errAt(textf.Sprintf("routes[%d].match.envoy_route", i), "Envoy route %q is already bound by routes[%d]", rt.EnvoyRoute, j)
 		}
 		seen[rt.EnvoyRoute] = i
 	}
@@ -390,7 +393,7 @@ func stringList(path string, v gjson.Result) ([]string, error) {
 	var out []string
 	for i, e := range v.Array() {
 		if e.Type != gjson.String || e.String() == "" {
-			return nil, errAt(fmt.Sprintf("%s[%d]", path, i), "must be a non-empty string")
+			return nil, errAt(textf.Sprintf("%s[%d]", path, i), "must be a non-empty string")
 		}
 		out = append(out, e.String())
 	}

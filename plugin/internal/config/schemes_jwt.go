@@ -3,7 +3,6 @@
 package config
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/jose"
 	"github.com/credgate/credgate/plugin/internal/scheme"
+	"github.com/credgate/credgate/plugin/internal/textf"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -56,13 +56,13 @@ func buildJWT(b Build) (authn.Verifier, error) {
 			return nil, errAt("jwt.providers", "list at least one provider")
 		}
 		for i, p := range ps.Array() {
-			prov, err := parseProvider(fmt.Sprintf("jwt.providers[%d]", i), p, b.Env, true)
+			prov, err := parseProvider(textf.Sprintf("jwt.providers[%d]", i), p, b.Env, true)
 			if err != nil {
 				return nil, err
 			}
 			for k, o := range opts.Providers {
 				if o.Name == prov.Name {
-					return nil, errAt(fmt.Sprintf("jwt.providers[%d].name", i), "%q is already providers[%d]", prov.Name, k)
+					return nil, errAt(textf.Sprintf("jwt.providers[%d].name", i), "%q is already providers[%d]", prov.Name, k)
 				}
 			}
 			opts.Providers = append(opts.Providers, prov)
@@ -178,7 +178,7 @@ func parseHMACKeys(path string, keys gjson.Result, env Env) (*jose.Set, error) {
 	}
 	var list []*jose.Key
 	for i, k := range keys.Array() {
-		kp := fmt.Sprintf("%s[%d]", path, i)
+		kp := textf.Sprintf("%s[%d]", path, i)
 		if err := knownKeys(kp, k, []string{"kid", "alg", "secret", "secret_env"}); err != nil {
 			return nil, err
 		}
@@ -306,7 +306,7 @@ func parseClaimHeaders(path string, v gjson.Result) ([]scheme.ClaimHeader, error
 	}
 	var out []scheme.ClaimHeader
 	for i, e := range v.Array() {
-		ep := fmt.Sprintf("%s[%d]", path, i)
+		ep := textf.Sprintf("%s[%d]", path, i)
 		if err := knownKeys(ep, e, []string{"claim", "header"}); err != nil {
 			return nil, err
 		}

@@ -3,10 +3,9 @@
 package config
 
 import (
-	"fmt"
-
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/scheme"
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 var oauth2Keys = []string{"access_type", "require_visitorcode", "require_customercode", "require_one_of_codes",
@@ -56,10 +55,10 @@ func oneOfCodes(o schemeOptions) ([]string, error) {
 	for i, c := range codes {
 		switch {
 		case c != scheme.VisitorCodeParam && c != scheme.CustomerCodeParam:
-			return nil, errAt(fmt.Sprintf("%s[%d]", path, i), "unknown binding code %q (want %q or %q)",
+			return nil, errAt(textf.Sprintf("%s[%d]", path, i), "unknown binding code %q (want %q or %q)",
 				c, scheme.VisitorCodeParam, scheme.CustomerCodeParam)
 		case contains(codes[:i], c):
-			return nil, errAt(fmt.Sprintf("%s[%d]", path, i), "binding code %q is listed twice", c)
+			return nil, errAt(textf.Sprintf("%s[%d]", path, i), "binding code %q is listed twice", c)
 		}
 	}
 	return codes, nil

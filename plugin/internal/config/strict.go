@@ -4,11 +4,12 @@ package config
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // maxDepth bounds the nesting of the configuration document; a real one is
@@ -46,7 +47,7 @@ func duplicates(data []byte, path string, v gjson.Result, depth int) error {
 	if v.IsArray() {
 		i := 0
 		v.ForEach(func(_, e gjson.Result) bool {
-			err = duplicates(data, fmt.Sprintf("%s[%d]", path, i), e, depth+1)
+			err = duplicates(data, textf.Sprintf("%s[%d]", path, i), e, depth+1)
 			i++
 			return err == nil
 		})

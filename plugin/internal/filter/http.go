@@ -13,6 +13,7 @@ import (
 	"github.com/credgate/credgate/plugin/internal/config"
 	"github.com/credgate/credgate/plugin/internal/policy"
 	"github.com/credgate/credgate/plugin/internal/respond"
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 type httpContext struct {
@@ -31,7 +32,7 @@ type httpContext struct {
 func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	defer func() {
 		if r := recover(); r != nil {
-			proxywasm.LogCriticalf("credgate: internal error: %v", r)
+			proxywasm.LogCritical(textf.Sprintf("credgate: internal error: %v", r))
 			h.reply(respond.Internal())
 			action = types.ActionPause
 		}
@@ -166,18 +167,18 @@ func (h *httpContext) deny(rt *policy.Route, scheme string, id *authn.Identity, 
 		style, name, route = rt.Style, rt.Name, rt.Name
 	}
 	if err := publish(route, scheme, id, d.Reason); err != nil {
-		proxywasm.LogWarnf("credgate: cannot publish the decision: %v", err)
+		proxywasm.LogWarn(textf.Sprintf("credgate: cannot publish the decision: %v", err))
 	}
 	if scheme == "" {
 		scheme = "-"
 	}
-	proxywasm.LogWarnf("credgate: deny route=%s scheme=%s status=%d reason=%s detail=%q", name, scheme, d.Status, d.Reason, d.Detail)
+	proxywasm.LogWarn(textf.Sprintf("credgate: deny route=%s scheme=%s status=%d reason=%s detail=%q", name, scheme, d.Status, d.Reason, d.Detail))
 	h.reply(respond.Deny(style, h.cfg.Policy.Realm, d))
 }
 
 func (h *httpContext) reply(r respond.Response) {
 	if err := proxywasm.SendHttpResponse(uint32(r.Status), r.Headers, r.Body, -1); err != nil {
-		proxywasm.LogCriticalf("credgate: cannot send local response: %v", err)
+		proxywasm.LogCritical(textf.Sprintf("credgate: cannot send local response: %v", err))
 	}
 }
 

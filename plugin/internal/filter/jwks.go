@@ -13,6 +13,7 @@ import (
 	"github.com/credgate/credgate/plugin/internal/policy"
 	"github.com/credgate/credgate/plugin/internal/respond"
 	"github.com/credgate/credgate/plugin/internal/scheme"
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // refreshKeys, on each tick, ends fetches whose answer is lost and starts
@@ -47,7 +48,7 @@ func (h *httpContext) awaitKeys(rt *policy.Route, req *authn.HeaderRequest, d *a
 func (h *httpContext) decideAgain(rt *policy.Route, req *authn.HeaderRequest) {
 	defer func() {
 		if r := recover(); r != nil {
-			proxywasm.LogCriticalf("credgate: internal error: %v", r)
+			proxywasm.LogCritical(textf.Sprintf("credgate: internal error: %v", r))
 			h.reply(respond.Internal())
 		}
 	}()
@@ -78,7 +79,7 @@ func (p *pluginContext) fetchKeys(src *scheme.JWKSSource) bool {
 	_, err := proxywasm.DispatchHttpCall(src.Cluster, headers, nil, nil, uint32(src.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) { p.keysFetched(src, numHeaders, bodySize) })
 	if err != nil {
-		proxywasm.LogWarnf("credgate: key set fetch not sent: provider=%s cluster=%s: %v", src.Provider, src.Cluster, err)
+		proxywasm.LogWarn(textf.Sprintf("credgate: key set fetch not sent: provider=%s cluster=%s: %v", src.Provider, src.Cluster, err))
 		src.Done(nil, err, p.now())
 		p.metrics.inc("credgate.jwks.errors")
 		return false
@@ -96,7 +97,7 @@ func (p *pluginContext) keysFetched(src *scheme.JWKSSource, numHeaders, bodySize
 func (p *pluginContext) keysDone(src *scheme.JWKSSource, body []byte, err error) {
 	if err = src.Done(body, err, p.now()); err != nil {
 		p.metrics.inc("credgate.jwks.errors")
-		proxywasm.LogWarnf("credgate: key set fetch failed: provider=%s: %v", src.Provider, err)
+		proxywasm.LogWarn(textf.Sprintf("credgate: key set fetch failed: provider=%s: %v", src.Provider, err))
 	} else {
 		p.metrics.inc("credgate.jwks.fetches")
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/credgate/credgate/plugin/internal/gcguard"
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // memCheckEvery is how many streams pass between two memory checks.
@@ -24,7 +25,7 @@ func (p *pluginContext) afterStream() {
 func (p *pluginContext) checkMemory() {
 	defer func() {
 		if r := recover(); r != nil {
-			proxywasm.LogErrorf("credgate: cannot publish memory stats: %v", r)
+			proxywasm.LogError(textf.Sprintf("credgate: cannot publish memory stats: %v", r))
 		}
 	}()
 	p.publishMemory()
@@ -43,8 +44,8 @@ func (p *pluginContext) publishMemory() {
 	prefix := "credgate.vm." + p.slot.Name() + "."
 	if corrected {
 		p.metrics.inc(prefix + "gc_corrections")
-		proxywasm.LogWarnf("credgate: the Go collector was stuck; ran a full collection (heap %d bytes, goal %d, linear memory %d)",
-			s.HeapBytes, s.HeapGoal, s.LinearMemory)
+		proxywasm.LogWarn(textf.Sprintf("credgate: the Go collector was stuck; ran a full collection (heap %d bytes, goal %d, linear memory %d)",
+			s.HeapBytes, s.HeapGoal, s.LinearMemory))
 	}
 	p.metrics.set(prefix+"heap_bytes", s.HeapBytes)
 	p.metrics.set(prefix+"heap_goal_bytes", s.HeapGoal)

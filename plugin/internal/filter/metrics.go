@@ -13,6 +13,13 @@ import (
 	"github.com/credgate/credgate/plugin/internal/statname"
 )
 
+// Metric kinds, as the host numbers them.
+const (
+	metricCounter   = 0
+	metricGauge     = 1
+	metricHistogram = 2
+)
+
 // metrics defines the plugin's stats lazily, on first use; package statname
 // lists and shapes their names.
 type metrics struct {
@@ -32,21 +39,21 @@ func newMetrics() metrics {
 func (m *metrics) set(name string, v uint64) {
 	g, ok := m.gauges[name]
 	if !ok {
-		g = proxywasm.DefineGaugeMetric(name)
+		g = proxywasm.MetricGauge(defineMetric(metricGauge, name))
 		m.gauges[name] = g
 	}
-	if d := int64(v) - g.Value(); d != 0 {
-		g.Add(d)
+	if d := int64(v) - int64(metricValue(uint32(g))); d != 0 {
+		metricAdd(uint32(g), d)
 	}
 }
 
 func (m *metrics) add(name string, n uint64) {
 	c, ok := m.counters[name]
 	if !ok {
-		c = proxywasm.DefineCounterMetric(name)
+		c = proxywasm.MetricCounter(defineMetric(metricCounter, name))
 		m.counters[name] = c
 	}
-	c.Increment(n)
+	metricAdd(uint32(c), int64(n))
 }
 
 func (m *metrics) inc(name string) { m.add(name, 1) }
@@ -57,10 +64,10 @@ func (m *metrics) request(rt *policy.Route, scheme, outcome string) {
 	k := requestStat{rt, scheme, outcome}
 	c, ok := m.requests[k]
 	if !ok {
-		c = proxywasm.DefineCounterMetric(statname.Request(routeLabel(rt), scheme, outcome))
+		c = proxywasm.MetricCounter(defineMetric(metricCounter, statname.Request(routeLabel(rt), scheme, outcome)))
 		m.requests[k] = c
 	}
-	c.Increment(1)
+	metricAdd(uint32(c), 1)
 }
 
 // requestStat is one counter of request: a route (nil: none), the deciding
@@ -77,10 +84,10 @@ func (m *metrics) denial(rt *policy.Route, d *authn.DenyError) {
 
 func (m *metrics) latency(d time.Duration) {
 	if m.latHist == nil {
-		h := proxywasm.DefineHistogramMetric("credgate.cluster.latency_ms")
+		h := proxywasm.MetricHistogram(defineMetric(metricHistogram, "credgate.cluster.latency_ms"))
 		m.latHist = &h
 	}
-	m.latHist.Record(uint64(d.Milliseconds()))
+	metricRecord(uint32(*m.latHist), uint64(d.Milliseconds()))
 }
 
 func routeLabel(rt *policy.Route) string {

@@ -4,7 +4,6 @@ package filter
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -15,6 +14,7 @@ import (
 	"github.com/credgate/credgate/plugin/internal/policy"
 	"github.com/credgate/credgate/plugin/internal/respond"
 	"github.com/credgate/credgate/plugin/internal/scheme"
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // remote answers a verifier's lookup from the caches or the token cluster.
@@ -51,7 +51,7 @@ func (h *httpContext) resume(rt *policy.Route, req *authn.HeaderRequest, rv auth
 	lk *authn.Lookup, a *authn.Answer, mark cache.Mark, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			proxywasm.LogCriticalf("credgate: internal error: %v", r)
+			proxywasm.LogCritical(textf.Sprintf("credgate: internal error: %v", r))
 			h.reply(respond.Internal())
 		}
 	}()
@@ -81,8 +81,8 @@ func (h *httpContext) unavailable(rt *policy.Route, req *authn.HeaderRequest, rv
 	if rt.FailStale && !lk.NoCache {
 		if e, st := p.cache.GetBytes(lk.AppendKey(p.key[:0]), now); st != cache.Missing && e.Answer.Active {
 			p.metrics.inc("credgate.cache.stale")
-			proxywasm.LogWarnf("credgate: token cluster unavailable, serving a cached answer: route=%s scheme=%s cause=%v",
-				rt.Name, rv.Name(), cause)
+			proxywasm.LogWarn(textf.Sprintf("credgate: token cluster unavailable, serving a cached answer: route=%s scheme=%s cause=%v",
+				rt.Name, rv.Name(), cause))
 			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
 		}
 	}
@@ -137,7 +137,7 @@ func (p *pluginContext) refresh(lk *authn.Lookup, trace [][2]string) {
 		}
 	})
 	if err != nil {
-		proxywasm.LogWarnf("credgate: background refresh not sent: %v", err)
+		proxywasm.LogWarn(textf.Sprintf("credgate: background refresh not sent: %v", err))
 	}
 }
 
@@ -192,13 +192,13 @@ func callBody(numHeaders, bodySize, max int) ([]byte, error) {
 	}
 	switch {
 	case status != "200":
-		return nil, fmt.Errorf("answered %q", status)
+		return nil, textf.Errorf("answered %q", status)
 	case bodySize > max:
 		return nil, errTooBig
 	}
 	body, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
 	if err != nil && err != types.ErrorStatusNotFound {
-		return nil, fmt.Errorf("cannot read the answer: %w", err)
+		return nil, textf.Errorf("cannot read the answer: %w", err)
 	}
 	return body, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/credgate/credgate/plugin/internal/cache"
 	"github.com/credgate/credgate/plugin/internal/scheme"
+	"github.com/credgate/credgate/plugin/internal/textf"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -48,7 +49,7 @@ func (p *pluginContext) pollRevocations() {
 	}
 	_, err := proxywasm.DispatchHttpCall(c.Name, headers, nil, nil, uint32(timeout.Milliseconds()), p.onRevocations)
 	if err != nil {
-		proxywasm.LogWarnf("credgate: revocation poll not sent: %v", err)
+		proxywasm.LogWarn(textf.Sprintf("credgate: revocation poll not sent: %v", err))
 		return
 	}
 	p.revoke.inFlight = true
@@ -80,7 +81,7 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	p.revoke.Advance(next, now, p.revoked.Keep)
 	if evicted > 0 {
 		p.metrics.add("credgate.revocations.evicted", uint64(evicted))
-		proxywasm.LogInfof("credgate: revocation feed evicted %d cached answers", evicted)
+		proxywasm.LogInfo(textf.Sprintf("credgate: revocation feed evicted %d cached answers", evicted))
 	}
 }
 
@@ -95,8 +96,8 @@ func (p *pluginContext) restartFeed(next string, now time.Time) {
 	}
 	dropped := p.cache.Clear()
 	p.metrics.inc("credgate.revocations.behind")
-	proxywasm.LogWarnf("credgate: revocation feed: position %s fell behind the compacted feed (or the feed was reset); dropped %d cached answers, following again from %q",
-		was, dropped, next)
+	proxywasm.LogWarn(textf.Sprintf("credgate: revocation feed: position %s fell behind the compacted feed (or the feed was reset); dropped %d cached answers, following again from %q",
+		was, dropped, next))
 }
 
 // followsFeed reports whether revocation polling is configured.

@@ -10,6 +10,7 @@ import (
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/cache"
 	"github.com/credgate/credgate/plugin/internal/slots"
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // The proxy's shared data is visible to every VM (worker) of the plugin.
@@ -73,7 +74,7 @@ func (g sharedReplay) FirstUse(key string, until int64) bool {
 	case slots.First:
 		return true
 	case slots.Full:
-		proxywasm.LogWarnf("credgate: every replay slot holds a live value (cache.replay_slots %d); refusing", replayTable.Size)
+		proxywasm.LogWarn(textf.Sprintf("credgate: every replay slot holds a live value (cache.replay_slots %d); refusing", replayTable.Size))
 	}
 	return false
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/credgate/credgate/plugin/internal/cache"
 	"github.com/credgate/credgate/plugin/internal/config"
 	"github.com/credgate/credgate/plugin/internal/gcguard"
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // NewVMContext returns the plugin's VM context, reading the proxy's clock.
@@ -56,12 +57,12 @@ type pluginContext struct {
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	data, err := proxywasm.GetPluginConfiguration()
 	if err != nil && err != types.ErrorStatusNotFound {
-		proxywasm.LogCriticalf("credgate: cannot read the plugin configuration: %v", err)
+		proxywasm.LogCritical(textf.Sprintf("credgate: cannot read the plugin configuration: %v", err))
 		return types.OnPluginStartStatusFailed
 	}
 	cfg, err := config.ParseEnv(data, config.Env{Replay: sharedReplay{now: p.now}, Getenv: os.Getenv})
 	if err != nil {
-		proxywasm.LogCriticalf("credgate: invalid configuration: %v", err)
+		proxywasm.LogCritical(textf.Sprintf("credgate: invalid configuration: %v", err))
 		return types.OnPluginStartStatusFailed
 	}
 	p.cfg = cfg
@@ -73,11 +74,11 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	answerTable.Size, replayTable.Size = uint32(cfg.Cache.SharedSlots), uint32(cfg.Cache.ReplaySlots)
 	if tick := cfg.TickPeriod(); tick > 0 {
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tick / time.Millisecond)); err != nil {
-			proxywasm.LogCriticalf("credgate: cannot schedule revocation polling: %v", err)
+			proxywasm.LogCritical(textf.Sprintf("credgate: cannot schedule revocation polling: %v", err))
 			return types.OnPluginStartStatusFailed
 		}
 	}
-	proxywasm.LogInfof("credgate: configured %d routes", len(cfg.Policy.Routes))
+	proxywasm.LogInfo(textf.Sprintf("credgate: configured %d routes", len(cfg.Policy.Routes)))
 	return types.OnPluginStartStatusOK
 }
 

@@ -4,11 +4,12 @@ package jose
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // Errors of Validate, tested with errors.Is.
@@ -46,7 +47,7 @@ func Validate(claims []byte, e Expectations, now time.Time) (Times, error) {
 		return t, err
 	}
 	if !ok {
-		return t, fmt.Errorf("%w: exp is required", ErrClaims)
+		return t, textf.Errorf("%w: exp is required", ErrClaims)
 	}
 	t.Expiry = exp
 	nbf, hasNbf, err := numericDate(c, "nbf")
@@ -62,17 +63,17 @@ func Validate(claims []byte, e Expectations, now time.Time) (Times, error) {
 	}
 	if e.Issuer != "" {
 		if iss := c.Get("iss"); iss.Type != gjson.String || iss.Str != e.Issuer {
-			return t, fmt.Errorf("%w: iss is not %q", ErrClaims, e.Issuer)
+			return t, textf.Errorf("%w: iss is not %q", ErrClaims, e.Issuer)
 		}
 	}
 	if len(e.Audiences) > 0 && !audienceMatches(c.Get("aud"), e.Audiences) {
-		return t, fmt.Errorf("%w: aud does not name this audience", ErrClaims)
+		return t, textf.Errorf("%w: aud does not name this audience", ErrClaims)
 	}
 	if err := t.Check(now, e.Leeway); err != nil {
 		return t, err
 	}
 	if hasIat && now.Add(e.Leeway).Before(iat) {
-		return t, fmt.Errorf("%w: issued in the future", ErrNotYetValid)
+		return t, textf.Errorf("%w: issued in the future", ErrNotYetValid)
 	}
 	return t, nil
 }
@@ -95,11 +96,11 @@ func numericDate(c gjson.Result, name string) (time.Time, bool, error) {
 		return time.Time{}, false, nil
 	}
 	if v.Type != gjson.Number {
-		return time.Time{}, false, fmt.Errorf("%w: %s is not a number", ErrClaims, name)
+		return time.Time{}, false, textf.Errorf("%w: %s is not a number", ErrClaims, name)
 	}
 	f := v.Num
 	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
-		return time.Time{}, false, fmt.Errorf("%w: %s is out of range", ErrClaims, name)
+		return time.Time{}, false, textf.Errorf("%w: %s is out of range", ErrClaims, name)
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), true, nil

@@ -312,7 +312,7 @@ func TestP256AgainstStandardLibrary(t *testing.T) {
 	}
 	// r or s of zero or at least the group order are refused.
 	d := sha256.Sum256([]byte("x"))
-	n := p256N.FillBytes(make([]byte, 32))
+	n := elliptic.P256().Params().N.FillBytes(make([]byte, 32))
 	for _, rs := range [][2][]byte{{make([]byte, 32), n}, {n, n}, {make([]byte, 32), make([]byte, 32)}} {
 		if verifyP256(key.ec, d[:], rs[0], rs[1]) {
 			t.Error("degenerate signature accepted")

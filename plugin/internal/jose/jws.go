@@ -3,18 +3,16 @@
 package jose
 
 import (
-	"crypto"
 	"crypto/ed25519"
 	"crypto/hmac"
-	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
-	"fmt"
-	"math/big"
 	"strings"
 
 	"filippo.io/nistec"
 	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // MaxTokenBytes bounds a compact token.
@@ -53,33 +51,33 @@ type Token struct {
 // parameters of the wrong type.
 func Parse(raw string) (*Token, error) {
 	if len(raw) > MaxTokenBytes {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenBytes)
+		return nil, textf.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenBytes)
 	}
 	h, rest, ok1 := strings.Cut(raw, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 || h == "" || p == "" {
-		return nil, fmt.Errorf("%w: not three segments", ErrMalformed)
+		return nil, textf.Errorf("%w: not three segments", ErrMalformed)
 	}
 	header, err := b64.DecodeString(h)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url", ErrMalformed)
+		return nil, textf.Errorf("%w: header is not base64url", ErrMalformed)
 	}
 	claims, err := b64.DecodeString(p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
+		return nil, textf.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
 	sig, err := b64.DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+		return nil, textf.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
 	if len(header) > maxHeaderBytes {
-		return nil, fmt.Errorf("%w: header is longer than %d bytes", ErrMalformed, maxHeaderBytes)
+		return nil, textf.Errorf("%w: header is longer than %d bytes", ErrMalformed, maxHeaderBytes)
 	}
 	if err := object(header, maxHeaderMembers); err != nil {
-		return nil, fmt.Errorf("%w: header %v", ErrMalformed, err)
+		return nil, textf.Errorf("%w: header %v", ErrMalformed, err)
 	}
 	if err := object(claims, maxClaimMembers); err != nil {
-		return nil, fmt.Errorf("%w: payload %v", ErrMalformed, err)
+		return nil, textf.Errorf("%w: payload %v", ErrMalformed, err)
 	}
 	t := &Token{Raw: raw, Claims: claims, signingInput: raw[:len(h)+1+len(p)], signature: sig}
 	var herr error
@@ -95,7 +93,7 @@ func Parse(raw string) (*Token, error) {
 			t.HasTyp = true
 		case "crit":
 			// RFC 7515 §4.1.11: refuse extensions not understood; none are.
-			herr = fmt.Errorf("%w: crit is not supported", ErrHeader)
+			herr = textf.Errorf("%w: crit is not supported", ErrHeader)
 		}
 		return herr == nil
 	})
@@ -104,21 +102,21 @@ func Parse(raw string) (*Token, error) {
 	}
 	switch t.Alg {
 	case "":
-		return nil, fmt.Errorf("%w: alg is required", ErrHeader)
+		return nil, textf.Errorf("%w: alg is required", ErrHeader)
 	case HS256, RS256, ES256, EdDSA:
 	default:
 		// "none" included: an unsigned token is never accepted.
-		return nil, fmt.Errorf("%w: alg %q is not accepted", ErrHeader, truncate(t.Alg))
+		return nil, textf.Errorf("%w: alg %q is not accepted", ErrHeader, truncate(t.Alg))
 	}
 	if len(sig) == 0 {
-		return nil, fmt.Errorf("%w: no signature", ErrMalformed)
+		return nil, textf.Errorf("%w: no signature", ErrMalformed)
 	}
 	return t, nil
 }
 
 func stringParam(name string, v gjson.Result) (string, error) {
 	if v.Type != gjson.String {
-		return "", fmt.Errorf("%w: %s is not a string", ErrHeader, name)
+		return "", textf.Errorf("%w: %s is not a string", ErrHeader, name)
 	}
 	return v.Str, nil
 }
@@ -149,7 +147,7 @@ func object(doc []byte, max int) error {
 	var err error
 	r.ForEach(func(k, _ gjson.Result) bool {
 		if n == max {
-			err = fmt.Errorf("has more than %d members", max)
+			err = textf.Errorf("has more than %d members", max)
 			return false
 		}
 		if n < len(few) {
@@ -183,7 +181,7 @@ func object(doc []byte, max int) error {
 // own algorithm: the routine follows the key, never the token.
 func (t *Token) Verify(k *Key) error {
 	if k == nil || t.Alg != k.Alg {
-		return fmt.Errorf("%w: alg %s does not match the key (%s)", ErrSignature, truncate(t.Alg), algOf(k))
+		return textf.Errorf("%w: alg %s does not match the key (%s)", ErrSignature, truncate(t.Alg), algOf(k))
 	}
 	var ok bool
 	switch {
@@ -193,7 +191,7 @@ func (t *Token) Verify(k *Key) error {
 		ok = hmac.Equal(mac.Sum(nil), t.signature)
 	case k.rsa != nil && k.Alg == RS256:
 		d := sha256.Sum256([]byte(t.signingInput))
-		ok = rsa.VerifyPKCS1v15(k.rsa, crypto.SHA256, d[:], t.signature) == nil
+		ok = verifyRS256(k.rsa, d[:], t.signature)
 	case k.ec != nil && k.Alg == ES256:
 		// RFC 7518 §3.4: R || S, each 32 bytes, not ASN.1.
 		if len(t.signature) == 64 {
@@ -216,8 +214,44 @@ func algOf(k *Key) string {
 	return k.Alg
 }
 
-// p256N is the order of the P-256 group.
-var p256N, _ = new(big.Int).SetString("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16)
+// sha256DigestInfo is the DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2).
+const sha256DigestInfo = "\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20"
+
+// verifyRS256 is RSASSA-PKCS1-v1_5 verification (RFC 8017 §8.2.2) of a
+// SHA-256 digest, as crypto/rsa.VerifyPKCS1v15 does it: the signature is
+// exactly the modulus's length and below it, and s^e mod n must equal the
+// one encoding of the digest, compared whole (no parsing of the padding).
+func verifyRS256(k *rsaKey, digest, sig []byte) bool {
+	n := k.n
+	if len(sig) != n.size || n.size < len(sha256DigestInfo)+len(digest)+11 {
+		return false
+	}
+	s, ok := n.fromBytes(sig)
+	if !ok {
+		return false
+	}
+	em := n.bytes(n.exp(s, k.e))
+	want := make([]byte, 0, n.size)
+	want = append(want, 0, 1)
+	for range n.size - 3 - len(sha256DigestInfo) - len(digest) {
+		want = append(want, 0xff)
+	}
+	want = append(want, 0)
+	want = append(want, sha256DigestInfo...)
+	want = append(want, digest...)
+	return string(em) == string(want)
+}
+
+// p256Order is n, the order of the P-256 group, and p256OrderMinus2 is
+// n-2, the exponent that inverts modulo the prime n (Fermat).
+var (
+	p256Order = newModulus([]byte{
+		0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51})
+	p256OrderMinus2 = []byte{
+		0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x4f}
+)
 
 // verifyP256 is ECDSA verification (FIPS 186-5 §6.4.2) over P-256 for a
 // SHA-256 digest. It is built on nistec's P-256 arithmetic alone, so the
@@ -225,23 +259,25 @@ var p256N, _ = new(big.Int).SetString("ffffffff00000000ffffffffffffffffbce6faada
 // values are involved, so variable-time scalar arithmetic is fine. Tests
 // check it against crypto/ecdsa.
 func verifyP256(pub *nistec.P256Point, digest, rb, sb []byte) bool {
-	r, s := new(big.Int).SetBytes(rb), new(big.Int).SetBytes(sb)
-	if r.Sign() == 0 || s.Sign() == 0 || r.Cmp(p256N) >= 0 || s.Cmp(p256N) >= 0 {
+	n := p256Order
+	r, okR := n.fromBytes(rb)
+	s, okS := n.fromBytes(sb)
+	if !okR || !okS || isZero(r) || isZero(s) {
 		return false
 	}
-	// A 256-bit digest needs no truncation for a 256-bit order.
-	e := new(big.Int).SetBytes(digest)
-	w := new(big.Int).ModInverse(s, p256N)
-	u1 := e.Mul(e, w)
-	u1.Mod(u1, p256N)
-	u2 := new(big.Int).Mul(r, w)
-	u2.Mod(u2, p256N)
-	var b1, b2 [32]byte
-	p1, err := nistec.NewP256Point().ScalarBaseMult(u1.FillBytes(b1[:]))
+	// A 256-bit digest needs no truncation for a 256-bit order, and is
+	// below 2n, as is the x coordinate below.
+	e, ok := n.reduceOnce(digest)
+	if !ok {
+		return false
+	}
+	w := n.exp(s, p256OrderMinus2)
+	u1, u2 := n.mulMod(e, w), n.mulMod(r, w)
+	p1, err := nistec.NewP256Point().ScalarBaseMult(n.bytes(u1))
 	if err != nil {
 		return false
 	}
-	p2, err := nistec.NewP256Point().ScalarMult(pub, u2.FillBytes(b2[:]))
+	p2, err := nistec.NewP256Point().ScalarMult(pub, n.bytes(u2))
 	if err != nil {
 		return false
 	}
@@ -249,6 +285,6 @@ func verifyP256(pub *nistec.P256Point, digest, rb, sb []byte) bool {
 	if err != nil {
 		return false
 	}
-	v := new(big.Int).SetBytes(x)
-	return v.Mod(v, p256N).Cmp(r) == 0
+	v, ok := n.reduceOnce(x)
+	return ok && string(n.bytes(v)) == string(n.bytes(r))
 }

@@ -2,9 +2,10 @@
 
 // Package jose verifies compact JWS tokens (RFC 7515) signed with HS256,
 // RS256, ES256 or EdDSA (Ed25519), and reads keys from JSON Web Key sets
-// (RFC 7517). It is built on the standard library's crypto packages and gjson
-// only: no X.509, no network code, no reflection-based JSON, so the Wasm module
-// stays small.
+// (RFC 7517). It is built on the standard library's hashes, HMAC and Ed25519,
+// nistec's P-256 and gjson, with its own modular arithmetic for RSA and the
+// ECDSA scalars (nat.go): no X.509, no crypto/rsa or math/big, no network
+// code, no reflection-based JSON, so the Wasm module stays small.
 //
 // Every key is pinned to one algorithm, derived from its key type when the JWK
 // names none; a token is checked only with a key whose algorithm equals the
@@ -15,14 +16,14 @@ package jose
 
 import (
 	"crypto/ed25519"
-	"crypto/rsa"
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"math/big"
+	"math/bits"
 
 	"filippo.io/nistec"
 	"github.com/tidwall/gjson"
+
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // Algorithms accepted, by their JWS "alg" names.
@@ -56,11 +57,22 @@ type Key struct {
 	Alg string
 
 	secret []byte
-	rsa    *rsa.PublicKey
+	rsa    *rsaKey
 	ec     *nistec.P256Point
 	ecRaw  []byte // uncompressed point, for comparison
 	ed     ed25519.PublicKey
 }
+
+// rsaKey is an RSA public key: the modulus, ready for verification, and the
+// exponent, big-endian and minimal (at most 4 bytes, odd, at least 3).
+type rsaKey struct {
+	n   *modulus
+	e   []byte
+	raw string // the modulus's bytes, for comparison
+}
+
+// bitLen is the length in bits of big-endian b, whose first byte is not 0.
+func bitLen(b []byte) int { return 8*len(b) - bits.LeadingZeros8(b[0]) }
 
 // Symmetric reports whether the key is an HMAC secret.
 func (k *Key) Symmetric() bool { return k.secret != nil }
@@ -68,7 +80,7 @@ func (k *Key) Symmetric() bool { return k.secret != nil }
 // NewHMACKey returns an HS256 key.
 func NewHMACKey(id string, secret []byte) (*Key, error) {
 	if len(secret) < MinHMACKey {
-		return nil, fmt.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
+		return nil, textf.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
 	}
 	return &Key{ID: id, Alg: HS256, secret: append([]byte(nil), secret...)}, nil
 }
@@ -90,7 +102,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 			return "", nil
 		}
 		if v.Type != gjson.String {
-			return "", fmt.Errorf("%s must be a string", name)
+			return "", textf.Errorf("%s must be a string", name)
 		}
 		return v.Str, nil
 	}
@@ -100,11 +112,11 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 			return nil, err
 		}
 		if s == "" {
-			return nil, fmt.Errorf("%s is required", name)
+			return nil, textf.Errorf("%s is required", name)
 		}
 		out, err := b64.DecodeString(s)
 		if err != nil {
-			return nil, fmt.Errorf("%s is not base64url without padding", name)
+			return nil, textf.Errorf("%s is not base64url without padding", name)
 		}
 		return out, nil
 	}
@@ -123,7 +135,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 	if use, err := str("use"); err != nil {
 		return nil, err
 	} else if use != "" && use != "sig" {
-		return nil, fmt.Errorf("use %q is not sig", truncate(use))
+		return nil, textf.Errorf("use %q is not sig", truncate(use))
 	}
 	if ops := jwk.Get("key_ops"); ops.Exists() {
 		verify := false
@@ -146,7 +158,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 			return nil, err
 		}
 		if len(secret) < MinHMACKey {
-			return nil, fmt.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
+			return nil, textf.Errorf("an HS256 secret must be at least %d bytes", MinHMACKey)
 		}
 		k.secret = secret
 	case "RSA":
@@ -169,17 +181,20 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 		if exp < 3 || exp%2 == 0 || exp > 1<<31-1 {
 			return nil, errors.New("e is not an odd exponent of at least 3")
 		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}
-		if bits := pub.N.BitLen(); bits < MinRSABits || bits > MaxRSABits {
-			return nil, fmt.Errorf("an RSA modulus of %d bits is outside %d-%d", bits, MinRSABits, MaxRSABits)
+		if bits := bitLen(n); bits < MinRSABits || bits > MaxRSABits {
+			return nil, textf.Errorf("an RSA modulus of %d bits is outside %d-%d", bits, MinRSABits, MaxRSABits)
 		}
-		k.rsa = pub
+		mod := newModulus(n)
+		if mod == nil {
+			return nil, errors.New("the RSA modulus is even")
+		}
+		k.rsa = &rsaKey{n: mod, e: e, raw: string(n)}
 	case "EC":
 		k.Alg = ES256
 		if crv, err := str("crv"); err != nil {
 			return nil, err
 		} else if crv != "P-256" {
-			return nil, fmt.Errorf("curve %q is not supported (P-256 only)", truncate(crv))
+			return nil, textf.Errorf("curve %q is not supported (P-256 only)", truncate(crv))
 		}
 		x, err := bin("x")
 		if err != nil {
@@ -203,7 +218,7 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 		if crv, err := str("crv"); err != nil {
 			return nil, err
 		} else if crv != "Ed25519" {
-			return nil, fmt.Errorf("curve %q is not supported (Ed25519 only)", truncate(crv))
+			return nil, textf.Errorf("curve %q is not supported (Ed25519 only)", truncate(crv))
 		}
 		x, err := bin("x")
 		if err != nil {
@@ -216,10 +231,10 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 	case "":
 		return nil, errors.New("kty is required")
 	default:
-		return nil, fmt.Errorf("kty %q is not supported", truncate(kty))
+		return nil, textf.Errorf("kty %q is not supported", truncate(kty))
 	}
 	if alg != "" && alg != k.Alg {
-		return nil, fmt.Errorf("alg %q does not fit a %s key (%s)", truncate(alg), kty, k.Alg)
+		return nil, textf.Errorf("alg %q does not fit a %s key (%s)", truncate(alg), kty, k.Alg)
 	}
 	return k, nil
 }
@@ -232,12 +247,12 @@ type Set struct {
 // NewSet returns a set of the given keys; kids must be unique.
 func NewSet(keys []*Key) (*Set, error) {
 	if len(keys) > MaxKeys {
-		return nil, fmt.Errorf("at most %d keys", MaxKeys)
+		return nil, textf.Errorf("at most %d keys", MaxKeys)
 	}
 	for i, k := range keys {
 		for _, o := range keys[:i] {
 			if o.ID == k.ID {
-				return nil, fmt.Errorf("duplicate kid %q", truncate(k.ID))
+				return nil, textf.Errorf("duplicate kid %q", truncate(k.ID))
 			}
 		}
 	}
@@ -254,7 +269,7 @@ func NewSet(keys []*Key) (*Set, error) {
 // admits "oct" keys.
 func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 	if len(doc) > MaxSetBytes {
-		return nil, 0, fmt.Errorf("the key set is larger than %d bytes", MaxSetBytes)
+		return nil, 0, textf.Errorf("the key set is larger than %d bytes", MaxSetBytes)
 	}
 	if !gjson.ValidBytes(doc) {
 		return nil, 0, errors.New("the key set is not valid JSON")
@@ -276,7 +291,7 @@ func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 		if err != nil {
 			skipped++
 			if first == nil {
-				first = fmt.Errorf("keys[%d]: %w", i.Int(), err)
+				first = textf.Errorf("keys[%d]: %w", i.Int(), err)
 			}
 			return true
 		}
@@ -284,7 +299,7 @@ func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 		return true
 	})
 	if total > 4*MaxKeys {
-		return nil, 0, fmt.Errorf("the key set has more than %d keys", 4*MaxKeys)
+		return nil, 0, textf.Errorf("the key set has more than %d keys", 4*MaxKeys)
 	}
 	// Drop every key whose kid is shared.
 	var kept []*Key
@@ -296,18 +311,18 @@ func ParseSet(doc []byte, allowSecret bool) (*Set, int, error) {
 		if shared {
 			skipped++
 			if first == nil {
-				first = fmt.Errorf("kid %q is given to several keys", truncate(k.ID))
+				first = textf.Errorf("kid %q is given to several keys", truncate(k.ID))
 			}
 			continue
 		}
 		kept = append(kept, k)
 	}
 	if len(kept) > MaxKeys {
-		return nil, skipped, fmt.Errorf("the key set has more than %d usable keys", MaxKeys)
+		return nil, skipped, textf.Errorf("the key set has more than %d usable keys", MaxKeys)
 	}
 	if len(kept) == 0 {
 		if first != nil {
-			return nil, skipped, fmt.Errorf("the key set has no usable key (%w)", first)
+			return nil, skipped, textf.Errorf("the key set has no usable key (%w)", first)
 		}
 		return nil, skipped, errors.New("the key set has no usable key")
 	}
@@ -361,7 +376,7 @@ func (k *Key) equal(o *Key) bool {
 	case k.secret != nil:
 		return string(k.secret) == string(o.secret)
 	case k.rsa != nil:
-		return o.rsa != nil && k.rsa.Equal(o.rsa)
+		return o.rsa != nil && k.rsa.raw == o.rsa.raw && string(k.rsa.e) == string(o.rsa.e)
 	case k.ec != nil:
 		return o.ec != nil && string(k.ecRaw) == string(o.ecRaw)
 	default:

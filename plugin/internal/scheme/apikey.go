@@ -4,11 +4,11 @@ package scheme
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/textf"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -82,7 +82,7 @@ func (s TenantSource) Validate() error {
 			return errors.New("the path segment must be from 1 to 32")
 		}
 	default:
-		return fmt.Errorf("unknown tenant source %q", s.From)
+		return textf.Errorf("unknown tenant source %q", s.From)
 	}
 	return nil
 }

@@ -207,12 +207,42 @@ func parseHMACHeaders(r authn.Request) (signed, *authn.DenyError) {
 	if len(hash) != 2*sha256.Size {
 		return s, n.malformed("hash-key is not 64 hex digits")
 	}
-	mac, err := hex.DecodeString(hash)
-	if err != nil {
+	mac, ok := decodeHex(hash)
+	if !ok {
 		return s, n.malformed("hash-key is not hex")
 	}
 	s.mac = mac
 	return s, nil
+}
+
+// decodeHex is hex.DecodeString without its error type, whose message is
+// formatted with fmt (which the module does not link otherwise).
+func decodeHex(s string) ([]byte, bool) {
+	if len(s)%2 != 0 {
+		return nil, false
+	}
+	out := make([]byte, len(s)/2)
+	for i := range out {
+		hi, ok1 := fromHex(s[2*i])
+		lo, ok2 := fromHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		out[i] = hi<<4 | lo
+	}
+	return out, true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 func allDigits(s string) bool {

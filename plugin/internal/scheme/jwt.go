@@ -4,7 +4,6 @@ package scheme
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/jose"
+	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // JWTProvider is one issuer of JSON Web Tokens and the keys that verify them,
@@ -71,14 +71,14 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	v := &JWT{cache: newJWTCache()}
 	for i, p := range opts.Providers {
 		if (p.Keys == nil) == (p.Remote == nil) {
-			return nil, fmt.Errorf("providers[%d]: exactly one of local keys and a remote key set is required", i)
+			return nil, textf.Errorf("providers[%d]: exactly one of local keys and a remote key set is required", i)
 		}
 		if p.Issuer == "" && len(opts.Providers) > 1 {
-			return nil, fmt.Errorf("providers[%d]: an issuer is required when there are several providers", i)
+			return nil, textf.Errorf("providers[%d]: an issuer is required when there are several providers", i)
 		}
 		for _, o := range opts.Providers[:i] {
 			if o.Issuer == p.Issuer {
-				return nil, fmt.Errorf("providers[%d]: issuer %q is already provider %q's", i, p.Issuer, o.Name)
+				return nil, textf.Errorf("providers[%d]: issuer %q is already provider %q's", i, p.Issuer, o.Name)
 			}
 		}
 		if p.TenantClaim == "" {
@@ -159,7 +159,7 @@ func (v *JWT) Verify(r authn.Request, now time.Time) (*authn.Identity, *authn.De
 	}
 	p := &v.providers[pi]
 	if t.HasTyp && !containsFold(p.Types, t.Typ) {
-		return nil, jwtDenial(fmt.Errorf("%w: typ %q is not accepted", jose.ErrHeader, truncate(t.Typ, 32)))
+		return nil, jwtDenial(textf.Errorf("%w: typ %q is not accepted", jose.ErrHeader, truncate(t.Typ, 32)))
 	}
 	keys := p.keys(now)
 	if keys == nil {

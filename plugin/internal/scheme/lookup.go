@@ -6,12 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/jsonw"
+	"github.com/credgate/credgate/plugin/internal/urlq"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -43,7 +43,7 @@ func introspection(scheme, token, hint string) *authn.Lookup {
 }
 
 func introspectionBody(l *authn.Lookup) []byte {
-	return []byte(url.Values{"token": {l.Args[0]}, "token_type_hint": {l.Args[1]}}.Encode())
+	return []byte(urlq.Encode(map[string][]string{"token": {l.Args[0]}, "token_type_hint": {l.Args[1]}}))
 }
 
 // verification builds a lookup at the JSON verification endpoint. raw is the

@@ -3,11 +3,11 @@
 package scheme
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/textf"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -65,14 +65,14 @@ func NewOAuth2(opts OAuth2Options) (*OAuth2, error) {
 	switch opts.AccessType {
 	case "", AccessS2S, AccessC2S:
 	default:
-		return nil, fmt.Errorf("access type must be %q or %q, got %q", AccessS2S, AccessC2S, opts.AccessType)
+		return nil, textf.Errorf("access type must be %q or %q, got %q", AccessS2S, AccessC2S, opts.AccessType)
 	}
 	for i, c := range opts.RequireOneOfCodes {
 		if c != VisitorCodeParam && c != CustomerCodeParam {
-			return nil, fmt.Errorf("unknown binding code %q (want %q or %q)", c, VisitorCodeParam, CustomerCodeParam)
+			return nil, textf.Errorf("unknown binding code %q (want %q or %q)", c, VisitorCodeParam, CustomerCodeParam)
 		}
 		if containsString(opts.RequireOneOfCodes[:i], c) {
-			return nil, fmt.Errorf("binding code %q is listed twice", c)
+			return nil, textf.Errorf("binding code %q is listed twice", c)
 		}
 	}
 	return &OAuth2{opts: opts, n: nouns{scheme: OAuth2Name, noun: "access token"}}, nil

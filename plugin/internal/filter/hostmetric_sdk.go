@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build !(wasip1 && credgate_sdk)
+
+package filter
+
+import "github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+
+// Outside the module (the SDK's mock host), metrics go through the SDK; its
+// methods do not depend on the metric's kind for these calls.
+
+func defineMetric(kind uint32, name string) uint32 {
+	switch kind {
+	case metricCounter:
+		return uint32(proxywasm.DefineCounterMetric(name))
+	case metricGauge:
+		return uint32(proxywasm.DefineGaugeMetric(name))
+	}
+	return uint32(proxywasm.DefineHistogramMetric(name))
+}
+
+func metricValue(id uint32) uint64     { return proxywasm.MetricCounter(id).Value() }
+func metricAdd(id uint32, d int64)     { proxywasm.MetricGauge(id).Add(d) }
+func metricRecord(id uint32, v uint64) { proxywasm.MetricHistogram(id).Record(v) }
