@@ -8,11 +8,12 @@ import (
 )
 
 // moduleBudget is the most build/credgate.wasm (stripped) may weigh: the
-// size reached (4.87 MB with Go 1.26.8) plus about 1.7%. RATIONALE.md
+// size reached (4.94 MB with Go 1.26.8, filippo.io/bigmod included) plus
+// about 1.5%. RATIONALE.md
 // (module budget) says where the bytes go; the goal is 4 MB. Raise it only
 // with a reason there, and measure first with
 // `WASM_STRIP=0 scripts/build-wasm.sh build/x.wasm && go run ./scripts/wasm-size build/floor.wasm build/x.wasm`.
-const moduleBudget = 4_950_000
+const moduleBudget = 5_010_000
 
 func TestModuleSizeBudget(t *testing.T) {
 	b, err := os.ReadFile(wasmPath)

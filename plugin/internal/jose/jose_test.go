@@ -312,10 +312,39 @@ func TestP256AgainstStandardLibrary(t *testing.T) {
 	}
 	// r or s of zero or at least the group order are refused.
 	d := sha256.Sum256([]byte("x"))
-	n := elliptic.P256().Params().N.FillBytes(make([]byte, 32))
+	N := elliptic.P256().Params().N
+	n := N.FillBytes(make([]byte, 32))
 	for _, rs := range [][2][]byte{{make([]byte, 32), n}, {n, n}, {make([]byte, 32), make([]byte, 32)}} {
 		if verifyP256(key.ec, d[:], rs[0], rs[1]) {
 			t.Error("degenerate signature accepted")
+		}
+	}
+	// Digests at or above the order are reduced modulo it, as crypto/ecdsa
+	// reduces them; n - s verifies as s does; r + n and s + n (when they
+	// still fit in 32 bytes) are refused.
+	fill := func(v *big.Int) []byte { return v.FillBytes(make([]byte, 32)) }
+	ones := make([]byte, 32)
+	for i := range ones {
+		ones[i] = 0xff
+	}
+	for _, digest := range [][]byte{n, fill(new(big.Int).Add(N, big.NewInt(1))), ones, make([]byte, 32), d[:]} {
+		r, s, err := ecdsa.Sign(rand.Reader, k.ec, digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		variants := [][2]*big.Int{{r, s}, {r, new(big.Int).Sub(N, s)}, {new(big.Int).Add(r, N), s}, {r, new(big.Int).Add(s, N)},
+			{r, new(big.Int).Sub(N, big.NewInt(1))}, {new(big.Int).Sub(N, big.NewInt(1)), s}}
+		for j, v := range variants {
+			if v[0].BitLen() > 256 || v[1].BitLen() > 256 {
+				continue
+			}
+			want := ecdsa.Verify(&k.ec.PublicKey, digest, v[0], v[1])
+			if got := verifyP256(key.ec, digest, fill(v[0]), fill(v[1])); got != want {
+				t.Fatalf("digest %x, variant %d: verifyP256 = %v, crypto/ecdsa = %v", digest, j, got, want)
+			}
+			if j < 2 && !want {
+				t.Fatalf("digest %x, variant %d: a valid signature did not verify", digest, j)
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strings"
 
+	"filippo.io/bigmod"
 	"filippo.io/nistec"
 	"github.com/tidwall/gjson"
 
@@ -218,22 +219,25 @@ func algOf(k *Key) string {
 const sha256DigestInfo = "\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20"
 
 // verifyRS256 is RSASSA-PKCS1-v1_5 verification (RFC 8017 §8.2.2) of a
-// SHA-256 digest, as crypto/rsa.VerifyPKCS1v15 does it: the signature is
-// exactly the modulus's length and below it, and s^e mod n must equal the
-// one encoding of the digest, compared whole (no parsing of the padding).
+// SHA-256 digest, as crypto/rsa.VerifyPKCS1v15 does it, on the same
+// arithmetic (filippo.io/bigmod is the standard library's own): the
+// signature is exactly the modulus's length and below it, and s^e mod n must
+// equal the one encoding of the digest, compared whole (no parsing of the
+// padding).
 func verifyRS256(k *rsaKey, digest, sig []byte) bool {
 	n := k.n
-	if len(sig) != n.size || n.size < len(sha256DigestInfo)+len(digest)+11 {
+	size := n.Size()
+	if len(sig) != size || size < len(sha256DigestInfo)+len(digest)+11 {
 		return false
 	}
-	s, ok := n.fromBytes(sig)
-	if !ok {
+	s, err := bigmod.NewNat().SetBytes(sig, n) // refuses s >= n
+	if err != nil {
 		return false
 	}
-	em := n.bytes(n.exp(s, k.e))
-	want := make([]byte, 0, n.size)
+	em := bigmod.NewNat().ExpShortVarTime(s, k.e, n).Bytes(n)
+	want := make([]byte, 0, size)
 	want = append(want, 0, 1)
-	for range n.size - 3 - len(sha256DigestInfo) - len(digest) {
+	for range size - 3 - len(sha256DigestInfo) - len(digest) {
 		want = append(want, 0xff)
 	}
 	want = append(want, 0)
@@ -243,9 +247,10 @@ func verifyRS256(k *rsaKey, digest, sig []byte) bool {
 }
 
 // p256Order is n, the order of the P-256 group, and p256OrderMinus2 is
-// n-2, the exponent that inverts modulo the prime n (Fermat).
+// n-2, the exponent that inverts modulo the prime n (Fermat), as
+// crypto/ecdsa inverts for curves without a dedicated inversion.
 var (
-	p256Order = newModulus([]byte{
+	p256Order = mustModulus([]byte{
 		0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 		0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51})
 	p256OrderMinus2 = []byte{
@@ -253,31 +258,43 @@ var (
 		0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x4f}
 )
 
+func mustModulus(b []byte) *bigmod.Modulus {
+	m, err := bigmod.NewModulus(b)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
 // verifyP256 is ECDSA verification (FIPS 186-5 §6.4.2) over P-256 for a
-// SHA-256 digest. It is built on nistec's P-256 arithmetic alone, so the
-// module does not link every NIST curve as crypto/ecdsa does; only public
-// values are involved, so variable-time scalar arithmetic is fine. Tests
-// check it against crypto/ecdsa.
+// SHA-256 digest, step for step as crypto/ecdsa's verifyGeneric: nistec's
+// P-256 for the points (crypto/ecdsa would link every NIST curve) and
+// filippo.io/bigmod, the standard library's own, for the scalars modulo the
+// group order. Tests check it against crypto/ecdsa.
 func verifyP256(pub *nistec.P256Point, digest, rb, sb []byte) bool {
 	n := p256Order
-	r, okR := n.fromBytes(rb)
-	s, okS := n.fromBytes(sb)
-	if !okR || !okS || isZero(r) || isZero(s) {
+	r, err := bigmod.NewNat().SetBytes(rb, n)
+	if err != nil || r.IsZero() == 1 {
 		return false
 	}
-	// A 256-bit digest needs no truncation for a 256-bit order, and is
-	// below 2n, as is the x coordinate below.
-	e, ok := n.reduceOnce(digest)
-	if !ok {
+	s, err := bigmod.NewNat().SetBytes(sb, n)
+	if err != nil || s.IsZero() == 1 {
 		return false
 	}
-	w := n.exp(s, p256OrderMinus2)
-	u1, u2 := n.mulMod(e, w), n.mulMod(r, w)
-	p1, err := nistec.NewP256Point().ScalarBaseMult(n.bytes(u1))
+	// A 256-bit digest needs no truncation for a 256-bit order; it is
+	// reduced modulo n, as is the x coordinate below.
+	e, err := bigmod.NewNat().SetOverflowingBytes(digest, n)
 	if err != nil {
 		return false
 	}
-	p2, err := nistec.NewP256Point().ScalarMult(pub, n.bytes(u2))
+	w := bigmod.NewNat().Exp(s, p256OrderMinus2, n) // s⁻¹
+	u1 := e.Mul(w, n)
+	u2 := w.Mul(r, n)
+	p1, err := nistec.NewP256Point().ScalarBaseMult(u1.Bytes(n))
+	if err != nil {
+		return false
+	}
+	p2, err := nistec.NewP256Point().ScalarMult(pub, u2.Bytes(n))
 	if err != nil {
 		return false
 	}
@@ -285,6 +302,6 @@ func verifyP256(pub *nistec.P256Point, digest, rb, sb []byte) bool {
 	if err != nil {
 		return false
 	}
-	v, ok := n.reduceOnce(x)
-	return ok && string(n.bytes(v)) == string(n.bytes(r))
+	v, err := bigmod.NewNat().SetOverflowingBytes(x, n)
+	return err == nil && v.Equal(r) == 1
 }

@@ -3,9 +3,10 @@
 // Package jose verifies compact JWS tokens (RFC 7515) signed with HS256,
 // RS256, ES256 or EdDSA (Ed25519), and reads keys from JSON Web Key sets
 // (RFC 7517). It is built on the standard library's hashes, HMAC and Ed25519,
-// nistec's P-256 and gjson, with its own modular arithmetic for RSA and the
-// ECDSA scalars (nat.go): no X.509, no crypto/rsa or math/big, no network
-// code, no reflection-based JSON, so the Wasm module stays small.
+// nistec's P-256, filippo.io/bigmod (the standard library's modular
+// arithmetic, which crypto/rsa and crypto/ecdsa use) for RSA and the ECDSA
+// scalars, and gjson: no X.509, no crypto/rsa or math/big, no network code,
+// no reflection-based JSON, so the Wasm module stays small.
 //
 // Every key is pinned to one algorithm, derived from its key type when the JWK
 // names none; a token is checked only with a key whose algorithm equals the
@@ -20,6 +21,7 @@ import (
 	"errors"
 	"math/bits"
 
+	"filippo.io/bigmod"
 	"filippo.io/nistec"
 	"github.com/tidwall/gjson"
 
@@ -64,11 +66,25 @@ type Key struct {
 }
 
 // rsaKey is an RSA public key: the modulus, ready for verification, and the
-// exponent, big-endian and minimal (at most 4 bytes, odd, at least 3).
+// exponent (odd, at least 3, below 2³¹).
 type rsaKey struct {
-	n   *modulus
-	e   []byte
+	n   *bigmod.Modulus
+	e   uint
 	raw string // the modulus's bytes, for comparison
+}
+
+// newRSAKey returns the key of modulus n (big-endian, no leading zero byte)
+// and exponent e, or an error if n is even (no RSA modulus is, and bigmod's
+// exponentiation needs an odd one).
+func newRSAKey(n []byte, e uint) (*rsaKey, error) {
+	if len(n) == 0 || n[0] == 0 || n[len(n)-1]&1 == 0 {
+		return nil, errors.New("the RSA modulus is even")
+	}
+	mod, err := bigmod.NewModulus(n)
+	if err != nil {
+		return nil, errors.New("the RSA modulus is not usable")
+	}
+	return &rsaKey{n: mod, e: e, raw: string(n)}, nil
 }
 
 // bitLen is the length in bits of big-endian b, whose first byte is not 0.
@@ -184,11 +200,9 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 		if bits := bitLen(n); bits < MinRSABits || bits > MaxRSABits {
 			return nil, textf.Errorf("an RSA modulus of %d bits is outside %d-%d", bits, MinRSABits, MaxRSABits)
 		}
-		mod := newModulus(n)
-		if mod == nil {
-			return nil, errors.New("the RSA modulus is even")
+		if k.rsa, err = newRSAKey(n, uint(exp)); err != nil {
+			return nil, err
 		}
-		k.rsa = &rsaKey{n: mod, e: e, raw: string(n)}
 	case "EC":
 		k.Alg = ES256
 		if crv, err := str("crv"); err != nil {
@@ -376,7 +390,7 @@ func (k *Key) equal(o *Key) bool {
 	case k.secret != nil:
 		return string(k.secret) == string(o.secret)
 	case k.rsa != nil:
-		return o.rsa != nil && k.rsa.raw == o.rsa.raw && string(k.rsa.e) == string(o.rsa.e)
+		return o.rsa != nil && k.rsa.raw == o.rsa.raw && k.rsa.e == o.rsa.e
 	case k.ec != nil:
 		return o.ec != nil && string(k.ecRaw) == string(o.ecRaw)
 	default:

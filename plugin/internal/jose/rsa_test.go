@@ -8,76 +8,129 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"math/big"
-	mrand "math/rand/v2"
 	"testing"
 )
 
-func natOf(md *modulus, x []uint32) *big.Int { return new(big.Int).SetBytes(md.bytes(x)) }
+// testRSAKey is the verification key of n and e, as ParseJWK makes it.
+func testRSAKey(t testing.TB, n *big.Int, e int) *rsaKey {
+	t.Helper()
+	k, err := newRSAKey(n.Bytes(), uint(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
 
-// TestModulusAgainstMathBig checks multiplication and exponentiation modulo
-// odd moduli of many sizes against math/big.
-func TestModulusAgainstMathBig(t *testing.T) {
-	rng := mrand.New(mrand.NewPCG(1, 2))
-	randBytes := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
+// rsaKeyWithExponent returns a private key of about bits bits whose public
+// exponent is e (crypto/rsa only generates 65537), for raw signing.
+func rsaKeyWithExponent(t testing.TB, bits, e int) *rsa.PrivateKey {
+	t.Helper()
+	E := big.NewInt(int64(e))
+	one := big.NewInt(1)
+	for {
+		p, err := rand.Prime(rand.Reader, bits/2)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return b
+		q, err := rand.Prime(rand.Reader, bits-bits/2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		phi := new(big.Int).Mul(new(big.Int).Sub(p, one), new(big.Int).Sub(q, one))
+		d := new(big.Int).ModInverse(E, phi)
+		if p.Cmp(q) == 0 || d == nil {
+			continue
+		}
+		n := new(big.Int).Mul(p, q)
+		if n.BitLen() != bits {
+			continue
+		}
+		return &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: n, E: e}, D: d, Primes: []*big.Int{p, q}}
 	}
-	for i := range 300 {
-		size := 1 + rng.IntN(80)
-		mb := randBytes(size)
-		mb[0] |= 0x80 >> (i % 8) // varied bit lengths, no leading zero byte
-		if mb[0] == 0 {
-			mb[0] = 1
-		}
-		mb[size-1] |= 1
-		if i%5 == 0 { // all-ones limbs stress the carries
-			for j := range mb {
-				mb[j] = 0xff
+}
+
+// signRaw is PKCS #1 v1.5 signing by hand (em^d mod n), for keys crypto/rsa
+// would not generate.
+func signRaw(priv *rsa.PrivateKey, digest []byte) []byte {
+	k := (priv.N.BitLen() + 7) / 8
+	em := []byte{0, 1}
+	for range k - 3 - len(sha256DigestInfo) - len(digest) {
+		em = append(em, 0xff)
+	}
+	em = append(append(append(em, 0), sha256DigestInfo...), digest...)
+	return new(big.Int).Exp(new(big.Int).SetBytes(em), priv.D, priv.N).FillBytes(make([]byte, k))
+}
+
+// TestRS256ExponentsAndSizesAgainstCryptoRSA: the exponents a key set may
+// carry (3, 65537, 2³¹-1) and moduli whose length is not a whole number of
+// bytes or limbs verify as crypto/rsa verifies them.
+func TestRS256ExponentsAndSizesAgainstCryptoRSA(t *testing.T) {
+	for _, c := range []struct{ bits, e int }{{2048, 3}, {2050, 65537}, {2055, 1<<31 - 1}, {2088, 17}} {
+		priv := rsaKeyWithExponent(t, c.bits, c.e)
+		key := testRSAKey(t, priv.N, priv.E)
+		for i := range 8 {
+			d := sha256.Sum256([]byte{byte(i), byte(c.e)})
+			sig := signRaw(priv, d[:])
+			switch i % 4 {
+			case 1:
+				sig[i%len(sig)] ^= 1 << (i % 8)
+			case 2:
+				d[i%32] ^= 1
+			case 3:
+				sig = new(big.Int).Sub(priv.N, big.NewInt(1)).FillBytes(make([]byte, len(sig))) // n-1: (n-1)^e = n-1
+			}
+			want := rsa.VerifyPKCS1v15(&priv.PublicKey, crypto.SHA256, d[:], sig) == nil
+			if got := verifyRS256(key, d[:], sig); got != want {
+				t.Fatalf("%d bits, e %d, case %d: verifyRS256 = %v, crypto/rsa = %v", c.bits, c.e, i, got, want)
+			}
+			if i%4 == 0 && !want {
+				t.Fatalf("%d bits, e %d: a valid signature did not verify", c.bits, c.e)
 			}
 		}
-		md := newModulus(mb)
-		m := new(big.Int).SetBytes(mb)
-		below := func() ([]uint32, *big.Int) {
-			v, err := rand.Int(rand.Reader, m)
-			if err != nil {
-				t.Fatal(err)
+		// Zero and one are below n and their own powers: never an encoding.
+		for _, v := range []int64{0, 1} {
+			d := sha256.Sum256([]byte("x"))
+			if verifyRS256(key, d[:], big.NewInt(v).FillBytes(make([]byte, key.n.Size()))) {
+				t.Fatalf("signature %d verified", v)
 			}
-			x, ok := md.fromBytes(v.Bytes())
-			if !ok {
-				t.Fatalf("fromBytes refused %v < %v", v, m)
-			}
-			return x, v
-		}
-		a, av := below()
-		b, bv := below()
-		if got, want := natOf(md, md.mulMod(a, b)), new(big.Int).Mod(new(big.Int).Mul(av, bv), m); got.Cmp(want) != 0 {
-			t.Fatalf("modulus %x: %v·%v = %v, want %v", mb, av, bv, got, want)
-		}
-		e := randBytes(1 + rng.IntN(8))
-		if got, want := natOf(md, md.exp(a, e)), new(big.Int).Exp(av, new(big.Int).SetBytes(e), m); got.Cmp(want) != 0 {
-			t.Fatalf("modulus %x: %v^%x = %v, want %v", mb, av, e, got, want)
-		}
-		if _, ok := md.fromBytes(mb); ok {
-			t.Fatal("fromBytes accepted the modulus itself")
 		}
 	}
-	if newModulus([]byte{0x10}) != nil || newModulus(nil) != nil || newModulus([]byte{0, 3}) != nil {
-		t.Fatal("an even, empty or non-minimal modulus was accepted")
+}
+
+// TestRSAModulusRefused: an even modulus is refused when the key is read
+// (bigmod exponentiates modulo odd moduli only), and an odd one is kept.
+func TestRSAModulusRefused(t *testing.T) {
+	n := make([]byte, 256)
+	n[0] = 0xc5
+	n[255] = 0x10
+	if _, err := newRSAKey(n, 65537); err == nil {
+		t.Fatal("an even modulus was accepted")
+	}
+	if _, err := newRSAKey(append([]byte{0}, n...), 65537); err == nil {
+		t.Fatal("a modulus with a leading zero byte was accepted")
+	}
+	if _, err := newRSAKey(nil, 65537); err == nil {
+		t.Fatal("an empty modulus was accepted")
+	}
+	n[255] = 0x11
+	if _, err := newRSAKey(n, 65537); err != nil {
+		t.Fatalf("an odd modulus was refused: %v", err)
+	}
+	doc := `{"keys":[{"kty":"RSA","n":"` + enc(append(n[:255:255], 0x10)) + `","e":"AQAB"}]}`
+	if _, _, err := ParseSet([]byte(doc), false); err == nil {
+		t.Fatal("a key set whose RSA modulus is even was accepted")
 	}
 }
 
 // TestRS256AgainstCryptoRSA: verifyRS256 agrees with crypto/rsa on valid,
 // altered and random signatures.
 func TestRS256AgainstCryptoRSA(t *testing.T) {
-	for _, bits := range []int{2048, 3072} {
+	for _, bits := range []int{2048, 3072, 4096} {
 		priv, err := rsa.GenerateKey(rand.Reader, bits)
 		if err != nil {
 			t.Fatal(err)
 		}
-		key := &rsaKey{n: newModulus(priv.N.Bytes()), e: big.NewInt(int64(priv.E)).Bytes()}
+		key := testRSAKey(t, priv.N, priv.E)
 		for i := range 24 {
 			d := sha256.Sum256([]byte{byte(i), byte(bits)})
 			sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, d[:])
@@ -116,8 +169,8 @@ func TestRS256RefusesOtherEncodings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := &rsaKey{n: newModulus(priv.N.Bytes()), e: big.NewInt(int64(priv.E)).Bytes()}
-	k := key.n.size
+	key := testRSAKey(t, priv.N, priv.E)
+	k := key.n.Size()
 	d := sha256.Sum256([]byte("message"))
 	encode := func(blockType byte, pad byte, padLen int, prefix string) []byte {
 		em := []byte{0, blockType}
@@ -167,7 +220,7 @@ func TestRS256RefusesSignatureAboveModulus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		key := &rsaKey{n: newModulus(priv.N.Bytes()), e: big.NewInt(int64(priv.E)).Bytes()}
+		key := testRSAKey(t, priv.N, priv.E)
 		for i := range 64 {
 			d := sha256.Sum256([]byte{byte(i)})
 			sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, d[:])
