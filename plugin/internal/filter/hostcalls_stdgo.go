@@ -42,3 +42,6 @@ func metricRecord(id uint32, v uint64) {
 func metricRefused(what string, err error) {
 	panic("credgate: the host refused to " + what + ": " + err.Error())
 }
+
+// setState sets one filter state property without copying key or value.
+func setState(key, value string) error { return proxywasm.StdGoSetProperty(key, value) }

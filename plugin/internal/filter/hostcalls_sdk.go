@@ -22,3 +22,7 @@ func defineMetric(kind uint32, name string) uint32 {
 func metricValue(id uint32) uint64     { return proxywasm.MetricCounter(id).Value() }
 func metricAdd(id uint32, d int64)     { proxywasm.MetricGauge(id).Add(d) }
 func metricRecord(id uint32, v uint64) { proxywasm.MetricHistogram(id).Record(v) }
+
+// setState sets one filter state property (a build without the standard-Go
+// adapter, which never runs as a module; see hostcalls_stdgo.go).
+func setState(key, value string) error { return proxywasm.SetProperty([]string{key}, []byte(value)) }
