@@ -194,7 +194,7 @@ func head(t *testing.T, body []byte) uint64 {
 		t.Fatalf("no next in %s", body)
 	}
 	s = s[i+len(`"next":"`):]
-	n, err := strconv.ParseUint(s[:strings.IndexByte(s, '"')], 10, 64)
+	n, err := feedsim.Seq(s[:strings.IndexByte(s, '"')])
 	if err != nil {
 		t.Fatal(err)
 	}

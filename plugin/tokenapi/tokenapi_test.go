@@ -79,6 +79,8 @@ func TestRevocationsPath(t *testing.T) {
 		want   string
 	}{
 		{"12", 0, "/v1/revocations?since=12"},
+		{"3f2a9c1b7d6e5f40:12", 30 * time.Second, "/v1/revocations?since=3f2a9c1b7d6e5f40:12&wait=30"},
+		{"a b:1+2", 0, "/v1/revocations?since=a+b:1%2B2"},
 		{"12", 30 * time.Second, "/v1/revocations?since=12&wait=30"},
 		{"a&b", 1500 * time.Millisecond, "/v1/revocations?since=a%26b&wait=1"},
 		{"1", time.Hour, "/v1/revocations?since=1&wait=300"},

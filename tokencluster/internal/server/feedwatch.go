@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,6 +14,10 @@ import (
 // feedTail is how many of the newest revocations the watcher keeps to
 // answer woken long-polls without reading the store.
 const feedTail = 1024
+
+// maxPastEpochs bounds the earlier epochs of the feed a watcher remembers to
+// answer their cursors as behind without reading the store.
+const maxPastEpochs = 8
 
 // feedWatch follows the store's revocation feed for every long-poll held by
 // this replica: one store read per watch period, whatever the number of
@@ -26,6 +31,7 @@ type feedWatch struct {
 	mu      sync.Mutex
 	view    store.Feed
 	tail    []store.Revocation // the newest entries, contiguous, ending at view.Head
+	past    []string           // the epochs the view had before, newest last (at most maxPastEpochs)
 	readAt  time.Time          // when view was last read from the store (zero: never, or stale)
 	moved   chan struct{}      // closed and replaced when view.Head or view.Floor moves
 	waiters int
@@ -49,17 +55,27 @@ func (f *feedWatch) live() bool {
 
 // read returns up to limit entries after since and the feed's extent: from
 // the watcher's copy when it is live and covers since, else from the store.
-// A cursor past the view's head is checked against the store, since another
-// replica may have handed it out before this one saw it.
-func (f *feedWatch) read(ctx context.Context, since uint64, limit int) ([]store.Revocation, store.Feed, error) {
+// A cursor past the view's head, or of an epoch the watcher never saw, is
+// checked against the store, since another replica may have handed it out
+// before this one saw it.
+func (f *feedWatch) read(ctx context.Context, since store.Cursor, limit int) ([]store.Revocation, store.Feed, error) {
 	f.mu.Lock()
-	if f.live() && since <= f.view.Head {
-		from := f.view.Head - uint64(len(f.tail))
-		if since >= from || since < f.view.Floor {
-			view := f.view
+	if f.live() {
+		view, from := f.view, f.view.Head-uint64(len(f.tail))
+		switch {
+		case since.Epoch != view.Epoch:
+			if f.wasEpoch(since.Epoch) {
+				f.mu.Unlock()
+				return nil, view, nil // behind
+			}
+		case since.Seq > view.Head:
+		case since.Seq < view.Floor:
+			f.mu.Unlock()
+			return nil, view, nil // behind
+		case since.Seq >= from:
 			var out []store.Revocation
-			if since >= from && since >= view.Floor && limit > 0 {
-				part := f.tail[since-from:]
+			if limit > 0 {
+				part := f.tail[since.Seq-from:]
 				out = append(out, part[:min(len(part), limit)]...)
 			}
 			f.mu.Unlock()
@@ -67,12 +83,18 @@ func (f *feedWatch) read(ctx context.Context, since uint64, limit int) ([]store.
 		}
 	}
 	f.mu.Unlock()
-	return f.st.Revocations(ctx, since, limit)
+	return f.st.Revocations(ctx, since.Seq, limit)
+}
+
+// wasEpoch reports whether the watcher saw the feed in epoch e before its
+// current one: a cursor of e is behind. Callers hold mu.
+func (f *feedWatch) wasEpoch(e string) bool {
+	return e != "" && slices.Contains(f.past, e)
 }
 
 // wait holds until the feed moves past since, d passes, ctx ends or the
 // watch is closed. It reports whether the feed may have moved (read again).
-func (f *feedWatch) wait(ctx context.Context, since uint64, d time.Duration) bool {
+func (f *feedWatch) wait(ctx context.Context, since store.Cursor, d time.Duration) bool {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -94,7 +116,7 @@ func (f *feedWatch) wait(ctx context.Context, since uint64, d time.Duration) boo
 	defer timer.Stop()
 	for {
 		f.mu.Lock()
-		if f.live() && (f.view.Head > since || f.view.Floor > since) {
+		if f.live() && (f.view.Epoch != since.Epoch || f.view.Head > since.Seq || f.view.Floor > since.Seq) {
 			f.mu.Unlock()
 			return true
 		}
@@ -142,12 +164,12 @@ func (f *feedWatch) refresh() {
 	ctx, cancel := context.WithTimeout(context.Background(), max(f.period, time.Second))
 	defer cancel()
 	f.mu.Lock()
-	head := f.view.Head
+	at := store.Cursor{Epoch: f.view.Epoch, Seq: f.view.Head}
 	f.mu.Unlock()
 	var got []store.Revocation
 	var feed store.Feed
 	for range feedTail/maxRevocationLimit + 1 {
-		entries, fd, err := f.st.Revocations(ctx, head, maxRevocationLimit)
+		entries, fd, err := f.st.Revocations(ctx, at.Seq, maxRevocationLimit)
 		if err != nil {
 			f.mu.Lock()
 			f.readAt = time.Time{} // not live: held calls wait for their timeout, others read the store
@@ -155,21 +177,29 @@ func (f *feedWatch) refresh() {
 			return
 		}
 		feed = fd
-		if fd.Behind(head) { // compacted past the view, or reset: start the copy afresh
-			got, head = nil, fd.Head
+		if at.Epoch == "" { // the first read: the copy starts from what it found
+			at.Epoch = fd.Epoch
+		}
+		if fd.Behind(at) { // compacted past the view, or made again: start the copy afresh
+			got = nil
 			break
 		}
 		got = append(got, entries...)
 		if len(entries) < maxRevocationLimit {
 			break
 		}
-		head = entries[len(entries)-1].Seq
+		at.Seq = entries[len(entries)-1].Seq
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	wasLive := !f.readAt.IsZero()
 	f.readAt = f.now()
-	if len(got) > 0 && got[0].Seq == f.view.Head+1 {
+	if feed.Epoch != f.view.Epoch {
+		if f.view.Epoch != "" && !slices.Contains(f.past, f.view.Epoch) {
+			f.past = append(f.past[max(len(f.past)-maxPastEpochs+1, 0):], f.view.Epoch)
+		}
+		f.tail = got // another numbering: nothing of the copy holds
+	} else if len(got) > 0 && got[0].Seq == f.view.Head+1 {
 		f.tail = append(f.tail, got...)
 	} else if len(got) > 0 || feed.Head != f.view.Head {
 		f.tail = got // not contiguous with the copy: keep only what was read

@@ -46,16 +46,16 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 		}
 		wait = min(time.Duration(n)*time.Second, s.opts.RevocationMaxWait)
 	}
-	var since uint64
+	var since store.Cursor
 	v := q.Get(tokenapi.RevocationsSince)
 	follows := v != ""
 	if follows {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
+		c, ok := store.ParseCursor(v)
+		if !ok {
 			s.fail(w, r, errBadRequest("since must be a cursor returned as next"))
 			return
 		}
-		since = n
+		since = c
 	} else {
 		// No cursor: answer the head only, the caller follows from now.
 		limit, wait = 0, 0
@@ -68,7 +68,7 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 	if wait > 0 {
 		entries, feed, err = s.feed.read(r.Context(), since, limit)
 	} else {
-		entries, feed, err = s.opts.Store.Revocations(r.Context(), since, limit)
+		entries, feed, err = s.opts.Store.Revocations(r.Context(), since.Seq, limit)
 	}
 	if err == nil && follows && wait > 0 && len(entries) == 0 && !feed.Behind(since) {
 		// The server's read and write deadlines (10 s) would cut a held
@@ -90,8 +90,9 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 	next := feed.Head
 	switch {
 	case follows && feed.Behind(since):
-		// Entries after since were compacted, or the feed was reset: the
-		// caller starts afresh from the head.
+		// Entries after since were compacted, or since is from another
+		// epoch or past the head (the feed was made again, or went back):
+		// the caller starts afresh from the head.
 		resp.Behind, entries = true, nil
 	case len(entries) > 0:
 		next = entries[len(entries)-1].Seq
@@ -99,7 +100,7 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		resp.Revocations = append(resp.Revocations, tokenapi.Revocation{Kind: e.Kind, Digest: e.Digest, At: e.At})
 	}
-	resp.Next = strconv.FormatUint(next, 10)
+	resp.Next = feed.At(next).String()
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp, false)
 }
