@@ -11,6 +11,16 @@ import (
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
+// answerKey names an answer given from the watcher's view.
+type answerKey struct {
+	since store.Cursor
+	limit int
+}
+
+// maxAnswers bounds the encoded answers kept for one view; past it they are
+// forgotten (cursors that many are each a store read's worth anyway).
+const maxAnswers = 64
+
 // feedTail is how many of the newest revocations the watcher keeps to
 // answer woken long-polls without reading the store.
 const feedTail = 1024
@@ -28,12 +38,17 @@ type feedWatch struct {
 	period time.Duration
 	now    func() time.Time
 
-	mu      sync.Mutex
-	view    store.Feed
-	tail    []store.Revocation // the newest entries, contiguous, ending at view.Head
-	past    []string           // the epochs the view had before, newest last (at most maxPastEpochs)
-	readAt  time.Time          // when view was last read from the store (zero: never, or stale)
-	moved   chan struct{}      // closed and replaced when view.Head or view.Floor moves
+	mu     sync.Mutex
+	view   store.Feed
+	tail   []store.Revocation // the newest entries, contiguous, ending at view.Head
+	past   []string           // the epochs the view had before, newest last (at most maxPastEpochs)
+	readAt time.Time          // when view was last read from the store (zero: never, or stale)
+	moved  chan struct{}      // closed and replaced when the view moves, and by close
+	// answers holds the encoded answers given from the current view and
+	// tail, by cursor and limit: every call woken by one revocation holds
+	// the same cursor, so one encoding serves them all. Emptied whenever
+	// the view or the tail changes.
+	answers map[answerKey][]byte
 	waiters int
 	running bool
 	closed  bool
@@ -53,36 +68,69 @@ func (f *feedWatch) live() bool {
 	return f.running && !f.readAt.IsZero() && f.now().Sub(f.readAt) < max(3*f.period, time.Second)
 }
 
+// fromView returns up to limit entries after since and the feed's extent
+// from the watcher's copy, and whether the copy could tell: it must be live
+// and cover since. A cursor past the view's head, or of an epoch the watcher
+// never saw, is left to the store, since another replica may have handed it
+// out before this one saw it. Callers hold mu.
+func (f *feedWatch) fromView(since store.Cursor, limit int) ([]store.Revocation, store.Feed, bool) {
+	if !f.live() {
+		return nil, store.Feed{}, false
+	}
+	view, from := f.view, f.view.Head-uint64(len(f.tail))
+	switch {
+	case since.Epoch != view.Epoch:
+		if f.wasEpoch(since.Epoch) {
+			return nil, view, true // behind
+		}
+	case since.Seq > view.Head:
+	case since.Seq < view.Floor:
+		return nil, view, true // behind
+	case since.Seq >= from:
+		part := f.tail[since.Seq-from:]
+		return part[:min(len(part), max(limit, 0))], view, true
+	}
+	return nil, store.Feed{}, false
+}
+
+// answer returns the encoded answer for since and limit from the watcher's
+// copy (see fromView), and whether it has news (entries, or behind); ok is
+// false when the copy cannot tell. Every caller with the same cursor and
+// limit shares one encoding until the view changes: the bytes are read-only.
+func (f *feedWatch) answer(since store.Cursor, limit int) (body []byte, news, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.answerLocked(since, limit)
+}
+
+func (f *feedWatch) answerLocked(since store.Cursor, limit int) (body []byte, news, ok bool) {
+	entries, view, ok := f.fromView(since, limit)
+	if !ok {
+		return nil, false, false
+	}
+	news = len(entries) > 0 || view.Behind(since)
+	k := answerKey{since, limit}
+	if b, hit := f.answers[k]; hit {
+		return b, news, true
+	}
+	b := encodeFeed(entries, view, since, true)
+	if f.answers == nil || len(f.answers) >= maxAnswers {
+		f.answers = make(map[answerKey][]byte)
+	}
+	f.answers[k] = b
+	return b, news, true
+}
+
 // read returns up to limit entries after since and the feed's extent: from
-// the watcher's copy when it is live and covers since, else from the store.
-// A cursor past the view's head, or of an epoch the watcher never saw, is
-// checked against the store, since another replica may have handed it out
-// before this one saw it.
+// the watcher's copy when it can tell (fromView), else from the store.
 func (f *feedWatch) read(ctx context.Context, since store.Cursor, limit int) ([]store.Revocation, store.Feed, error) {
 	f.mu.Lock()
-	if f.live() {
-		view, from := f.view, f.view.Head-uint64(len(f.tail))
-		switch {
-		case since.Epoch != view.Epoch:
-			if f.wasEpoch(since.Epoch) {
-				f.mu.Unlock()
-				return nil, view, nil // behind
-			}
-		case since.Seq > view.Head:
-		case since.Seq < view.Floor:
-			f.mu.Unlock()
-			return nil, view, nil // behind
-		case since.Seq >= from:
-			var out []store.Revocation
-			if limit > 0 {
-				part := f.tail[since.Seq-from:]
-				out = append(out, part[:min(len(part), limit)]...)
-			}
-			f.mu.Unlock()
-			return out, view, nil
-		}
-	}
+	entries, view, ok := f.fromView(since, limit)
+	entries = slices.Clone(entries)
 	f.mu.Unlock()
+	if ok {
+		return entries, view, nil
+	}
 	return f.st.Revocations(ctx, since.Seq, limit)
 }
 
@@ -92,13 +140,17 @@ func (f *feedWatch) wasEpoch(e string) bool {
 	return e != "" && slices.Contains(f.past, e)
 }
 
-// wait holds until the feed moves past since, d passes, ctx ends or the
-// watch is closed. It reports whether the feed may have moved (read again).
-func (f *feedWatch) wait(ctx context.Context, since store.Cursor, d time.Duration) bool {
+// wait holds until the watcher's copy has news for since (entries after
+// it, or behind), d passes, ctx ends or the watch is closed. With news it
+// returns the answer for since and limit (body, ok; see answer); else the
+// caller reads the feed as for any call. Waiters share everything but the
+// timer: one channel wakes them all, and the first one woken encodes the
+// answer for the others.
+func (f *feedWatch) wait(ctx context.Context, since store.Cursor, limit int, d time.Duration) (body []byte, ok bool) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
-		return false
+		return nil, false
 	}
 	f.waiters++
 	if !f.running {
@@ -107,31 +159,32 @@ func (f *feedWatch) wait(ctx context.Context, since store.Cursor, d time.Duratio
 		go f.run()
 	}
 	f.mu.Unlock()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	done := ctx.Done()
+	f.mu.Lock()
 	defer func() {
-		f.mu.Lock()
 		f.waiters--
 		f.mu.Unlock()
 	}()
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	for {
-		f.mu.Lock()
-		if f.live() && (f.view.Epoch != since.Epoch || f.view.Head > since.Seq || f.view.Floor > since.Seq) {
-			f.mu.Unlock()
-			return true
+	for !f.closed {
+		if body, news, ok := f.answerLocked(since, limit); ok && news {
+			return body, true
 		}
 		moved := f.moved
 		f.mu.Unlock()
 		select {
 		case <-moved:
 		case <-timer.C:
-			return false
-		case <-ctx.Done():
-			return false
-		case <-f.stop:
-			return false
+			f.mu.Lock()
+			return nil, false
+		case <-done:
+			f.mu.Lock()
+			return nil, false
 		}
+		f.mu.Lock()
 	}
+	return nil, false
 }
 
 // run reads the store every period while calls are held, and stops a
@@ -192,7 +245,7 @@ func (f *feedWatch) refresh() {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	wasLive := !f.readAt.IsZero()
+	wasLive, before := !f.readAt.IsZero(), f.view
 	f.readAt = f.now()
 	if feed.Epoch != f.view.Epoch {
 		if f.view.Epoch != "" && !slices.Contains(f.past, f.view.Epoch) {
@@ -210,6 +263,9 @@ func (f *feedWatch) refresh() {
 	if over := len(f.tail) - feedTail; over > 0 {
 		f.tail = append([]store.Revocation(nil), f.tail[over:]...)
 	}
+	if feed != before || !wasLive || len(got) > 0 {
+		clear(f.answers) // encoded from what changed
+	}
 	if feed != f.view || !wasLive {
 		f.view = feed
 		close(f.moved)
@@ -224,5 +280,7 @@ func (f *feedWatch) close() {
 	if !f.closed {
 		f.closed = true
 		close(f.stop)
+		close(f.moved) // wakes the waiters, which see closed
+		f.moved = make(chan struct{})
 	}
 }

@@ -5,6 +5,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -322,4 +323,63 @@ func TestRevocationLongPollReleasedOnShutdown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the held call was not released by the shutdown")
 	}
+}
+
+// TestRevocationLongPollsShareAnswers: many calls held at one cursor, with
+// two limits, are woken by the same revocations. Each gets the answer for
+// its own cursor and limit (entries in order right after the cursor, at most
+// limit, next at the last one, in the feed's epoch), although the answers
+// are encoded once and shared.
+func TestRevocationLongPollsShareAnswers(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		ctx := context.Background()
+		st := open(t)
+		e := newEnvOn(t, st, func(o *server.Options) { o.RevocationWatch = 50 * time.Millisecond })
+		head := getFeed(t, e.url, "").Next
+		at, ok := store.ParseCursor(head)
+		if !ok {
+			t.Fatalf("head %q", head)
+		}
+		const held = 40
+		type answer struct {
+			limit int
+			a     feedAnswer
+		}
+		answers := make(chan answer, held)
+		for i := range held {
+			limit := []int{1, 500}[i%2]
+			go func() {
+				answers <- answer{limit, getFeed(t, e.url, fmt.Sprintf("since=%s&limit=%d&wait=30", head, limit))}
+			}()
+		}
+		time.Sleep(300 * time.Millisecond) // every call is held
+		digests := []string{"r1", "r2", "r3"}
+		for _, d := range digests {
+			if _, err := st.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: d, At: t0.Unix()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range held {
+			var got answer
+			select {
+			case got = <-answers:
+			case <-time.After(20 * time.Second):
+				t.Fatal("a held call was not woken")
+			}
+			a := got.a
+			n := len(a.Revocations)
+			if a.Behind || n == 0 || n > got.limit || a.took > 15*time.Second {
+				t.Fatalf("limit %d: %+v after %v", got.limit, a.RevocationsResponse, a.took)
+			}
+			for i, r := range a.Revocations {
+				if r.Digest != digests[i] {
+					t.Fatalf("limit %d: entry %d is %s, want %s (%+v)", got.limit, i, r.Digest, digests[i], a.RevocationsResponse)
+				}
+			}
+			if want := at.Epoch + ":" + fmt.Sprint(at.Seq+uint64(n)); a.Next != want {
+				t.Fatalf("limit %d: next %s after %d entries from %s, want %s", got.limit, a.Next, n, head, want)
+			}
+		}
+	})
 }
