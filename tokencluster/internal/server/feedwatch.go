@@ -6,10 +6,25 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
+
+// wakeUp is one move of the watcher's view: ch is closed when the view
+// moves. Before closing it the watcher encodes the answer most waiters want
+// (the cursor at the old head, the default limit) into key, body and news,
+// so that they take it without the watcher's lock: 10,000 calls woken at
+// once would otherwise queue on it, each parking and waking a second time.
+type wakeUp struct {
+	ch   chan struct{}
+	key  answerKey
+	body []byte
+	news bool
+}
+
+func newWakeUp() *wakeUp { return &wakeUp{ch: make(chan struct{})} }
 
 // answerKey names an answer given from the watcher's view.
 type answerKey struct {
@@ -43,20 +58,20 @@ type feedWatch struct {
 	tail   []store.Revocation // the newest entries, contiguous, ending at view.Head
 	past   []string           // the epochs the view had before, newest last (at most maxPastEpochs)
 	readAt time.Time          // when view was last read from the store (zero: never, or stale)
-	moved  chan struct{}      // closed and replaced when the view moves, and by close
+	moved  *wakeUp            // closed and replaced when the view moves, and by close
 	// answers holds the encoded answers given from the current view and
 	// tail, by cursor and limit: every call woken by one revocation holds
 	// the same cursor, so one encoding serves them all. Emptied whenever
 	// the view or the tail changes.
 	answers map[answerKey][]byte
-	waiters int
+	waiters atomic.Int64 // held calls
 	running bool
 	closed  bool
 	stop    chan struct{} // closed by close
 }
 
 func newFeedWatch(st store.Store, period time.Duration) *feedWatch {
-	return &feedWatch{st: st, period: period, now: time.Now, moved: make(chan struct{}), stop: make(chan struct{})}
+	return &feedWatch{st: st, period: period, now: time.Now, moved: newWakeUp(), stop: make(chan struct{})}
 }
 
 // live reports whether the view is recent enough to stand for the store: the
@@ -152,38 +167,36 @@ func (f *feedWatch) wait(ctx context.Context, since store.Cursor, limit int, d t
 		f.mu.Unlock()
 		return nil, false
 	}
-	f.waiters++
+	f.waiters.Add(1)
+	defer f.waiters.Add(-1)
 	if !f.running {
 		f.running = true
 		f.readAt = time.Time{}
 		go f.run()
 	}
-	f.mu.Unlock()
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	done := ctx.Done()
-	f.mu.Lock()
-	defer func() {
-		f.waiters--
-		f.mu.Unlock()
-	}()
+	key, done := answerKey{since, limit}, ctx.Done()
 	for !f.closed {
 		if body, news, ok := f.answerLocked(since, limit); ok && news {
+			f.mu.Unlock()
 			return body, true
 		}
-		moved := f.moved
+		w := f.moved
 		f.mu.Unlock()
 		select {
-		case <-moved:
+		case <-w.ch:
+			if w.news && w.key == key {
+				return w.body, true // encoded by the watcher for this cursor
+			}
 		case <-timer.C:
-			f.mu.Lock()
 			return nil, false
 		case <-done:
-			f.mu.Lock()
 			return nil, false
 		}
 		f.mu.Lock()
 	}
+	f.mu.Unlock()
 	return nil, false
 }
 
@@ -200,13 +213,13 @@ func (f *feedWatch) run() {
 		case <-t.C:
 		}
 		f.mu.Lock()
-		if f.closed || f.waiters == 0 && idle {
+		if f.closed || f.waiters.Load() == 0 && idle {
 			f.running = false
 			f.readAt = time.Time{}
 			f.mu.Unlock()
 			return
 		}
-		idle = f.waiters == 0
+		idle = f.waiters.Load() == 0
 		f.mu.Unlock()
 	}
 }
@@ -268,8 +281,13 @@ func (f *feedWatch) refresh() {
 	}
 	if feed != f.view || !wasLive {
 		f.view = feed
-		close(f.moved)
-		f.moved = make(chan struct{})
+		w := f.moved
+		if wasLive {
+			w.key = answerKey{before.At(before.Head), defaultRevocationLimit}
+			w.body, w.news, _ = f.answerLocked(w.key.since, w.key.limit)
+		}
+		close(w.ch)
+		f.moved = newWakeUp()
 	}
 }
 
@@ -280,7 +298,7 @@ func (f *feedWatch) close() {
 	if !f.closed {
 		f.closed = true
 		close(f.stop)
-		close(f.moved) // wakes the waiters, which see closed
-		f.moved = make(chan struct{})
+		close(f.moved.ch) // wakes the waiters, which see closed
+		f.moved = newWakeUp()
 	}
 }
