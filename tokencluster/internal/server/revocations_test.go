@@ -217,14 +217,15 @@ func TestRevocationFeedMadeAgain(t *testing.T) {
 		go func() { held <- getFeed(t, e.url, "since="+cursor+"&wait=30") }()
 		time.Sleep(200 * time.Millisecond) // the call is held
 
-		// The feed is made again; two revocations reuse sequences 1 and 2.
+		// The feed is made again, with two revocations that reuse sequences
+		// 1 and 2 (the replica promoted in a failover had them, not ours).
 		again := open(t)
-		st.reset(again)
 		for _, d := range []string{"lost-1", "lost-2"} {
 			if _, err := again.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: d, At: t0.Unix()}); err != nil {
 				t.Fatal(err)
 			}
 		}
+		st.reset(again)
 		_, feed, err := again.Revocations(ctx, 0, 0)
 		if err != nil {
 			t.Fatal(err)
