@@ -58,6 +58,7 @@ type feedWatch struct {
 	tail   []store.Revocation // the newest entries, contiguous, ending at view.Head
 	past   []string           // the epochs the view had before, newest last (at most maxPastEpochs)
 	readAt time.Time          // when view was last read from the store (zero: never, or stale)
+	readBy time.Time          // when that read began: view is at least as new as the store then
 	moved  *wakeUp            // closed and replaced when the view moves, and by close
 	// answers holds the encoded answers given from the current view and
 	// tail, by cursor and limit: every call woken by one revocation holds
@@ -176,9 +177,28 @@ func (f *feedWatch) wait(ctx context.Context, since store.Cursor, limit int, d t
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	key, done := answerKey{since, limit}, ctx.Done()
+	// The caller found since in the feed before calling (not behind, no
+	// entries after it), so a view read since that no longer holds it (another
+	// epoch, or a head below since) means the feed was made again or went
+	// back, e.g. a failover lost its newest appends: since is behind now, and
+	// waiting for the head to pass it again would skip the entries that
+	// reuse its sequence numbers.
+	key, done, checked := answerKey{since, limit}, ctx.Done(), f.now()
 	for !f.closed {
 		if body, news, ok := f.answerLocked(since, limit); ok && news {
+			f.mu.Unlock()
+			return body, true
+		}
+		if f.live() && f.readBy.After(checked) && f.view.Behind(since) {
+			k := answerKey{since, -1} // a behind answer has no entries, whatever the limit
+			body := f.answers[k]
+			if body == nil {
+				body = encodeFeed(nil, f.view, since, true)
+				if f.answers == nil || len(f.answers) >= maxAnswers {
+					f.answers = make(map[answerKey][]byte)
+				}
+				f.answers[k] = body
+			}
 			f.mu.Unlock()
 			return body, true
 		}
@@ -230,7 +250,7 @@ func (f *feedWatch) refresh() {
 	ctx, cancel := context.WithTimeout(context.Background(), max(f.period, time.Second))
 	defer cancel()
 	f.mu.Lock()
-	at := store.Cursor{Epoch: f.view.Epoch, Seq: f.view.Head}
+	at, began := store.Cursor{Epoch: f.view.Epoch, Seq: f.view.Head}, f.now()
 	f.mu.Unlock()
 	var got []store.Revocation
 	var feed store.Feed
@@ -259,7 +279,7 @@ func (f *feedWatch) refresh() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	wasLive, before := !f.readAt.IsZero(), f.view
-	f.readAt = f.now()
+	f.readAt, f.readBy = f.now(), began
 	if feed.Epoch != f.view.Epoch {
 		if f.view.Epoch != "" && !slices.Contains(f.past, f.view.Epoch) {
 			f.past = append(f.past[max(len(f.past)-maxPastEpochs+1, 0):], f.view.Epoch)

@@ -384,3 +384,82 @@ func TestRevocationLongPollsShareAnswers(t *testing.T) {
 		}
 	})
 }
+
+// memFeed is a revocation feed in memory whose newest entries a test can
+// drop, as a failover to a replica that lacked them would, keeping the epoch.
+type memFeed struct {
+	store.Store // not called: resetFeed serves the rest from its own store
+	mu          sync.Mutex
+	epoch       string
+	entries     []store.Revocation
+}
+
+func (m *memFeed) AppendRevocation(_ context.Context, r store.Revocation) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r.Seq = uint64(len(m.entries) + 1)
+	m.entries = append(m.entries, r)
+	return r.Seq, nil
+}
+
+func (m *memFeed) Revocations(_ context.Context, since uint64, limit int) ([]store.Revocation, store.Feed, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	feed := store.Feed{Epoch: m.epoch, Head: uint64(len(m.entries))}
+	var out []store.Revocation
+	for _, e := range m.entries {
+		if e.Seq > since && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, feed, nil
+}
+
+func (m *memFeed) CompactRevocations(context.Context, int64, int) (int, error) { return 0, nil }
+
+func (m *memFeed) lose(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.entries = m.entries[:len(m.entries)-n]
+}
+
+// TestRevocationLongPollFeedWentBack: a call is held at the head, and the
+// feed loses its newest entry (same epoch): the held call is told behind
+// as soon as the watcher sees the shorter feed, rather than held until the
+// head passes its cursor again, which would skip the entry that reuses the
+// lost one's sequence number.
+func TestRevocationLongPollFeedWentBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := openBolt(t)
+	feed := &memFeed{epoch: "0123456789abcdef"}
+	st := &resetFeed{Store: base, feed: feed}
+	e := newEnvOn(t, st, func(o *server.Options) { o.RevocationWatch = 20 * time.Millisecond })
+	for _, d := range []string{"r1", "r2", "r3"} {
+		if _, err := feed.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cursor := getFeed(t, e.url, "").Next
+	if cursor != "0123456789abcdef:3" {
+		t.Fatalf("head %s", cursor)
+	}
+	held := make(chan feedAnswer, 1)
+	go func() { held <- getFeed(t, e.url, "since="+cursor+"&wait=30") }()
+	time.Sleep(300 * time.Millisecond) // the call is held, the watcher runs
+	feed.lose(1)
+	select {
+	case a := <-held:
+		// Within 4 s: below the 5 s a hold is cut to when the connection's
+		// deadlines cannot be moved, after which any call reads the store.
+		if !a.Behind || len(a.Revocations) != 0 || a.Next != "0123456789abcdef:2" || a.took > 4*time.Second {
+			t.Fatalf("held call after the feed went back: %+v after %v, want behind at once with next at the new head", a.RevocationsResponse, a.took)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held call was not told behind when the feed went back")
+	}
+	// A call made meanwhile, by a VM that still holds the lost position.
+	if a := getFeed(t, e.url, "since="+cursor+"&wait=30"); !a.Behind || a.took > 15*time.Second {
+		t.Fatalf("new call at a position past the head: %+v after %v", a.RevocationsResponse, a.took)
+	}
+}
