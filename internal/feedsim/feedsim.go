@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -188,7 +189,7 @@ func (s *Sim) poll(ctx context.Context, v *vm) {
 		}
 		return
 	}
-	pos, err := strconv.ParseUint(ans.Next, 10, 64)
+	pos, err := Seq(ans.Next)
 	if err != nil {
 		s.errors.Add(1)
 		return
@@ -205,6 +206,16 @@ func (s *Sim) poll(ctx context.Context, v *vm) {
 		v.moves = append(v.moves, move{pos: pos, at: now})
 	}
 	v.cursor = ans.Next
+}
+
+// Seq is the sequence in a cursor ("<epoch>:<seq>"), which the simulation
+// reads to tell how far a VM got; a VM itself treats the cursor as opaque.
+func Seq(cursor string) (uint64, error) {
+	_, seq, _ := strings.Cut(cursor, ":")
+	if !strings.Contains(cursor, ":") {
+		seq = cursor
+	}
+	return strconv.ParseUint(seq, 10, 64)
 }
 
 // Latencies returns, for a revocation that made the feed reach target after

@@ -14,16 +14,16 @@ import (
 // The stored form of a cached answer in the proxy's shared data is a JSON
 // object with short member names: a (active), s, t, sc (scopes), k (kind),
 // tt, at, ci, v, cu, d, ap, hk (HMAC key), e (expiry, unix s), f and st
-// (fresh and stale until, unix ms), rc (the writer's position in the
-// revocation feed when it asked for the answer, which reflects every
-// revocation up to there: a reader that (re)started following the feed
-// later does not know the revocations in between, and does not use the
-// answer).
+// (fresh and stale until, unix ms), re and rc (the epoch and sequence of
+// the writer's position in the revocation feed when it asked for the
+// answer, which reflects every revocation up to there: a reader that
+// (re)started following the feed later, or follows another epoch of it,
+// does not know the revocations in between, and does not use the answer).
 
 // EncodeShared renders a positive entry for the shared layer, with the
 // writer's feed position pos; ok is false for anything else (only positive
 // answers are shared).
-func EncodeShared(e Entry, pos uint64) ([]byte, bool) {
+func EncodeShared(e Entry, pos Position) ([]byte, bool) {
 	a := e.Answer
 	if a == nil || !a.Active {
 		return nil, false
@@ -36,20 +36,20 @@ func EncodeShared(e Entry, pos uint64) ([]byte, bool) {
 		StringOmit("k", a.Kind).StringOmit("tt", a.TokenType).StringOmit("at", a.AccessType).StringOmit("ci", a.ClientID).
 		StringOmit("v", a.Visitor).StringOmit("cu", a.Customer).StringOmit("d", a.DeveloperID).StringOmit("ap", a.AppID).
 		StringOmit("hk", a.HMACKey).IntOmit("e", expires).Int("f", e.FreshUntil.UnixMilli()).Int("st", e.StaleUntil.UnixMilli()).
-		Uint("rc", pos).Bytes(), true
+		StringOmit("re", pos.Epoch).Uint("rc", pos.Seq).Bytes(), true
 }
 
 // DecodeShared reads an entry the shared layer holds: a positive answer
 // fresh at now, and its writer's feed position; ok is false for anything
 // else, which is no answer.
-func DecodeShared(b []byte, now time.Time) (e Entry, pos uint64, ok bool) {
+func DecodeShared(b []byte, now time.Time) (e Entry, pos Position, ok bool) {
 	if len(b) == 0 || !gjson.ValidBytes(b) {
-		return Entry{}, 0, false
+		return Entry{}, Position{}, false
 	}
 	r := gjson.ParseBytes(b)
 	fresh := time.UnixMilli(r.Get("f").Int())
 	if !r.Get("a").Bool() || !now.Before(fresh) {
-		return Entry{}, 0, false
+		return Entry{}, Position{}, false
 	}
 	a := &authn.Answer{Active: true, Subject: r.Get("s").String(), Tenant: r.Get("t").String(),
 		Kind: r.Get("k").String(), TokenType: r.Get("tt").String(), AccessType: r.Get("at").String(),
@@ -61,7 +61,8 @@ func DecodeShared(b []byte, now time.Time) (e Entry, pos uint64, ok bool) {
 	if exp := r.Get("e").Int(); exp > 0 {
 		a.ExpiresAt = time.Unix(exp, 0)
 	}
-	return Entry{Answer: a, FreshUntil: fresh, StaleUntil: time.UnixMilli(r.Get("st").Int())}, r.Get("rc").Uint(), true
+	pos = Position{Epoch: r.Get("re").String(), Seq: r.Get("rc").Uint()}
+	return Entry{Answer: a, FreshUntil: fresh, StaleUntil: time.UnixMilli(r.Get("st").Int())}, pos, true
 }
 
 // Revoked holds the credential digests a VM learnt from the revocation

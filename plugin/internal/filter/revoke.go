@@ -68,7 +68,9 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 		return
 	}
 	now, next := p.now(), feed.Next
-	if feed.Behind {
+	if feed.Behind || p.revoke.Foreign(next) {
+		// Foreign: a next in another epoch than the cursor is a feed made
+		// again, whatever the answer says; positions cannot be compared.
 		p.restartFeed(next, now)
 		return
 	}

@@ -27,7 +27,7 @@ var (
 	replayTable = slots.Buckets{Prefix: "credgate/v2/n/", PerKey: 8, Probes: 2}
 )
 
-func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, pos uint64, now time.Time) {
+func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, pos cache.Position, now time.Time) {
 	// Last writer wins: every writer stores a valid answer. With every slot
 	// of the key taken by live answers, this one is simply not shared.
 	if b, ok := cache.EncodeShared(e, pos); ok {
@@ -52,8 +52,8 @@ func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry,
 		return cache.Entry{}, false
 	}
 	if p.followsFeed() && !p.revoke.SharedUsable(pos, now) {
-		// Asked for before this VM (re)started following the feed: a
-		// revocation in between would be unknown here.
+		// Asked for before this VM (re)started following the feed, or in
+		// another epoch of it: a revocation in between would be unknown here.
 		return cache.Entry{}, false
 	}
 	return e, true

@@ -250,7 +250,7 @@ func (f *feedFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxEntries, "revocation-max-entries", server.DefaultRevocationMaxEntries, "keep at most this many revocation feed entries (0: no count bound)")
 	fs.DurationVar(&f.compactEvery, "revocation-compact-every", time.Minute, "how often to compact the revocation feed")
 	fs.DurationVar(&f.maxWait, "revocation-max-wait", 30*time.Second, "longest hold of a revocation long-poll (GET /v1/revocations?wait=)")
-	fs.DurationVar(&f.watch, "revocation-watch", 100*time.Millisecond, "while long-polls are held, how often this replica reads the store's feed (at most 1s)")
+	fs.DurationVar(&f.watch, "revocation-watch", 25*time.Millisecond, "while long-polls are held, how often this replica reads the store's feed (at most 1s)")
 }
 
 func (f *feedFlags) entries() int {

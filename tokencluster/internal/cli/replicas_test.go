@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/credgate/credgate/tokencluster/internal/cli"
 	"github.com/credgate/credgate/tokencluster/internal/redisserver"
+	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
 const adminToken = "cli-test-admin-token-0123456789"
@@ -70,7 +70,7 @@ func shareCursor(t *testing.T, redisFlags ...string) {
 		if poll > 2000 {
 			t.Fatalf("after %d polls the follower saw %d of %d revocations", poll, seen, keys)
 		}
-		st, body := call(t, replicas[poll%2], "GET", fmt.Sprintf("/v1/revocations?since=%d&limit=7", cursor), verifyToken, "")
+		st, body := call(t, replicas[poll%2], "GET", "/v1/revocations?since="+cursor.String()+"&limit=7", verifyToken, "")
 		if st != 200 {
 			t.Fatalf("poll: %d %s", st, body)
 		}
@@ -81,9 +81,9 @@ func shareCursor(t *testing.T, redisFlags ...string) {
 		if err := json.Unmarshal(body, &resp); err != nil {
 			t.Fatal(err)
 		}
-		next, err := strconv.ParseUint(resp.Next, 10, 64)
-		if err != nil || next != cursor+uint64(len(resp.Revocations)) {
-			t.Fatalf("cursor %d + %d entries answered next %q", cursor, len(resp.Revocations), resp.Next)
+		next, ok := store.ParseCursor(resp.Next)
+		if !ok || next.Epoch != cursor.Epoch || next.Seq != cursor.Seq+uint64(len(resp.Revocations)) {
+			t.Fatalf("cursor %s + %d entries answered next %q", cursor, len(resp.Revocations), resp.Next)
 		}
 		cursor, seen = next, seen+len(resp.Revocations)
 		time.Sleep(5 * time.Millisecond)
@@ -94,24 +94,24 @@ func shareCursor(t *testing.T, redisFlags ...string) {
 	}
 	for _, r := range replicas {
 		if h := head(t, r); h != cursor {
-			t.Fatalf("replica %s answers head %d, the follower is at %d", r, h, cursor)
+			t.Fatalf("replica %s answers head %s, the follower is at %s", r, h, cursor)
 		}
 	}
-	t.Logf("a follower alternating between both replicas read revocations %d..%d exactly once", start+1, cursor)
+	t.Logf("a follower alternating between both replicas read revocations %d..%d exactly once", start.Seq+1, cursor.Seq)
 }
 
-func head(t *testing.T, base string) uint64 {
+func head(t *testing.T, base string) store.Cursor {
 	t.Helper()
 	st, body := call(t, base, "GET", "/v1/revocations", verifyToken, "")
 	var resp struct{ Next string }
 	if err := json.Unmarshal(body, &resp); st != 200 || err != nil {
 		t.Fatalf("head: %d %s", st, body)
 	}
-	n, err := strconv.ParseUint(resp.Next, 10, 64)
-	if err != nil {
-		t.Fatal(err)
+	c, ok := store.ParseCursor(resp.Next)
+	if !ok || c.Epoch == "" {
+		t.Fatalf("head: cursor %q is not <epoch>:<seq>", resp.Next)
 	}
-	return n
+	return c
 }
 
 func call(t *testing.T, base, method, path, token, body string) (int, []byte) {

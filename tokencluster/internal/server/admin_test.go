@@ -190,28 +190,35 @@ func TestRevocationFeed(t *testing.T) {
 	start := e.do(http.MethodGet, "/v1/revocations", "", "")
 	wantStatus(t, start, http.StatusOK)
 	m := start.json(t)
-	wantField(t, m, "next", 0)
+	epoch, seq, _ := strings.Cut(m["next"].(string), ":")
+	if len(epoch) != 16 || seq != "0" {
+		t.Fatalf("next of an empty feed = %v, want <epoch>:0", m["next"])
+	}
+	at := func(n int) string { return fmt.Sprint(epoch, ":", n) } // the cursor at n
 	wantField(t, m, "revocations", "[]")
 	wantStatus(t, e.admin(http.MethodDelete, "/api-keys/demo-key", ""), http.StatusOK)
 	wantStatus(t, e.admin(http.MethodDelete, "/domains/shop.acme.test", ""), http.StatusOK)
 	wantStatus(t, e.admin(http.MethodDelete, "/apps/demo-public-key", ""), http.StatusOK)
-	m = e.do(http.MethodGet, "/v1/revocations?since=0&limit=2", "", "").json(t)
-	wantField(t, m, "next", 2)
+	m = e.do(http.MethodGet, "/v1/revocations?since="+at(0)+"&limit=2", "", "").json(t)
+	wantField(t, m, "next", at(2))
 	revs := m["revocations"].([]any)
 	wantField(t, revs[0].(map[string]any), "digest", tokenapi.Digest("demo-api-key-0001"))
 	wantField(t, revs[0].(map[string]any), "kind", "api_key")
 	wantField(t, revs[0].(map[string]any), "at", t0.Unix())
 	wantField(t, revs[1].(map[string]any), "digest", tokenapi.Digest("demo-domain-key"))
-	m = e.do(http.MethodGet, "/v1/revocations?since=2", "", "").json(t)
-	wantField(t, m, "next", 3)
+	m = e.do(http.MethodGet, "/v1/revocations?since="+at(2), "", "").json(t)
+	wantField(t, m, "next", at(3))
 	wantField(t, m["revocations"].([]any)[0].(map[string]any), "digest", tokenapi.Digest("demo-public-key"))
-	m = e.do(http.MethodGet, "/v1/revocations?since=3", "", "").json(t)
-	wantField(t, m, "next", 3)
+	m = e.do(http.MethodGet, "/v1/revocations?since="+at(3), "", "").json(t)
+	wantField(t, m, "next", at(3))
 	wantField(t, m, "cache_ttl", 1)
-	past := e.do(http.MethodGet, "/v1/revocations?since=99", "", "").json(t) // the feed was reset, say
-	wantField(t, past, "next", 3)
-	wantField(t, past, "behind", true)
-	for _, q := range []string{"since=-1", "since=abc", "since=1&limit=0", "since=1&limit=5000", "since=1&wait=-1",
+	wantField(t, m, "behind", nil)
+	for _, since := range []string{at(99), "3", "0123456789abcdef:3"} { // past the head; no epoch; another epoch
+		past := e.do(http.MethodGet, "/v1/revocations?since="+since, "", "").json(t)
+		wantField(t, past, "next", at(3))
+		wantField(t, past, "behind", true)
+	}
+	for _, q := range []string{"since=-1", "since=abc", "since=" + epoch + ":x", "since=:3", "since=a-b:3", "since=1&limit=0", "since=1&limit=5000", "since=1&wait=-1",
 		"since=1&wait=301", "since=1&wait=1s"} {
 		wantStatus(t, e.do(http.MethodGet, "/v1/revocations?"+q, "", ""), http.StatusBadRequest)
 	}

@@ -4,15 +4,45 @@ package server
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
+// wakeUp is one move of the watcher's view: ch is closed when the view
+// moves. Before closing it the watcher encodes the answer most waiters want
+// (the cursor at the old head, the default limit) into key, body and news,
+// so that they take it without the watcher's lock: 10,000 calls woken at
+// once would otherwise queue on it, each parking and waking a second time.
+type wakeUp struct {
+	ch   chan struct{}
+	key  answerKey
+	body []byte
+	news bool
+}
+
+func newWakeUp() *wakeUp { return &wakeUp{ch: make(chan struct{})} }
+
+// answerKey names an answer given from the watcher's view.
+type answerKey struct {
+	since store.Cursor
+	limit int
+}
+
+// maxAnswers bounds the encoded answers kept for one view; past it they are
+// forgotten (cursors that many are each a store read's worth anyway).
+const maxAnswers = 64
+
 // feedTail is how many of the newest revocations the watcher keeps to
 // answer woken long-polls without reading the store.
 const feedTail = 1024
+
+// maxPastEpochs bounds the earlier epochs of the feed a watcher remembers to
+// answer their cursors as behind without reading the store.
+const maxPastEpochs = 8
 
 // feedWatch follows the store's revocation feed for every long-poll held by
 // this replica: one store read per watch period, whatever the number of
@@ -23,19 +53,26 @@ type feedWatch struct {
 	period time.Duration
 	now    func() time.Time
 
-	mu      sync.Mutex
-	view    store.Feed
-	tail    []store.Revocation // the newest entries, contiguous, ending at view.Head
-	readAt  time.Time          // when view was last read from the store (zero: never, or stale)
-	moved   chan struct{}      // closed and replaced when view.Head or view.Floor moves
-	waiters int
+	mu     sync.Mutex
+	view   store.Feed
+	tail   []store.Revocation // the newest entries, contiguous, ending at view.Head
+	past   []string           // the epochs the view had before, newest last (at most maxPastEpochs)
+	readAt time.Time          // when view was last read from the store (zero: never, or stale)
+	readBy time.Time          // when that read began: view is at least as new as the store then
+	moved  *wakeUp            // closed and replaced when the view moves, and by close
+	// answers holds the encoded answers given from the current view and
+	// tail, by cursor and limit: every call woken by one revocation holds
+	// the same cursor, so one encoding serves them all. Emptied whenever
+	// the view or the tail changes.
+	answers map[answerKey][]byte
+	waiters atomic.Int64 // held calls
 	running bool
 	closed  bool
 	stop    chan struct{} // closed by close
 }
 
 func newFeedWatch(st store.Store, period time.Duration) *feedWatch {
-	return &feedWatch{st: st, period: period, now: time.Now, moved: make(chan struct{}), stop: make(chan struct{})}
+	return &feedWatch{st: st, period: period, now: time.Now, moved: newWakeUp(), stop: make(chan struct{})}
 }
 
 // live reports whether the view is recent enough to stand for the store: the
@@ -47,69 +84,140 @@ func (f *feedWatch) live() bool {
 	return f.running && !f.readAt.IsZero() && f.now().Sub(f.readAt) < max(3*f.period, time.Second)
 }
 
-// read returns up to limit entries after since and the feed's extent: from
-// the watcher's copy when it is live and covers since, else from the store.
-// A cursor past the view's head is checked against the store, since another
-// replica may have handed it out before this one saw it.
-func (f *feedWatch) read(ctx context.Context, since uint64, limit int) ([]store.Revocation, store.Feed, error) {
-	f.mu.Lock()
-	if f.live() && since <= f.view.Head {
-		from := f.view.Head - uint64(len(f.tail))
-		if since >= from || since < f.view.Floor {
-			view := f.view
-			var out []store.Revocation
-			if since >= from && since >= view.Floor && limit > 0 {
-				part := f.tail[since-from:]
-				out = append(out, part[:min(len(part), limit)]...)
-			}
-			f.mu.Unlock()
-			return out, view, nil
-		}
+// fromView returns up to limit entries after since and the feed's extent
+// from the watcher's copy, and whether the copy could tell: it must be live
+// and cover since. A cursor past the view's head, or of an epoch the watcher
+// never saw, is left to the store, since another replica may have handed it
+// out before this one saw it. Callers hold mu.
+func (f *feedWatch) fromView(since store.Cursor, limit int) ([]store.Revocation, store.Feed, bool) {
+	if !f.live() {
+		return nil, store.Feed{}, false
 	}
-	f.mu.Unlock()
-	return f.st.Revocations(ctx, since, limit)
+	view, from := f.view, f.view.Head-uint64(len(f.tail))
+	switch {
+	case since.Epoch != view.Epoch:
+		if f.wasEpoch(since.Epoch) {
+			return nil, view, true // behind
+		}
+	case since.Seq > view.Head:
+	case since.Seq < view.Floor:
+		return nil, view, true // behind
+	case since.Seq >= from:
+		part := f.tail[since.Seq-from:]
+		return part[:min(len(part), max(limit, 0))], view, true
+	}
+	return nil, store.Feed{}, false
 }
 
-// wait holds until the feed moves past since, d passes, ctx ends or the
-// watch is closed. It reports whether the feed may have moved (read again).
-func (f *feedWatch) wait(ctx context.Context, since uint64, d time.Duration) bool {
+// answer returns the encoded answer for since and limit from the watcher's
+// copy (see fromView), and whether it has news (entries, or behind); ok is
+// false when the copy cannot tell. Every caller with the same cursor and
+// limit shares one encoding until the view changes: the bytes are read-only.
+func (f *feedWatch) answer(since store.Cursor, limit int) (body []byte, news, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.answerLocked(since, limit)
+}
+
+func (f *feedWatch) answerLocked(since store.Cursor, limit int) (body []byte, news, ok bool) {
+	entries, view, ok := f.fromView(since, limit)
+	if !ok {
+		return nil, false, false
+	}
+	news = len(entries) > 0 || view.Behind(since)
+	k := answerKey{since, limit}
+	if b, hit := f.answers[k]; hit {
+		return b, news, true
+	}
+	b := encodeFeed(entries, view, since, true)
+	if f.answers == nil || len(f.answers) >= maxAnswers {
+		f.answers = make(map[answerKey][]byte)
+	}
+	f.answers[k] = b
+	return b, news, true
+}
+
+// read returns up to limit entries after since and the feed's extent: from
+// the watcher's copy when it can tell (fromView), else from the store.
+func (f *feedWatch) read(ctx context.Context, since store.Cursor, limit int) ([]store.Revocation, store.Feed, error) {
+	f.mu.Lock()
+	entries, view, ok := f.fromView(since, limit)
+	entries = slices.Clone(entries)
+	f.mu.Unlock()
+	if ok {
+		return entries, view, nil
+	}
+	return f.st.Revocations(ctx, since.Seq, limit)
+}
+
+// wasEpoch reports whether the watcher saw the feed in epoch e before its
+// current one: a cursor of e is behind. Callers hold mu.
+func (f *feedWatch) wasEpoch(e string) bool {
+	return e != "" && slices.Contains(f.past, e)
+}
+
+// wait holds until the watcher's copy has news for since (entries after
+// it, or behind), d passes, ctx ends or the watch is closed. With news it
+// returns the answer for since and limit (body, ok; see answer); else the
+// caller reads the feed as for any call. Waiters share everything but the
+// timer: one channel wakes them all, and the first one woken encodes the
+// answer for the others.
+func (f *feedWatch) wait(ctx context.Context, since store.Cursor, limit int, d time.Duration) (body []byte, ok bool) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
-		return false
+		return nil, false
 	}
-	f.waiters++
+	f.waiters.Add(1)
+	defer f.waiters.Add(-1)
 	if !f.running {
 		f.running = true
 		f.readAt = time.Time{}
 		go f.run()
 	}
-	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		f.waiters--
-		f.mu.Unlock()
-	}()
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	for {
-		f.mu.Lock()
-		if f.live() && (f.view.Head > since || f.view.Floor > since) {
+	// The caller found since in the feed before calling (not behind, no
+	// entries after it), so a view read since that no longer holds it (another
+	// epoch, or a head below since) means the feed was made again or went
+	// back, e.g. a failover lost its newest appends: since is behind now, and
+	// waiting for the head to pass it again would skip the entries that
+	// reuse its sequence numbers.
+	key, done, checked := answerKey{since, limit}, ctx.Done(), f.now()
+	for !f.closed {
+		if body, news, ok := f.answerLocked(since, limit); ok && news {
 			f.mu.Unlock()
-			return true
+			return body, true
 		}
-		moved := f.moved
+		if f.live() && f.readBy.After(checked) && f.view.Behind(since) {
+			k := answerKey{since, -1} // a behind answer has no entries, whatever the limit
+			body := f.answers[k]
+			if body == nil {
+				body = encodeFeed(nil, f.view, since, true)
+				if f.answers == nil || len(f.answers) >= maxAnswers {
+					f.answers = make(map[answerKey][]byte)
+				}
+				f.answers[k] = body
+			}
+			f.mu.Unlock()
+			return body, true
+		}
+		w := f.moved
 		f.mu.Unlock()
 		select {
-		case <-moved:
+		case <-w.ch:
+			if w.news && w.key == key {
+				return w.body, true // encoded by the watcher for this cursor
+			}
 		case <-timer.C:
-			return false
-		case <-ctx.Done():
-			return false
-		case <-f.stop:
-			return false
+			return nil, false
+		case <-done:
+			return nil, false
 		}
+		f.mu.Lock()
 	}
+	f.mu.Unlock()
+	return nil, false
 }
 
 // run reads the store every period while calls are held, and stops a
@@ -125,13 +233,13 @@ func (f *feedWatch) run() {
 		case <-t.C:
 		}
 		f.mu.Lock()
-		if f.closed || f.waiters == 0 && idle {
+		if f.closed || f.waiters.Load() == 0 && idle {
 			f.running = false
 			f.readAt = time.Time{}
 			f.mu.Unlock()
 			return
 		}
-		idle = f.waiters == 0
+		idle = f.waiters.Load() == 0
 		f.mu.Unlock()
 	}
 }
@@ -142,12 +250,12 @@ func (f *feedWatch) refresh() {
 	ctx, cancel := context.WithTimeout(context.Background(), max(f.period, time.Second))
 	defer cancel()
 	f.mu.Lock()
-	head := f.view.Head
+	at, began := store.Cursor{Epoch: f.view.Epoch, Seq: f.view.Head}, f.now()
 	f.mu.Unlock()
 	var got []store.Revocation
 	var feed store.Feed
 	for range feedTail/maxRevocationLimit + 1 {
-		entries, fd, err := f.st.Revocations(ctx, head, maxRevocationLimit)
+		entries, fd, err := f.st.Revocations(ctx, at.Seq, maxRevocationLimit)
 		if err != nil {
 			f.mu.Lock()
 			f.readAt = time.Time{} // not live: held calls wait for their timeout, others read the store
@@ -155,21 +263,29 @@ func (f *feedWatch) refresh() {
 			return
 		}
 		feed = fd
-		if fd.Behind(head) { // compacted past the view, or reset: start the copy afresh
-			got, head = nil, fd.Head
+		if at.Epoch == "" { // the first read: the copy starts from what it found
+			at.Epoch = fd.Epoch
+		}
+		if fd.Behind(at) { // compacted past the view, or made again: start the copy afresh
+			got = nil
 			break
 		}
 		got = append(got, entries...)
 		if len(entries) < maxRevocationLimit {
 			break
 		}
-		head = entries[len(entries)-1].Seq
+		at.Seq = entries[len(entries)-1].Seq
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	wasLive := !f.readAt.IsZero()
-	f.readAt = f.now()
-	if len(got) > 0 && got[0].Seq == f.view.Head+1 {
+	wasLive, before := !f.readAt.IsZero(), f.view
+	f.readAt, f.readBy = f.now(), began
+	if feed.Epoch != f.view.Epoch {
+		if f.view.Epoch != "" && !slices.Contains(f.past, f.view.Epoch) {
+			f.past = append(f.past[max(len(f.past)-maxPastEpochs+1, 0):], f.view.Epoch)
+		}
+		f.tail = got // another numbering: nothing of the copy holds
+	} else if len(got) > 0 && got[0].Seq == f.view.Head+1 {
 		f.tail = append(f.tail, got...)
 	} else if len(got) > 0 || feed.Head != f.view.Head {
 		f.tail = got // not contiguous with the copy: keep only what was read
@@ -180,10 +296,18 @@ func (f *feedWatch) refresh() {
 	if over := len(f.tail) - feedTail; over > 0 {
 		f.tail = append([]store.Revocation(nil), f.tail[over:]...)
 	}
+	if feed != before || !wasLive || len(got) > 0 {
+		clear(f.answers) // encoded from what changed
+	}
 	if feed != f.view || !wasLive {
 		f.view = feed
-		close(f.moved)
-		f.moved = make(chan struct{})
+		w := f.moved
+		if wasLive {
+			w.key = answerKey{before.At(before.Head), defaultRevocationLimit}
+			w.body, w.news, _ = f.answerLocked(w.key.since, w.key.limit)
+		}
+		close(w.ch)
+		f.moved = newWakeUp()
 	}
 }
 
@@ -194,5 +318,7 @@ func (f *feedWatch) close() {
 	if !f.closed {
 		f.closed = true
 		close(f.stop)
+		close(f.moved.ch) // wakes the waiters, which see closed
+		f.moved = newWakeUp()
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ func TestRestartKeepsCredentialsAndTokens(t *testing.T) {
 	wantStatus(t, created, http.StatusCreated)
 	apiKey := created.json(t)["secrets"].(map[string]any)["secret"].(string)
 	wantStatus(t, e.admin(http.MethodDelete, "/api-keys/demo-key", ""), http.StatusOK)
+	cursor := e.do(http.MethodGet, "/v1/revocations", "", "").json(t)["next"].(string)
 	e.srv.Close()
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
@@ -63,6 +65,12 @@ func TestRestartKeepsCredentialsAndTokens(t *testing.T) {
 	wantField(t, e2.introspect(session), "active", true)
 	wantField(t, e2.verify(tokenapi.VerifyRequest{Kind: "api_key", Credential: apiKey}), "active", true)
 	wantField(t, e2.verify(tokenapi.VerifyRequest{Kind: "api_key", Credential: "demo-api-key-0001"}), "reason", "revoked")
-	wantField(t, e2.do(http.MethodGet, "/v1/revocations", "", "").json(t), "next", 1)
+	wantField(t, e2.do(http.MethodGet, "/v1/revocations", "", "").json(t), "next", cursor)
+	if !strings.HasSuffix(cursor, ":1") {
+		t.Fatalf("cursor after one revocation = %s", cursor)
+	}
+	follows := e2.do(http.MethodGet, "/v1/revocations?since="+cursor, "", "").json(t)
+	wantField(t, follows, "behind", nil) // the same feed, the same epoch
+	wantField(t, follows, "next", cursor)
 	wantStatus(t, e2.postJSON("/v2/token", demoLogin), http.StatusOK)
 }

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -46,31 +47,42 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 		}
 		wait = min(time.Duration(n)*time.Second, s.opts.RevocationMaxWait)
 	}
-	var since uint64
+	var since store.Cursor
 	v := q.Get(tokenapi.RevocationsSince)
 	follows := v != ""
 	if follows {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
+		c, ok := store.ParseCursor(v)
+		if !ok {
 			s.fail(w, r, errBadRequest("since must be a cursor returned as next"))
 			return
 		}
-		since = n
+		since = c
 	} else {
 		// No cursor: answer the head only, the caller follows from now.
 		limit, wait = 0, 0
 	}
 	// Short polls and the first call read the store, so that they see
-	// every write already acknowledged; long-polls read the watcher's copy.
-	var entries []store.Revocation
-	var feed store.Feed
-	var err error
-	if wait > 0 {
-		entries, feed, err = s.feed.read(r.Context(), since, limit)
-	} else {
-		entries, feed, err = s.opts.Store.Revocations(r.Context(), since, limit)
+	// every write already acknowledged; long-polls read the watcher's copy,
+	// and share its encoded answers.
+	if !follows || wait == 0 {
+		entries, feed, err := s.opts.Store.Revocations(r.Context(), since.Seq, limit)
+		if err != nil {
+			s.fail(w, r, errUnavailable(err))
+			return
+		}
+		writeFeed(w, encodeFeed(entries, feed, since, follows))
+		return
 	}
-	if err == nil && follows && wait > 0 && len(entries) == 0 && !feed.Behind(since) {
+	body, news, ok := s.feed.answer(since, limit)
+	if !ok {
+		entries, feed, err := s.opts.Store.Revocations(r.Context(), since.Seq, limit)
+		if err != nil {
+			s.fail(w, r, errUnavailable(err))
+			return
+		}
+		body, news = encodeFeed(entries, feed, since, true), len(entries) > 0 || feed.Behind(since)
+	}
+	if !news {
 		// The server's read and write deadlines (10 s) would cut a held
 		// call: its connection's background read would time out and cancel
 		// the request, and the answer could not be written.
@@ -78,20 +90,29 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 		if rc.SetReadDeadline(until) != nil || rc.SetWriteDeadline(until) != nil {
 			wait = min(wait, shortWait) // cannot move them: stay well within
 		}
-		if s.feed.wait(r.Context(), since, wait) {
-			entries, feed, err = s.feed.read(r.Context(), since, limit)
+		var woken bool
+		if body, woken = s.feed.wait(r.Context(), since, limit, wait); !woken {
+			entries, feed, err := s.feed.read(r.Context(), since, limit)
+			if err != nil {
+				s.fail(w, r, errUnavailable(err))
+				return
+			}
+			body = encodeFeed(entries, feed, since, true)
 		}
 	}
-	if err != nil {
-		s.fail(w, r, errUnavailable(err))
-		return
-	}
+	writeFeed(w, body)
+}
+
+// encodeFeed renders the answer to a call at since (follows: since was
+// given) that read entries and feed.
+func encodeFeed(entries []store.Revocation, feed store.Feed, since store.Cursor, follows bool) []byte {
 	resp := tokenapi.RevocationsResponse{Revocations: make([]tokenapi.Revocation, 0, len(entries)), CacheTTL: 1}
 	next := feed.Head
 	switch {
 	case follows && feed.Behind(since):
-		// Entries after since were compacted, or the feed was reset: the
-		// caller starts afresh from the head.
+		// Entries after since were compacted, or since is from another
+		// epoch or past the head (the feed was made again, or went back):
+		// the caller starts afresh from the head.
 		resp.Behind, entries = true, nil
 	case len(entries) > 0:
 		next = entries[len(entries)-1].Seq
@@ -99,9 +120,28 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		resp.Revocations = append(resp.Revocations, tokenapi.Revocation{Kind: e.Kind, Digest: e.Digest, At: e.At})
 	}
-	resp.Next = strconv.FormatUint(next, 10)
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, resp, false)
+	resp.Next = feed.At(next).String()
+	b, err := json.Marshal(resp)
+	if err != nil {
+		panic("server: encode revocations: " + err.Error()) // strings and numbers only
+	}
+	return append(b, '\n')
+}
+
+// Header values of every feed answer, shared: net/http copies them when it
+// writes the header, and nothing changes them.
+var (
+	feedContentType = []string{"application/json"}
+	feedNoStore     = []string{"no-store"}
+)
+
+// writeFeed writes an encoded feed answer, which may be shared with other
+// calls (it is only read).
+func writeFeed(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h["Content-Type"], h["Cache-Control"] = feedContentType, feedNoStore
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // RunFeed compacts the revocation feed every RevocationCompactEvery until

@@ -75,7 +75,7 @@ type Options struct {
 	// 100000; negative: no count bound). RevocationCompactEvery is how often
 	// RunFeed compacts (default 1m). A long-poll is held at most
 	// RevocationMaxWait (default 30s); while calls are held, the replica
-	// reads the store every RevocationWatch (default 100ms).
+	// reads the store every RevocationWatch (default 25ms).
 	RevocationMaxAge       time.Duration
 	RevocationMaxEntries   int
 	RevocationCompactEvery time.Duration
@@ -181,7 +181,7 @@ func setDefaults(o *Options) {
 	def(&o.RevocationMaxAge, 24*time.Hour)
 	def(&o.RevocationCompactEvery, time.Minute)
 	def(&o.RevocationMaxWait, 30*time.Second)
-	def(&o.RevocationWatch, 100*time.Millisecond)
+	def(&o.RevocationWatch, 25*time.Millisecond)
 	if o.RevocationMaxEntries == 0 {
 		o.RevocationMaxEntries = DefaultRevocationMaxEntries
 	}

@@ -6,7 +6,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -105,6 +109,11 @@ type Revocation struct {
 
 // Feed is the extent of the revocation log.
 type Feed struct {
+	// Epoch names this log: a random value made when the log was created
+	// (NewEpoch). A log made again (a store reset, a restore, the feed keys
+	// lost in a failover) has another epoch, so that positions in the old one,
+	// whose sequence numbers the new one reuses, are recognised as foreign.
+	Epoch string
 	// Head is the sequence of the newest entry ever appended (0: none).
 	Head uint64
 	// Floor is the sequence up to which entries were compacted away: the log
@@ -112,11 +121,66 @@ type Feed struct {
 	Floor uint64
 }
 
-// Behind reports whether a reader that has seen every entry up to cursor
-// missed entries: some after it were compacted, or the cursor is past the
-// head (the log was reset), so its position means nothing here.
-func (f Feed) Behind(cursor uint64) bool {
-	return cursor < f.Floor || cursor > f.Head
+// Cursor is a reader's position in the revocation log: the epoch of the log
+// it read and the sequence of the newest entry it saw.
+type Cursor struct {
+	Epoch string
+	Seq   uint64
+}
+
+// Behind reports whether a reader that has seen every entry up to c missed
+// entries: c is from another epoch (the log was made again and may reuse
+// its sequence numbers), some entries after it were compacted, or it is
+// past the head (the log went backwards), so its position means nothing
+// here.
+func (f Feed) Behind(c Cursor) bool {
+	return c.Epoch != f.Epoch || c.Seq < f.Floor || c.Seq > f.Head
+}
+
+// At returns the cursor at seq in this log.
+func (f Feed) At(seq uint64) Cursor { return Cursor{Epoch: f.Epoch, Seq: seq} }
+
+// String renders c as the opaque cursor callers pass back: "<epoch>:<seq>".
+func (c Cursor) String() string { return c.Epoch + ":" + strconv.FormatUint(c.Seq, 10) }
+
+// ParseCursor reads a cursor rendered by String. A bare sequence number (a
+// cursor of a release without epochs) parses with an empty epoch, which no
+// log has: its reader is behind.
+func ParseCursor(s string) (Cursor, bool) {
+	epoch, seq, found := strings.Cut(s, ":")
+	if !found {
+		epoch, seq = "", s
+	} else if !validEpoch(epoch) {
+		return Cursor{}, false
+	}
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if err != nil {
+		return Cursor{}, false
+	}
+	return Cursor{Epoch: epoch, Seq: n}, true
+}
+
+// NewEpoch returns a new random epoch: 16 hexadecimal digits.
+func NewEpoch() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("store: no randomness: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// validEpoch accepts what NewEpoch makes and other short names of letters
+// and digits, so that a cursor never carries anything else.
+func validEpoch(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // MaxCompact bounds the entries one CompactRevocations call removes, so that
@@ -155,7 +219,8 @@ type Store interface {
 	// AppendRevocation adds r to the log and returns its sequence number (1, 2, ...).
 	AppendRevocation(ctx context.Context, r Revocation) (uint64, error)
 	// Revocations returns up to limit entries with Seq > since, oldest first,
-	// and the log's bounds. limit 0 returns the bounds only.
+	// and the log's epoch and bounds. limit 0 returns those only. The epoch
+	// exists from the first call on (it is made with the log).
 	Revocations(ctx context.Context, since uint64, limit int) ([]Revocation, Feed, error)
 	// CompactRevocations removes the oldest entries of the log: those with
 	// At < before, then as many more as needed to keep at most keep entries

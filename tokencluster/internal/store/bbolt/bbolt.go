@@ -21,6 +21,11 @@ import (
 var (
 	bucketTokens      = []byte("tokens")
 	bucketRevocations = []byte("revocations")
+	// bucketFeed holds the revocation feed's epoch (keyEpoch), made with
+	// the file: a new file (a reset) starts a new epoch. It is a bucket of
+	// its own so that every key of bucketRevocations is a sequence.
+	bucketFeed = []byte("revocation-feed")
+	keyEpoch   = []byte("epoch")
 )
 
 func recBucket(c store.Collection) []byte { return []byte("rec:" + string(c)) }
@@ -44,7 +49,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("bbolt: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		names := [][]byte{bucketTokens, bucketRevocations}
+		names := [][]byte{bucketTokens, bucketRevocations, bucketFeed}
 		for _, c := range store.Collections {
 			names = append(names, recBucket(c), keyBucket(c))
 		}
@@ -52,6 +57,9 @@ func Open(path string) (*Store, error) {
 			if _, err := tx.CreateBucketIfNotExists(n); err != nil {
 				return err
 			}
+		}
+		if b := tx.Bucket(bucketFeed); b.Get(keyEpoch) == nil {
+			return b.Put(keyEpoch, []byte(store.NewEpoch()))
 		}
 		return nil
 	})

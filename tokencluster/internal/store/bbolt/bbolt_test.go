@@ -43,6 +43,10 @@ func TestReopenKeepsData(t *testing.T) {
 	if _, err := s.AppendRevocation(ctx, store.Revocation{Digest: "r"}); err != nil {
 		t.Fatal(err)
 	}
+	_, before, err := s.Revocations(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +65,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if n, err := s.Sweep(ctx, later); err != nil || n != 1 {
 		t.Fatalf("Sweep = %d, %v; want 1 expired token removed", n, err)
 	}
-	if _, feed, _ := s.Revocations(ctx, 0, 1); feed.Head != 1 {
-		t.Fatalf("revocation head = %d", feed.Head)
+	if _, feed, _ := s.Revocations(ctx, 0, 1); feed.Head != 1 || feed.Epoch != before.Epoch {
+		t.Fatalf("revocation feed %+v, want head 1 in epoch %q (a restart keeps the cursors)", feed, before.Epoch)
 	}
 }

@@ -157,6 +157,7 @@ func (s *Store) Revocations(_ context.Context, since uint64, limit int) ([]store
 	var feed store.Feed
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRevocations)
+		feed.Epoch = string(tx.Bucket(bucketFeed).Get(keyEpoch))
 		feed.Head = b.Sequence()
 		c := b.Cursor()
 		feed.Floor = feed.Head

@@ -15,6 +15,7 @@
 //	{Pthr:<key>}          hash login-throttle counter
 //	{Prev}                list of revocation JSON; entry i has sequence base+i+1
 //	{Prev}:base           count of entries compacted from the front of {Prev} (base)
+//	{Prev}:epoch          the feed's epoch, random, made with the feed (cursors carry it)
 //	{Pmeta}:layout        "2": keys of an earlier untagged layout were renamed
 //
 // What shares a slot, and why: a collection's records and its lookup index

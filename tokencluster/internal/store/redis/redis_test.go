@@ -103,7 +103,7 @@ func TestEarlierLayoutMigrated(t *testing.T) {
 	}
 	entries, head, err := s.Revocations(ctx, 0, 10)
 	if err != nil || head.Head != 2 || len(entries) != 2 || entries[1].Digest != "r2" {
-		t.Fatalf("feed after migration = %+v head %d, %v", entries, head, err)
+		t.Fatalf("feed after migration = %+v feed %+v, %v", entries, head, err)
 	}
 	if n, err := raw.Exists(ctx, "old:rec:api-keys", "old:key:api-keys", "old:tok:t1", "old:rev").Result(); err != nil || n != 0 {
 		t.Fatalf("%d keys of the earlier layout remain (%v)", n, err)
@@ -121,5 +121,68 @@ func TestEarlierLayoutMigrated(t *testing.T) {
 	}
 	if _, err := redis.Open(ctx, url, "old:"); err == nil || !strings.Contains(err.Error(), "both") {
 		t.Fatalf("open with a key under both names = %v, want a refusal", err)
+	}
+}
+
+// TestFeedEpochMadeAgain: the feed's keys lost (a FLUSHALL, a failover to a
+// node that never had them) or only its epoch key lost: the next read or
+// append makes a new epoch, so cursors of the old feed are answered behind
+// although the new feed reuses their sequence numbers.
+func TestFeedEpochMadeAgain(t *testing.T) {
+	url := redisserver.Start(t)
+	ctx := context.Background()
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := goredis.NewClient(opts)
+	defer raw.Close()
+	s, err := redis.Open(ctx, url, "ep:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	appendN := func(n int) {
+		t.Helper()
+		for i := range n {
+			if _, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint("d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	feed := func() store.Feed {
+		t.Helper()
+		_, f, err := s.Revocations(ctx, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	losses := []struct {
+		name  string
+		keys  []string
+		first func() // what touches the feed first after the loss
+	}{
+		{"every feed key, then an append", []string{"{ep:rev}", "{ep:rev}:base", "{ep:rev}:epoch"}, func() { appendN(2) }},
+		{"every feed key, then a read", []string{"{ep:rev}", "{ep:rev}:base", "{ep:rev}:epoch"}, func() { feed(); appendN(2) }},
+		{"the epoch key only", []string{"{ep:rev}:epoch"}, func() { appendN(2) }},
+	}
+	for _, l := range losses {
+		appendN(2)
+		old := feed()
+		if n, err := raw.Exists(ctx, "{ep:rev}:epoch").Result(); err != nil || n != 1 {
+			t.Fatalf("%s: the epoch is not under the feed's hash tag (%d, %v)", l.name, n, err)
+		}
+		if err := raw.Del(ctx, l.keys...).Err(); err != nil {
+			t.Fatal(err)
+		}
+		l.first()
+		now := feed()
+		if now.Epoch == "" || now.Epoch == old.Epoch || !now.Behind(old.At(old.Head)) || !now.Behind(old.At(now.Head)) {
+			t.Errorf("%s: feed %+v after %+v: a cursor of the old feed is not behind", l.name, now, old)
+		}
+		if !now.Behind(store.Cursor{Epoch: now.Epoch, Seq: now.Head + 1}) {
+			t.Errorf("%s: a cursor past the head is not behind", l.name)
+		}
 	}
 }

@@ -171,20 +171,37 @@ func (s *Store) DeleteToken(ctx context.Context, digest string, now time.Time) e
 
 // The revocation log is the list revKey plus revBaseKey, the count of
 // entries compacted away from its front: list index i holds sequence
-// base+i+1. Both keys derive from revKey so that they share a hash slot.
-func (s *Store) revBaseKey() string { return s.revKey() + ":base" }
+// base+i+1, and revEpochKey, the log's epoch (store.Feed.Epoch). Every key
+// derives from revKey so that they share a hash slot.
+//
+// The epoch is made by the first script that finds it missing (an append or
+// a read), with a random value the caller passes (Lua's random numbers are
+// the same on every node): a feed whose keys were lost (FLUSHALL, a failover
+// to a node without them, a restore of an older snapshot without the key)
+// gets a new epoch, and cursors of the old one are answered as behind.
+func (s *Store) revBaseKey() string  { return s.revKey() + ":base" }
+func (s *Store) revEpochKey() string { return s.revKey() + ":epoch" }
+
+func (s *Store) revKeys() []string { return []string{s.revKey(), s.revBaseKey(), s.revEpochKey()} }
 
 var appendRevScript = goredis.NewScript(`
+redis.call('SET', KEYS[3], ARGV[2], 'NX')
 local n = redis.call('RPUSH', KEYS[1], ARGV[1])
 return n + tonumber(redis.call('GET', KEYS[2]) or '0')
 `)
 
-// revRangeScript returns {base, length, entries...} for entries after
-// sequence ARGV[1], at most ARGV[2] of them, from one consistent view.
+// revRangeScript returns {epoch, base, length, entries...} for entries after
+// sequence ARGV[1], at most ARGV[2] of them, from one consistent view; it
+// makes the epoch ARGV[3] when there is none.
 var revRangeScript = goredis.NewScript(`
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[3], epoch)
+end
 local base = tonumber(redis.call('GET', KEYS[2]) or '0')
 local len = redis.call('LLEN', KEYS[1])
-local out = {base, len}
+local out = {epoch, base, len}
 local limit = tonumber(ARGV[2])
 local from = tonumber(ARGV[1]) - base
 if from < 0 then from = 0 end
@@ -229,9 +246,9 @@ func (s *Store) AppendRevocation(ctx context.Context, r store.Revocation) (uint6
 		return 0, fmt.Errorf("redis: encode revocation: %w", err)
 	}
 	var cmd *goredis.Cmd
-	keys := []string{s.revKey(), s.revBaseKey()}
+	keys, epoch := s.revKeys(), store.NewEpoch()
 	err = s.durable(ctx, s.revKey(), func(p goredis.Pipeliner, load bool) {
-		cmd = s.script(ctx, p, load, appendRevScript, keys, val)
+		cmd = s.script(ctx, p, load, appendRevScript, keys, val, epoch)
 	})
 	var n uint64
 	if err == nil {
@@ -245,19 +262,23 @@ func (s *Store) AppendRevocation(ctx context.Context, r store.Revocation) (uint6
 
 // Revocations implements store.Store.
 func (s *Store) Revocations(ctx context.Context, since uint64, limit int) ([]store.Revocation, store.Feed, error) {
-	vals, err := revRangeScript.Run(ctx, s.rdb, []string{s.revKey(), s.revBaseKey()}, since, max(limit, 0)).Slice()
+	vals, err := revRangeScript.Run(ctx, s.rdb, s.revKeys(), since, max(limit, 0), store.NewEpoch()).Slice()
 	if err != nil {
 		return nil, store.Feed{}, wrap("revocations", err)
 	}
-	if len(vals) < 2 {
+	if len(vals) < 3 {
 		return nil, store.Feed{}, fmt.Errorf("redis: revocations: short reply (%d values)", len(vals))
 	}
-	base, _ := vals[0].(int64)
-	size, _ := vals[1].(int64)
-	feed := store.Feed{Floor: uint64(base), Head: uint64(base + size)}
+	epoch, _ := vals[0].(string)
+	base, _ := vals[1].(int64)
+	size, _ := vals[2].(int64)
+	if epoch == "" {
+		return nil, store.Feed{}, fmt.Errorf("redis: revocations: no epoch in the reply")
+	}
+	feed := store.Feed{Epoch: epoch, Floor: uint64(base), Head: uint64(base + size)}
 	first := max(since, feed.Floor)
-	out := make([]store.Revocation, 0, len(vals)-2)
-	for i, v := range vals[2:] {
+	out := make([]store.Revocation, 0, len(vals)-3)
+	for i, v := range vals[3:] {
 		str, _ := v.(string)
 		var r store.Revocation
 		if err := decode([]byte(str), &r); err != nil {
@@ -271,6 +292,6 @@ func (s *Store) Revocations(ctx context.Context, since uint64, limit int) ([]sto
 
 // CompactRevocations implements store.Store in one script.
 func (s *Store) CompactRevocations(ctx context.Context, before int64, keep int) (int, error) {
-	n, err := compactRevScript.Run(ctx, s.rdb, []string{s.revKey(), s.revBaseKey()}, before, max(keep, 0), store.MaxCompact).Int()
+	n, err := compactRevScript.Run(ctx, s.rdb, s.revKeys()[:2], before, max(keep, 0), store.MaxCompact).Int()
 	return n, wrap("compact revocations", err)
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Open) {
 			tc.fn(t, s)
 		})
 	}
+	t.Run("revocation feed epoch", func(t *testing.T) { testRevocationEpoch(t, open) })
 }
 
 func must(t *testing.T, err error) {
@@ -283,8 +284,8 @@ func testRevocations(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	entries, feed, err := s.Revocations(ctx, 0, 10)
 	must(t, err)
-	if len(entries) != 0 || feed != (store.Feed{}) {
-		t.Fatalf("empty feed = %v %+v", entries, feed)
+	if len(entries) != 0 || feed != (store.Feed{Epoch: feed.Epoch}) || feed.Epoch == "" {
+		t.Fatalf("empty feed = %v %+v, want no entries, head 0 and an epoch", entries, feed)
 	}
 	for i := 1; i <= 5; i++ {
 		seq, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint("d", i), At: int64(i)})
@@ -305,7 +306,7 @@ func testRevocations(t *testing.T, s store.Store) {
 	}
 	entries, feed, err = s.Revocations(ctx, 7, 10)
 	must(t, err)
-	if len(entries) != 0 || feed.Head != 5 || !feed.Behind(7) {
+	if len(entries) != 0 || feed.Head != 5 || !feed.Behind(feed.At(7)) {
 		t.Fatalf("past head = %+v %+v", entries, feed)
 	}
 }
@@ -348,10 +349,10 @@ func testRevocationCompaction(t *testing.T, s store.Store) {
 	}
 	entries, feed, err := s.Revocations(ctx, 10, 10)
 	must(t, err)
-	if len(entries) != 1 || entries[0].Seq != 11 || entries[0].Digest != "d11" || feed != (store.Feed{Floor: 10, Head: 11}) {
+	if len(entries) != 1 || entries[0].Seq != 11 || entries[0].Digest != "d11" || feed != (store.Feed{Epoch: feed.Epoch, Floor: 10, Head: 11}) {
 		t.Fatalf("after compaction: %+v %+v", entries, feed)
 	}
-	if !feed.Behind(9) || feed.Behind(10) || feed.Behind(11) || !feed.Behind(12) {
+	if !feed.Behind(feed.At(9)) || feed.Behind(feed.At(10)) || feed.Behind(feed.At(11)) || !feed.Behind(feed.At(12)) {
 		t.Fatalf("Behind around %+v is wrong", feed)
 	}
 	// A reader below the floor gets what is kept, from the floor on.
@@ -359,6 +360,78 @@ func testRevocationCompaction(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(entries) != 1 || entries[0].Seq != 11 {
 		t.Fatalf("below the floor: %+v", entries)
+	}
+}
+
+// testRevocationEpoch: a feed has one epoch for its life (reads, appends,
+// compaction, reopening do not change it); a feed made again (another
+// store: a reset) has another, so a cursor of the first one is behind there
+// even where the second reuses its sequence numbers.
+func testRevocationEpoch(t *testing.T, open Open) {
+	ctx := context.Background()
+	a := open(t)
+	t.Cleanup(func() { _ = a.Close() })
+	_, first, err := a.Revocations(ctx, 0, 0)
+	must(t, err)
+	if c, ok := store.ParseCursor(first.At(0).String()); !ok || c != first.At(0) {
+		t.Fatalf("cursor %q of epoch %q does not parse back (%+v, %v)", first.At(0).String(), first.Epoch, c, ok)
+	}
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"read again", func() error { _, _, err := a.Revocations(ctx, 0, 10); return err }},
+		{"append", func() error {
+			for i := range 3 {
+				if _, err := a.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint("a", i), At: int64(100 + i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"compact", func() error { _, err := a.CompactRevocations(ctx, 101, 0); return err }},
+		{"read after compaction", func() error { _, _, err := a.Revocations(ctx, 1, 10); return err }},
+	}
+	for _, st := range steps {
+		must(t, st.do())
+		_, feed, err := a.Revocations(ctx, 0, 0)
+		must(t, err)
+		if feed.Epoch != first.Epoch {
+			t.Fatalf("after %s: epoch %q, want %q", st.name, feed.Epoch, first.Epoch)
+		}
+	}
+
+	// The feed made again: another store, whose first appends reuse 1..3.
+	b := open(t)
+	t.Cleanup(func() { _ = b.Close() })
+	for i := range 3 {
+		_, err := b.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint("b", i), At: int64(100 + i)})
+		must(t, err)
+	}
+	_, fa, err := a.Revocations(ctx, 0, 0)
+	must(t, err)
+	_, fb, err := b.Revocations(ctx, 0, 0)
+	must(t, err)
+	if fb.Epoch == "" || fb.Epoch == fa.Epoch {
+		t.Fatalf("two feeds share epoch %q", fa.Epoch)
+	}
+	cursors := []struct {
+		name   string
+		cursor store.Cursor
+		behind bool
+	}{
+		{"at the head", fb.At(3), false},
+		{"before the head", fb.At(1), false},
+		{"at 0", fb.At(0), false},
+		{"past the head (the feed went back)", fb.At(4), true},
+		{"the old feed's head, reused", fa.At(3), true},
+		{"the old feed at 0", fa.At(0), true},
+		{"no epoch (a bare sequence)", store.Cursor{Seq: 3}, true},
+	}
+	for _, c := range cursors {
+		if got := fb.Behind(c.cursor); got != c.behind {
+			t.Errorf("%s: Behind(%+v) = %v in %+v, want %v", c.name, c.cursor, got, fb, c.behind)
+		}
 	}
 }
 
