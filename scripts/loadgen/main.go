@@ -3,7 +3,10 @@
 // Command loadgen measures the token cluster's verification throughput from
 // another process: it starts build/tokencluster (bbolt, seeded with the demo
 // credentials, a free loopback port), then for each credential kind keeps a
-// fixed number of keep-alive connections busy for a fixed time and reports
+// fixed number of keep-alive connections busy for a fixed time (a lean
+// HTTP/1.1 client over net.Conn, so the generator's own CPU stays small
+// beside the cluster's: pre-built request bytes, no pipelining, the answer
+// parsed no further than its status line and Content-Length) and reports
 // verifications per second, latency percentiles, and the CPU both processes
 // used (the cluster's from /proc/<pid>/stat, its own from getrusage).
 //
@@ -13,6 +16,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -112,12 +116,12 @@ func run(conns int, duration, warmup time.Duration, kinds []string, binary, logL
 		cmd.Process.Pid, addr, conns, duration, warmup, logLevel, runtime.GOMAXPROCS(0))
 	var results []result
 	for _, kind := range kinds {
-		req, err := request(client, base, token, kind)
+		req, err := request(client, addr, token, kind)
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
 		}
-		measure(client, req, conns, warmup, cmd.Process.Pid) // warm-up, discarded
-		r := measure(client, req, conns, duration, cmd.Process.Pid)
+		measure(addr, req, conns, warmup, cmd.Process.Pid) // warm-up, discarded
+		r := measure(addr, req, conns, duration, cmd.Process.Pid)
 		r.kind = kind
 		results = append(results, r)
 		fmt.Printf("loadgen: %-16s %8.0f verifications/s  p50 %6.3f ms  p99 %6.3f ms  max %7.3f ms  cluster CPU %.2f cores  generator CPU %.2f cores  errors %d %s\n",
@@ -150,7 +154,9 @@ func render(rs []result, conns int, duration time.Duration, logLevel, load0, loa
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Token cluster under load from another process\n\n")
 	fmt.Fprintf(&b, "`go run ./scripts/loadgen -write` (part of `make bench`): build/tokencluster (bbolt, demo seed, --log-level %s) "+
-		"and the load generator are two processes on this machine (%d cores, shared); %d keep-alive connections, %v per kind "+
+		"and the load generator (raw HTTP/1.1 over keep-alive connections: pre-built request bytes, one request in flight per "+
+		"connection, the answer read by its status line and Content-Length) are two processes on this machine (%d cores, shared); "+
+		"%d connections, %v per kind "+
 		"after a warm-up; %s %s/%s. CPU is the cluster's (/proc/PID/stat) and the generator's (getrusage), in cores "+
 		"(CPU seconds per second) and µs per verification. Goal: api_key ≥ %d verifications/s with p99 < %v. "+
 		"Load average at start %s, at end %s.\n\n",
@@ -165,8 +171,9 @@ func render(rs []result, conns int, duration time.Duration, logLevel, load0, loa
 	return b.String()
 }
 
-// measure runs conns workers for d and collects every latency.
-func measure(client *http.Client, req func() (*http.Request, error), conns int, d time.Duration, pid int) result {
+// measure runs conns workers for d, each on its own keep-alive connection
+// (one request in flight, no pipelining), and collects every latency.
+func measure(addr string, req []byte, conns int, d time.Duration, pid int) result {
 	cpu0, self0 := procCPU(pid), selfCPU()
 	start := time.Now()
 	deadline := start.Add(d)
@@ -179,23 +186,17 @@ func measure(client *http.Client, req func() (*http.Request, error), conns int, 
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			buf := make([]byte, 0, 4096)
-			for time.Now().Before(deadline) {
-				r, err := req()
-				if err != nil {
-					errs[w]++
-					continue
-				}
+			c := &client{}
+			defer c.close()
+			lat[w] = make([]time.Duration, 0, 1<<16)
+			for {
 				t := time.Now()
-				resp, err := client.Do(r)
-				if err == nil {
-					buf, err = readAll(resp.Body, buf[:0])
-					resp.Body.Close()
-					if err == nil && (resp.StatusCode != http.StatusOK || !bytes.Contains(buf, []byte(`"active":true`))) {
-						err = fmt.Errorf("status %d: %.200s", resp.StatusCode, buf)
-					}
+				if !t.Before(deadline) {
+					return
 				}
+				err := c.roundTrip(addr, req)
 				if err != nil {
+					c.close() // the next round trip dials again
 					errs[w]++
 					firstErr.Do(func() { errText = err.Error() })
 					continue
@@ -220,31 +221,90 @@ func measure(client *http.Client, req func() (*http.Request, error), conns int, 
 	return r
 }
 
-func readAll(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
+// client is one keep-alive HTTP/1.1 connection driven by hand: the request
+// is pre-built bytes, the answer is read as far as the status line, the
+// Content-Length header and the body, so that the generator spends its CPU
+// on the loopback and not on net/http. It dials when it has no connection.
+type client struct {
+	conn net.Conn
+	r    *bufio.Reader
+	body []byte
+}
+
+func (c *client) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+}
+
+var activeTrue = []byte(`"active":true`)
+
+// roundTrip sends req and checks that the answer is 200 with "active":true.
+// After an error the connection is not reusable: close c.
+func (c *client) roundTrip(addr string, req []byte) error {
+	if c.conn == nil {
+		conn, err := net.Dial("tcp", addr)
 		if err != nil {
-			return buf, err
+			return err
+		}
+		c.conn, c.r = conn, bufio.NewReaderSize(conn, 4096)
+	}
+	if _, err := c.conn.Write(req); err != nil {
+		return err
+	}
+	line, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	// "HTTP/1.1 200 OK\r\n"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return fmt.Errorf("bad status line %q", line)
+	}
+	status := string(line[9:12])
+	length := -1
+	for {
+		h, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(h) <= 2 { // the blank line ending the header
+			break
+		}
+		if len(h) > 16 && (h[0] == 'C' || h[0] == 'c') && bytes.EqualFold(h[:15], []byte("Content-Length:")) {
+			n, err := strconv.Atoi(string(bytes.TrimSpace(h[15:])))
+			if err != nil {
+				return fmt.Errorf("bad Content-Length %q", h)
+			}
+			length = n
 		}
 	}
+	if length < 0 || length > 1<<20 {
+		return fmt.Errorf("status %s: answer without a usable Content-Length (%d)", status, length)
+	}
+	if cap(c.body) < length {
+		c.body = make([]byte, length)
+	}
+	c.body = c.body[:length]
+	if _, err := io.ReadFull(c.r, c.body); err != nil {
+		return err
+	}
+	if status != "200" || !bytes.Contains(c.body, activeTrue) {
+		return fmt.Errorf("status %s: %.200s", status, c.body)
+	}
+	return nil
 }
 
 // request returns a factory of one kind's verification request, issuing
 // the token first for the kinds that verify an issued token.
-func request(client *http.Client, base, token, kind string) (func() (*http.Request, error), error) {
-	verify := func(v tokenapi.VerifyRequest) (func() (*http.Request, error), error) {
+func request(client *http.Client, addr, token, kind string) ([]byte, error) {
+	base := "http://" + addr
+	verify := func(v tokenapi.VerifyRequest) ([]byte, error) {
 		body, err := json.Marshal(v)
 		if err != nil {
 			return nil, err
 		}
-		return post(base+tokenapi.PathVerify, "application/json", token, body), nil
+		return post(addr, tokenapi.PathVerify, "application/json", token, body), nil
 	}
 	switch kind {
 	case "api_key":
@@ -275,22 +335,17 @@ func request(client *http.Client, base, token, kind string) (func() (*http.Reque
 			[]byte(form), &out); err != nil || out.AccessToken == "" {
 			return nil, fmt.Errorf("issue an OAuth2 token: %v", err)
 		}
-		return post(base+tokenapi.PathIntrospect, "application/x-www-form-urlencoded", token,
+		return post(addr, tokenapi.PathIntrospect, "application/x-www-form-urlencoded", token,
 			[]byte(url.Values{"token": {out.AccessToken}}.Encode())), nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }
 
-func post(u, ctype, token string, body []byte) func() (*http.Request, error) {
-	return func() (*http.Request, error) {
-		r, err := http.NewRequestWithContext(context.Background(), http.MethodPost, u, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		r.Header.Set("Content-Type", ctype)
-		r.Header.Set("Authorization", "Bearer "+token)
-		return r, nil
-	}
+// post builds the bytes of one keep-alive POST request.
+func post(addr, path, ctype, token string, body []byte) []byte {
+	b := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: credgate-loadgen\r\nContent-Type: %s\r\n"+
+		"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", path, addr, ctype, token, len(body))
+	return append(b, body...)
 }
 
 func call(client *http.Client, u, ctype, user, pass string, body []byte, out any) error {
