@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/credgate/credgate/plugin/tokenapi"
+)
+
+// verifyBodies are request bodies of every shape the fast decoder meets:
+// the ones it takes and the ones it must leave to encoding/json.
+var verifyBodies = []string{
+	`{"kind":"api_key","credential":"demo-api-key-0001"}`,
+	` {"kind" : "user_api_key", "user_id":"u","credential":"k","developer_id":"d"} ` + "\n",
+	`{"kind":"public_key_token","public_key":"p","credential":"t","domain":"x"}`,
+	`{}`, `{"kind":"a","kind":"b"}`, `{"KIND":"api_key"}`, `{"kind":null}`, `{"kind":"a\u0041"}`,
+	`{"kind":"é"}`, `{"kind":"a"}{}`, `{"kind":"a"} x`, `{"kind":"a",}`, `{"kind":1}`, `{"extra":"x"}`,
+	`{"kind":"a"`, `{"kind":"a`, `{`, ``, `[]`, `"x"`, `{"kind":"` + "\x01" + `"}`, `{"kind":"` + "\x7f" + `"}`,
+	`{"kind":"api_key","credential":"<&>"}`, "{\"kind\":\"a\"}\t\r\n", `{"kind":"a" "credential":"b"}`,
+}
+
+// TestDecodeVerifyFastAgreesWithEncodingJSON: what the fast decoder takes,
+// encoding/json (strict) takes with the same fields.
+func TestDecodeVerifyFastAgreesWithEncodingJSON(t *testing.T) {
+	took := 0
+	for _, body := range verifyBodies {
+		if checkDecodeVerify(t, body) {
+			took++
+		}
+	}
+	if took < 5 {
+		t.Fatalf("the fast decoder took %d bodies only", took)
+	}
+}
+
+func FuzzDecodeVerifyFast(f *testing.F) {
+	for _, b := range verifyBodies {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body string) { checkDecodeVerify(t, body) })
+}
+
+func checkDecodeVerify(t *testing.T, body string) bool {
+	t.Helper()
+	var fast, slow tokenapi.VerifyRequest
+	if !decodeVerifyFast([]byte(body), &fast) {
+		return false
+	}
+	if err := unmarshalStrict([]byte(body), &slow); err != nil {
+		t.Fatalf("fast decoder took %q, encoding/json refuses it: %v", body, err)
+	}
+	if fast != slow {
+		t.Fatalf("%q: fast %+v, encoding/json %+v", body, fast, slow)
+	}
+	return true
+}
+
+// TestAppendVerifyResponseMatchesEncoder: the answer is byte for byte
+// json.Encoder's.
+func TestAppendVerifyResponseMatchesEncoder(t *testing.T) {
+	for _, r := range []tokenapi.VerifyResponse{
+		{},
+		{Active: true, Kind: "api_key", Subject: "demo-key", Tenant: "acme", Scopes: []string{"catalog:read", "x"},
+			ExpiresAt: 4070908800, CacheTTL: 60, Digest: strings.Repeat("ab", 32)},
+		{Kind: "user_api_key", Reason: "revoked", Revoked: true, CacheTTL: 60, Digest: "d", DeveloperID: "dev-1"},
+		{Active: true, Kind: "hmac_key", HMACKey: "k<>&\"\\\n\x00\x7fé\u2028\xff", AppID: "app", Scopes: []string{},
+			ExpiresAt: -1, CacheTTL: -5},
+	} {
+		checkAppendVerify(t, r)
+	}
+}
+
+func FuzzAppendVerifyResponse(f *testing.F) {
+	f.Add(true, "api_key", "s", "t", "a,b", int64(1), int64(60), "d", "h")
+	f.Add(false, "<x>", "\xff\u2028", "", "", int64(0), int64(-1), "", "\x00")
+	f.Fuzz(func(t *testing.T, active bool, kind, subject, tenant, scopes string, exp, ttl int64, digest, hmac string) {
+		r := tokenapi.VerifyResponse{Active: active, Kind: kind, Reason: tenant, Subject: subject, Tenant: tenant,
+			ExpiresAt: exp, CacheTTL: ttl, Revoked: !active, Digest: digest, DeveloperID: subject, AppID: kind, HMACKey: hmac}
+		if scopes != "" {
+			r.Scopes = strings.Split(scopes, ",")
+		}
+		checkAppendVerify(t, r)
+	})
+}
+
+func checkAppendVerify(t *testing.T, r tokenapi.VerifyResponse) {
+	t.Helper()
+	var want bytes.Buffer
+	if err := json.NewEncoder(&want).Encode(r); err != nil {
+		t.Fatal(err)
+	}
+	if got := appendVerifyResponse(nil, &r); !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("%+v:\n got %s\nwant %s", r, got, want.Bytes())
+	}
+}
+
+// TestVerifyCodecAllocations: the fast decoder allocates the strings it
+// returns only, the answer nothing beyond its buffer.
+func TestVerifyCodecAllocations(t *testing.T) {
+	body := []byte(`{"kind":"api_key","credential":"demo-api-key-0001"}`)
+	resp := tokenapi.VerifyResponse{Active: true, Kind: "api_key", Subject: "demo-key", Tenant: "acme",
+		Scopes: []string{"catalog:read"}, CacheTTL: 60, Digest: strings.Repeat("ab", 32)}
+	buf := make([]byte, 0, 1024)
+	if n := testing.AllocsPerRun(100, func() {
+		var req tokenapi.VerifyRequest
+		if !decodeVerifyFast(body, &req) {
+			t.Fatal("not taken")
+		}
+	}); n > 2 {
+		t.Errorf("decode: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { buf = appendVerifyResponse(buf[:0], &resp) }); n != 0 {
+		t.Errorf("answer: %v allocations", n)
+	}
+}
