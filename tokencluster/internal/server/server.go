@@ -11,8 +11,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
 	"github.com/credgate/credgate/tokencluster/internal/logging"
@@ -105,6 +108,9 @@ type Server struct {
 	// storeState is the last store check: 0 unknown, 1 up, 2 down.
 	storeState atomic.Int32
 	feed       *feedWatch
+	// routeStats (route pattern → *routeStats) and verifications (verifiedKey →
+	// *verifiedStats) hold the labelled metrics met so far.
+	routeStats, verifications sync.Map
 }
 
 // New validates opts and builds the server.
@@ -240,7 +246,9 @@ func (s *Server) routes() {
 // x-request-id and traceparent when they are well formed.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now() // wall time for the log and metrics only; decisions use s.opts.Now
-	r = r.WithContext(logging.WithRequest(r.Context(), single(r.Header, "X-Request-Id"), single(r.Header, "Traceparent")))
+	if ctx := logging.WithRequest(r.Context(), single(r.Header, "X-Request-Id"), single(r.Header, "Traceparent")); ctx != r.Context() {
+		r = r.WithContext(ctx)
+	}
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	s.m.InFlight.Inc()
 	defer func() {
@@ -255,10 +263,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		d := time.Since(start)
-		s.m.Requests.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
-		s.m.RequestDuration.WithLabelValues(route).Observe(d.Seconds())
-		s.opts.Logger.DebugContext(r.Context(), "request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
-			"duration_ms", float64(d.Microseconds())/1000)
+		rm := s.routeMetrics(route)
+		rm.requests(rw.status).Inc()
+		rm.duration.Observe(d.Seconds())
+		if s.opts.Logger.Enabled(r.Context(), slog.LevelDebug) {
+			s.opts.Logger.DebugContext(r.Context(), "request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
+				"duration_ms", float64(d.Microseconds())/1000)
+		}
 	}()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.mux.ServeHTTP(&fallbackWriter{w: rw}, r) // 404 or 405 from the mux, as a JSON body
@@ -268,11 +279,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // single returns the header's value when it is sent exactly once, else "".
+// name is in canonical form, as net/http stores the request's header names.
 func single(h http.Header, name string) string {
-	if v := h.Values(name); len(v) == 1 {
+	if v := h[name]; len(v) == 1 {
 		return v[0]
 	}
 	return ""
+}
+
+// routeStats are the request metrics of one route pattern, resolved once
+// instead of by label values on every request.
+type routeStats struct {
+	m        *metrics.Metrics
+	route    string
+	duration prometheus.Observer
+	codes    sync.Map // status code (int) → prometheus.Counter
+}
+
+func (s *Server) routeMetrics(route string) *routeStats {
+	if v, ok := s.routeStats.Load(route); ok {
+		return v.(*routeStats)
+	}
+	v, _ := s.routeStats.LoadOrStore(route, &routeStats{m: s.m, route: route,
+		duration: s.m.RequestDuration.WithLabelValues(route)})
+	return v.(*routeStats)
+}
+
+func (rs *routeStats) requests(code int) prometheus.Counter {
+	if c, ok := rs.codes.Load(code); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := rs.codes.LoadOrStore(code, rs.m.Requests.WithLabelValues(rs.route, strconv.Itoa(code)))
+	return c.(prometheus.Counter)
 }
 
 // fallbackWriter turns the mux's plain-text 404 and 405 answers into JSON errors.
@@ -395,8 +433,26 @@ func (s *Server) verified(kind string, active bool, reason string, cacheTTL int6
 	if !active {
 		result = reason
 	}
-	s.m.Verifications.WithLabelValues(kind, result).Inc()
-	s.m.CacheHints.WithLabelValues(kind, strconv.FormatBool(active)).Observe(float64(cacheTTL))
+	key := verifiedKey{kind, result, active}
+	v, ok := s.verifications.Load(key)
+	if !ok {
+		v, _ = s.verifications.LoadOrStore(key, &verifiedStats{count: s.m.Verifications.WithLabelValues(kind, result),
+			hints: s.m.CacheHints.WithLabelValues(kind, strconv.FormatBool(active))})
+	}
+	st := v.(*verifiedStats)
+	st.count.Inc()
+	st.hints.Observe(float64(cacheTTL))
+}
+
+// verifiedKey and verifiedStats cache the labelled verification metrics.
+type verifiedKey struct {
+	kind, result string
+	active       bool
+}
+
+type verifiedStats struct {
+	count prometheus.Counter
+	hints prometheus.Observer
 }
 
 // verifyAuth requires the verify bearer token when one is configured.
