@@ -118,7 +118,10 @@ func decodeVerify(w http.ResponseWriter, r *http.Request, req *tokenapi.VerifyRe
 		}
 	}
 	if r.ContentLength <= 0 || r.ContentLength > maxBody {
-		return decodeBody(w, r, req)
+		var v tokenapi.VerifyRequest // here, so that only this path puts a request on the heap
+		err := decodeBody(w, r, &v)
+		*req = v
+		return err
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -133,8 +136,10 @@ func decodeVerify(w http.ResponseWriter, r *http.Request, req *tokenapi.VerifyRe
 	if decodeVerifyFast(b, req) {
 		return nil
 	}
-	*req = tokenapi.VerifyRequest{}
-	return unmarshalStrict(b, req)
+	var v tokenapi.VerifyRequest
+	err := unmarshalStrict(b, &v)
+	*req = v
+	return err
 }
 
 func (s *Server) inactive(reason, digest string) tokenapi.VerifyResponse {
@@ -169,8 +174,8 @@ func (s *Server) get(ctx context.Context, c store.Collection, id string) (store.
 }
 
 func (s *Server) verifyAPIKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
-	digest := secret.Digest(req.Credential)
-	rec, err := s.opts.Store.Lookup(ctx, store.APIKeys, registry.DigestKey(digest))
+	key, digest := registry.DigestKeyOf(req.Credential)
+	rec, err := s.opts.Store.Lookup(ctx, store.APIKeys, key)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !secret.Equal(rec.SecretDigest, digest) {
 		return s.inactive(tokenapi.ReasonUnknown, digest), nil
 	}
