@@ -249,7 +249,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ctx := logging.WithRequest(r.Context(), single(r.Header, "X-Request-Id"), single(r.Header, "Traceparent")); ctx != r.Context() {
 		r = r.WithContext(ctx)
 	}
-	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	rw := &statusWriter{ResponseWriter: w, req: r, status: http.StatusOK}
 	s.m.InFlight.Inc()
 	defer func() {
 		if p := recover(); p != nil {
@@ -271,11 +271,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"duration_ms", float64(d.Microseconds())/1000)
 		}
 	}()
-	if _, pattern := s.mux.Handler(r); pattern == "" {
-		s.mux.ServeHTTP(&fallbackWriter{w: rw}, r) // 404 or 405 from the mux, as a JSON body
-		return
-	}
-	s.mux.ServeHTTP(rw, r)
+	s.mux.ServeHTTP(rw, r) // routes once; rw tells a route's answer from the mux's own 404 or 405
 }
 
 // single returns the header's value when it is sent exactly once, else "".
@@ -313,40 +309,61 @@ func (rs *routeStats) requests(code int) prometheus.Counter {
 	return c.(prometheus.Counter)
 }
 
-// fallbackWriter turns the mux's plain-text 404 and 405 answers into JSON errors.
-type fallbackWriter struct {
-	w    http.ResponseWriter
-	done bool
-}
-
-func (f *fallbackWriter) Header() http.Header { return f.w.Header() }
-
-func (f *fallbackWriter) WriteHeader(code int) {
-	if f.done {
-		return
-	}
-	f.done = true
-	f.w.Header().Del("X-Content-Type-Options")
-	msg, ecode := "no such endpoint", codeNotFound
-	if code == http.StatusMethodNotAllowed {
-		msg, ecode = "method not allowed (see the Allow header)", "method_not_allowed"
-	}
-	writeError(f.w, &apiError{Status: code, Code: ecode, Msg: msg})
-}
-
-func (f *fallbackWriter) Write(b []byte) (int, error) {
-	f.WriteHeader(http.StatusOK)
-	return len(b), nil
-}
-
+// statusWriter records the status of the answer for the metrics and the
+// log, and turns the mux's plain-text 404 and 405 answers into JSON errors:
+// the mux serves those without a pattern, so the request's pattern, read
+// at the first write, tells them from a route's answer.
 type statusWriter struct {
 	http.ResponseWriter
+	req    *http.Request
 	status int
+	state  writerState
+}
+
+type writerState uint8
+
+const (
+	undecided writerState = iota
+	routeAnswer
+	muxAnswer   // the mux's own answer: replaced by a JSON error
+	muxReplaced // the JSON error is written; the mux's writes are dropped
+)
+
+func (w *statusWriter) decide() writerState {
+	if w.state == undecided {
+		w.state = routeAnswer
+		if w.req.Pattern == "" {
+			w.state = muxAnswer
+		}
+	}
+	return w.state
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
+	switch w.decide() {
+	case routeAnswer:
+		w.status = code
+		w.ResponseWriter.WriteHeader(code)
+	case muxAnswer:
+		w.Header().Del("X-Content-Type-Options")
+		msg, ecode := "no such endpoint", codeNotFound
+		if code == http.StatusMethodNotAllowed {
+			msg, ecode = "method not allowed (see the Allow header)", "method_not_allowed"
+		}
+		w.state = routeAnswer // the JSON error goes through as a route's answer would
+		writeError(w, &apiError{Status: code, Code: ecode, Msg: msg})
+		w.state = muxReplaced
+	}
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	switch w.decide() {
+	case routeAnswer:
+		return w.ResponseWriter.Write(b)
+	case muxAnswer:
+		w.WriteHeader(http.StatusOK)
+	}
+	return len(b), nil
 }
 
 // Unwrap lets http.ResponseController reach the connection (the feed's
