@@ -60,7 +60,11 @@ func decodeVerifyFast(b []byte, req *tokenapi.VerifyRequest) bool {
 		default:
 			return false
 		}
-		*dst = string(val) // a repeated member keeps the last value, as encoding/json does
+		if dst == &req.Kind {
+			*dst = kindName(val)
+		} else {
+			*dst = string(val) // a repeated member keeps the last value, as encoding/json does
+		}
 		i = skipSpace(b, j)
 		if i >= len(b) {
 			return false
@@ -75,6 +79,19 @@ func decodeVerifyFast(b []byte, req *tokenapi.VerifyRequest) bool {
 		}
 	}
 }
+
+// kindName returns the constant of a known kind without allocating, else a copy of b.
+func kindName(b []byte) string {
+	for _, k := range knownKinds {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
+}
+
+var knownKinds = []string{tokenapi.KindAPIKey, tokenapi.KindUserAPIKey, tokenapi.KindPublicKey, tokenapi.KindPublicKeyToken,
+	tokenapi.KindDomainKey, tokenapi.KindSSO, tokenapi.KindHMACKey}
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
