@@ -10,7 +10,9 @@
 // verifications per second, latency percentiles, and the CPU both processes
 // used (the cluster's from /proc/<pid>/stat, its own from getrusage).
 //
-//	go run ./scripts/loadgen [-conns 16] [-duration 5s] [-kinds api_key,...] [-write]
+//	go run ./scripts/loadgen [-conns 8] [-duration 5s] [-kinds api_key,api_key@16,...] [-procs 0] [-write]
+//
+// A kind written kind@N is measured with N connections instead of -conns.
 //
 // With -write it stores the table in BENCHMARKS.md (section tokencluster-load).
 package main
@@ -53,14 +55,19 @@ const (
 )
 
 func main() {
-	conns := flag.Int("conns", 16, "keep-alive connections (one worker each)")
+	conns := flag.Int("conns", 8, "keep-alive connections (one worker each) of the kinds without @N")
 	duration := flag.Duration("duration", 5*time.Second, "measured time per kind")
 	warmup := flag.Duration("warmup", time.Second, "unmeasured load before each kind")
-	kinds := flag.String("kinds", "api_key,user_api_key,public_key,public_key_token,domain_key,hmac_key,oauth2", "kinds to measure, in order")
+	kinds := flag.String("kinds", "api_key,api_key@16,user_api_key,public_key,public_key_token,domain_key,hmac_key,oauth2",
+		"kinds to measure, in order; kind@N uses N connections")
 	binary := flag.String("cluster", "build/tokencluster", "token cluster binary (relative to the module root)")
 	logLevel := flag.String("log-level", "warn", "the cluster's --log-level (info logs a line per request)")
 	write := flag.Bool("write", false, "write the table to BENCHMARKS.md")
+	procs := flag.Int("procs", 0, "the generator's GOMAXPROCS (0: the default); the cluster keeps its own")
 	flag.Parse()
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
 	if err := run(*conns, *duration, *warmup, strings.Split(*kinds, ","), *binary, *logLevel, *write); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
@@ -70,12 +77,17 @@ func main() {
 // result is one kind's measurement.
 type result struct {
 	kind                     string
+	conns                    int
 	n                        int
 	elapsed                  time.Duration
 	p50, p99, max            time.Duration
 	clusterCPU, generatorCPU time.Duration
 	errors                   int
 	firstErr                 string
+	// storeReads counts the cluster's store calls that read (its
+	// tokencluster_store_operation_duration_seconds for get, lookup and
+	// get_token) during the measurement: -1 when /metrics did not answer.
+	storeReads float64
 }
 
 func run(conns int, duration, warmup time.Duration, kinds []string, binary, logLevel string, write bool) error {
@@ -93,10 +105,14 @@ func run(conns int, duration, warmup time.Duration, kinds []string, binary, logL
 	if err != nil {
 		return err
 	}
+	opsAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
 	token := randomToken()
 	cmd := exec.Command(filepath.Join(root, binary), "serve", "--listen", addr, "--data", filepath.Join(dir, "tc.db"),
 		"--seed", filepath.Join(root, "tokencluster", "testdata", "credentials.json"), "--verify-token", token,
-		"--bcrypt-cost", "4", "--log-level", logLevel)
+		"--bcrypt-cost", "4", "--log-level", logLevel, "--metrics-addr", opsAddr)
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
@@ -115,14 +131,22 @@ func run(conns int, duration, warmup time.Duration, kinds []string, binary, logL
 	fmt.Printf("loadgen: cluster pid %d on %s, %d connections, %v per kind (+%v warm-up), cluster log level %s, GOMAXPROCS=%d\n",
 		cmd.Process.Pid, addr, conns, duration, warmup, logLevel, runtime.GOMAXPROCS(0))
 	var results []result
-	for _, kind := range kinds {
+	for _, spec := range kinds {
+		kind, n := spec, conns
+		if k, c, ok := strings.Cut(spec, "@"); ok {
+			if kind, n = k, atoi(c); n <= 0 {
+				return fmt.Errorf("%s: bad connection count", spec)
+			}
+		}
 		req, err := request(client, addr, token, kind)
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
 		}
-		measure(addr, req, conns, warmup, cmd.Process.Pid) // warm-up, discarded
-		r := measure(addr, req, conns, duration, cmd.Process.Pid)
-		r.kind = kind
+		measure(addr, req, n, warmup, cmd.Process.Pid) // warm-up, discarded
+		reads0 := storeReads(opsAddr)
+		r := measure(addr, req, n, duration, cmd.Process.Pid)
+		r.kind, r.conns = kind, n
+		r.storeReads = storeReads(opsAddr) - reads0
 		results = append(results, r)
 		fmt.Printf("loadgen: %-16s %8.0f verifications/s  p50 %6.3f ms  p99 %6.3f ms  max %7.3f ms  cluster CPU %.2f cores  generator CPU %.2f cores  errors %d %s\n",
 			kind, r.rate(), ms(r.p50), ms(r.p99), ms(r.max), r.cores(r.clusterCPU), r.cores(r.generatorCPU), r.errors, r.firstErr)
@@ -133,6 +157,14 @@ func run(conns int, duration, warmup time.Duration, kinds []string, binary, logL
 		return benchmd.WriteSection("tokencluster-load", table)
 	}
 	return nil
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -156,17 +188,42 @@ func render(rs []result, conns int, duration time.Duration, logLevel, load0, loa
 	fmt.Fprintf(&b, "`go run ./scripts/loadgen -write` (part of `make bench`): build/tokencluster (bbolt, demo seed, --log-level %s) "+
 		"and the load generator (raw HTTP/1.1 over keep-alive connections: pre-built request bytes, one request in flight per "+
 		"connection, the answer read by its status line and Content-Length) are two processes on this machine (%d cores, shared); "+
-		"%d connections, %v per kind "+
+		"%d connections unless the kind says otherwise, %v per kind "+
 		"after a warm-up; %s %s/%s. CPU is the cluster's (/proc/PID/stat) and the generator's (getrusage), in cores "+
-		"(CPU seconds per second) and µs per verification. Goal: api_key ≥ %d verifications/s with p99 < %v. "+
+		"(CPU seconds per second) and µs per verification; store reads are the cluster's get, lookup and get_token "+
+		"calls (its /metrics) per verification. Goal: api_key ≥ %d verifications/s with p99 < %v. "+
 		"Load average at start %s, at end %s.\n\n",
 		logLevel, runtime.NumCPU(), conns, duration, runtime.Version(), runtime.GOOS, runtime.GOARCH, goalRate, goalP99, load0, load1)
-	fmt.Fprintf(&b, "| kind | verifications/s | of goal | p50 ms | p99 ms | p99/p50 | max ms | cluster CPU cores | cluster µs/verification | generator CPU cores | generator µs/verification | errors |\n")
-	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| kind | verifications/s | of goal | p50 ms | p99 ms | p99/p50 | max ms | cluster CPU cores | cluster µs/verification | verifications/s per cluster core | generator CPU cores | generator µs/verification | store reads/verification | errors |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %.0f | %.2f× | %.3f | %.3f | %.1f | %.2f | %.2f | %.1f | %.2f | %.1f | %d |\n", r.kind, r.rate(),
+		kind := r.kind
+		if r.conns != conns {
+			kind = fmt.Sprintf("%s, %d connections", r.kind, r.conns)
+		}
+		reads := "n/a"
+		if r.storeReads >= 0 && r.n > 0 {
+			reads = strconv.FormatFloat(r.storeReads/float64(r.n), 'f', 2, 64)
+		}
+		perCore := 0.0
+		if c := r.perVerification(r.clusterCPU); c > 0 {
+			perCore = 1e6 / c
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f× | %.3f | %.3f | %.1f | %.2f | %.2f | %.1f | %.0f | %.2f | %.1f | %s | %d |\n", kind, r.rate(),
 			r.rate()/goalRate, ms(r.p50), ms(r.p99), float64(r.p99)/float64(max(r.p50, 1)), ms(r.max),
-			r.cores(r.clusterCPU), r.perVerification(r.clusterCPU), r.cores(r.generatorCPU), r.perVerification(r.generatorCPU), r.errors)
+			r.cores(r.clusterCPU), r.perVerification(r.clusterCPU), perCore, r.cores(r.generatorCPU), r.perVerification(r.generatorCPU),
+			reads, r.errors)
+	}
+	for _, r := range rs {
+		if r.kind != "api_key" || r.conns != conns || r.n == 0 {
+			continue
+		}
+		c, g := r.perVerification(r.clusterCPU), r.perVerification(r.generatorCPU)
+		fmt.Fprintf(&b, "\napi_key at %d connections: the cluster spends %.1f µs of CPU per verification, %.0f verifications/s "+
+			"per cluster core; with the generator's %.1f µs, one verification costs %.1f µs of this machine's CPU, so its %d "+
+			"cores could carry at most %.0f verifications/s with generator and cluster on them and nothing else running.\n",
+			r.conns, c, 1e6/c, g, c+g, runtime.NumCPU(), float64(runtime.NumCPU())*1e6/(c+g))
+		break
 	}
 	return b.String()
 }
@@ -400,6 +457,35 @@ func randomToken() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// storeReads sums the cluster's read calls to its store so far, from the
+// operations port's /metrics; -1 when it cannot be read.
+func storeReads(opsAddr string) float64 {
+	resp, err := http.Get("http://" + opsAddr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return -1
+	}
+	total, seen := 0.0, false
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, op := range []string{"get", "lookup", "get_token"} {
+			prefix := `tokencluster_store_operation_duration_seconds_count{op="` + op + `"} `
+			if v, ok := strings.CutPrefix(line, prefix); ok {
+				if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					total, seen = total+n, true
+				}
+			}
+		}
+	}
+	if !seen {
+		return -1
+	}
+	return total
 }
 
 // procCPU is the user plus system CPU time of process pid so far.
