@@ -160,8 +160,30 @@ func (s *Server) judge(ctx context.Context, rec store.Record, digest string, now
 	if !ok {
 		return s.inactive(tokenapi.ReasonRevoked, digest), nil
 	}
+	return s.active(rec, digest, now), nil
+}
+
+// judgeOwned is judge with the record's tenant already read (store.LookupOwned).
+func (s *Server) judgeOwned(rec store.Record, owner store.Owner, digest string, now time.Time) (tokenapi.VerifyResponse, error) {
+	if rec.ExpiresAt > 0 && rec.ExpiresAt <= now.Unix() {
+		return s.inactive(tokenapi.ReasonExpired, digest), nil
+	}
+	// As ownerActive decides: the record, then its tenant.
+	switch {
+	case rec.Revoked:
+		return s.inactive(tokenapi.ReasonRevoked, digest), nil
+	case rec.Tenant == "":
+	case owner.Err != nil:
+		return tokenapi.VerifyResponse{}, owner.Err
+	case !owner.Found || owner.Record.Revoked:
+		return s.inactive(tokenapi.ReasonRevoked, digest), nil
+	}
+	return s.active(rec, digest, now), nil
+}
+
+func (s *Server) active(rec store.Record, digest string, now time.Time) tokenapi.VerifyResponse {
 	return tokenapi.VerifyResponse{Active: true, Subject: rec.ID, Tenant: rec.Tenant, Scopes: rec.Scopes,
-		ExpiresAt: rec.ExpiresAt, Digest: digest, CacheTTL: cacheTTL(s.opts.CacheTTL, rec.ExpiresAt, now)}, nil
+		ExpiresAt: rec.ExpiresAt, Digest: digest, CacheTTL: cacheTTL(s.opts.CacheTTL, rec.ExpiresAt, now)}
 }
 
 // get returns the record, or found=false for ErrNotFound.
@@ -175,14 +197,15 @@ func (s *Server) get(ctx context.Context, c store.Collection, id string) (store.
 
 func (s *Server) verifyAPIKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
 	key, digest := registry.DigestKeyOf(req.Credential)
-	rec, err := s.opts.Store.Lookup(ctx, store.APIKeys, key)
+	// One store read: the key and its tenant together.
+	rec, owner, err := store.LookupOwned(ctx, s.opts.Store, store.APIKeys, key)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !secret.Equal(rec.SecretDigest, digest) {
 		return s.inactive(tokenapi.ReasonUnknown, digest), nil
 	}
 	if err != nil {
 		return tokenapi.VerifyResponse{}, err
 	}
-	return s.judge(ctx, rec, digest, now)
+	return s.judgeOwned(rec, owner, digest, now)
 }
 
 func (s *Server) verifyUserAPIKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {

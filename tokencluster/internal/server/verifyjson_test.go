@@ -4,11 +4,16 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
+	"github.com/credgate/credgate/tokencluster/internal/store"
 )
 
 // verifyBodies are request bodies of every shape the fast decoder meets:
@@ -115,5 +120,48 @@ func TestVerifyCodecAllocations(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { buf = appendVerifyResponse(buf[:0], &resp) }); n != 0 {
 		t.Errorf("answer: %v allocations", n)
+	}
+}
+
+// tenantStore answers Get of the tenant "t" as state says.
+type tenantStore struct {
+	store.Store
+	state int // 0 active, 1 revoked, 2 absent, 3 failing
+}
+
+func (f tenantStore) Get(_ context.Context, c store.Collection, id string) (store.Record, error) {
+	switch f.state {
+	case 2:
+		return store.Record{}, store.ErrNotFound
+	case 3:
+		return store.Record{}, errors.New("disk on fire")
+	}
+	return store.Record{ID: id, Revoked: f.state == 1}, nil
+}
+
+// TestJudgeOwnedAgreesWithJudge: the answer from a record read with its
+// tenant is the answer from the record and a tenant read after it.
+func TestJudgeOwnedAgreesWithJudge(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	for state := range 4 {
+		s := &Server{opts: Options{Store: tenantStore{state: state}, CacheTTL: time.Minute, NegativeCacheTTL: 5 * time.Second}}
+		for _, rec := range []store.Record{{ID: "k"}, {ID: "k", Tenant: "t"}, {ID: "k", Tenant: "t", Revoked: true},
+			{ID: "k", Revoked: true}, {ID: "k", Tenant: "t", ExpiresAt: now.Unix()}, {ID: "k", Tenant: "t", ExpiresAt: now.Unix() + 30}} {
+			want, werr := s.judge(context.Background(), rec, "d", now)
+			var owner store.Owner
+			if rec.Tenant != "" {
+				ten, err := s.opts.Store.Get(context.Background(), store.Tenants, rec.Tenant)
+				switch {
+				case err == nil:
+					owner = store.Owner{Record: ten, Found: true}
+				case !errors.Is(err, store.ErrNotFound):
+					owner = store.Owner{Err: err}
+				}
+			}
+			got, gerr := s.judgeOwned(rec, owner, "d", now)
+			if (werr != nil) != (gerr != nil) || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("state %d, %+v: judgeOwned %+v %v, judge %+v %v", state, rec, got, gerr, want, werr)
+			}
+		}
 	}
 }
