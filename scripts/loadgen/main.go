@@ -36,6 +36,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,11 +65,24 @@ func main() {
 	logLevel := flag.String("log-level", "warn", "the cluster's --log-level (info logs a line per request)")
 	write := flag.Bool("write", false, "write the table to BENCHMARKS.md")
 	procs := flag.Int("procs", 0, "the generator's GOMAXPROCS (0: the default); the cluster keeps its own")
+	cpuProfile := flag.String("cpuprofile", "", "write the generator's CPU profile to this file")
 	flag.Parse()
 	if *procs > 0 {
 		runtime.GOMAXPROCS(*procs)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*conns, *duration, *warmup, strings.Split(*kinds, ","), *binary, *logLevel, *write); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
