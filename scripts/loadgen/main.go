@@ -332,7 +332,8 @@ func (c *client) roundTrip(addr string, req []byte) error {
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
 		return fmt.Errorf("bad status line %q", line)
 	}
-	status := string(line[9:12])
+	var status [3]byte // a copy: the reader's buffer moves on; no allocation
+	copy(status[:], line[9:12])
 	length := -1
 	for {
 		h, err := c.r.ReadSlice('\n')
@@ -351,7 +352,7 @@ func (c *client) roundTrip(addr string, req []byte) error {
 		}
 	}
 	if length < 0 || length > 1<<20 {
-		return fmt.Errorf("status %s: answer without a usable Content-Length (%d)", status, length)
+		return fmt.Errorf("status %s: answer without a usable Content-Length (%d)", status[:], length)
 	}
 	if cap(c.body) < length {
 		c.body = make([]byte, length)
@@ -360,8 +361,8 @@ func (c *client) roundTrip(addr string, req []byte) error {
 	if _, err := io.ReadFull(c.r, c.body); err != nil {
 		return err
 	}
-	if status != "200" || !bytes.Contains(c.body, activeTrue) {
-		return fmt.Errorf("status %s: %.200s", status, c.body)
+	if string(status[:]) != "200" || !bytes.Contains(c.body, activeTrue) {
+		return fmt.Errorf("status %s: %.200s", status[:], c.body)
 	}
 	return nil
 }
