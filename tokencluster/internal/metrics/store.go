@@ -63,6 +63,23 @@ func (s *instrumented) Lookup(ctx context.Context, c store.Collection, key strin
 	return rec, err
 }
 
+// LookupOwned implements store.OwnedLookup: one "lookup" when the wrapped
+// store reads record and tenant together, else a lookup and a get.
+func (s *instrumented) LookupOwned(ctx context.Context, c store.Collection, key string) (store.Record, store.Owner, error) {
+	ol, ok := s.st.(store.OwnedLookup)
+	if !ok {
+		return store.LookupThenGet(ctx, s, c, key)
+	}
+	start := time.Now()
+	rec, owner, err := ol.LookupOwned(ctx, c, key)
+	failed := err
+	if failed == nil {
+		failed = owner.Err // the tenant's read failed
+	}
+	s.done("lookup", start, failed)
+	return rec, owner, err
+}
+
 func (s *instrumented) List(ctx context.Context, c store.Collection) ([]store.Record, error) {
 	start := time.Now()
 	recs, err := s.st.List(ctx, c)

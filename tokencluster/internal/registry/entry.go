@@ -6,12 +6,14 @@
 package registry
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/credgate/credgate/tokencluster/internal/secret"
 	"github.com/credgate/credgate/tokencluster/internal/signing"
 	"github.com/credgate/credgate/tokencluster/internal/store"
 )
@@ -221,3 +223,11 @@ func EmailKey(email string) string { return "e:" + strings.ToLower(email) }
 
 // DigestKey is the lookup key of a record by its secret digest.
 func DigestKey(digest string) string { return "d:" + digest }
+
+// DigestKeyOf returns DigestKey(secret.Digest(raw)) and the digest, which
+// shares the key's memory (one allocation for both).
+func DigestKeyOf(raw string) (key, digest string) {
+	var b [2 + 2*sha256.Size]byte
+	key = string(secret.AppendDigest(append(b[:0], "d:"...), raw))
+	return key, key[2:]
+}

@@ -166,3 +166,10 @@ func TestRedirectOrigins(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDigestKeyOf(t *testing.T) {
+	key, digest := registry.DigestKeyOf("demo-api-key-0001")
+	if digest != secret.Digest("demo-api-key-0001") || key != registry.DigestKey(digest) {
+		t.Fatalf("DigestKeyOf = %q, %q", key, digest)
+	}
+}

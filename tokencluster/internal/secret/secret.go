@@ -25,6 +25,12 @@ func Digest(raw string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// AppendDigest appends Digest(raw) to b.
+func AppendDigest(b []byte, raw string) []byte {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.AppendEncode(b, sum[:])
+}
+
 // Equal compares two secrets or digests in constant time. It is the only
 // place the token cluster compares secret material.
 func Equal(a, b string) bool {

@@ -20,6 +20,9 @@ func TestDigestMatchesWireContract(t *testing.T) {
 	if got := secret.Digest(""); got != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
 		t.Fatalf("Digest(\"\") = %s", got)
 	}
+	if got := string(secret.AppendDigest([]byte("x:"), raw)); got != "x:"+secret.Digest(raw) {
+		t.Fatalf("AppendDigest = %s", got)
+	}
 }
 
 func TestEqual(t *testing.T) {

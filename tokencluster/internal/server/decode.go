@@ -44,6 +44,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := requireType(r, "application/json"); err != nil {
 		return err
 	}
+	return decodeBody(w, r, v)
+}
+
+// decodeBody is decodeJSON after the Content-Type check.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	b, err := readBody(w, r)
 	if err != nil {
 		return err

@@ -11,8 +11,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
 	"github.com/credgate/credgate/tokencluster/internal/logging"
@@ -105,6 +108,9 @@ type Server struct {
 	// storeState is the last store check: 0 unknown, 1 up, 2 down.
 	storeState atomic.Int32
 	feed       *feedWatch
+	// routeStats (route pattern → *routeStats) and verifications (verifiedKey →
+	// *verifiedStats) hold the labelled metrics met so far.
+	routeStats, verifications sync.Map
 }
 
 // New validates opts and builds the server.
@@ -240,8 +246,10 @@ func (s *Server) routes() {
 // x-request-id and traceparent when they are well formed.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now() // wall time for the log and metrics only; decisions use s.opts.Now
-	r = r.WithContext(logging.WithRequest(r.Context(), single(r.Header, "X-Request-Id"), single(r.Header, "Traceparent")))
-	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	if ctx := logging.WithRequest(r.Context(), single(r.Header, "X-Request-Id"), single(r.Header, "Traceparent")); ctx != r.Context() {
+		r = r.WithContext(ctx)
+	}
+	rw := &statusWriter{ResponseWriter: w, req: r, status: http.StatusOK}
 	s.m.InFlight.Inc()
 	defer func() {
 		if p := recover(); p != nil {
@@ -255,60 +263,107 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		d := time.Since(start)
-		s.m.Requests.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
-		s.m.RequestDuration.WithLabelValues(route).Observe(d.Seconds())
-		s.opts.Logger.DebugContext(r.Context(), "request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
-			"duration_ms", float64(d.Microseconds())/1000)
+		rm := s.routeMetrics(route)
+		rm.requests(rw.status).Inc()
+		rm.duration.Observe(d.Seconds())
+		if s.opts.Logger.Enabled(r.Context(), slog.LevelDebug) {
+			s.opts.Logger.DebugContext(r.Context(), "request", "method", r.Method, "pattern", r.Pattern, "status", rw.status,
+				"duration_ms", float64(d.Microseconds())/1000)
+		}
 	}()
-	if _, pattern := s.mux.Handler(r); pattern == "" {
-		s.mux.ServeHTTP(&fallbackWriter{w: rw}, r) // 404 or 405 from the mux, as a JSON body
-		return
-	}
-	s.mux.ServeHTTP(rw, r)
+	s.mux.ServeHTTP(rw, r) // routes once; rw tells a route's answer from the mux's own 404 or 405
 }
 
 // single returns the header's value when it is sent exactly once, else "".
+// name is in canonical form, as net/http stores the request's header names.
 func single(h http.Header, name string) string {
-	if v := h.Values(name); len(v) == 1 {
+	if v := h[name]; len(v) == 1 {
 		return v[0]
 	}
 	return ""
 }
 
-// fallbackWriter turns the mux's plain-text 404 and 405 answers into JSON errors.
-type fallbackWriter struct {
-	w    http.ResponseWriter
-	done bool
+// routeStats are the request metrics of one route pattern, resolved once
+// instead of by label values on every request.
+type routeStats struct {
+	m        *metrics.Metrics
+	route    string
+	duration prometheus.Observer
+	codes    sync.Map // status code (int) → prometheus.Counter
 }
 
-func (f *fallbackWriter) Header() http.Header { return f.w.Header() }
-
-func (f *fallbackWriter) WriteHeader(code int) {
-	if f.done {
-		return
+func (s *Server) routeMetrics(route string) *routeStats {
+	if v, ok := s.routeStats.Load(route); ok {
+		return v.(*routeStats)
 	}
-	f.done = true
-	f.w.Header().Del("X-Content-Type-Options")
-	msg, ecode := "no such endpoint", codeNotFound
-	if code == http.StatusMethodNotAllowed {
-		msg, ecode = "method not allowed (see the Allow header)", "method_not_allowed"
+	v, _ := s.routeStats.LoadOrStore(route, &routeStats{m: s.m, route: route,
+		duration: s.m.RequestDuration.WithLabelValues(route)})
+	return v.(*routeStats)
+}
+
+func (rs *routeStats) requests(code int) prometheus.Counter {
+	if c, ok := rs.codes.Load(code); ok {
+		return c.(prometheus.Counter)
 	}
-	writeError(f.w, &apiError{Status: code, Code: ecode, Msg: msg})
+	c, _ := rs.codes.LoadOrStore(code, rs.m.Requests.WithLabelValues(rs.route, strconv.Itoa(code)))
+	return c.(prometheus.Counter)
 }
 
-func (f *fallbackWriter) Write(b []byte) (int, error) {
-	f.WriteHeader(http.StatusOK)
-	return len(b), nil
-}
-
+// statusWriter records the status of the answer for the metrics and the
+// log, and turns the mux's plain-text 404 and 405 answers into JSON errors:
+// the mux serves those without a pattern, so the request's pattern, read
+// at the first write, tells them from a route's answer.
 type statusWriter struct {
 	http.ResponseWriter
+	req    *http.Request
 	status int
+	state  writerState
+}
+
+type writerState uint8
+
+const (
+	undecided writerState = iota
+	routeAnswer
+	muxAnswer   // the mux's own answer: replaced by a JSON error
+	muxReplaced // the JSON error is written; the mux's writes are dropped
+)
+
+func (w *statusWriter) decide() writerState {
+	if w.state == undecided {
+		w.state = routeAnswer
+		if w.req.Pattern == "" {
+			w.state = muxAnswer
+		}
+	}
+	return w.state
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
+	switch w.decide() {
+	case routeAnswer:
+		w.status = code
+		w.ResponseWriter.WriteHeader(code)
+	case muxAnswer:
+		w.Header().Del("X-Content-Type-Options")
+		msg, ecode := "no such endpoint", codeNotFound
+		if code == http.StatusMethodNotAllowed {
+			msg, ecode = "method not allowed (see the Allow header)", "method_not_allowed"
+		}
+		w.state = routeAnswer // the JSON error goes through as a route's answer would
+		writeError(w, &apiError{Status: code, Code: ecode, Msg: msg})
+		w.state = muxReplaced
+	}
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	switch w.decide() {
+	case routeAnswer:
+		return w.ResponseWriter.Write(b)
+	case muxAnswer:
+		w.WriteHeader(http.StatusOK)
+	}
+	return len(b), nil
 }
 
 // Unwrap lets http.ResponseController reach the connection (the feed's
@@ -395,8 +450,26 @@ func (s *Server) verified(kind string, active bool, reason string, cacheTTL int6
 	if !active {
 		result = reason
 	}
-	s.m.Verifications.WithLabelValues(kind, result).Inc()
-	s.m.CacheHints.WithLabelValues(kind, strconv.FormatBool(active)).Observe(float64(cacheTTL))
+	key := verifiedKey{kind, result, active}
+	v, ok := s.verifications.Load(key)
+	if !ok {
+		v, _ = s.verifications.LoadOrStore(key, &verifiedStats{count: s.m.Verifications.WithLabelValues(kind, result),
+			hints: s.m.CacheHints.WithLabelValues(kind, strconv.FormatBool(active))})
+	}
+	st := v.(*verifiedStats)
+	st.count.Inc()
+	st.hints.Observe(float64(cacheTTL))
+}
+
+// verifiedKey and verifiedStats cache the labelled verification metrics.
+type verifiedKey struct {
+	kind, result string
+	active       bool
+}
+
+type verifiedStats struct {
+	count prometheus.Counter
+	hints prometheus.Observer
 }
 
 // verifyAuth requires the verify bearer token when one is configured.

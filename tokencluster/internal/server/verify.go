@@ -5,7 +5,10 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
@@ -65,7 +68,7 @@ func fieldValue(req tokenapi.VerifyRequest, f string) string {
 // verify serves POST /v1/verify.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	var req tokenapi.VerifyRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeVerify(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -85,8 +88,58 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.Kind = req.Kind
 	s.verified(resp.Kind, resp.Active, resp.Reason, resp.CacheTTL)
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, resp, false)
+	bp := bufPool.Get().(*[]byte)
+	out := appendVerifyResponse((*bp)[:0], &resp)
+	h := w.Header()
+	h["Cache-Control"] = noStore
+	h["Content-Type"] = contentTypeJSON // net/http adds the Content-Length
+	_, _ = w.Write(out)
+	*bp = out
+	bufPool.Put(bp)
+}
+
+// Header values shared by every answer that sets them (net/http only reads them).
+var (
+	noStore         = []string{"no-store"}
+	contentTypeJSON = []string{"application/json"}
+)
+
+// bufPool holds the buffers of request bodies and answers on the
+// verification path.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// decodeVerify reads a verification request: the body as decodeJSON reads
+// it, the plain bodies the plugin sends without reflection, the rest (and
+// every malformed body) through unmarshalStrict.
+func decodeVerify(w http.ResponseWriter, r *http.Request, req *tokenapi.VerifyRequest) error {
+	if ct := r.Header["Content-Type"]; len(ct) != 1 || ct[0] != "application/json" {
+		if err := requireType(r, "application/json"); err != nil {
+			return err
+		}
+	}
+	if r.ContentLength <= 0 || r.ContentLength > maxBody {
+		var v tokenapi.VerifyRequest // here, so that only this path puts a request on the heap
+		err := decodeBody(w, r, &v)
+		*req = v
+		return err
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b := slices.Grow((*bp)[:0], int(r.ContentLength))[:r.ContentLength]
+	*bp = b
+	if _, err := io.ReadFull(r.Body, b); err != nil {
+		return errBadRequest("cannot read body")
+	}
+	// The body is read to its Content-Length: closing it now spares the
+	// server its own drain after the handler.
+	_ = r.Body.Close()
+	if decodeVerifyFast(b, req) {
+		return nil
+	}
+	var v tokenapi.VerifyRequest
+	err := unmarshalStrict(b, &v)
+	*req = v
+	return err
 }
 
 func (s *Server) inactive(reason, digest string) tokenapi.VerifyResponse {
@@ -107,8 +160,30 @@ func (s *Server) judge(ctx context.Context, rec store.Record, digest string, now
 	if !ok {
 		return s.inactive(tokenapi.ReasonRevoked, digest), nil
 	}
+	return s.active(rec, digest, now), nil
+}
+
+// judgeOwned is judge with the record's tenant already read (store.LookupOwned).
+func (s *Server) judgeOwned(rec store.Record, owner store.Owner, digest string, now time.Time) (tokenapi.VerifyResponse, error) {
+	if rec.ExpiresAt > 0 && rec.ExpiresAt <= now.Unix() {
+		return s.inactive(tokenapi.ReasonExpired, digest), nil
+	}
+	// As ownerActive decides: the record, then its tenant.
+	switch {
+	case rec.Revoked:
+		return s.inactive(tokenapi.ReasonRevoked, digest), nil
+	case rec.Tenant == "":
+	case owner.Err != nil:
+		return tokenapi.VerifyResponse{}, owner.Err
+	case !owner.Found || owner.Record.Revoked:
+		return s.inactive(tokenapi.ReasonRevoked, digest), nil
+	}
+	return s.active(rec, digest, now), nil
+}
+
+func (s *Server) active(rec store.Record, digest string, now time.Time) tokenapi.VerifyResponse {
 	return tokenapi.VerifyResponse{Active: true, Subject: rec.ID, Tenant: rec.Tenant, Scopes: rec.Scopes,
-		ExpiresAt: rec.ExpiresAt, Digest: digest, CacheTTL: cacheTTL(s.opts.CacheTTL, rec.ExpiresAt, now)}, nil
+		ExpiresAt: rec.ExpiresAt, Digest: digest, CacheTTL: cacheTTL(s.opts.CacheTTL, rec.ExpiresAt, now)}
 }
 
 // get returns the record, or found=false for ErrNotFound.
@@ -121,15 +196,16 @@ func (s *Server) get(ctx context.Context, c store.Collection, id string) (store.
 }
 
 func (s *Server) verifyAPIKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
-	digest := secret.Digest(req.Credential)
-	rec, err := s.opts.Store.Lookup(ctx, store.APIKeys, registry.DigestKey(digest))
+	key, digest := registry.DigestKeyOf(req.Credential)
+	// One store read: the key and its tenant together.
+	rec, owner, err := store.LookupOwned(ctx, s.opts.Store, store.APIKeys, key)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !secret.Equal(rec.SecretDigest, digest) {
 		return s.inactive(tokenapi.ReasonUnknown, digest), nil
 	}
 	if err != nil {
 		return tokenapi.VerifyResponse{}, err
 	}
-	return s.judge(ctx, rec, digest, now)
+	return s.judgeOwned(rec, owner, digest, now)
 }
 
 func (s *Server) verifyUserAPIKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {

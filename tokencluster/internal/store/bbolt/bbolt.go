@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -159,6 +160,51 @@ func (s *Store) Lookup(_ context.Context, c store.Collection, key string) (store
 		s.records.put(gen, c, key, rec)
 	}
 	return rec, err
+}
+
+// LookupOwned implements store.OwnedLookup: one cache access when record
+// and tenant are warm, else one transaction that reads both.
+func (s *Store) LookupOwned(_ context.Context, c store.Collection, key string) (store.Record, store.Owner, error) {
+	if rec, owner, ok := s.records.lookupOwned(c, key); ok {
+		return rec, owner, nil
+	}
+	gen := s.records.generation()
+	var rec store.Record
+	var owner store.Owner
+	err := s.db.View(func(tx *bolt.Tx) error {
+		recs, keys, err := buckets(tx, c)
+		if err != nil {
+			return err
+		}
+		id := keys.Get([]byte(key))
+		if id == nil {
+			return store.ErrNotFound
+		}
+		if err := decode(recs.Get(id), &rec); err != nil || rec.Tenant == "" {
+			return err
+		}
+		tenants, _, err := buckets(tx, store.Tenants)
+		if err == nil {
+			err = decode(tenants.Get([]byte(rec.Tenant)), &owner.Record)
+		}
+		switch {
+		case err == nil:
+			owner.Found = true
+		case !errors.Is(err, store.ErrNotFound):
+			owner = store.Owner{Err: err}
+		default:
+			owner = store.Owner{}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Record{}, store.Owner{}, err
+	}
+	s.records.put(gen, c, key, rec)
+	if owner.Found {
+		s.records.put(gen, store.Tenants, "", owner.Record)
+	}
+	return rec, owner, nil
 }
 
 // List implements store.Store.

@@ -55,6 +55,26 @@ func (rc *recordCache) lookup(c store.Collection, key string) (store.Record, boo
 	return clone(rec), ok && found
 }
 
+// lookupOwned returns copies of the cached record of c with lookup key key
+// and of its tenant, read under one lock; ok is false unless both (or the
+// record naming no tenant) are cached.
+func (rc *recordCache) lookupOwned(c store.Collection, key string) (store.Record, store.Owner, bool) {
+	rc.mu.RLock()
+	id, ok := rc.byKey[cacheKey{c, key}]
+	rec, found := rc.byID[cacheKey{c, id}]
+	var owner store.Owner
+	if ok && found && rec.Tenant != "" {
+		owner.Record, owner.Found = rc.byID[cacheKey{store.Tenants, rec.Tenant}]
+		found = owner.Found
+	}
+	rc.mu.RUnlock()
+	if !ok || !found {
+		return store.Record{}, store.Owner{}, false
+	}
+	owner.Record = clone(owner.Record)
+	return clone(rec), owner, true
+}
+
 // generation returns the write generation a reader starts from.
 func (rc *recordCache) generation() uint64 {
 	rc.mu.RLock()

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Open) {
 	}{
 		{name: "record round trip", fn: testRecordRoundTrip},
 		{name: "lookup keys follow the record", fn: testLookupKeys},
+		{name: "lookup with the tenant", fn: testLookupOwned},
 		{name: "key conflict changes nothing", fn: testKeyConflict},
 		{name: "list and delete", fn: testListDelete},
 		{name: "collections are separate", fn: testCollections},
@@ -106,6 +107,44 @@ func testLookupKeys(t *testing.T, s store.Store) {
 	must(t, err)
 	if got.ID != "k1" {
 		t.Fatalf("Lookup after rotate = %q", got.ID)
+	}
+}
+
+// testLookupOwned: store.LookupOwned (one read where the store offers it)
+// answers what Lookup and Get answer, and follows every write at once.
+func testLookupOwned(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Put(ctx, store.Tenants, store.Record{ID: "acme"}))
+	must(t, s.Put(ctx, store.APIKeys, store.Record{ID: "k1", Tenant: "acme", Scopes: []string{"a"}, Keys: []string{"d:1"}}))
+	must(t, s.Put(ctx, store.APIKeys, store.Record{ID: "k2", Keys: []string{"d:2"}}))
+	must(t, s.Put(ctx, store.APIKeys, store.Record{ID: "k3", Tenant: "ghost", Keys: []string{"d:3"}}))
+	check := func(key, id string, found, revoked bool) {
+		t.Helper()
+		for range 2 { // cold, then warm
+			rec, owner, err := store.LookupOwned(ctx, s, store.APIKeys, key)
+			must(t, err)
+			must(t, owner.Err)
+			if rec.ID != id || owner.Found != found || found && (owner.Record.ID != rec.Tenant || owner.Record.Revoked != revoked) {
+				t.Fatalf("LookupOwned(%s) = %+v, %+v", key, rec, owner)
+			}
+		}
+	}
+	check("d:1", "k1", true, false)
+	check("d:2", "k2", false, false)
+	check("d:3", "k3", false, false)
+	_, _, err := store.LookupOwned(ctx, s, store.APIKeys, "d:none")
+	wantErr(t, err, store.ErrNotFound)
+	must(t, s.Put(ctx, store.Tenants, store.Record{ID: "acme", Revoked: true}))
+	check("d:1", "k1", true, true)
+	must(t, s.Delete(ctx, store.Tenants, "acme"))
+	check("d:1", "k1", false, false)
+	must(t, s.Put(ctx, store.Tenants, store.Record{ID: "ghost"}))
+	check("d:3", "k3", true, false)
+	rec, _, err := store.LookupOwned(ctx, s, store.APIKeys, "d:1")
+	must(t, err)
+	rec.Scopes[0] = "changed" // the caller's copy
+	if again, _, _ := store.LookupOwned(ctx, s, store.APIKeys, "d:1"); again.Scopes[0] != "a" {
+		t.Fatal("a caller's change reached the store")
 	}
 }
 
