@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package cache holds the token cluster's answers for a bounded time, so that
-// most requests are decided without a call. Entries are keyed by a digest of
-// (scheme, credential), never by the raw secret; they never outlive the
+// most requests are decided without a call. Entries are keyed by the
+// credential's exact bytes (authn.Lookup.AppendKey: one credential's entry
+// never answers for another's), in the VM's own memory; they never outlive the
 // credential's own expiry; and they can be evicted by the credential digest
 // the revocation feed names.
 package cache
