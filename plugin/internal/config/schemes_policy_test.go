@@ -260,14 +260,17 @@ func TestPolicyWideChecks(t *testing.T) {
 }
 
 // TestRegexRouteWithUpperCase: a regex route whose expression has upper
-// case serves its own path, and refuses the same path in other case.
+// case serves its own path, and refuses the same path in other case; one
+// that turns case folding off is not skipped by another spelling.
 func TestRegexRouteWithUpperCase(t *testing.T) {
 	cfg, err := Parse([]byte(`{"routes":[{"name":"o","match":{"regex":"^/Orders/[0-9]+$"},"anonymous":true},
+	  {"name":"admin","match":{"regex":"^(?-i)/admin(/.*)?$"},"anonymous":true},
 	  {"name":"rest","match":{"prefix":"/"},"anonymous":true}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for path, want := range map[string]string{"/Orders/1": "", "/orders/1": "path_ambiguous", "/ORDERS/1/": "path_ambiguous", "/other": ""} {
+	for path, want := range map[string]string{"/Orders/1": "", "/orders/1": "path_ambiguous", "/ORDERS/1/": "path_ambiguous", "/other": "",
+		"/admin/users": "", "/ADMIN/users": "path_ambiguous", "/Admin": "path_ambiguous"} {
 		r := authn.NewHeaderRequest([][2]string{{":method", "GET"}, {":path", path}, {":authority", "h"}})
 		got := ""
 		if d := cfg.Policy.Check(r, cfg.Policy.Match("GET", "h", path)); d != nil {

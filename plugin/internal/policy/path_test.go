@@ -106,7 +106,9 @@ func TestMatchesFolded(t *testing.T) {
 	prefix := &Route{Prefix: "/Admin/"}
 	regex := &Route{Regex: regexp.MustCompile(`^/v[0-9]+/users$`)}
 	upper := &Route{Regex: regexp.MustCompile(`^/Orders/[0-9]+$`)}
-	p := &Policy{Routes: []*Route{exact, prefix, regex, upper}}
+	caseOff := &Route{Regex: regexp.MustCompile(`^(?-i)/admin(/.*)?$`)}
+	negated := &Route{Regex: regexp.MustCompile(`^/admin/[^A-Z]+$`)}
+	p := &Policy{Routes: []*Route{exact, prefix, regex, upper, caseOff, negated}}
 	p.prepare()
 	tests := []struct {
 		rt   *Route
@@ -129,9 +131,17 @@ func TestMatchesFolded(t *testing.T) {
 		{upper, "/Orders/1", true}, // its own path: upper case in the expression
 		{upper, "/orders/1/", true},
 		{upper, "/orders/x", false},
+		// An expression that turns folding off, or negates a letter class,
+		// still reads every spelling the upstream may: as lowered, or as sent.
+		{caseOff, "/ADMIN/users", true},
+		{caseOff, "/admin", true},
+		{negated, "/ADMIN/users", true},
+		{negated, "/admin/users", true},
+		{negated, "/admin/", false},
 	}
 	for _, tc := range tests {
-		if got := tc.rt.matchesFolded("GET", "h", tc.path); got != tc.want {
+		var lower string
+		if got := tc.rt.matchesFolded("GET", "h", tc.path, &lower); got != tc.want {
 			t.Errorf("route %+v, path %q: %v, want %v", tc.rt, tc.path, got, tc.want)
 		}
 	}

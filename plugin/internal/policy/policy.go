@@ -115,8 +115,13 @@ func (rt *Route) Matches(method, host, path string) bool {
 
 // matchesFolded is Matches as an upstream that ignores case and a trailing
 // slash (Express, Spring, ASP.NET by default) reads the path. Paths are
-// ASCII (NormalPath), compared without case.
-func (rt *Route) matchesFolded(method, host, path string) bool {
+// ASCII (NormalPath), compared without case. A regex route matches when its
+// expression matches the path in lower case, or its case-less form
+// (foldRegex) matches the path as sent: an expression may turn case folding
+// back off ((?-i)) or negate a letter class, so neither form alone refuses
+// every spelling the other reads; *lower is the path in lower case, made on
+// the first regex route that needs it.
+func (rt *Route) matchesFolded(method, host, path string, lower *string) bool {
 	if len(rt.Hosts) > 0 && !containsFold(rt.Hosts, host) {
 		return false
 	}
@@ -130,7 +135,13 @@ func (rt *Route) matchesFolded(method, host, path string) bool {
 		return len(path) >= len(rt.lowerPrefix) && equalLower(path[:len(rt.lowerPrefix)], rt.lowerPrefix) ||
 			len(rt.lowerPrefix) == len(path)+1 && rt.lowerPrefix[len(path)] == '/' && equalLower(path, rt.lowerPrefix[:len(path)])
 	case rt.Regex != nil:
-		return rt.foldRegex.MatchString(path) || rt.foldRegex.MatchString(trimSlash(path))
+		if rt.foldRegex.MatchString(path) || rt.foldRegex.MatchString(trimSlash(path)) {
+			return true
+		}
+		if *lower == "" {
+			*lower = strings.ToLower(path)
+		}
+		return rt.Regex.MatchString(*lower) || rt.Regex.MatchString(trimSlash(*lower))
 	}
 	return false
 }
@@ -298,9 +309,10 @@ func (p *Policy) Check(r authn.Request, rt *Route) *authn.DenyError {
 		// matches case is its route's case_sensitive setting.
 		return nil
 	}
+	var lower string
 	var folded *Route
 	for _, c := range p.Routes {
-		if c.matchesFolded(r.Method(), r.Host(), r.Path()) {
+		if c.matchesFolded(r.Method(), r.Host(), r.Path(), &lower) {
 			folded = c
 			break
 		}
