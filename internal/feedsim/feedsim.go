@@ -208,13 +208,15 @@ func (s *Sim) poll(ctx context.Context, v *vm) {
 	v.cursor = ans.Next
 }
 
-// Seq is the sequence in a cursor ("<epoch>:<seq>"), which the simulation
-// reads to tell how far a VM got; a VM itself treats the cursor as opaque.
+// Seq is the sequence in a cursor ("<epoch>:<seq>:<tag>"), which the
+// simulation reads to tell how far a VM got; a VM itself treats the cursor
+// as opaque.
 func Seq(cursor string) (uint64, error) {
 	_, seq, _ := strings.Cut(cursor, ":")
 	if !strings.Contains(cursor, ":") {
 		seq = cursor
 	}
+	seq, _, _ = strings.Cut(seq, ":")
 	return strconv.ParseUint(seq, 10, 64)
 }
 

@@ -172,15 +172,21 @@ const MaxRevocationsWait = 300
 // when the feed was reset, which Behind announces.
 //
 // A cursor is opaque: pass back what Next held. Today it is
-// "<epoch>:<seq>": the epoch is made with the token cluster's feed, and a
-// feed made again (a store reset or restore, the feed lost in a failover)
-// has another, so that a cursor of the old feed is never mistaken for a
-// position of the new one, which reuses the sequence numbers.
+// "<epoch>:<seq>:<tag>": the epoch is made with the token cluster's feed,
+// and a feed made again (a store reset or restore, the feed lost in a
+// failover) has another, so that a cursor of the old feed is never mistaken
+// for a position of the new one, which reuses the sequence numbers; the tag
+// names the entry at seq (empty where the feed holds none: 0, or compacted),
+// so that an entry a failover lost, whose sequence number the next append
+// reuses in the same epoch, is told from that one. A cursor without a tag
+// ("<epoch>:<seq>", from a token cluster of an earlier release) is answered
+// Behind once.
 //
 // The feed is compacted (by age and by count, see the token cluster's
 // --revocation-max-age and --revocation-max-entries). When entries after N
-// were compacted away, N is of another epoch (the feed was made again), or N
-// is past the head (the feed went back), the answer has Behind true, no
+// were compacted away, N is of another epoch (the feed was made again), N
+// is past the head (the feed went back), N's tag is not the entry's at its
+// sequence or N has no tag, the answer has Behind true, no
 // entries and Next at the head: the caller may have missed revocations and
 // must drop every answer it cached before following again from Next. An
 // empty page never means that.
@@ -190,8 +196,9 @@ type RevocationsResponse struct {
 	// Next is the opaque cursor to pass as since on the next poll.
 	Next string `json:"next"`
 	// Behind is true when the caller's cursor fell behind the compacted part
-	// of the feed, or is of another epoch or past the head (the feed was
-	// reset): start afresh from Next.
+	// of the feed, or is of another epoch, past the head or names an entry
+	// the feed no longer has (the feed was reset, or lost its newest
+	// entries): start afresh from Next.
 	Behind bool `json:"behind,omitempty"`
 	// CacheTTL is how long the caller may wait before polling again, seconds.
 	CacheTTL int64 `json:"cache_ttl"`

@@ -31,19 +31,26 @@ type Feed struct {
 
 // Position is a place in the revocation feed: the feed's epoch (made when
 // the token cluster's feed was made; a feed made again has another) and a
-// sequence in it. Sequences compare only within one epoch.
+// sequence in it. Sequences compare only within one epoch. The cursor's
+// other parts (the tag naming the entry at the sequence) are the token
+// cluster's to check: positions do not hold them.
 type Position struct {
 	Epoch string
 	Seq   uint64
 }
 
-// ParsePosition reads a cursor: "<epoch>:<seq>", or a bare "<seq>" from a
-// token cluster without epochs (epoch ""). ok is false for anything else.
+// ParsePosition reads a cursor: "<epoch>:<seq>:<tag>", "<epoch>:<seq>"
+// from a token cluster without tags, or a bare "<seq>" from one without
+// epochs (epoch ""). ok is false for anything else.
 func ParsePosition(cursor string) (p Position, ok bool) {
-	epoch, seq, found := strings.Cut(cursor, ":")
+	epoch, rest, found := strings.Cut(cursor, ":")
 	if !found {
-		epoch, seq = "", cursor
+		epoch, rest = "", cursor
 	} else if epoch == "" {
+		return Position{}, false
+	}
+	seq, tag, _ := strings.Cut(rest, ":")
+	if strings.Contains(tag, ":") {
 		return Position{}, false
 	}
 	n, err := strconv.ParseUint(seq, 10, 64)

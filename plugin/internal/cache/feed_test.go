@@ -124,7 +124,13 @@ func TestParsePosition(t *testing.T) {
 		{"e1:", Position{}, false},
 		{"e1:x", Position{}, false},
 		{"e1:-1", Position{}, false},
-		{"e1:2:3", Position{}, false},
+		{"3f2a9c1b7d6e5f40:12:9c1b7d6e5f403f2a", at("3f2a9c1b7d6e5f40", 12), true},
+		{"3f2a9c1b7d6e5f40:0:", at("3f2a9c1b7d6e5f40", 0), true}, // no entry at 0: no tag
+		{"e1:2:3", at("e1", 2), true},                            // the tag is the cluster's to check
+		{"e1:2:", at("e1", 2), true},
+		{"e1::ab", Position{}, false},
+		{"e1:x:ab", Position{}, false},
+		{"e1:2:ab:cd", Position{}, false},
 	}
 	for _, tc := range tests {
 		got, ok := ParsePosition(tc.cursor)
@@ -188,5 +194,52 @@ func TestSharedStampRoundTrip(t *testing.T) {
 		if !ok || got != pos {
 			t.Errorf("stamp %+v read back as %+v (%v) from %s", pos, got, ok, b)
 		}
+	}
+}
+
+// TestFeedTaggedCursors: cursors carry a tag naming the entry at their
+// sequence; the VM compares positions by epoch and sequence only. A tag that
+// changes at one sequence is the token cluster's to tell (behind), not a
+// foreign epoch; an upgrade from untagged cursors is one restart at the same
+// position, which closes nothing.
+func TestFeedTaggedCursors(t *testing.T) {
+	const keep = 10 * time.Minute
+	var f Feed
+	f.Advance("e1:10:00000000000000aa", t0, keep)
+	if f.Position() != at("e1", 10) || f.Cursor() != "e1:10:00000000000000aa" {
+		t.Fatalf("position %+v, cursor %q", f.Position(), f.Cursor())
+	}
+	for _, tc := range []struct {
+		next    string
+		foreign bool
+	}{{"e1:11:00000000000000bb", false}, {"e1:10:00000000000000cc", false}, {"e1:10", false}, {"e2:10:00000000000000aa", true}, {"e1:1:2:3", true}} {
+		if got := f.Foreign(tc.next); got != tc.foreign {
+			t.Errorf("Foreign(%q) = %v, want %v", tc.next, got, tc.foreign)
+		}
+	}
+	f.Advance("e1:12:00000000000000bb", t0, keep)
+	if f.Mark().Pos != at("e1", 12) {
+		t.Fatalf("mark %+v, want e1:12", f.Mark())
+	}
+	// Behind at the same place (the entry at 12 was replaced): a restart,
+	// the shared layer stays open for stamps from 12 on.
+	if !f.Restart("e1:12:00000000000000dd", t0, keep) {
+		t.Fatal("restart did not ask for a cache drop")
+	}
+	if !f.SharedUsable(at("e1", 12), t0) || f.SharedUsable(at("e1", 11), t0) {
+		t.Errorf("restarted at e1:12: shared rules %+v", f)
+	}
+	// Behind to an earlier place (the newest entries were lost): no shared
+	// answer for keep.
+	f.Restart("e1:11:00000000000000ee", t0, keep)
+	if f.SharedUsable(at("e1", 12), t0) || !f.SharedUsable(at("e1", 12), t0.Add(keep)) {
+		t.Errorf("restarted back at e1:11: shared rules %+v", f)
+	}
+	// An untagged cursor (a cluster of an earlier release) then a tagged one
+	// at the same sequence: positions are equal.
+	var u Feed
+	u.Advance("e1:7", t0, keep)
+	if u.Foreign("e1:7:00000000000000aa") || !u.Restart("e1:7:00000000000000aa", t0, keep) || !u.SharedUsable(at("e1", 7), t0) {
+		t.Errorf("upgrade to tagged cursors: %+v", u)
 	}
 }

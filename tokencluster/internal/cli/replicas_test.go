@@ -109,7 +109,7 @@ func head(t *testing.T, base string) store.Cursor {
 	}
 	c, ok := store.ParseCursor(resp.Next)
 	if !ok || c.Epoch == "" {
-		t.Fatalf("head: cursor %q is not <epoch>:<seq>", resp.Next)
+		t.Fatalf("head: cursor %q is not <epoch>:<seq>:<tag>", resp.Next)
 	}
 	return c
 }

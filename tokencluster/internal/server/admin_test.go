@@ -190,35 +190,51 @@ func TestRevocationFeed(t *testing.T) {
 	start := e.do(http.MethodGet, "/v1/revocations", "", "")
 	wantStatus(t, start, http.StatusOK)
 	m := start.json(t)
-	epoch, seq, _ := strings.Cut(m["next"].(string), ":")
-	if len(epoch) != 16 || seq != "0" {
-		t.Fatalf("next of an empty feed = %v, want <epoch>:0", m["next"])
+	parts := strings.Split(m["next"].(string), ":")
+	if len(parts) != 3 || len(parts[0]) != 16 || parts[1] != "0" || parts[2] != "" {
+		t.Fatalf("next of an empty feed = %v, want <epoch>:0: (no entry, no tag)", m["next"])
 	}
-	at := func(n int) string { return fmt.Sprint(epoch, ":", n) } // the cursor at n
+	epoch := parts[0]
+	// wantAt checks that next is the cursor at n: the epoch, n and a tag.
+	wantAt := func(m map[string]any, n int) string {
+		t.Helper()
+		next, _ := m["next"].(string)
+		p := strings.Split(next, ":")
+		if len(p) != 3 || p[0] != epoch || p[1] != fmt.Sprint(n) || len(p[2]) != 16 {
+			t.Fatalf("next = %q, want %s:%d:<tag>", next, epoch, n)
+		}
+		return next
+	}
 	wantField(t, m, "revocations", "[]")
 	wantStatus(t, e.admin(http.MethodDelete, "/api-keys/demo-key", ""), http.StatusOK)
 	wantStatus(t, e.admin(http.MethodDelete, "/domains/shop.acme.test", ""), http.StatusOK)
 	wantStatus(t, e.admin(http.MethodDelete, "/apps/demo-public-key", ""), http.StatusOK)
-	m = e.do(http.MethodGet, "/v1/revocations?since="+at(0)+"&limit=2", "", "").json(t)
-	wantField(t, m, "next", at(2))
+	m = e.do(http.MethodGet, "/v1/revocations?since="+m["next"].(string)+"&limit=2", "", "").json(t)
+	at2 := wantAt(m, 2)
 	revs := m["revocations"].([]any)
 	wantField(t, revs[0].(map[string]any), "digest", tokenapi.Digest("demo-api-key-0001"))
 	wantField(t, revs[0].(map[string]any), "kind", "api_key")
 	wantField(t, revs[0].(map[string]any), "at", t0.Unix())
 	wantField(t, revs[1].(map[string]any), "digest", tokenapi.Digest("demo-domain-key"))
-	m = e.do(http.MethodGet, "/v1/revocations?since="+at(2), "", "").json(t)
-	wantField(t, m, "next", at(3))
+	m = e.do(http.MethodGet, "/v1/revocations?since="+at2, "", "").json(t)
+	at3 := wantAt(m, 3)
 	wantField(t, m["revocations"].([]any)[0].(map[string]any), "digest", tokenapi.Digest("demo-public-key"))
-	m = e.do(http.MethodGet, "/v1/revocations?since="+at(3), "", "").json(t)
-	wantField(t, m, "next", at(3))
+	m = e.do(http.MethodGet, "/v1/revocations?since="+at3, "", "").json(t)
+	wantField(t, m, "next", at3)
 	wantField(t, m, "cache_ttl", 1)
 	wantField(t, m, "behind", nil)
-	for _, since := range []string{at(99), "3", "0123456789abcdef:3"} { // past the head; no epoch; another epoch
+	// The same position without its tag (from a token cluster of an
+	// earlier release): behind, once, with the tagged head as next.
+	m = e.do(http.MethodGet, "/v1/revocations?since="+epoch+":3", "", "").json(t)
+	wantField(t, m, "behind", true)
+	wantField(t, m, "next", at3)
+	for _, since := range []string{epoch + ":99:", "3", "0123456789abcdef:3:", at3[:len(at3)-1] + "0"} { // past the head; no epoch; another epoch; another entry
 		past := e.do(http.MethodGet, "/v1/revocations?since="+since, "", "").json(t)
-		wantField(t, past, "next", at(3))
+		wantField(t, past, "next", at3)
 		wantField(t, past, "behind", true)
 	}
-	for _, q := range []string{"since=-1", "since=abc", "since=" + epoch + ":x", "since=:3", "since=a-b:3", "since=1&limit=0", "since=1&limit=5000", "since=1&wait=-1",
+	for _, q := range []string{"since=-1", "since=abc", "since=" + epoch + ":x", "since=:3", "since=a-b:3", "since=" + epoch + ":3:xyz", "since=" + epoch + ":3:" + strings.Repeat("A", 16),
+		"since=" + epoch + ":3:a:b", "since=1&limit=0", "since=1&limit=5000", "since=1&wait=-1",
 		"since=1&wait=301", "since=1&wait=1s"} {
 		wantStatus(t, e.do(http.MethodGet, "/v1/revocations?"+q, "", ""), http.StatusBadRequest)
 	}

@@ -60,6 +60,10 @@ type feedWatch struct {
 	readAt time.Time          // when view was last read from the store (zero: never, or stale)
 	readBy time.Time          // when that read began: view is at least as new as the store then
 	moved  *wakeUp            // closed and replaced when the view moves, and by close
+	// lost is the store's entry at the view's former head, when a read
+	// found the entry the copy had there replaced (a failover lost it and
+	// its sequence was reused): the held calls at that head are behind.
+	lost store.Cursor
 	// answers holds the encoded answers given from the current view and
 	// tail, by cursor and limit: every call woken by one revocation holds
 	// the same cursor, so one encoding serves them all. Emptied whenever
@@ -86,9 +90,11 @@ func (f *feedWatch) live() bool {
 
 // fromView returns up to limit entries after since and the feed's extent
 // from the watcher's copy, and whether the copy could tell: it must be live
-// and cover since. A cursor past the view's head, or of an epoch the watcher
-// never saw, is left to the store, since another replica may have handed it
-// out before this one saw it. Callers hold mu.
+// and cover since, and hold the entry at since (to check since's tag) unless
+// since is at the floor. A cursor past the view's head, or of an epoch the
+// watcher never saw, is left to the store, since another replica may have
+// handed it out before this one saw it. The extent returned has the tag at
+// since (Feed.Missed). Callers hold mu.
 func (f *feedWatch) fromView(since store.Cursor, limit int) ([]store.Revocation, store.Feed, bool) {
 	if !f.live() {
 		return nil, store.Feed{}, false
@@ -102,7 +108,18 @@ func (f *feedWatch) fromView(since store.Cursor, limit int) ([]store.Revocation,
 	case since.Seq > view.Head:
 	case since.Seq < view.Floor:
 		return nil, view, true // behind
+	case since.Seq == f.lost.Seq && since.Seq > view.Floor && since.Tag != f.lost.Tag && f.lost.Epoch == view.Epoch:
+		view.SinceTag = f.lost.Tag
+		return nil, view, true // behind: its entry was replaced
 	case since.Seq >= from:
+		switch {
+		case since.Seq == view.Head:
+			view.SinceTag = view.Tag
+		case since.Seq > from:
+			view.SinceTag = store.EntryTag(view.Epoch, f.tail[since.Seq-from-1])
+		case since.Seq > view.Floor:
+			return nil, store.Feed{}, false // its entry is not in the copy: the store tells
+		}
 		part := f.tail[since.Seq-from:]
 		return part[:min(len(part), max(limit, 0))], view, true
 	}
@@ -124,7 +141,7 @@ func (f *feedWatch) answerLocked(since store.Cursor, limit int) (body []byte, ne
 	if !ok {
 		return nil, false, false
 	}
-	news = len(entries) > 0 || view.Behind(since)
+	news = len(entries) > 0 || view.Missed(since)
 	k := answerKey{since, limit}
 	if b, hit := f.answers[k]; hit {
 		return b, news, true
@@ -250,10 +267,12 @@ func (f *feedWatch) refresh() {
 	ctx, cancel := context.WithTimeout(context.Background(), max(f.period, time.Second))
 	defer cancel()
 	f.mu.Lock()
-	at, began := store.Cursor{Epoch: f.view.Epoch, Seq: f.view.Head}, f.now()
+	at, began := f.view.At(f.view.Head), f.now()
 	f.mu.Unlock()
 	var got []store.Revocation
 	var feed store.Feed
+	replaced := false // the copy's entries are not the store's any more
+	var lost store.Cursor
 	for range feedTail/maxRevocationLimit + 1 {
 		entries, fd, err := f.st.Revocations(ctx, at.Seq, maxRevocationLimit)
 		if err != nil {
@@ -266,8 +285,14 @@ func (f *feedWatch) refresh() {
 		if at.Epoch == "" { // the first read: the copy starts from what it found
 			at.Epoch = fd.Epoch
 		}
-		if fd.Behind(at) { // compacted past the view, or made again: start the copy afresh
-			got = nil
+		if fd.Missed(at) {
+			// Compacted past the view, made again, or the entry the copy
+			// ends with is gone (a failover lost it and its number was
+			// reused, maybe with those before it): start the copy afresh.
+			got, replaced = nil, true
+			if fd.Epoch == at.Epoch && at.Seq > fd.Floor && at.Seq <= fd.Head {
+				lost = store.Cursor{Epoch: fd.Epoch, Seq: at.Seq, Tag: fd.SinceTag}
+			}
 			break
 		}
 		got = append(got, entries...)
@@ -276,6 +301,7 @@ func (f *feedWatch) refresh() {
 		}
 		at.Seq = entries[len(entries)-1].Seq
 	}
+	feed.SinceTag = "" // of this read, not of the feed
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	wasLive, before := !f.readAt.IsZero(), f.view
@@ -285,6 +311,11 @@ func (f *feedWatch) refresh() {
 			f.past = append(f.past[max(len(f.past)-maxPastEpochs+1, 0):], f.view.Epoch)
 		}
 		f.tail = got // another numbering: nothing of the copy holds
+	} else if replaced {
+		f.tail = nil // the next round reads the store's entries afresh
+		if lost.Seq > 0 {
+			f.lost = lost
+		}
 	} else if len(got) > 0 && got[0].Seq == f.view.Head+1 {
 		f.tail = append(f.tail, got...)
 	} else if len(got) > 0 || feed.Head != f.view.Head {

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/credgate/credgate/plugin/tokenapi"
 	"github.com/credgate/credgate/tokencluster/internal/secret"
 	"github.com/credgate/credgate/tokencluster/internal/server"
+	"github.com/credgate/credgate/tokencluster/internal/store"
 	"github.com/credgate/credgate/tokencluster/internal/store/bbolt"
 )
 
@@ -66,7 +66,7 @@ func TestRestartKeepsCredentialsAndTokens(t *testing.T) {
 	wantField(t, e2.verify(tokenapi.VerifyRequest{Kind: "api_key", Credential: apiKey}), "active", true)
 	wantField(t, e2.verify(tokenapi.VerifyRequest{Kind: "api_key", Credential: "demo-api-key-0001"}), "reason", "revoked")
 	wantField(t, e2.do(http.MethodGet, "/v1/revocations", "", "").json(t), "next", cursor)
-	if !strings.HasSuffix(cursor, ":1") {
+	if c, ok := store.ParseCursor(cursor); !ok || c.Seq != 1 || c.Tag == "" {
 		t.Fatalf("cursor after one revocation = %s", cursor)
 	}
 	follows := e2.do(http.MethodGet, "/v1/revocations?since="+cursor, "", "").json(t)

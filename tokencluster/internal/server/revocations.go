@@ -80,7 +80,7 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, errUnavailable(err))
 			return
 		}
-		body, news = encodeFeed(entries, feed, since, true), len(entries) > 0 || feed.Behind(since)
+		body, news = encodeFeed(entries, feed, since, true), len(entries) > 0 || feed.Missed(since)
 	}
 	if !news {
 		// The server's read and write deadlines (10 s) would cut a held
@@ -104,23 +104,24 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) {
 }
 
 // encodeFeed renders the answer to a call at since (follows: since was
-// given) that read entries and feed.
+// given) that read entries and feed (a read at since.Seq: Feed.Missed).
 func encodeFeed(entries []store.Revocation, feed store.Feed, since store.Cursor, follows bool) []byte {
 	resp := tokenapi.RevocationsResponse{Revocations: make([]tokenapi.Revocation, 0, len(entries)), CacheTTL: 1}
-	next := feed.Head
+	next := feed.At(feed.Head)
 	switch {
-	case follows && feed.Behind(since):
-		// Entries after since were compacted, or since is from another
-		// epoch or past the head (the feed was made again, or went back):
-		// the caller starts afresh from the head.
+	case follows && feed.Missed(since):
+		// Entries after since were compacted, since is from another epoch,
+		// past the head, names an entry the feed no longer has at its
+		// sequence (a failover lost it and the number was reused) or has no
+		// tag: the caller starts afresh from the head.
 		resp.Behind, entries = true, nil
 	case len(entries) > 0:
-		next = entries[len(entries)-1].Seq
+		next = feed.CursorAt(entries[len(entries)-1])
 	}
 	for _, e := range entries {
 		resp.Revocations = append(resp.Revocations, tokenapi.Revocation{Kind: e.Kind, Digest: e.Digest, At: e.At})
 	}
-	resp.Next = feed.At(next).String()
+	resp.Next = next.String()
 	b, err := json.Marshal(resp)
 	if err != nil {
 		panic("server: encode revocations: " + err.Error()) // strings and numbers only

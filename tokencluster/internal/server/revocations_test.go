@@ -378,7 +378,8 @@ func TestRevocationLongPollsShareAnswers(t *testing.T) {
 					t.Fatalf("limit %d: entry %d is %s, want %s (%+v)", got.limit, i, r.Digest, digests[i], a.RevocationsResponse)
 				}
 			}
-			if want := at.Epoch + ":" + fmt.Sprint(at.Seq+uint64(n)); a.Next != want {
+			last := store.Revocation{Seq: at.Seq + uint64(n), Kind: "api_key", Digest: digests[n-1]}
+			if want := (store.Cursor{Epoch: at.Epoch, Seq: last.Seq, Tag: store.EntryTag(at.Epoch, last)}).String(); a.Next != want {
 				t.Fatalf("limit %d: next %s after %d entries from %s, want %s", got.limit, a.Next, n, head, want)
 			}
 		}
@@ -406,6 +407,12 @@ func (m *memFeed) Revocations(_ context.Context, since uint64, limit int) ([]sto
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	feed := store.Feed{Epoch: m.epoch, Head: uint64(len(m.entries))}
+	if feed.Head > 0 {
+		feed.Tag = store.EntryTag(m.epoch, m.entries[feed.Head-1])
+	}
+	if since > 0 && since <= feed.Head {
+		feed.SinceTag = store.EntryTag(m.epoch, m.entries[since-1])
+	}
 	var out []store.Revocation
 	for _, e := range m.entries {
 		if e.Seq > since && len(out) < limit {
@@ -417,10 +424,18 @@ func (m *memFeed) Revocations(_ context.Context, since uint64, limit int) ([]sto
 
 func (m *memFeed) CompactRevocations(context.Context, int64, int) (int, error) { return 0, nil }
 
-func (m *memFeed) lose(n int) {
+func (m *memFeed) lose(n int) { m.replace(n) }
+
+// replace drops the newest n entries and appends digests in their place at
+// once, as a failover that lost n unreplicated appends followed by appends
+// on the new master: readers see the feed only after both.
+func (m *memFeed) replace(n int, digests ...string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.entries = m.entries[:len(m.entries)-n]
+	for _, d := range digests {
+		m.entries = append(m.entries, store.Revocation{Seq: uint64(len(m.entries) + 1), Kind: "api_key", Digest: d})
+	}
 }
 
 // TestRevocationLongPollFeedWentBack: a call is held at the head, and the
@@ -441,7 +456,7 @@ func TestRevocationLongPollFeedWentBack(t *testing.T) {
 		}
 	}
 	cursor := getFeed(t, e.url, "").Next
-	if cursor != "0123456789abcdef:3" {
+	if c, ok := store.ParseCursor(cursor); !ok || c.Epoch != "0123456789abcdef" || c.Seq != 3 || c.Tag == "" {
 		t.Fatalf("head %s", cursor)
 	}
 	held := make(chan feedAnswer, 1)
@@ -452,7 +467,7 @@ func TestRevocationLongPollFeedWentBack(t *testing.T) {
 	case a := <-held:
 		// Within 4 s: below the 5 s a hold is cut to when the connection's
 		// deadlines cannot be moved, after which any call reads the store.
-		if !a.Behind || len(a.Revocations) != 0 || a.Next != "0123456789abcdef:2" || a.took > 4*time.Second {
+		if !a.Behind || len(a.Revocations) != 0 || a.Next != memCursor(2, "r2") || a.took > 4*time.Second {
 			t.Fatalf("held call after the feed went back: %+v after %v, want behind at once with next at the new head", a.RevocationsResponse, a.took)
 		}
 	case <-time.After(20 * time.Second):
@@ -462,4 +477,11 @@ func TestRevocationLongPollFeedWentBack(t *testing.T) {
 	if a := getFeed(t, e.url, "since="+cursor+"&wait=30"); !a.Behind || a.took > 15*time.Second {
 		t.Fatalf("new call at a position past the head: %+v after %v", a.RevocationsResponse, a.took)
 	}
+}
+
+// memCursor is the cursor at seq of a memFeed of epoch 0123456789abcdef
+// whose entry there revokes the API key digest.
+func memCursor(seq uint64, digest string) string {
+	const epoch = "0123456789abcdef"
+	return store.Cursor{Epoch: epoch, Seq: seq, Tag: store.EntryTag(epoch, store.Revocation{Seq: seq, Kind: "api_key", Digest: digest})}.String()
 }

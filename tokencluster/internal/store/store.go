@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -119,45 +120,129 @@ type Feed struct {
 	// Floor is the sequence up to which entries were compacted away: the log
 	// holds Floor+1 .. Head. A reader whose cursor is below Floor missed entries.
 	Floor uint64
+	// Tag is the tag (EntryTag) of the entry at Head, "" when the log holds
+	// none there (it is empty, or compacted through its head).
+	Tag string
+	// SinceTag is the tag of the entry at the since of the read that
+	// returned this Feed, "" when the log holds none there (since 0, at or
+	// below the floor, past the head). It is not part of the extent: only
+	// Missed reads it, for a cursor at that since.
+	SinceTag string
 }
 
 // Cursor is a reader's position in the revocation log: the epoch of the log
-// it read and the sequence of the newest entry it saw.
+// it read, the sequence of the newest entry it saw and that entry's tag
+// (EntryTag; "" when the log held no entry there: 0, or compacted). The tag
+// tells an entry from another that reuses its sequence number: a failover
+// that loses the newest, unreplicated appends hands their numbers to the
+// next appends, in the same epoch.
 type Cursor struct {
 	Epoch string
 	Seq   uint64
+	Tag   string
+	// Untagged marks a cursor of a release without tags ("<epoch>:<seq>"):
+	// nothing tells whether its entry is still the one its reader saw, so
+	// its reader is behind (once: it then gets a tagged cursor).
+	Untagged bool
 }
 
 // Behind reports whether a reader that has seen every entry up to c missed
-// entries: c is from another epoch (the log was made again and may reuse
-// its sequence numbers), some entries after it were compacted, or it is
-// past the head (the log went backwards), so its position means nothing
-// here.
+// entries, as far as the extent tells: c is from another epoch (the log was
+// made again and may reuse its sequence numbers), some entries after it
+// were compacted, it is past the head (the log went backwards), it is at the
+// head but names another entry (the head was lost and its sequence reused),
+// or it has no tag. Missed checks the entry at c too.
 func (f Feed) Behind(c Cursor) bool {
-	return c.Epoch != f.Epoch || c.Seq < f.Floor || c.Seq > f.Head
+	return c.Untagged || c.Epoch != f.Epoch || c.Seq < f.Floor || c.Seq > f.Head ||
+		c.Seq == f.Head && c.Seq > f.Floor && !c.names(f.Tag)
 }
 
-// At returns the cursor at seq in this log.
-func (f Feed) At(seq uint64) Cursor { return Cursor{Epoch: f.Epoch, Seq: seq} }
+// Missed is Behind, and also whether the entry at c, when the log holds it,
+// is another than the one c names. f must come from a read at c.Seq (its
+// SinceTag is the tag at c.Seq). A cursor at the floor, whose entry was
+// compacted, is checked as Behind does.
+func (f Feed) Missed(c Cursor) bool {
+	return f.Behind(c) || c.Seq > f.Floor && c.Seq < f.Head && !c.names(f.SinceTag)
+}
 
-// String renders c as the opaque cursor callers pass back: "<epoch>:<seq>".
-func (c Cursor) String() string { return c.Epoch + ":" + strconv.FormatUint(c.Seq, 10) }
+// names reports whether c names the entry whose tag is tag.
+func (c Cursor) names(tag string) bool { return c.Tag == tag }
+
+// At returns the cursor at seq in this log, tagged at the head only: the
+// extent knows no other entry's tag (CursorAt does).
+func (f Feed) At(seq uint64) Cursor {
+	c := Cursor{Epoch: f.Epoch, Seq: seq}
+	if seq == f.Head {
+		c.Tag = f.Tag
+	}
+	return c
+}
+
+// CursorAt returns the cursor of a reader whose newest entry is r.
+func (f Feed) CursorAt(r Revocation) Cursor {
+	return Cursor{Epoch: f.Epoch, Seq: r.Seq, Tag: EntryTag(f.Epoch, r)}
+}
+
+// EntryTag is the tag of entry r in the log of epoch epoch: 16 hexadecimal
+// digits of SHA-256 over the epoch, the sequence, the kind and the digest.
+// An entry appended again with the same content at the same place has the
+// same tag: its readers missed nothing.
+func EntryTag(epoch string, r Revocation) string {
+	h := sha256.New()
+	for _, s := range []string{epoch, strconv.FormatUint(r.Seq, 10), r.Kind, r.Digest} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:8])
+}
+
+// String renders c as the opaque cursor callers pass back:
+// "<epoch>:<seq>:<tag>" ("<epoch>:<seq>" for an untagged one).
+func (c Cursor) String() string {
+	s := c.Epoch + ":" + strconv.FormatUint(c.Seq, 10)
+	if !c.Untagged {
+		s += ":" + c.Tag
+	}
+	return s
+}
 
 // ParseCursor reads a cursor rendered by String. A bare sequence number (a
 // cursor of a release without epochs) parses with an empty epoch, which no
-// log has: its reader is behind.
+// log has, and "<epoch>:<seq>" (a release without tags) parses as
+// Untagged: their readers are behind.
 func ParseCursor(s string) (Cursor, bool) {
-	epoch, seq, found := strings.Cut(s, ":")
+	epoch, rest, found := strings.Cut(s, ":")
 	if !found {
-		epoch, seq = "", s
+		epoch, rest = "", s
 	} else if !validEpoch(epoch) {
+		return Cursor{}, false
+	}
+	seq, tag, tagged := strings.Cut(rest, ":")
+	if tagged && !validTag(tag) {
 		return Cursor{}, false
 	}
 	n, err := strconv.ParseUint(seq, 10, 64)
 	if err != nil {
 		return Cursor{}, false
 	}
-	return Cursor{Epoch: epoch, Seq: n}, true
+	return Cursor{Epoch: epoch, Seq: n, Tag: tag, Untagged: found && !tagged}, true
+}
+
+// validTag accepts what EntryTag makes, or nothing.
+func validTag(s string) bool {
+	if s == "" {
+		return true
+	}
+	if len(s) != 16 {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // NewEpoch returns a new random epoch: 16 hexadecimal digits.
@@ -219,8 +304,10 @@ type Store interface {
 	// AppendRevocation adds r to the log and returns its sequence number (1, 2, ...).
 	AppendRevocation(ctx context.Context, r Revocation) (uint64, error)
 	// Revocations returns up to limit entries with Seq > since, oldest first,
-	// and the log's epoch and bounds. limit 0 returns those only. The epoch
-	// exists from the first call on (it is made with the log).
+	// and the log's epoch and bounds, the tag of its head and that of the
+	// entry at since (Feed.SinceTag), all from one view. limit 0 returns the
+	// Feed only. The epoch exists from the first call on (it is made with
+	// the log).
 	Revocations(ctx context.Context, since uint64, limit int) ([]Revocation, Feed, error)
 	// CompactRevocations removes the oldest entries of the log: those with
 	// At < before, then as many more as needed to keep at most keep entries

@@ -69,3 +69,16 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("revocation feed %+v, want head 1 in epoch %q (a restart keeps the cursors)", feed, before.Epoch)
 	}
 }
+
+// TestLostAppend: the newest entry lost with the epoch kept (a restore of a
+// copy taken just before that append): the next append reuses its sequence
+// number, and the cursor of a reader that saw the lost entry is behind.
+func TestLostAppend(t *testing.T) {
+	storetest.RunLostAppend(t, func(t *testing.T) store.Store {
+		s, err := bbolt.Open(filepath.Join(t.TempDir(), "tc.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, bbolt.LoseNewestRevocation)
+}

@@ -151,7 +151,8 @@ func (s *Store) AppendRevocation(_ context.Context, r store.Revocation) (uint64,
 }
 
 // Revocations implements store.Store. The floor is the sequence before the
-// first entry kept (or the head when none is kept).
+// first entry kept (or the head when none is kept); the tags are those of
+// the entries at the head and at since, read in the same transaction.
 func (s *Store) Revocations(_ context.Context, since uint64, limit int) ([]store.Revocation, store.Feed, error) {
 	var out []store.Revocation
 	var feed store.Feed
@@ -163,6 +164,25 @@ func (s *Store) Revocations(_ context.Context, since uint64, limit int) ([]store
 		feed.Floor = feed.Head
 		if k, _ := c.First(); k != nil {
 			feed.Floor = binary.BigEndian.Uint64(k) - 1
+		}
+		tagAt := func(seq uint64) (string, error) {
+			v := b.Get(seqKey(seq))
+			if seq == 0 || v == nil {
+				return "", nil // compacted, or never appended
+			}
+			var r store.Revocation
+			if err := decode(v, &r); err != nil {
+				return "", err
+			}
+			r.Seq = seq
+			return store.EntryTag(feed.Epoch, r), nil
+		}
+		var err error
+		if feed.Tag, err = tagAt(feed.Head); err != nil {
+			return err
+		}
+		if feed.SinceTag, err = tagAt(since); err != nil {
+			return err
 		}
 		for k, v := c.Seek(seqKey(since + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			if binary.BigEndian.Uint64(k) <= since {

@@ -186,3 +186,29 @@ func TestFeedEpochMadeAgain(t *testing.T) {
 		}
 	}
 }
+
+// TestLostAppend: a failover to a replica that missed the newest append
+// keeps the epoch key and loses the entry (here RPOP on the feed's list):
+// the next append reuses its sequence number, and the cursor of a reader
+// that saw the lost entry is behind, not current.
+func TestLostAppend(t *testing.T) {
+	url := redisserver.Start(t)
+	ctx := context.Background()
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := goredis.NewClient(opts)
+	defer raw.Close()
+	storetest.RunLostAppend(t, func(t *testing.T) store.Store {
+		s, err := redis.Open(ctx, url, "lost:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T, _ store.Store) {
+		if err := raw.RPop(ctx, "{lost:rev}").Err(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

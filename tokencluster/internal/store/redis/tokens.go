@@ -190,9 +190,10 @@ local n = redis.call('RPUSH', KEYS[1], ARGV[1])
 return n + tonumber(redis.call('GET', KEYS[2]) or '0')
 `)
 
-// revRangeScript returns {epoch, base, length, entries...} for entries after
-// sequence ARGV[1], at most ARGV[2] of them, from one consistent view; it
-// makes the epoch ARGV[3] when there is none.
+// revRangeScript returns {epoch, base, length, head entry, entry at
+// ARGV[1], entries...} for entries after sequence ARGV[1], at most ARGV[2]
+// of them, from one consistent view (an entry the list does not hold is
+// ""); it makes the epoch ARGV[3] when there is none.
 var revRangeScript = goredis.NewScript(`
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
@@ -201,9 +202,13 @@ if not epoch then
 end
 local base = tonumber(redis.call('GET', KEYS[2]) or '0')
 local len = redis.call('LLEN', KEYS[1])
-local out = {epoch, base, len}
+local since = tonumber(ARGV[1])
+local head, at = '', ''
+if len > 0 then head = redis.call('LINDEX', KEYS[1], -1) end
+if since > base and since <= base + len then at = redis.call('LINDEX', KEYS[1], since - base - 1) end
+local out = {epoch, base, len, head, at}
 local limit = tonumber(ARGV[2])
-local from = tonumber(ARGV[1]) - base
+local from = since - base
 if from < 0 then from = 0 end
 if limit > 0 and from < len then
   local vals = redis.call('LRANGE', KEYS[1], from, from + limit - 1)
@@ -266,7 +271,7 @@ func (s *Store) Revocations(ctx context.Context, since uint64, limit int) ([]sto
 	if err != nil {
 		return nil, store.Feed{}, wrap("revocations", err)
 	}
-	if len(vals) < 3 {
+	if len(vals) < 5 {
 		return nil, store.Feed{}, fmt.Errorf("redis: revocations: short reply (%d values)", len(vals))
 	}
 	epoch, _ := vals[0].(string)
@@ -276,9 +281,27 @@ func (s *Store) Revocations(ctx context.Context, since uint64, limit int) ([]sto
 		return nil, store.Feed{}, fmt.Errorf("redis: revocations: no epoch in the reply")
 	}
 	feed := store.Feed{Epoch: epoch, Floor: uint64(base), Head: uint64(base + size)}
+	tagOf := func(v any, seq uint64) (string, error) {
+		str, _ := v.(string)
+		if str == "" {
+			return "", nil // not held
+		}
+		var r store.Revocation
+		if err := decode([]byte(str), &r); err != nil {
+			return "", err
+		}
+		r.Seq = seq
+		return store.EntryTag(epoch, r), nil
+	}
+	if feed.Tag, err = tagOf(vals[3], feed.Head); err != nil {
+		return nil, store.Feed{}, err
+	}
+	if feed.SinceTag, err = tagOf(vals[4], since); err != nil {
+		return nil, store.Feed{}, err
+	}
 	first := max(since, feed.Floor)
-	out := make([]store.Revocation, 0, len(vals)-3)
-	for i, v := range vals[3:] {
+	out := make([]store.Revocation, 0, len(vals)-5)
+	for i, v := range vals[5:] {
 		str, _ := v.(string)
 		var r store.Revocation
 		if err := decode([]byte(str), &r); err != nil {

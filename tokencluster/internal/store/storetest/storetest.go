@@ -42,6 +42,7 @@ func Run(t *testing.T, open Open) {
 		{name: "revocation feed", fn: testRevocations},
 		{name: "revocation feed under concurrency", fn: testRevocationsHammer},
 		{name: "revocation feed compaction", fn: testRevocationCompaction},
+		{name: "revocation feed entry tags", fn: testRevocationTags},
 		{name: "invalid values", fn: testInvalid},
 	}
 	for _, tc := range tests {
@@ -52,6 +53,54 @@ func Run(t *testing.T, open Open) {
 		})
 	}
 	t.Run("revocation feed epoch", func(t *testing.T) { testRevocationEpoch(t, open) })
+}
+
+// LoseNewest removes the newest entry of s's revocation log as a failover
+// to a replica that missed it would, keeping the epoch: the next append
+// reuses its sequence number.
+type LoseNewest func(t *testing.T, s store.Store)
+
+// RunLostAppend runs the conformance test of a lost append: a backend
+// passes its own way of losing one (see LoseNewest).
+func RunLostAppend(t *testing.T, open Open, lose LoseNewest) {
+	s := open(t)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	for i := 1; i <= 3; i++ {
+		_, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint("d", i), At: int64(i)})
+		must(t, err)
+	}
+	// A reader at 2 and one at the head (3) took their cursors from reads.
+	entries, feed, err := s.Revocations(ctx, 1, 10)
+	must(t, err)
+	atTwo, atHead := feed.CursorAt(entries[0]), feed.At(feed.Head)
+	if atHead != feed.CursorAt(entries[1]) || atHead.Tag == "" {
+		t.Fatalf("head cursor %+v, want the tag of %+v", atHead, entries[1])
+	}
+	lose(t, s)
+	_, lost, err := s.Revocations(ctx, atHead.Seq, 10)
+	must(t, err)
+	if lost.Epoch != feed.Epoch || lost.Head != 2 || !lost.Missed(atHead) || lost.Missed(atTwo) {
+		t.Fatalf("after the loss: %+v; want head 2 in epoch %q, the old head's cursor behind", lost, feed.Epoch)
+	}
+	seq, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: "another", At: 4})
+	must(t, err)
+	if seq != 3 {
+		t.Fatalf("append after the loss: seq %d, want 3 (reused)", seq)
+	}
+	entries, again, err := s.Revocations(ctx, atHead.Seq, 10)
+	must(t, err)
+	if len(entries) != 0 || again.Head != 3 || again.Epoch != feed.Epoch {
+		t.Fatalf("after the reuse: %+v %+v", entries, again)
+	}
+	if !again.Missed(atHead) || !again.Behind(atHead) {
+		t.Fatalf("the old head's cursor %+v is current in %+v: its reader would never see the revocation of %q", atHead, again, "another")
+	}
+	entries, fromTwo, err := s.Revocations(ctx, atTwo.Seq, 10)
+	must(t, err)
+	if fromTwo.Missed(atTwo) || len(entries) != 1 || entries[0].Digest != "another" || fromTwo.CursorAt(entries[0]) != fromTwo.At(3) {
+		t.Fatalf("a reader at 2 after the reuse: %+v %+v", entries, fromTwo)
+	}
 }
 
 func must(t *testing.T, err error) {
@@ -350,6 +399,86 @@ func testRevocations(t *testing.T, s store.Store) {
 	}
 }
 
+// testRevocationTags: every read tags the head and the entry at since
+// (EntryTag of that entry, "" where the log holds none); a cursor whose tag
+// is another's is missed, one without a tag is behind, and a cursor at the
+// floor after compaction has no entry to check.
+func testRevocationTags(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	_, feed, err := s.Revocations(ctx, 0, 0)
+	must(t, err)
+	if feed.Tag != "" || feed.SinceTag != "" || feed.Missed(feed.At(0)) {
+		t.Fatalf("empty feed %+v: tags or behind at 0", feed)
+	}
+	for i := 1; i <= 5; i++ {
+		_, err := s.AppendRevocation(ctx, store.Revocation{Kind: "api_key", Digest: fmt.Sprint("d", i), At: int64(100 + i)})
+		must(t, err)
+	}
+	all, feed, err := s.Revocations(ctx, 0, 10)
+	must(t, err)
+	if len(all) != 5 || feed.Tag != store.EntryTag(feed.Epoch, all[4]) {
+		t.Fatalf("head tag %q of %+v, entries %+v", feed.Tag, feed, all)
+	}
+	tags := map[string]bool{}
+	for since := uint64(0); since <= 6; since++ {
+		_, f, err := s.Revocations(ctx, since, 1)
+		must(t, err)
+		want := ""
+		if since >= 1 && since <= 5 {
+			want = store.EntryTag(f.Epoch, all[since-1])
+			tags[want] = true
+		}
+		if f.SinceTag != want || f.Tag != feed.Tag {
+			t.Errorf("read at %d: %+v, want since tag %q and head tag %q", since, f, want, feed.Tag)
+		}
+		if since >= 1 && since <= 5 {
+			c := f.CursorAt(all[since-1])
+			other := c
+			other.Tag = store.EntryTag(f.Epoch, store.Revocation{Seq: since, Kind: "api_key", Digest: "other"})
+			untagged := c
+			untagged.Tag, untagged.Untagged = "", true
+			if f.Missed(c) || !f.Missed(other) || !f.Missed(untagged) || !f.Missed(store.Cursor{Epoch: c.Epoch, Seq: since}) {
+				t.Errorf("read at %d: Missed wrong for its own cursor %+v, another tag, no tag or an empty tag", since, c)
+			}
+			if p, ok := store.ParseCursor(c.String()); !ok || p != c {
+				t.Errorf("cursor %q parses as %+v, %v", c.String(), p, ok)
+			}
+			if p, ok := store.ParseCursor(fmt.Sprintf("%s:%d", c.Epoch, since)); !ok || p != untagged {
+				t.Errorf("an untagged cursor parses as %+v, %v", p, ok)
+			}
+		}
+	}
+	if len(tags) != 5 {
+		t.Errorf("tags of 5 entries: %d distinct", len(tags))
+	}
+	_, err = s.CompactRevocations(ctx, 103, 0) // floor 2
+	must(t, err)
+	for _, c := range []struct {
+		cursor store.Cursor
+		missed bool
+	}{
+		{store.Cursor{Epoch: feed.Epoch, Seq: 2}, false},                                // at the floor: nothing to check
+		{feed.CursorAt(all[1]), false},                                                  // at the floor with the tag it had
+		{store.Cursor{Epoch: feed.Epoch, Seq: 2, Untagged: true}, true},                 // untagged
+		{feed.CursorAt(all[0]), true},                                                   // below the floor
+		{feed.CursorAt(all[2]), false},                                                  // held, its tag
+		{store.Cursor{Epoch: feed.Epoch, Seq: 3, Tag: feed.CursorAt(all[1]).Tag}, true}, // held, another's tag
+	} {
+		_, f, err := s.Revocations(ctx, c.cursor.Seq, 10)
+		must(t, err)
+		if got := f.Missed(c.cursor); got != c.missed {
+			t.Errorf("after compaction to %d: Missed(%+v) = %v, want %v (%+v)", f.Floor, c.cursor, got, c.missed, f)
+		}
+	}
+	_, err = s.CompactRevocations(ctx, 1000, 0) // everything: floor = head 5
+	must(t, err)
+	_, f, err := s.Revocations(ctx, 5, 10)
+	must(t, err)
+	if f.Tag != "" || f.SinceTag != "" || f.Missed(feed.At(5)) || f.Missed(f.At(5)) {
+		t.Errorf("compacted through the head: %+v; a cursor at the head must stay current", f)
+	}
+}
+
 // testRevocationCompaction removes entries by age and by count: sequence
 // numbers stay, the floor moves, readers below it are behind, appends go on.
 func testRevocationCompaction(t *testing.T, s store.Store) {
@@ -388,7 +517,7 @@ func testRevocationCompaction(t *testing.T, s store.Store) {
 	}
 	entries, feed, err := s.Revocations(ctx, 10, 10)
 	must(t, err)
-	if len(entries) != 1 || entries[0].Seq != 11 || entries[0].Digest != "d11" || feed != (store.Feed{Epoch: feed.Epoch, Floor: 10, Head: 11}) {
+	if len(entries) != 1 || entries[0].Seq != 11 || entries[0].Digest != "d11" || feed != (store.Feed{Epoch: feed.Epoch, Floor: 10, Head: 11, Tag: store.EntryTag(feed.Epoch, entries[0])}) {
 		t.Fatalf("after compaction: %+v %+v", entries, feed)
 	}
 	if !feed.Behind(feed.At(9)) || feed.Behind(feed.At(10)) || feed.Behind(feed.At(11)) || !feed.Behind(feed.At(12)) {
