@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// queryEscape is url.QueryEscape (tested against it). tokenapi depends on
-// the standard library alone, and net/url would link fmt into the module
-// (RATIONALE.md, module budget).
-func queryEscape(s string) string {
+// QueryEscape is url.QueryEscape (tested against it), for the module:
+// tokenapi depends on the standard library alone, and net/url would link fmt
+// into the module (RATIONALE.md, module budget).
+func QueryEscape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -33,7 +33,7 @@ func queryEscape(s string) string {
 // The cursor is opaque ("<epoch>:<seq>:<tag>" today); it is escaped for the
 // query, except for its colons, which a query may hold as they are.
 func RevocationsPath(cursor string, wait time.Duration) string {
-	path := PathRevocations + "?" + RevocationsSince + "=" + strings.ReplaceAll(queryEscape(cursor), "%3A", ":")
+	path := PathRevocations + "?" + RevocationsSince + "=" + strings.ReplaceAll(QueryEscape(cursor), "%3A", ":")
 	if s := int(wait / time.Second); s > 0 {
 		path += "&" + RevocationsWait + "=" + strconv.Itoa(min(s, MaxRevocationsWait))
 	}

@@ -2,7 +2,11 @@
 
 package policy
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/credgate/credgate/plugin/internal/urlq"
+)
 
 // NormalPath reports whether a request path is in the one canonical form
 // routes are matched against, so that the path the plugin decides on is the
@@ -31,14 +35,14 @@ func NormalPath(path string) bool {
 		case c <= ' ' || c >= 0x7f || c == '\\' || c == '#' || c == ';':
 			return false
 		case c == '%':
-			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+			if i+2 >= len(path) || !urlq.IsHex(path[i+1]) || !urlq.IsHex(path[i+2]) {
 				return false
 			}
-			b := unhex(path[i+1])<<4 | unhex(path[i+2])
+			b := urlq.Unhex(path[i+1])<<4 | urlq.Unhex(path[i+2])
 			if ambiguousEscape(b) {
 				return false
 			}
-			if b == '%' && i+4 < len(path) && isHex(path[i+3]) && isHex(path[i+4]) {
+			if b == '%' && i+4 < len(path) && urlq.IsHex(path[i+3]) && urlq.IsHex(path[i+4]) {
 				return false // %252e: an escape escaped, read twice by some upstreams
 			}
 			i += 2
@@ -69,18 +73,4 @@ func ambiguousEscape(b byte) bool {
 		return true
 	}
 	return strings.IndexByte("-._~/\\;", b) >= 0
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c >= 'a':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }

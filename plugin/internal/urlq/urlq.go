@@ -11,6 +11,8 @@ import (
 	"errors"
 	"sort"
 	"strings"
+
+	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
 // MaxParams is net/url's default limit on the parameters of one query.
@@ -62,7 +64,7 @@ func QueryUnescape(s string) (string, error) {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			if i+2 >= len(s) || !IsHex(s[i+1]) || !IsHex(s[i+2]) {
 				return "", errEscape
 			}
 			n++
@@ -79,7 +81,7 @@ func QueryUnescape(s string) (string, error) {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '%':
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			b.WriteByte(Unhex(s[i+1])<<4 | Unhex(s[i+2]))
 			i += 2
 		case '+':
 			b.WriteByte(' ')
@@ -92,23 +94,7 @@ func QueryUnescape(s string) (string, error) {
 
 // QueryEscape is url.QueryEscape: everything but letters, digits and
 // "-_.~" is escaped, a space as '+'.
-func QueryEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case unreserved(c):
-			b.WriteByte(c)
-		case c == ' ':
-			b.WriteByte('+')
-		default:
-			b.WriteByte('%')
-			b.WriteByte("0123456789ABCDEF"[c>>4])
-			b.WriteByte("0123456789ABCDEF"[c&15])
-		}
-	}
-	return b.String()
-}
+func QueryEscape(s string) string { return tokenapi.QueryEscape(s) }
 
 // Encode is url.Values.Encode: "k=v" pairs escaped, sorted by key, the
 // values of one key in their order, joined with '&'.
@@ -138,11 +124,13 @@ func unreserved(c byte) bool {
 		c == '-' || c == '_' || c == '.' || c == '~'
 }
 
-func isHex(c byte) bool {
+// IsHex reports whether c is a hex digit.
+func IsHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-func unhex(c byte) byte {
+// Unhex is the value of the hex digit c.
+func Unhex(c byte) byte {
 	switch {
 	case c <= '9':
 		return c - '0'
