@@ -122,7 +122,8 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark cache.Mark
 	if !ok {
 		return
 	}
-	p.cache.Put(string(lk.AppendKey(nil)), lk.Digest(), e, now)
+	p.key = lk.AppendKey(p.key[:0])
+	p.cache.Put(string(p.key), lk.Digest(), e, now)
 	if p.cfg.Cache.Shared && a.Active {
 		p.sharedPut(lk, e, mark.Pos, now)
 	}

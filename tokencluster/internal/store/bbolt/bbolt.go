@@ -145,21 +145,24 @@ func (s *Store) Lookup(_ context.Context, c store.Collection, key string) (store
 	}
 	gen := s.records.generation()
 	var rec store.Record
-	err := s.db.View(func(tx *bolt.Tx) error {
-		recs, keys, err := buckets(tx, c)
-		if err != nil {
-			return err
-		}
-		id := keys.Get([]byte(key))
-		if id == nil {
-			return store.ErrNotFound
-		}
-		return decode(recs.Get(id), &rec)
-	})
+	err := s.db.View(func(tx *bolt.Tx) error { return lookupTx(tx, c, key, &rec) })
 	if err == nil {
 		s.records.put(gen, c, key, rec)
 	}
 	return rec, err
+}
+
+// lookupTx reads the record of c under lookup key key in tx.
+func lookupTx(tx *bolt.Tx, c store.Collection, key string, rec *store.Record) error {
+	recs, keys, err := buckets(tx, c)
+	if err != nil {
+		return err
+	}
+	id := keys.Get([]byte(key))
+	if id == nil {
+		return store.ErrNotFound
+	}
+	return decode(recs.Get(id), rec)
 }
 
 // LookupOwned implements store.OwnedLookup: one cache access when record
@@ -172,15 +175,7 @@ func (s *Store) LookupOwned(_ context.Context, c store.Collection, key string) (
 	var rec store.Record
 	var owner store.Owner
 	err := s.db.View(func(tx *bolt.Tx) error {
-		recs, keys, err := buckets(tx, c)
-		if err != nil {
-			return err
-		}
-		id := keys.Get([]byte(key))
-		if id == nil {
-			return store.ErrNotFound
-		}
-		if err := decode(recs.Get(id), &rec); err != nil || rec.Tenant == "" {
+		if err := lookupTx(tx, c, key, &rec); err != nil || rec.Tenant == "" {
 			return err
 		}
 		tenants, _, err := buckets(tx, store.Tenants)
