@@ -7,13 +7,13 @@ import (
 	"testing"
 )
 
-// moduleBudget is the most build/credgate.wasm (stripped) may weigh: the
-// size reached (4.94 MB with Go 1.26.8, filippo.io/bigmod included) plus
-// about 1.5%. RATIONALE.md
+// moduleBudget is the most build/credgate.wasm (stripped, through wasm-opt
+// -Oz) may weigh: the size reached (4.68 MB with Go 1.26.8 and Binaryen 108,
+// filippo.io/bigmod included) plus about 1%. RATIONALE.md
 // (module budget) says where the bytes go; the goal is 4 MB. Raise it only
 // with a reason there, and measure first with
 // `WASM_STRIP=0 scripts/build-wasm.sh build/x.wasm && go run ./scripts/wasm-size build/floor.wasm build/x.wasm`.
-const moduleBudget = 5_010_000
+const moduleBudget = 4_730_000
 
 func TestModuleSizeBudget(t *testing.T) {
 	b, err := os.ReadFile(wasmPath)
@@ -26,7 +26,7 @@ func TestModuleSizeBudget(t *testing.T) {
 	}
 	if len(b) > moduleBudget {
 		t.Errorf("%s is %d bytes, over the %d-byte budget (RATIONALE.md, module budget): "+
-			"go run ./scripts/wasm-size tells which package grew", wasmPath, len(b), moduleBudget)
+			"go run ./scripts/wasm-size tells which package grew; a build without wasm-opt (Binaryen) is about 265 KB larger", wasmPath, len(b), moduleBudget)
 	}
 	t.Logf("%s: %d bytes of %d", wasmPath, len(b), moduleBudget)
 }

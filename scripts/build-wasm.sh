@@ -158,6 +158,29 @@ start=$(date +%s.%N)
 GOWORK="$PWD/build/wasm.work" GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 \
   go build -buildmode=c-shared -trimpath -buildvcs=false -tags "$tags" -overlay build/overlay.json \
   -ldflags="$ldflags" -o "$out" "$pkg"
+# Binaryen's wasm-opt shrinks and speeds up the code the Go compiler emits
+# (about 9% less code, and 10-20% less guest time per request, measured in
+# BenchmarkSchemes). The features are exactly those Go emits (sign extension,
+# saturating float conversion, bulk memory, mutable globals), so the result
+# asks no more of the host than the Go build does; wasm-opt validates it.
+# Every variant goes through the same step, the floor included.
+# Without wasm-opt the module still works: the build says so loudly and goes
+# on (CI, where the size budget is tested, fails instead).
+if [ "${WASM_OPT:-1}" != 0 ] && ! command -v wasm-opt >/dev/null 2>&1; then
+  echo "build-wasm: WARNING: wasm-opt not found: the module is NOT optimised (larger and slower; the size test fails)." >&2
+  echo "build-wasm: install Binaryen (apt-get install binaryen, or npm i -g binaryen), or set WASM_OPT=0 to silence this" >&2
+  if [ -n "${CI:-}" ]; then exit 1; fi
+  WASM_OPT=0
+fi
+if [ "${WASM_OPT:-1}" != 0 ]; then
+  opt_flags=(-Oz --mvp-features --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory --enable-mutable-globals)
+  if [ "${WASM_STRIP:-1}" = 0 ]; then
+    opt_flags+=(-g) # keep the function names
+  fi
+  echo "build-wasm: wasm-opt ${opt_flags[*]} ($(wasm-opt --version))"
+  wasm-opt "${opt_flags[@]}" "$out" -o "$out.opt"
+  mv "$out.opt" "$out"
+fi
 end=$(date +%s.%N)
 size=$(stat -c %s "$out")
 sum=$(sha256sum "$out" | cut -c1-16)
