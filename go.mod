@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	filippo.io/bigmod v0.1.0
+	filippo.io/edwards25519 v1.2.0
 	filippo.io/nistec v0.0.4
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/envoyproxy/go-control-plane/envoy v1.40.0

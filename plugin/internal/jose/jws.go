@@ -3,7 +3,6 @@
 package jose
 
 import (
-	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -200,7 +199,7 @@ func (t *Token) Verify(k *Key) error {
 			ok = verifyP256(k.ec, d[:], t.signature[:32], t.signature[32:])
 		}
 	case k.ed != nil && k.Alg == EdDSA:
-		ok = len(t.signature) == ed25519.SignatureSize && ed25519.Verify(k.ed, []byte(t.signingInput), t.signature)
+		ok = verifyEd25519(k.ed, []byte(t.signingInput), t.signature)
 	}
 	if !ok {
 		return ErrSignature

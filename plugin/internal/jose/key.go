@@ -16,7 +16,6 @@
 package jose
 
 import (
-	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"math/bits"
@@ -62,7 +61,7 @@ type Key struct {
 	rsa    *rsaKey
 	ec     *nistec.P256Point
 	ecRaw  []byte // uncompressed point, for comparison
-	ed     ed25519.PublicKey
+	ed     *edKey
 }
 
 // rsaKey is an RSA public key: the modulus, ready for verification, and the
@@ -238,10 +237,10 @@ func ParseJWK(jwk gjson.Result, allowSecret bool) (*Key, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(x) != ed25519.PublicKeySize {
+		if len(x) != ed25519PublicKeySize {
 			return nil, errors.New("x must be 32 bytes for Ed25519")
 		}
-		k.ed = ed25519.PublicKey(x)
+		k.ed = newEdKey(x)
 	case "":
 		return nil, errors.New("kty is required")
 	default:
@@ -394,7 +393,7 @@ func (k *Key) equal(o *Key) bool {
 	case k.ec != nil:
 		return o.ec != nil && string(k.ecRaw) == string(o.ecRaw)
 	default:
-		return k.ed.Equal(o.ed)
+		return o.ed != nil && k.ed != nil && k.ed.raw == o.ed.raw
 	}
 }
 
