@@ -54,6 +54,9 @@ type Route struct {
 	lowerExact, lowerPrefix string
 	// foldRegex is Regex without case, for matchesFolded.
 	foldRegex *regexp.Regexp
+	// regexPrefixes are Regex's anchored literal prefixes
+	// (anchoredPrefixes), for both matchers.
+	regexPrefixes []string
 }
 
 // locations computes what the route reads and strips, once. also are the
@@ -108,7 +111,7 @@ func (rt *Route) Matches(method, host, path string) bool {
 	case rt.Prefix != "":
 		return strings.HasPrefix(path, rt.Prefix)
 	case rt.Regex != nil:
-		return rt.Regex.MatchString(path)
+		return mayBeginAny(path, rt.regexPrefixes) && rt.Regex.MatchString(path)
 	}
 	return false
 }
@@ -135,13 +138,18 @@ func (rt *Route) matchesFolded(method, host, path string, lower *string) bool {
 		return len(path) >= len(rt.lowerPrefix) && equalLower(path[:len(rt.lowerPrefix)], rt.lowerPrefix) ||
 			len(rt.lowerPrefix) == len(path)+1 && rt.lowerPrefix[len(path)] == '/' && equalLower(path, rt.lowerPrefix[:len(path)])
 	case rt.Regex != nil:
-		if rt.foldRegex.MatchString(path) || rt.foldRegex.MatchString(trimSlash(path)) {
+		if !mayBeginAny(path, rt.regexPrefixes) {
+			return false
+		}
+		// Without a trailing slash the trimmed path is the path: one run.
+		trimmed := len(trimSlash(path)) != len(path)
+		if rt.foldRegex.MatchString(path) || trimmed && rt.foldRegex.MatchString(trimSlash(path)) {
 			return true
 		}
 		if *lower == "" {
 			*lower = strings.ToLower(path)
 		}
-		return rt.Regex.MatchString(*lower) || rt.Regex.MatchString(trimSlash(*lower))
+		return rt.Regex.MatchString(*lower) || len(trimSlash(*lower)) != len(*lower) && rt.Regex.MatchString(trimSlash(*lower))
 	}
 	return false
 }
@@ -347,6 +355,7 @@ func (p *Policy) prepare() {
 			if rt.Regex != nil {
 				// A valid expression stays valid without case.
 				rt.foldRegex = regexp.MustCompile("(?i)" + rt.Regex.String())
+				rt.regexPrefixes = anchoredPrefixes(rt.Regex.String())
 			}
 		}
 	})
