@@ -73,8 +73,19 @@ func stdgoOnLog(contextID uint32) { proxyOnLog(contextID) }
 //go:wasmexport proxy_on_done
 func stdgoOnDone(contextID uint32) uint32 { return b2u(proxyOnDone(contextID)) }
 
+// StdGoDeleted is what a stream context implements to learn that the host
+// deleted it (proxy_on_delete): the SDK holds it no more, and the plugin may
+// reuse it for a later stream if nothing else refers to it.
+type StdGoDeleted interface{ StdGoDeleted() }
+
 //go:wasmexport proxy_on_delete
-func stdgoOnDelete(contextID uint32) { proxyOnDelete(contextID) }
+func stdgoOnDelete(contextID uint32) {
+	ctx, isHTTP := currentState.httpContexts[contextID]
+	proxyOnDelete(contextID)
+	if d, ok := ctx.(StdGoDeleted); isHTTP && ok {
+		d.StdGoDeleted()
+	}
+}
 
 //go:wasmexport proxy_on_new_connection
 func stdgoOnNewConnection(contextID uint32) uint32 {

@@ -12,8 +12,10 @@ package proxywasm
 
 import (
 	"errors"
+	"unsafe"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/internal"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 )
 
 // StdGoABI is true when the standard-Go proxy-wasm adapter is compiled in.
@@ -29,4 +31,56 @@ func StdGoSetProperty(key, value string) error {
 	}
 	return internal.StatusToError(internal.ProxySetProperty(
 		internal.StringBytePtr(key), len(key), internal.StringBytePtr(value), len(value)))
+}
+
+// StdGoHttpRequestHeaders is GetHttpRequestHeaders appending the pairs to
+// dst[:0], so a stream context that keeps its slice reads the headers with
+// no allocation but the host's buffer (which the strings point into, as in
+// the SDK). A map the host encoded inconsistently is an error, not a panic.
+func StdGoHttpRequestHeaders(dst [][2]string) ([][2]string, error) {
+	var size int
+	var raw *byte
+	if st := internal.ProxyGetHeaderMapPairs(internal.MapTypeHttpRequestHeaders, &raw, &size); st != internal.StatusOK {
+		return dst[:0], internal.StatusToError(st)
+	} else if raw == nil {
+		return dst[:0], types.ErrorStatusNotFound
+	}
+	return appendPairs(dst[:0], internal.RawBytePtrToByteSlice(raw, size))
+}
+
+var errBadMap = errors.New("the host's header map is malformed")
+
+// appendPairs decodes the proxy-wasm header map encoding: a count, then each
+// name's and value's size (u32 little endian), then the bytes of each, each
+// followed by a NUL.
+func appendPairs(dst [][2]string, bs []byte) ([][2]string, error) {
+	u32 := func(off int) int {
+		return int(uint32(bs[off]) | uint32(bs[off+1])<<8 | uint32(bs[off+2])<<16 | uint32(bs[off+3])<<24)
+	}
+	if len(bs) < 4 {
+		return dst, errBadMap
+	}
+	n := u32(0)
+	if n > (len(bs)-4)/8 {
+		return dst, errBadMap
+	}
+	sizes, data := 4, 4+8*n
+	for i := 0; i < n; i++ {
+		ks, vs := u32(sizes), u32(sizes+4)
+		sizes += 8
+		if ks > len(bs)-data-1 || bs[data+ks] != 0 {
+			return dst, errBadMap
+		}
+		k := bs[data : data+ks]
+		data += ks + 1
+		if vs > len(bs)-data-1 || bs[data+vs] != 0 {
+			return dst, errBadMap
+		}
+		v := bs[data : data+vs]
+		data += vs + 1
+		// The strings point into the host's buffer (the SDK's own decoding
+		// does the same; the module's language version is the SDK's, 1.19).
+		dst = append(dst, [2]string{*(*string)(unsafe.Pointer(&k)), *(*string)(unsafe.Pointer(&v))})
+	}
+	return dst, nil
 }

@@ -53,6 +53,37 @@ func NewLookup(scheme, raw string, parts ...string) *Lookup {
 	return l
 }
 
+// LookupFor is NewLookup in the storage of r when r is a *HeaderRequest
+// (the stream's request view, which the filter keeps for the stream and
+// any call it makes): a request has one lookup at a time, and a later one
+// replaces it. Other requests get a new one.
+func LookupFor(r Request, scheme, raw string, parts ...string) *Lookup {
+	h, ok := r.(*HeaderRequest)
+	if !ok {
+		return NewLookup(scheme, raw, parts...)
+	}
+	if len(parts) > len(h.lookup.parts) {
+		panic("authn: a lookup keys at most three credential parts")
+	}
+	l := &h.lookup
+	*l = Lookup{scheme: scheme, raw: raw}
+	l.nparts = copy(l.parts[:], parts)
+	return l
+}
+
+// IdentityFor is id in the storage of r when r is a *HeaderRequest (see
+// LookupFor), else a new copy: the identity a verification of the request
+// produces, which nothing keeps past the stream.
+func IdentityFor(r Request, id Identity) *Identity {
+	if h, ok := r.(*HeaderRequest); ok {
+		h.identity = id
+		return &h.identity
+	}
+	c := new(Identity) // not &id: that would move every id to the heap
+	*c = id
+	return c
+}
+
 // maxRawKey bounds a cache key kept as the credential's own bytes; longer
 // credentials are keyed by their SHA-256, so no entry's key passes
 // 1+maxRawKey bytes.

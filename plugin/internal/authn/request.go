@@ -100,6 +100,10 @@ type HeaderRequest struct {
 	query   map[string][]string // by folded name
 	queryOK bool
 	parsedQ bool
+	// The stream's own lookup and identity (LookupFor, IdentityFor), so a
+	// verification allocates neither; they live as long as the request view.
+	lookup   Lookup
+	identity Identity
 }
 
 // NewHeaderRequest builds a Request from header pairs. Names are folded

@@ -26,3 +26,9 @@ func metricRecord(id uint32, v uint64) { proxywasm.MetricHistogram(id).Record(v)
 // setState sets one filter state property (a build without the standard-Go
 // adapter, which never runs as a module; see hostcalls_stdgo.go).
 func setState(key, value string) error { return proxywasm.SetProperty([]string{key}, []byte(value)) }
+
+// requestHeaders reads the request's header pairs into dst[:0].
+func requestHeaders(dst [][2]string) ([][2]string, error) {
+	pairs, err := proxywasm.GetHttpRequestHeaders()
+	return append(dst[:0], pairs...), err
+}

@@ -24,6 +24,35 @@ type httpContext struct {
 	cfg    *config.Config
 	now    func() time.Time
 	req    authn.HeaderRequest // the stream's request view
+	pairs  [][2]string         // the header pairs, a slice kept when the context is reused
+	// parked: the stream was handed to a token-cluster call or a key-set
+	// wait, which may outlive it; such a context is never reused.
+	parked bool
+}
+
+// maxFreeContexts bounds the stream contexts a VM keeps for reuse, and
+// maxKeptPairs the header slice one keeps.
+const (
+	maxFreeContexts = 16
+	maxKeptPairs    = 128
+)
+
+// StdGoDeleted takes the context back for a later stream once the host
+// deleted it, unless something may still refer to it (parked). The header
+// strings point into the host's buffer of this stream: they are cleared, so
+// a reused context holds none of them.
+func (h *httpContext) StdGoDeleted() {
+	p := h.plugin
+	if h.parked || len(p.free) >= maxFreeContexts {
+		return
+	}
+	pairs := h.pairs[:cap(h.pairs)]
+	clear(pairs)
+	if cap(pairs) > maxKeptPairs {
+		pairs = nil
+	}
+	*h = httpContext{plugin: p, pairs: pairs[:0]}
+	p.free = append(p.free, h)
 }
 
 // OnHttpRequestHeaders removes client-sent identity headers, then verifies the
@@ -37,10 +66,11 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 			action = types.ActionPause
 		}
 	}()
-	pairs, err := proxywasm.GetHttpRequestHeaders()
+	pairs, err := requestHeaders(h.pairs)
 	if err != nil {
 		panic("cannot read request headers: " + err.Error())
 	}
+	h.pairs = pairs
 	req := &h.req
 	req.Reset(h.removeIdentityHeaders(pairs))
 	if !policy.NormalPath(req.Path()) {

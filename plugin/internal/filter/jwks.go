@@ -38,6 +38,7 @@ func (p *pluginContext) refreshKeys() {
 func (h *httpContext) awaitKeys(rt *policy.Route, req *authn.HeaderRequest, d *authn.DenyError) bool {
 	for _, src := range h.plugin.cfg.JWKS {
 		if src.Provider == d.KeySource {
+			h.parked = true
 			return src.Wait(h.now(), func() { h.decideAgain(rt, req) })
 		}
 	}

@@ -31,12 +31,16 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 			p.metrics.inc("credgate.cache.hit")
 			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) {
 				p.cache.MarkRefreshed(string(p.key), now.Add(lk.Refresh))
-				p.refresh(lk, scheme.Correlation(req))
+				// The refresh outlives the stream, whose request view
+				// holds lk: it takes a copy.
+				c := *lk
+				p.refresh(&c, scheme.Correlation(req))
 			}
 			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
 		}
 	}
 	p.metrics.inc("credgate.cache.miss")
+	h.parked = true
 	err := p.ask(lk, scheme.Correlation(req), func(a *authn.Answer, mark cache.Mark, err error) {
 		h.resume(rt, req, rv, lk, a, mark, err)
 	})
@@ -184,14 +188,7 @@ func callBody(numHeaders, bodySize, max int) ([]byte, error) {
 	if err != nil {
 		return nil, errNoReply
 	}
-	status := ""
-	for _, kv := range headers {
-		if kv[0] == ":status" {
-			status = kv[1]
-			break
-		}
-	}
-	switch {
+	switch status := scheme.CallStatus(headers); {
 	case status != "200":
 		return nil, textf.Errorf("answered %q", status)
 	case bodySize > max:

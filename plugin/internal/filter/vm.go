@@ -49,7 +49,8 @@ type pluginContext struct {
 	gc      *gcguard.Guard
 	slot    *gcguard.Slot
 	revoked cache.Revoked
-	key     []byte // scratch for cache keys (authn.Lookup.AppendKey)
+	key     []byte         // scratch for cache keys (authn.Lookup.AppendKey)
+	free    []*httpContext // deleted stream contexts for reuse (httpContext.StdGoDeleted)
 }
 
 // OnPluginStart parses and validates the configuration. An invalid
@@ -92,5 +93,12 @@ func (p *pluginContext) OnTick() {
 }
 
 func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
+	if n := len(p.free); n > 0 {
+		h := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		*h = httpContext{id: id, plugin: p, cfg: p.cfg, now: p.now, pairs: h.pairs[:0]}
+		return h
+	}
 	return &httpContext{id: id, plugin: p, cfg: p.cfg, now: p.now}
 }

@@ -16,6 +16,17 @@ import (
 // MaxAnswer bounds the size of a token cluster answer the plugin will decode.
 const MaxAnswer = 64 << 10
 
+// CallStatus is the :status of a token cluster call's response headers
+// (the first, as the proxy sets one), or "" without one.
+func CallStatus(headers [][2]string) string {
+	for _, kv := range headers {
+		if kv[0] == ":status" {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
 // ErrBadAnswer means the token cluster's answer could not be decoded. The
 // filter treats it as the cluster being unavailable, never as a success.
 var ErrBadAnswer = errors.New("token cluster answer is not valid")

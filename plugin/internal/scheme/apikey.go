@@ -160,7 +160,7 @@ func (v *APIKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.De
 		}
 	}
 	req := tokenapi.VerifyRequest{Kind: tokenapi.KindAPIKey, Credential: key}
-	return verification(APIKeyName, req, key, key), nil
+	return verification(r, APIKeyName, req, key, key), nil
 }
 
 // Complete implements authn.RemoteVerifier: the key must be active and
@@ -184,8 +184,8 @@ func (v *APIKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 	if a.Subject == "" {
 		return nil, withAPIKeyCode(authn.Deny(authn.ErrInvalid, "api_key_no_subject", "The API key is invalid."))
 	}
-	return &authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: APIKeyName,
-		TokenType: tokenapi.KindAPIKey}, nil
+	return authn.IdentityFor(r, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: APIKeyName,
+		TokenType: tokenapi.KindAPIKey}), nil
 }
 
 // withAPIKeyCode gives a credential failure (401) the platform's ApiKey

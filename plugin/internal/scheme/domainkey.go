@@ -71,7 +71,7 @@ func (v *DomainKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn
 		return nil, d
 	}
 	req := tokenapi.VerifyRequest{Kind: tokenapi.KindDomainKey, Domain: domain, Credential: key}
-	return verification(DomainKeyName, req, key, domain, key), nil
+	return verification(r, DomainKeyName, req, key, domain, key), nil
 }
 
 // Complete implements authn.RemoteVerifier.
@@ -90,8 +90,8 @@ func (v *DomainKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*
 	if a.Subject != "" && a.Subject != domain {
 		return nil, domainDenial(authn.ErrInvalid, "domain_key_invalid", "the answer names another domain")
 	}
-	return &authn.Identity{Subject: domain, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: DomainKeyName,
-		TokenType: tokenapi.KindDomainKey}, nil
+	return authn.IdentityFor(r, authn.Identity{Subject: domain, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: DomainKeyName,
+		TokenType: tokenapi.KindDomainKey}), nil
 }
 
 func domainDenial(kind error, reason, detail string) *authn.DenyError {

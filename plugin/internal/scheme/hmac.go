@@ -112,7 +112,7 @@ func (v *HMAC) Prepare(r authn.Request, now time.Time) (*authn.Lookup, *authn.De
 		return nil, d
 	}
 	req := tokenapi.VerifyRequest{Kind: tokenapi.KindHMACKey, UserID: s.userID}
-	return verification(HMACName, req, s.userID, s.userID), nil
+	return verification(r, HMACName, req, s.userID, s.userID), nil
 }
 
 // Complete implements authn.RemoteVerifier: the signature must be the MAC of
@@ -138,8 +138,8 @@ func (v *HMAC) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn
 			return nil, d
 		}
 	}
-	return &authn.Identity{Subject: s.userID, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: HMACName,
-		TokenType: HMACName}, nil
+	return authn.IdentityFor(r, authn.Identity{Subject: s.userID, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: HMACName,
+		TokenType: HMACName}), nil
 }
 
 func (v *HMAC) firstUse(s signed) *authn.DenyError {

@@ -34,8 +34,8 @@ func cacheKey(scheme string, parts ...string) string {
 }
 
 // introspection builds an RFC 7662 introspection lookup for a token.
-func introspection(scheme, token, hint string) *authn.Lookup {
-	l := authn.NewLookup(scheme, token, token)
+func introspection(r authn.Request, scheme, token, hint string) *authn.Lookup {
+	l := authn.LookupFor(r, scheme, token, token)
 	l.Method, l.Path, l.ContentType = "POST", tokenapi.PathIntrospect, "application/x-www-form-urlencoded"
 	l.Args[0], l.Args[1] = token, hint
 	l.Encode = introspectionBody
@@ -49,8 +49,8 @@ func introspectionBody(l *authn.Lookup) []byte {
 // verification builds a lookup at the JSON verification endpoint. raw is the
 // credential the kind's digest is computed over (see tokenapi.Digest); parts
 // are every credential part, for the cache key.
-func verification(scheme string, req tokenapi.VerifyRequest, raw string, parts ...string) *authn.Lookup {
-	l := authn.NewLookup(scheme, raw, parts...)
+func verification(r authn.Request, scheme string, req tokenapi.VerifyRequest, raw string, parts ...string) *authn.Lookup {
+	l := authn.LookupFor(r, scheme, raw, parts...)
 	l.Method, l.Path, l.ContentType = "POST", tokenapi.PathVerify, "application/json"
 	l.Args = [6]string{string(req.Kind), req.Credential, req.UserID, req.DeveloperID, req.PublicKey, req.Domain}
 	l.Encode = verificationBody

@@ -136,7 +136,7 @@ func (v *OAuth2) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.De
 	if _, d := v.developerID(r); d != nil {
 		return nil, d
 	}
-	return introspection(OAuth2Name, tok, "access_token"), nil
+	return introspection(r, OAuth2Name, tok, "access_token"), nil
 }
 
 // developerID returns the request's developer-id when the route requires
@@ -192,8 +192,8 @@ func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 	if typ == "" {
 		typ = a.TokenType
 	}
-	return &authn.Identity{Subject: sub, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: OAuth2Name,
-		TokenType: typ, Customer: a.Customer, Visitor: a.Visitor}, nil
+	return authn.IdentityFor(r, authn.Identity{Subject: sub, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: OAuth2Name,
+		TokenType: typ, Customer: a.Customer, Visitor: a.Visitor}), nil
 }
 
 // boundCode checks a visitor or customer code. When the route requires it,

@@ -145,7 +145,7 @@ func (v *PublicKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn
 		return nil, d
 	}
 	req := tokenapi.VerifyRequest{Kind: tokenapi.KindPublicKey, Credential: p.key}
-	return verification(PublicKeyName, req, p.key, p.key), nil
+	return verification(r, PublicKeyName, req, p.key, p.key), nil
 }
 
 // Complete implements authn.RemoteVerifier.
@@ -163,8 +163,8 @@ func (v *PublicKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*
 	if app == "" {
 		return nil, v.n.inactive(tokenapi.ReasonUnknown)
 	}
-	return &authn.Identity{Subject: app, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: PublicKeyName,
-		TokenType: tokenapi.KindPublicKey}, nil
+	return authn.IdentityFor(r, authn.Identity{Subject: app, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: PublicKeyName,
+		TokenType: tokenapi.KindPublicKey}), nil
 }
 
 // Name implements authn.Verifier.
@@ -194,7 +194,7 @@ func (v *PublicKeyToken) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *
 		return nil, d
 	}
 	req := tokenapi.VerifyRequest{Kind: tokenapi.KindPublicKeyToken, PublicKey: p.key, Credential: p.token}
-	return verification(PublicKeyTokenName, req, p.token, p.key, p.token), nil
+	return verification(r, PublicKeyTokenName, req, p.token, p.key, p.token), nil
 }
 
 // Complete implements authn.RemoteVerifier: the token must be active and
@@ -213,8 +213,8 @@ func (v *PublicKeyToken) Complete(r authn.Request, a *authn.Answer, now time.Tim
 	if a.Subject == "" {
 		return nil, v.n.inactive(tokenapi.ReasonUnknown)
 	}
-	return &authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: PublicKeyTokenName,
-		TokenType: tokenapi.KindPublicKeyToken}, nil
+	return authn.IdentityFor(r, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: PublicKeyTokenName,
+		TokenType: tokenapi.KindPublicKeyToken}), nil
 }
 
 func (v *PublicKeyToken) read(r authn.Request) (publicKeyAuth, *authn.DenyError) {

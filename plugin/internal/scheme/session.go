@@ -76,19 +76,19 @@ func (v *Session) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.D
 	if good, why := credentialValue(tok); !good {
 		return nil, v.n.malformed(why)
 	}
-	l := introspection(SessionName, tok, tokenapi.KindSession)
+	l := introspection(r, SessionName, tok, tokenapi.KindSession)
 	l.Refresh = v.opts.Refresh
 	return l, nil
 }
 
 // Complete implements authn.RemoteVerifier.
-func (v *Session) Complete(_ authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *Session) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
 	if d := v.n.checkAnswer(a, tokenapi.KindSession, now); d != nil {
 		return nil, d
 	}
 	if a.Subject == "" {
 		return nil, authn.Deny(authn.ErrInvalid, "session_token_no_subject", "The session token is invalid.")
 	}
-	return &authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: SessionName,
-		TokenType: tokenapi.KindSession}, nil
+	return authn.IdentityFor(r, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: SessionName,
+		TokenType: tokenapi.KindSession}), nil
 }

@@ -55,7 +55,7 @@ func (v *SSO) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyE
 	if good, why := credentialValue(tok); !good {
 		return nil, v.n.malformed(why)
 	}
-	l := verification(SSOName, tokenapi.VerifyRequest{Kind: tokenapi.KindSSO, Credential: tok}, tok)
+	l := verification(r, SSOName, tokenapi.VerifyRequest{Kind: tokenapi.KindSSO, Credential: tok}, tok)
 	l.NoCache = true
 	return l, nil
 }
@@ -72,6 +72,6 @@ func (v *SSO) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.
 	if a.Subject == "" {
 		return nil, v.n.inactive(tokenapi.ReasonUnknown)
 	}
-	return &authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: SSOName,
-		TokenType: tokenapi.KindSSO}, nil
+	return authn.IdentityFor(r, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: SSOName,
+		TokenType: tokenapi.KindSSO}), nil
 }

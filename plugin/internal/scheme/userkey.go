@@ -90,7 +90,7 @@ func (v *UserKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.D
 	}
 	req := tokenapi.VerifyRequest{Kind: tokenapi.KindUserAPIKey, UserID: c.userID, Credential: c.key,
 		DeveloperID: c.developerID}
-	return verification(UserKeyName, req, c.key, c.userID, c.key, c.developerID), nil
+	return verification(r, UserKeyName, req, c.key, c.userID, c.key, c.developerID), nil
 }
 
 // Complete implements authn.RemoteVerifier: the pair must be active, for this
@@ -111,8 +111,8 @@ func (v *UserKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*au
 		return nil, authn.Deny(authn.ErrInvalid, "user_api_key_developer_mismatch",
 			"The developer-id does not match the user.")
 	}
-	return &authn.Identity{Subject: c.userID, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: UserKeyName,
-		TokenType: tokenapi.KindUserAPIKey}, nil
+	return authn.IdentityFor(r, authn.Identity{Subject: c.userID, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: UserKeyName,
+		TokenType: tokenapi.KindUserAPIKey}), nil
 }
 
 // credentials reads the pair from the first location that has any part of

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/credgate/credgate/hostcalls"
+)
+
+// streamOutcome is what one request ended in: the upstream's credgate identity
+// headers, or the local reply's status.
+func streamOutcome(res *hostcalls.Result) string {
+	if res.Upstream == nil {
+		if res.LocalResponse == nil {
+			return "neither forwarded nor answered"
+		}
+		return fmt.Sprintf("denied %d", res.LocalResponse.Status)
+	}
+	var ids []string
+	for _, kv := range res.Upstream.Headers {
+		if strings.HasPrefix(kv[0], "x-credgate-") {
+			ids = append(ids, kv[0]+"="+kv[1])
+		}
+	}
+	slices.Sort(ids)
+	return "forwarded " + strings.Join(ids, " ")
+}
+
+// TestStreamContextsReusedCleanly sends a mix of requests through one VM,
+// many at a time: cache hits, cluster calls that pause their stream while
+// others run, refusals and anonymous requests. The VM reuses the contexts
+// of finished streams; every request must end exactly as it does alone,
+// with its own identity and nothing of another stream's.
+func TestStreamContextsReusedCleanly(t *testing.T) {
+	e := newClusterEnv(t, hostcalls.ProfileEnvoy139, 1)
+	waitCursor(t, e)
+	type req struct {
+		name, method, path string
+		headers            []string
+	}
+	reqs := []req{
+		{"acme key", "GET", "/Supplier/Products/List", []string{"ApiKey", "demo-api-key-0001", "x-tenant", "acme"}},
+		{"globex key", "GET", "/Supplier/Products/List", []string{"ApiKey", "demo-api-key-0002", "x-tenant", "globex"}},
+		{"globex key on payment", "GET", "/Payment/x", []string{"ApiKey", "demo-api-key-0002", "x-tenant", "globex"}},
+		{"acme key on payment", "GET", "/Payment/x", []string{"ApiKey", "demo-api-key-0001", "x-tenant", "acme"}},
+		{"wrong tenant", "GET", "/Supplier/Products/List", []string{"ApiKey", "demo-api-key-0001", "x-tenant", "globex"}},
+		{"no credentials", "GET", "/Supplier/Products/List", nil},
+		{"anonymous route", "GET", "/healthz", []string{"x-credgate-subject", "spoofed"}},
+		{"user key", "GET", "/v2/contacts", []string{"user-id", "user-42", "user-api-key", "demo-user-api-key", "developer-id", "dev-1001"}},
+		{"public key", "GET", "/v0/products", []string{"authorization", "demo-public-key"}},
+		{"domain key", "GET", "/products/1", []string{"authorization", basic("shop.acme.test|demo-domain-key")}},
+	}
+	do := func(r req, extra ...string) string {
+		hs := append(append([]string(nil), r.headers...), extra...)
+		res, err := e.host.Do(context.Background(), benchRequest(r.method, r.path, hs))
+		if err != nil {
+			return "error " + err.Error()
+		}
+		return streamOutcome(res)
+	}
+	want := make([]string, len(reqs))
+	for i, r := range reqs {
+		want[i] = do(r)
+		if i == 0 && !strings.Contains(want[i], "x-credgate-subject=") {
+			t.Fatalf("%s: %s: the table needs a verified identity", r.name, want[i])
+		}
+	}
+	const workers, perWorker = 8, 150
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var wrong []string
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < perWorker; i++ {
+				n := (w*7 + i) % (len(reqs) + 1)
+				if n == len(reqs) {
+					// An unknown key: a cluster call (a paused stream) every time.
+					got := do(req{"unknown", "GET", "/Supplier/Products/List",
+						[]string{"ApiKey", fmt.Sprintf("unknown-key-%d-%d", w, i), "x-tenant", "acme"}})
+					if got != "denied 401" {
+						mu.Lock()
+						wrong = append(wrong, "unknown key: "+got)
+						mu.Unlock()
+					}
+					continue
+				}
+				if got := do(reqs[n]); got != want[n] {
+					mu.Lock()
+					wrong = append(wrong, fmt.Sprintf("%s: %s, alone %s", reqs[n].name, got, want[n]))
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	if len(wrong) > 0 {
+		t.Fatalf("%d of %d requests ended otherwise than alone, first: %s", len(wrong), workers*perWorker, wrong[0])
+	}
+	t.Logf("%d requests; alone: %q", workers*perWorker, want)
+}
