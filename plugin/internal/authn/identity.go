@@ -2,6 +2,8 @@
 
 package authn
 
+import "strings"
+
 // Identity is what a successful verification establishes about the caller. The
 // plugin forwards it to the upstream in trusted headers.
 type Identity struct {
@@ -15,6 +17,17 @@ type Identity struct {
 	// Headers are extra request headers a verifier sets for the upstream
 	// (JWT claim_to_headers), name and value.
 	Headers [][2]string
+
+	scopeText string // ScopeText, once
+}
+
+// ScopeText is Scopes joined by spaces (the scope header's and filter
+// state's form), joined once per identity.
+func (id *Identity) ScopeText() string {
+	if id.scopeText == "" && len(id.Scopes) > 0 {
+		id.scopeText = strings.Join(id.Scopes, " ")
+	}
+	return id.scopeText
 }
 
 // HasScopes reports whether every scope in required is granted.

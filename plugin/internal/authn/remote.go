@@ -5,6 +5,7 @@ package authn
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"time"
 )
 
@@ -69,6 +70,21 @@ func LookupFor(r Request, scheme, raw string, parts ...string) *Lookup {
 	*l = Lookup{scheme: scheme, raw: raw}
 	l.nparts = copy(l.parts[:], parts)
 	return l
+}
+
+// Detached is a copy of the lookup that refers to nothing of the request
+// (its strings copied), for a call that outlives the stream: a request
+// view's storage and the strings it points into are reused.
+func (l *Lookup) Detached() *Lookup {
+	c := *l
+	c.scheme, c.raw, c.digest, c.shared = strings.Clone(l.scheme), strings.Clone(l.raw), strings.Clone(l.digest), strings.Clone(l.shared)
+	for i := range c.parts {
+		c.parts[i] = strings.Clone(l.parts[i])
+	}
+	for i := range c.Args {
+		c.Args[i] = strings.Clone(l.Args[i])
+	}
+	return &c
 }
 
 // IdentityFor is id in the storage of r when r is a *HeaderRequest (see

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestLookupKeysAreExact: two credentials never share a cache key, however
@@ -98,5 +99,26 @@ func TestLookupBody(t *testing.T) {
 	l.Encode = func(l *Lookup) []byte { return []byte(l.Args[0]) }
 	if string(l.Body()) != "x" {
 		t.Fatalf("body %q", l.Body())
+	}
+}
+
+// TestDetachedLookupOutlivesItsRequest: a detached lookup keeps its key
+// when the request's storage and the bytes its strings point into are
+// reused by the next request.
+func TestDetachedLookupOutlivesItsRequest(t *testing.T) {
+	buf := []byte("shop.acme.test|key-1")
+	r := NewHeaderRequest([][2]string{{":path", "/"}})
+	view := unsafe.String(&buf[0], len(buf))
+	l := LookupFor(r, "domain_key", view[15:], view[:14], view[15:])
+	l.Args[1] = view
+	want := string(l.AppendKey(nil))
+	d := l.Detached()
+	copy(buf, "evil.other.xyz|key-2")
+	LookupFor(r, "api_key", "other", "other")
+	if got := string(d.AppendKey(nil)); got != want || d.Args[1] != "shop.acme.test|key-1" {
+		t.Fatalf("detached lookup changed: key %q, want %q; args %q", got, want, d.Args[1])
+	}
+	if l == d || LookupFor(r, "x", "y", "y") != l {
+		t.Fatal("LookupFor does not use the request's storage")
 	}
 }

@@ -3,7 +3,10 @@
 package authn
 
 import (
+	"encoding/base64"
+	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/credgate/credgate/plugin/internal/urlq"
 )
@@ -104,6 +107,11 @@ type HeaderRequest struct {
 	// verification allocates neither; they live as long as the request view.
 	lookup   Lookup
 	identity Identity
+	// The Authorization header's Basic payload (Basic), decoded once into
+	// basicBuf, which a reused view keeps.
+	basicDone, basicPresent, basicOK bool
+	basicPayload                     string
+	basicBuf                         []byte
 }
 
 // NewHeaderRequest builds a Request from header pairs. Names are folded
@@ -119,7 +127,7 @@ func NewHeaderRequest(pairs [][2]string) *HeaderRequest {
 // Reset makes r the request of pairs, as NewHeaderRequest does, so a
 // stream's request view needs no allocation of its own.
 func (r *HeaderRequest) Reset(pairs [][2]string) {
-	*r = HeaderRequest{pairs: pairs}
+	*r = HeaderRequest{pairs: pairs, basicBuf: r.basicBuf[:0]}
 	for i, kv := range pairs {
 		name := FoldHeaderName(kv[0])
 		if name == kv[0] && r.folded == nil {
@@ -267,3 +275,61 @@ func (r *HeaderRequest) Host() string { return r.host }
 
 // RawQuery implements Request.
 func (r *HeaderRequest) RawQuery() string { return r.rawQ }
+
+// Clear drops everything the view refers to, keeping only its buffers for
+// the next Reset: the view of a finished stream, kept for reuse.
+func (r *HeaderRequest) Clear() {
+	buf := r.basicBuf[:0]
+	clear(buf[:cap(buf)]) // it held credentials
+	if cap(buf) > maxKeptBasic {
+		buf = nil
+	}
+	*r = HeaderRequest{basicBuf: buf}
+}
+
+// maxKeptBasic bounds the Basic payload buffer a view keeps for reuse.
+const maxKeptBasic = 1024
+
+// Basic is the request's Authorization header decoded as Basic credentials
+// (DecodeBasic), decoded once per request. The payload points into the
+// view's own buffer: it is valid while the view is the request's, and
+// anything kept longer must be copied.
+func (r *HeaderRequest) Basic() (payload string, present, ok bool) {
+	if !r.basicDone {
+		r.basicDone = true
+		if h, found := r.Header("authorization"); found {
+			var b []byte
+			b, r.basicPresent, r.basicOK = DecodeBasic(h, r.basicBuf[:0])
+			if len(b) > 0 {
+				r.basicBuf = b
+				r.basicPayload = unsafe.String(&b[0], len(b))
+			}
+		}
+	}
+	return r.basicPayload, r.basicPresent, r.basicOK
+}
+
+// DecodeBasic decodes an Authorization header value as Basic credentials
+// (RFC 7617; padded or not) into dst[:0]: present when the scheme is Basic,
+// ok when the payload is non-empty base64 within MaxHeaderValue.
+func DecodeBasic(h string, dst []byte) (payload []byte, present, ok bool) {
+	const prefix = "basic "
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return nil, false, false
+	}
+	if len(h) > MaxHeaderValue {
+		return nil, true, false
+	}
+	enc := strings.TrimSpace(h[len(prefix):])
+	src := unsafe.Slice(unsafe.StringData(enc), len(enc)) // read only
+	for _, e := range [...]*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+		b := slices.Grow(dst[:0], e.DecodedLen(len(src)))[:e.DecodedLen(len(src))]
+		if n, err := e.Decode(b, src); err == nil {
+			if n == 0 {
+				return nil, true, false
+			}
+			return b[:n], true, true
+		}
+	}
+	return nil, true, false
+}

@@ -84,7 +84,7 @@ func (n *IdentityHeaders) Each(id *Identity, set func(name, value string)) {
 	}
 	add(n.subject, id.Subject)
 	add(n.tenant, id.Tenant)
-	add(n.scopes, strings.Join(id.Scopes, " "))
+	add(n.scopes, id.ScopeText())
 	add(n.scheme, id.Scheme)
 	add(n.tokenType, id.TokenType)
 	add(n.customer, id.Customer)

@@ -51,7 +51,8 @@ func (h *httpContext) StdGoDeleted() {
 	if cap(pairs) > maxKeptPairs {
 		pairs = nil
 	}
-	*h = httpContext{plugin: p, pairs: pairs[:0]}
+	h.req.Clear()
+	*h = httpContext{plugin: p, pairs: pairs[:0], req: h.req}
 	p.free = append(p.free, h)
 }
 

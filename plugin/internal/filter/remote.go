@@ -32,9 +32,8 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) {
 				p.cache.MarkRefreshed(string(p.key), now.Add(lk.Refresh))
 				// The refresh outlives the stream, whose request view
-				// holds lk: it takes a copy.
-				c := *lk
-				p.refresh(&c, scheme.Correlation(req))
+				// holds lk and what it points into.
+				p.refresh(lk.Detached(), scheme.Correlation(req))
 			}
 			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
 		}

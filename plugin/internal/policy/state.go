@@ -3,8 +3,6 @@
 package policy
 
 import (
-	"strings"
-
 	"github.com/credgate/credgate/plugin/internal/authn"
 )
 
@@ -61,7 +59,7 @@ func EachState(route, scheme string, id *authn.Identity, reason string, set func
 	if id != nil {
 		add(StateSubject, id.Subject)
 		add(StateTenant, id.Tenant)
-		add(StateScopes, strings.Join(id.Scopes, " "))
+		add(StateScopes, id.ScopeText())
 	}
 	add(StateDenyReason, reason)
 	return err
@@ -73,7 +71,7 @@ func EachState(route, scheme string, id *authn.Identity, reason string, set func
 // an identity that is not, so the upstream's headers and the filter state
 // RBAC reads never disagree.
 func Publishable(id *authn.Identity) bool {
-	for _, v := range []string{id.Subject, id.Tenant, strings.Join(id.Scopes, " "), id.Customer, id.Visitor} {
+	for _, v := range [...]string{id.Subject, id.Tenant, id.ScopeText(), id.Customer, id.Visitor} {
 		if len(v) > MaxStateValue || !printable(v) {
 			return false
 		}

@@ -4,7 +4,6 @@ package scheme
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"strings"
 	"time"
@@ -154,28 +153,15 @@ func credentialValue(v string) (ok bool, why string) {
 // header. present is false when the header is absent or uses another scheme;
 // ok is false when the payload is not valid base64 or too long.
 func basicValue(r authn.Request) (payload string, present, ok bool) {
+	if h, view := r.(*authn.HeaderRequest); view {
+		return h.Basic() // decoded once per request, into the view's buffer
+	}
 	h, found := r.Header("authorization")
 	if !found {
 		return "", false, false
 	}
-	const prefix = "basic "
-	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return "", false, false
-	}
-	if len(h) > authn.MaxHeaderValue {
-		return "", true, false
-	}
-	enc := strings.TrimSpace(h[len(prefix):])
-	b, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil {
-		if b, err = base64.RawStdEncoding.DecodeString(enc); err != nil {
-			return "", true, false
-		}
-	}
-	if len(b) == 0 {
-		return "", true, false
-	}
-	return string(b), true, true
+	b, present, ok := authn.DecodeBasic(h, nil)
+	return string(b), present, ok
 }
 
 // Correlation returns the request's x-request-id and traceparent headers, for

@@ -142,16 +142,16 @@ func (v *UserKey) credentials(r authn.Request) (userCredentials, *authn.DenyErro
 
 // userPair finds the user-id and user-api-key without validating them.
 func userPair(r authn.Request) (userCredentials, *authn.DenyError) {
-	lookups := []struct {
-		from string
-		get  func(string) (string, bool)
-	}{{"headers", r.Header}, {"query", r.Query}}
-	for _, l := range lookups {
-		id, hasID := l.get(UserIDParam)
-		key, hasKey := l.get(UserAPIKeyParam)
+	for _, from := range [...]string{"headers", "query"} {
+		get := r.Header // not a table of method values: each would allocate
+		if from == "query" {
+			get = r.Query
+		}
+		id, hasID := get(UserIDParam)
+		key, hasKey := get(UserAPIKeyParam)
 		switch {
 		case hasID && hasKey:
-			return userCredentials{userID: id, key: key, from: l.from}, nil
+			return userCredentials{userID: id, key: key, from: from}, nil
 		case hasID:
 			return userCredentials{}, authn.Deny(authn.ErrMissing, "user_api_key_missing", "The user-api-key is missing.")
 		case hasKey:
