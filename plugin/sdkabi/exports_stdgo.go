@@ -32,12 +32,38 @@ func releasePins() {
 	pinned = pinned[:0]
 }
 
+// allocInto, when set, is the buffer the next proxy_on_memory_allocate
+// hands the host (StdGoAllocInto): a stream context's own, which it reuses
+// for every request it serves, grown when too small.
+var allocInto *[]byte
+
+// StdGoAllocInto makes the next allocation the host asks for use *buf (nil:
+// allocate as usual). The caller sets it around one hostcall and clears it
+// after, so no other allocation lands in its buffer.
+func StdGoAllocInto(buf *[]byte) { allocInto = buf }
+
 //go:wasmexport proxy_on_memory_allocate
 func stdgoOnMemoryAllocate(size uint32) uint32 {
 	if size == 0 {
 		size = 1
 	}
-	buf := make([]byte, size)
+	var buf []byte
+	if into := allocInto; into != nil {
+		allocInto = nil
+		if uint32(cap(*into)) < size {
+			n := uint32(1024)
+			for n < size && n < 1<<30 {
+				n <<= 1
+			}
+			if n < size {
+				n = size
+			}
+			*into = make([]byte, n)
+		}
+		buf = (*into)[:size]
+	} else {
+		buf = make([]byte, size)
+	}
 	pinned = append(pinned, buf)
 	return uint32(uintptr(unsafe.Pointer(&buf[0])))
 }

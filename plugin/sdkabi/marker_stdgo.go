@@ -34,13 +34,19 @@ func StdGoSetProperty(key, value string) error {
 }
 
 // StdGoHttpRequestHeaders is GetHttpRequestHeaders appending the pairs to
-// dst[:0], so a stream context that keeps its slice reads the headers with
-// no allocation but the host's buffer (which the strings point into, as in
-// the SDK). A map the host encoded inconsistently is an error, not a panic.
-func StdGoHttpRequestHeaders(dst [][2]string) ([][2]string, error) {
+// dst[:0], with the host writing the encoded map into *buf (grown when too
+// small): a stream context that keeps both reads the headers with no
+// allocation. The strings point into *buf, as the SDK's point into its
+// buffer: they are valid until *buf is used again, so the caller reuses it
+// only for a later stream, once nothing refers to this one's. A map the
+// host encoded inconsistently is an error, not a panic.
+func StdGoHttpRequestHeaders(dst [][2]string, buf *[]byte) ([][2]string, error) {
 	var size int
 	var raw *byte
-	if st := internal.ProxyGetHeaderMapPairs(internal.MapTypeHttpRequestHeaders, &raw, &size); st != internal.StatusOK {
+	internal.StdGoAllocInto(buf)
+	st := internal.ProxyGetHeaderMapPairs(internal.MapTypeHttpRequestHeaders, &raw, &size)
+	internal.StdGoAllocInto(nil)
+	if st != internal.StatusOK {
 		return dst[:0], internal.StatusToError(st)
 	} else if raw == nil {
 		return dst[:0], types.ErrorStatusNotFound

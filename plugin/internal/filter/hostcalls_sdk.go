@@ -28,7 +28,7 @@ func metricRecord(id uint32, v uint64) { proxywasm.MetricHistogram(id).Record(v)
 func setState(key, value string) error { return proxywasm.SetProperty([]string{key}, []byte(value)) }
 
 // requestHeaders reads the request's header pairs into dst[:0].
-func requestHeaders(dst [][2]string) ([][2]string, error) {
+func requestHeaders(dst [][2]string, _ *[]byte) ([][2]string, error) {
 	pairs, err := proxywasm.GetHttpRequestHeaders()
 	return append(dst[:0], pairs...), err
 }

@@ -46,8 +46,8 @@ func metricRefused(what string, err error) {
 // setState sets one filter state property without copying key or value.
 func setState(key, value string) error { return proxywasm.StdGoSetProperty(key, value) }
 
-// requestHeaders reads the request's header pairs into dst[:0], with no
-// allocation but the host's buffer the strings point into.
-func requestHeaders(dst [][2]string) ([][2]string, error) {
-	return proxywasm.StdGoHttpRequestHeaders(dst)
+// requestHeaders reads the request's header pairs into dst[:0], the host
+// writing them into *buf, which the strings point into.
+func requestHeaders(dst [][2]string, buf *[]byte) ([][2]string, error) {
+	return proxywasm.StdGoHttpRequestHeaders(dst, buf)
 }

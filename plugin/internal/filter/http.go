@@ -25,22 +25,25 @@ type httpContext struct {
 	now    func() time.Time
 	req    authn.HeaderRequest // the stream's request view
 	pairs  [][2]string         // the header pairs, a slice kept when the context is reused
+	hdrs   []byte              // the host's encoding of the headers, which pairs point into; kept too
 	// parked: the stream was handed to a token-cluster call or a key-set
 	// wait, which may outlive it; such a context is never reused.
 	parked bool
 }
 
 // maxFreeContexts bounds the stream contexts a VM keeps for reuse, and
-// maxKeptPairs the header slice one keeps.
+// maxKeptPairs and maxKeptHeaders the header slice and buffer one keeps.
 const (
 	maxFreeContexts = 16
 	maxKeptPairs    = 128
+	maxKeptHeaders  = 16 << 10
 )
 
 // StdGoDeleted takes the context back for a later stream once the host
-// deleted it, unless something may still refer to it (parked). The header
-// strings point into the host's buffer of this stream: they are cleared, so
-// a reused context holds none of them.
+// deleted it, unless something may still refer to it (parked). Nothing the
+// plugin keeps past a stream points into its headers (a refresh detaches
+// its lookup, caches copy their keys), so the next stream may overwrite
+// them; they are cleared now, so a kept context holds no credentials.
 func (h *httpContext) StdGoDeleted() {
 	p := h.plugin
 	if h.parked || len(p.free) >= maxFreeContexts {
@@ -51,8 +54,13 @@ func (h *httpContext) StdGoDeleted() {
 	if cap(pairs) > maxKeptPairs {
 		pairs = nil
 	}
+	hdrs := h.hdrs[:cap(h.hdrs)]
+	clear(hdrs)
+	if cap(hdrs) > maxKeptHeaders {
+		hdrs = nil
+	}
 	h.req.Clear()
-	*h = httpContext{plugin: p, pairs: pairs[:0], req: h.req}
+	*h = httpContext{plugin: p, pairs: pairs[:0], hdrs: hdrs, req: h.req}
 	p.free = append(p.free, h)
 }
 
@@ -67,7 +75,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 			action = types.ActionPause
 		}
 	}()
-	pairs, err := requestHeaders(h.pairs)
+	pairs, err := requestHeaders(h.pairs, &h.hdrs)
 	if err != nil {
 		panic("cannot read request headers: " + err.Error())
 	}

@@ -97,7 +97,7 @@ func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 		h := p.free[n-1]
 		p.free[n-1] = nil
 		p.free = p.free[:n-1]
-		*h = httpContext{id: id, plugin: p, cfg: p.cfg, now: p.now, pairs: h.pairs[:0], req: h.req}
+		*h = httpContext{id: id, plugin: p, cfg: p.cfg, now: p.now, pairs: h.pairs[:0], hdrs: h.hdrs, req: h.req}
 		return h
 	}
 	return &httpContext{id: id, plugin: p, cfg: p.cfg, now: p.now}

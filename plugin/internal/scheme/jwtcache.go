@@ -3,6 +3,7 @@
 package scheme
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
@@ -72,6 +73,7 @@ func (c *jwtCache) put(tok string, e jwtEntry) {
 		c.head = (c.head + 1) % len(c.ring)
 		c.n--
 	}
+	tok = strings.Clone(tok) // it points into the request's headers, which are reused
 	c.items[tok] = &e
 	c.bytes += len(tok)
 	c.ring[(c.head+c.n)%len(c.ring)] = tok
