@@ -115,29 +115,30 @@ type Answer struct {
 
 // Follow runs r's records level by level: tok's owner (when tok is not nil)
 // and r.Refs, then the records those name, then theirs, each record once and
-// at most MaxFollow of them. fetch reads the records of one level, answering
-// each in order; an error from it ends the read.
-func (r *Read) Follow(tok *Token, fetch func([]Ref) ([]Answer, error)) ([]Answer, error) {
-	var level []Ref
+// at most MaxFollow of them. fetch reads the records of one level and
+// appends their answers to dst, in order; an error from it ends the read.
+func (r *Read) Follow(tok *Token, fetch func(dst []Answer, refs []Ref) ([]Answer, error)) ([]Answer, error) {
+	var buf [4]Ref
+	level := buf[:0]
 	if tok != nil {
 		if ref, ok := r.OwnerOf(*tok); ok {
 			level = append(level, ref)
 		}
 	}
 	level = append(level, r.Refs...)
-	var out []Answer
+	out := make([]Answer, 0, 4)
 	for len(level) > 0 {
 		level = fresh(level, out, MaxFollow-len(out))
 		if len(level) == 0 {
 			break
 		}
-		got, err := fetch(level)
-		if err != nil {
+		from := len(out)
+		var err error
+		if out, err = fetch(out, level); err != nil {
 			return nil, err
 		}
-		out = append(out, got...)
-		level = level[:0:0]
-		for _, a := range got {
+		level = level[len(level):]
+		for _, a := range out[from:] {
 			if a.Err == nil {
 				level = r.next(level, a.Ref.C, a.Record)
 			}
@@ -147,9 +148,9 @@ func (r *Read) Follow(tok *Token, fetch func([]Ref) ([]Answer, error)) ([]Answer
 }
 
 // fresh returns the refs of level not already answered in done nor earlier
-// in level, at most room of them.
+// in level, at most room of them, in level's array.
 func fresh(level []Ref, done []Answer, room int) []Ref {
-	out := level[:0:0]
+	out := level[:0]
 	for _, ref := range level {
 		seen := len(out) >= room
 		for _, a := range done {

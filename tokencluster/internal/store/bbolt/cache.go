@@ -84,9 +84,8 @@ var errMiss = errors.New("bbolt: not cached")
 func (rc *recordCache) follow(r *store.Read) ([]store.Answer, bool) {
 	rc.mu.RLock()
 	defer rc.mu.RUnlock()
-	answers, err := r.Follow(nil, func(refs []store.Ref) ([]store.Answer, error) {
-		out := make([]store.Answer, len(refs))
-		for i, ref := range refs {
+	answers, err := r.Follow(nil, func(dst []store.Answer, refs []store.Ref) ([]store.Answer, error) {
+		for _, ref := range refs {
 			id, ok := ref.ID, true
 			if id == "" {
 				id, ok = rc.byKey[cacheKey{ref.C, ref.Key}]
@@ -95,9 +94,9 @@ func (rc *recordCache) follow(r *store.Read) ([]store.Answer, bool) {
 			if !ok || !found {
 				return nil, errMiss
 			}
-			out[i] = store.Answer{Ref: ref, ID: id, Record: clone(rec)}
+			dst = append(dst, store.Answer{Ref: ref, ID: id, Record: clone(rec)})
 		}
-		return out, nil
+		return dst, nil
 	})
 	return answers, err == nil
 }

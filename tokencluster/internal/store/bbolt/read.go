@@ -44,12 +44,11 @@ func (s *Store) ReadView(_ context.Context, r store.Read) (*store.View, error) {
 			}
 		}
 		var err error
-		answers, err = r.Follow(owner, func(refs []store.Ref) ([]store.Answer, error) {
-			out := make([]store.Answer, len(refs))
-			for i, ref := range refs {
-				out[i] = s.answer(tx, ref)
+		answers, err = r.Follow(owner, func(dst []store.Answer, refs []store.Ref) ([]store.Answer, error) {
+			for _, ref := range refs {
+				dst = append(dst, s.answer(tx, ref))
 			}
-			return out, nil
+			return dst, nil
 		})
 		if err == nil && r.Consume != "" && !wrote {
 			err = errNoWrite

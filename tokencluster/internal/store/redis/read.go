@@ -168,7 +168,10 @@ func (s *Store) ReadView(ctx context.Context, r store.Read) (*store.View, error)
 			owner = &tok.Token
 		}
 	}
-	answers, err := r.Follow(owner, func(refs []store.Ref) ([]store.Answer, error) { return s.readLevel(ctx, refs) })
+	answers, err := r.Follow(owner, func(dst []store.Answer, refs []store.Ref) ([]store.Answer, error) {
+		got, err := s.readLevel(ctx, refs)
+		return append(dst, got...), err
+	})
 	if err != nil {
 		return nil, err
 	}
