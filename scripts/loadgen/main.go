@@ -99,8 +99,8 @@ type result struct {
 	errors                   int
 	firstErr                 string
 	// storeReads counts the cluster's store calls that read (its
-	// tokencluster_store_operation_duration_seconds for get, lookup and
-	// get_token) during the measurement: -1 when /metrics did not answer.
+	// tokencluster_store_operation_duration_seconds for read, get, lookup
+	// and get_token) during the measurement: -1 when /metrics did not answer.
 	storeReads float64
 }
 
@@ -204,8 +204,8 @@ func render(rs []result, conns int, duration time.Duration, logLevel, load0, loa
 		"connection, the answer read by its status line and Content-Length) are two processes on this machine (%d cores, shared); "+
 		"%d connections unless the kind says otherwise, %v per kind "+
 		"after a warm-up; %s %s/%s. CPU is the cluster's (/proc/PID/stat) and the generator's (getrusage), in cores "+
-		"(CPU seconds per second) and µs per verification; store reads are the cluster's get, lookup and get_token "+
-		"calls (its /metrics) per verification. Goal: api_key ≥ %d verifications/s with p99 < %v. "+
+		"(CPU seconds per second) and µs per verification; store reads are the cluster's read, get, lookup and "+
+		"get_token calls (its /metrics) per verification. Goal: api_key ≥ %d verifications/s with p99 < %v. "+
 		"Load average at start %s, at end %s.\n\n",
 		logLevel, runtime.NumCPU(), conns, duration, runtime.Version(), runtime.GOOS, runtime.GOARCH, goalRate, goalP99, load0, load1)
 	fmt.Fprintf(&b, "| kind | verifications/s | of goal | p50 ms | p99 ms | p99/p50 | max ms | cluster CPU cores | cluster µs/verification | verifications/s per cluster core | generator CPU cores | generator µs/verification | store reads/verification | errors |\n")
@@ -491,7 +491,7 @@ func storeReads(opsAddr string) float64 {
 	}
 	total, seen := 0.0, false
 	for _, line := range strings.Split(string(b), "\n") {
-		for _, op := range []string{"get", "lookup", "get_token"} {
+		for _, op := range []string{"read", "get", "lookup", "get_token"} {
 			prefix := `tokencluster_store_operation_duration_seconds_count{op="` + op + `"} `
 			if v, ok := strings.CutPrefix(line, prefix); ok {
 				if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {

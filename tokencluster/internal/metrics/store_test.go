@@ -40,7 +40,7 @@ func TestStoreConformance(t *testing.T) {
 		}
 	}
 	for _, op := range []string{"put", "get", "lookup", "list", "delete", "put_token", "get_token", "touch_token",
-		"consume_token", "delete_token", "append_revocation", "revocations"} {
+		"consume_token", "delete_token", "append_revocation", "revocations", "read"} {
 		if timed[op] == 0 {
 			t.Errorf("op %s not timed (%v)", op, timed)
 		}

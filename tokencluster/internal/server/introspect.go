@@ -40,7 +40,14 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) introspectToken(ctx context.Context, raw string, now time.Time) (tokenapi.IntrospectResponse, error) {
 	digest := secret.Digest(raw)
-	tok, err := s.opts.Store.GetToken(ctx, digest, now)
+	// One store read: the token, its client or user, their tenants and the
+	// client's developer with its tenant.
+	v, err := store.ReadView(ctx, s.opts.Store, store.Read{Now: now, Token: digest, Owners: introspectOwners,
+		DeveloperOf: store.OAuthClients})
+	if err != nil {
+		return tokenapi.IntrospectResponse{}, err
+	}
+	tok, err := v.Token(ctx)
 	if errors.Is(err, store.ErrNotFound) || err == nil && tok.Kind != tokenapi.KindOAuth2 && tok.Kind != tokenapi.KindSession {
 		return s.inactiveIntrospection(tokenapi.ReasonUnknown), nil
 	}
@@ -51,21 +58,21 @@ func (s *Server) introspectToken(ctx context.Context, raw string, now time.Time)
 	if tok.Kind == tokenapi.KindSession {
 		owner, ownerColl = tok.Subject, store.Users
 	}
-	rec, found, err := s.get(ctx, ownerColl, owner)
+	rec, found, err := get(ctx, v, ownerColl, owner)
 	if err != nil {
 		return tokenapi.IntrospectResponse{}, err
 	}
 	if !found {
 		return s.inactiveIntrospection(tokenapi.ReasonRevoked), nil
 	}
-	if ok, err := s.ownerActive(ctx, rec); err != nil || !ok {
+	if ok, err := ownerActiveIn(ctx, v, rec); err != nil || !ok {
 		return s.inactiveIntrospection(tokenapi.ReasonRevoked), err
 	}
 	// An OAuth2 client may be registered under a developer (Zeamster's
 	// developer-id); the answer names it only while that developer is active.
 	var developer string
 	if tok.Kind == tokenapi.KindOAuth2 && rec.DeveloperID != "" {
-		ok, err := s.recordActive(ctx, store.Developers, rec.DeveloperID)
+		ok, err := recordActive(ctx, v, store.Developers, rec.DeveloperID)
 		if err != nil {
 			return tokenapi.IntrospectResponse{}, err
 		}
@@ -97,20 +104,24 @@ func (s *Server) introspectToken(ctx context.Context, raw string, now time.Time)
 	return resp, nil
 }
 
+// introspectOwners name the owner of each kind that /introspect answers.
+var introspectOwners = []store.TokenOwner{{Kind: tokenapi.KindOAuth2, C: store.OAuthClients, Field: store.ByClientID},
+	{Kind: tokenapi.KindSession, C: store.Users, Field: store.BySubject}}
+
 func (s *Server) inactiveIntrospection(reason string) tokenapi.IntrospectResponse {
 	return tokenapi.IntrospectResponse{Reason: reason, CacheTTL: s.negativeTTL(reason)}
 }
 
 // recordActive reports whether record c/id exists and it and its tenant are not revoked.
-func (s *Server) recordActive(ctx context.Context, c store.Collection, id string) (bool, error) {
-	rec, err := s.opts.Store.Get(ctx, c, id)
+func recordActive(ctx context.Context, recs records, c store.Collection, id string) (bool, error) {
+	rec, err := recs.Get(ctx, c, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return s.ownerActive(ctx, rec)
+	return ownerActiveIn(ctx, recs, rec)
 }
 
 // cacheTTL is limit, cut so the cache never outlives exp (unix seconds; 0 = no expiry).

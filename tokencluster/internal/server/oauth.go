@@ -138,13 +138,23 @@ func grantScopes(allowed []string, requested string) ([]string, error) {
 
 // ownerActive reports whether rec and its tenant are both present and not revoked.
 func (s *Server) ownerActive(ctx context.Context, rec store.Record) (bool, error) {
+	return ownerActiveIn(ctx, s.opts.Store, rec)
+}
+
+// records reads records: the store, or the View of one verification's read.
+type records interface {
+	Get(ctx context.Context, c store.Collection, id string) (store.Record, error)
+}
+
+// ownerActiveIn is ownerActive, reading the tenant from recs.
+func ownerActiveIn(ctx context.Context, recs records, rec store.Record) (bool, error) {
 	if rec.Revoked {
 		return false, nil
 	}
 	if rec.Tenant == "" {
 		return true, nil
 	}
-	t, err := s.opts.Store.Get(ctx, store.Tenants, rec.Tenant)
+	t, err := recs.Get(ctx, store.Tenants, rec.Tenant)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

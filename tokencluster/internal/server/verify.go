@@ -148,12 +148,12 @@ func (s *Server) inactive(reason, digest string) tokenapi.VerifyResponse {
 }
 
 // judge turns a found record into an answer: expired, revoked (it or its
-// tenant) or active with the record's identity.
-func (s *Server) judge(ctx context.Context, rec store.Record, digest string, now time.Time) (tokenapi.VerifyResponse, error) {
+// tenant, read from recs) or active with the record's identity.
+func (s *Server) judge(ctx context.Context, recs records, rec store.Record, digest string, now time.Time) (tokenapi.VerifyResponse, error) {
 	if rec.ExpiresAt > 0 && rec.ExpiresAt <= now.Unix() {
 		return s.inactive(tokenapi.ReasonExpired, digest), nil
 	}
-	ok, err := s.ownerActive(ctx, rec)
+	ok, err := ownerActiveIn(ctx, recs, rec)
 	if err != nil {
 		return tokenapi.VerifyResponse{}, err
 	}
@@ -186,9 +186,9 @@ func (s *Server) active(rec store.Record, digest string, now time.Time) tokenapi
 		ExpiresAt: rec.ExpiresAt, Digest: digest, CacheTTL: cacheTTL(s.opts.CacheTTL, rec.ExpiresAt, now)}
 }
 
-// get returns the record, or found=false for ErrNotFound.
-func (s *Server) get(ctx context.Context, c store.Collection, id string) (store.Record, bool, error) {
-	rec, err := s.opts.Store.Get(ctx, c, id)
+// get returns the record from recs, or found=false for ErrNotFound.
+func get(ctx context.Context, recs records, c store.Collection, id string) (store.Record, bool, error) {
+	rec, err := recs.Get(ctx, c, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return rec, false, nil
 	}
@@ -210,7 +210,17 @@ func (s *Server) verifyAPIKey(ctx context.Context, req tokenapi.VerifyRequest, n
 
 func (s *Server) verifyUserAPIKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
 	digest := secret.Digest(req.Credential)
-	user, found, err := s.get(ctx, store.Users, req.UserID)
+	// One store read: the user, its tenant and, when the caller names a
+	// developer, the user's developer and its tenant.
+	read := store.Read{Refs: []store.Ref{{C: store.Users, ID: req.UserID}}}
+	if req.DeveloperID != "" {
+		read.DeveloperOf = store.Users
+	}
+	v, err := store.ReadView(ctx, s.opts.Store, read)
+	if err != nil {
+		return s.inactive(tokenapi.ReasonUnknown, digest), err
+	}
+	user, found, err := get(ctx, v, store.Users, req.UserID)
 	if err != nil || !found {
 		return s.inactive(tokenapi.ReasonUnknown, digest), err
 	}
@@ -221,29 +231,34 @@ func (s *Server) verifyUserAPIKey(ctx context.Context, req tokenapi.VerifyReques
 		if !secret.Equal(req.DeveloperID, user.DeveloperID) {
 			return s.inactive(tokenapi.ReasonMismatch, digest), nil
 		}
-		if ok, err := s.recordActive(ctx, store.Developers, user.DeveloperID); err != nil || !ok {
+		if ok, err := recordActive(ctx, v, store.Developers, user.DeveloperID); err != nil || !ok {
 			return s.inactive(tokenapi.ReasonRevoked, digest), err
 		}
 	}
-	resp, err := s.judge(ctx, user, digest, now)
+	resp, err := s.judge(ctx, v, user, digest, now)
 	resp.DeveloperID = user.DeveloperID
 	return resp, err
 }
 
 func (s *Server) verifyPublicKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
 	digest := secret.Digest(req.Credential)
-	app, found, err := s.get(ctx, store.Apps, req.Credential)
+	v, found, app, err := s.readOwned(ctx, store.Apps, req.Credential)
 	if err != nil || !found {
 		return s.inactive(tokenapi.ReasonUnknown, digest), err
 	}
-	resp, err := s.judge(ctx, app, digest, now)
+	resp, err := s.judge(ctx, v, app, digest, now)
 	resp.AppID = app.ID
 	return resp, err
 }
 
 func (s *Server) verifyPublicKeyToken(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
 	digest := secret.Digest(req.Credential)
-	tok, err := s.opts.Store.GetToken(ctx, digest, now)
+	// One store read: the token, its app and the app's tenant.
+	v, err := store.ReadView(ctx, s.opts.Store, store.Read{Now: now, Token: digest, Owners: publicKeyTokenOwners})
+	if err != nil {
+		return tokenapi.VerifyResponse{}, err
+	}
+	tok, err := v.Token(ctx)
 	if errors.Is(err, store.ErrNotFound) || err == nil && tok.Kind != tokenapi.KindPublicKeyToken {
 		return s.inactive(tokenapi.ReasonUnknown, digest), nil
 	}
@@ -253,7 +268,7 @@ func (s *Server) verifyPublicKeyToken(ctx context.Context, req tokenapi.VerifyRe
 	if !secret.Equal(tok.AppID, req.PublicKey) {
 		return s.inactive(tokenapi.ReasonMismatch, digest), nil
 	}
-	if ok, err := s.recordActive(ctx, store.Apps, tok.AppID); err != nil || !ok {
+	if ok, err := recordActive(ctx, v, store.Apps, tok.AppID); err != nil || !ok {
 		return s.inactive(tokenapi.ReasonRevoked, digest), err
 	}
 	return tokenapi.VerifyResponse{Active: true, Subject: tok.Subject, Tenant: tok.Tenant, Scopes: tok.Scopes,
@@ -263,39 +278,37 @@ func (s *Server) verifyPublicKeyToken(ctx context.Context, req tokenapi.VerifyRe
 
 func (s *Server) verifyDomainKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
 	digest := secret.Digest(req.Credential)
-	dom, found, err := s.get(ctx, store.Domains, req.Domain)
+	v, found, dom, err := s.readOwned(ctx, store.Domains, req.Domain)
 	if err != nil || !found {
 		return s.inactive(tokenapi.ReasonUnknown, digest), err
 	}
 	if !secret.Equal(dom.SecretDigest, digest) {
 		return s.inactive(tokenapi.ReasonMismatch, digest), nil
 	}
-	return s.judge(ctx, dom, digest, now)
+	return s.judge(ctx, v, dom, digest, now)
 }
 
 // verifySSO consumes the token: only the first verification is active.
 func (s *Server) verifySSO(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
 	digest := secret.Digest(req.Credential)
-	tok, err := s.opts.Store.GetToken(ctx, digest, now)
+	// One store read consumes the token (only an sso token: the consumption
+	// is atomic, of concurrent callers exactly one wins) and reads its user
+	// and the user's tenant.
+	v, err := store.ReadView(ctx, s.opts.Store, store.Read{Now: now, Token: digest, Consume: tokenapi.KindSSO,
+		Owners: ssoOwners})
+	if err != nil {
+		return tokenapi.VerifyResponse{}, err
+	}
+	tok, err := v.Token(ctx)
 	switch {
 	case errors.Is(err, store.ErrNotFound) || err == nil && tok.Kind != tokenapi.KindSSO:
 		return s.inactive(tokenapi.ReasonUnknown, digest), nil
-	case err != nil:
-		return tokenapi.VerifyResponse{}, err
-	case tok.Consumed:
-		return s.inactive(tokenapi.ReasonConsumed, digest), nil
-	}
-	// ConsumeToken is atomic: of concurrent callers exactly one wins.
-	tok, err = s.opts.Store.ConsumeToken(ctx, digest, now)
-	switch {
 	case errors.Is(err, store.ErrConsumed):
 		return s.inactive(tokenapi.ReasonConsumed, digest), nil
-	case errors.Is(err, store.ErrNotFound):
-		return s.inactive(tokenapi.ReasonUnknown, digest), nil
 	case err != nil:
 		return tokenapi.VerifyResponse{}, err
 	}
-	if ok, err := s.recordActive(ctx, store.Users, tok.Subject); err != nil || !ok {
+	if ok, err := recordActive(ctx, v, store.Users, tok.Subject); err != nil || !ok {
 		return s.inactive(tokenapi.ReasonRevoked, digest), err
 	}
 	return tokenapi.VerifyResponse{Active: true, Subject: tok.Subject, Tenant: tok.Tenant, Scopes: tok.Scopes,
@@ -305,14 +318,31 @@ func (s *Server) verifySSO(ctx context.Context, req tokenapi.VerifyRequest, now 
 // verifyHMACKey returns the user's HMAC key material; the digest is over the user-id.
 func (s *Server) verifyHMACKey(ctx context.Context, req tokenapi.VerifyRequest, now time.Time) (tokenapi.VerifyResponse, error) {
 	digest := secret.Digest(req.UserID)
-	user, found, err := s.get(ctx, store.Users, req.UserID)
+	v, found, user, err := s.readOwned(ctx, store.Users, req.UserID)
 	if err != nil || !found || user.Secret == "" {
 		return s.inactive(tokenapi.ReasonUnknown, digest), err
 	}
-	resp, err := s.judge(ctx, user, digest, now)
+	resp, err := s.judge(ctx, v, user, digest, now)
 	if resp.Active {
 		resp.HMACKey = user.Secret
 		resp.DeveloperID = user.DeveloperID
 	}
 	return resp, err
+}
+
+// The owners of the tokens /v1/verify answers.
+var (
+	publicKeyTokenOwners = []store.TokenOwner{{Kind: tokenapi.KindPublicKeyToken, C: store.Apps, Field: store.ByAppID}}
+	ssoOwners            = []store.TokenOwner{{Kind: tokenapi.KindSSO, C: store.Users, Field: store.BySubject}}
+)
+
+// readOwned reads record c/id and its tenant in one store read: the View
+// holds both, rec is the record when found.
+func (s *Server) readOwned(ctx context.Context, c store.Collection, id string) (v *store.View, found bool, rec store.Record, err error) {
+	v, err = store.ReadView(ctx, s.opts.Store, store.Read{Refs: []store.Ref{{C: c, ID: id}}})
+	if err != nil {
+		return nil, false, store.Record{}, err
+	}
+	rec, found, err = get(ctx, v, c, id)
+	return v, found, rec, err
 }

@@ -147,7 +147,7 @@ func TestJudgeOwnedAgreesWithJudge(t *testing.T) {
 		s := &Server{opts: Options{Store: tenantStore{state: state}, CacheTTL: time.Minute, NegativeCacheTTL: 5 * time.Second}}
 		for _, rec := range []store.Record{{ID: "k"}, {ID: "k", Tenant: "t"}, {ID: "k", Tenant: "t", Revoked: true},
 			{ID: "k", Revoked: true}, {ID: "k", Tenant: "t", ExpiresAt: now.Unix()}, {ID: "k", Tenant: "t", ExpiresAt: now.Unix() + 30}} {
-			want, werr := s.judge(context.Background(), rec, "d", now)
+			want, werr := s.judge(context.Background(), s.opts.Store, rec, "d", now)
 			var owner store.Owner
 			if rec.Tenant != "" {
 				ten, err := s.opts.Store.Get(context.Background(), store.Tenants, rec.Tenant)

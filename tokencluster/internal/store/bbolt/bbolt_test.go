@@ -82,3 +82,16 @@ func TestLostAppend(t *testing.T) {
 		return s
 	}, bbolt.LoseNewestRevocation)
 }
+
+// TestConformanceWithoutReader runs the suite on a store that offers none
+// of the one-read interfaces: store.ReadView and store.LookupOwned then ask
+// Get, Lookup and the token calls one by one, and answer the same.
+func TestConformanceWithoutReader(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := bbolt.Open(filepath.Join(t.TempDir(), "tc.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return struct{ store.Store }{s}
+	})
+}

@@ -3,6 +3,7 @@
 package bbolt
 
 import (
+	"errors"
 	"slices"
 	"sync"
 
@@ -73,6 +74,31 @@ func (rc *recordCache) lookupOwned(c store.Collection, key string) (store.Record
 	}
 	owner.Record = clone(owner.Record)
 	return clone(rec), owner, true
+}
+
+// errMiss ends a read of the cache that needs a record it does not hold.
+var errMiss = errors.New("bbolt: not cached")
+
+// follow answers r (without its token) from the cache under one lock; ok
+// is false unless every record it reads is cached.
+func (rc *recordCache) follow(r *store.Read) ([]store.Answer, bool) {
+	rc.mu.RLock()
+	defer rc.mu.RUnlock()
+	answers, err := r.Follow(nil, func(dst []store.Answer, refs []store.Ref) ([]store.Answer, error) {
+		for _, ref := range refs {
+			id, ok := ref.ID, true
+			if id == "" {
+				id, ok = rc.byKey[cacheKey{ref.C, ref.Key}]
+			}
+			rec, found := rc.byID[cacheKey{ref.C, id}]
+			if !ok || !found {
+				return nil, errMiss
+			}
+			dst = append(dst, store.Answer{Ref: ref, ID: id, Record: clone(rec)})
+		}
+		return dst, nil
+	})
+	return answers, err == nil
 }
 
 // generation returns the write generation a reader starts from.

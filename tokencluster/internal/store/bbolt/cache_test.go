@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/credgate/credgate/tokencluster/internal/store"
 	"github.com/credgate/credgate/tokencluster/internal/store/bbolt"
@@ -199,4 +200,41 @@ func BenchmarkVerifyReads(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestReadViewTransactions: a verification's read is one read transaction
+// when cold, none (one cache access) when its records are warm, and one
+// transaction with a token, whose records come from the cache when warm.
+func TestReadViewTransactions(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	seedKey(t, s)
+	if err := s.PutToken(ctx, store.Token{Digest: "t", Kind: "oauth2", ClientID: "k1", ExpiresAt: 1 << 40}, time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	records := store.Read{Refs: []store.Ref{{C: store.APIKeys, Key: "digest:d1"}}}
+	token := store.Read{Now: time.Unix(0, 0), Token: "t",
+		Owners: []store.TokenOwner{{Kind: "oauth2", C: store.APIKeys, Field: store.ByClientID}}}
+	for _, step := range []struct {
+		name string
+		read store.Read
+		txs  int
+	}{
+		{"records, cold", records, 1},
+		{"records, warm", records, 0},
+		{"token", token, 1},
+		{"token again", token, 1},
+	} {
+		before := bbolt.ReadTxs(s)
+		v, err := store.ReadView(ctx, s, step.read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, owner, err := v.Owned(ctx, store.Ref{C: store.APIKeys, ID: "k1"}); err != nil || !owner.Found {
+			t.Fatalf("%s: %+v, %v", step.name, owner, err)
+		}
+		if n := bbolt.ReadTxs(s) - before; n != step.txs || v.Calls() != 0 {
+			t.Fatalf("%s: %d read transactions and %d calls, want %d and 0", step.name, n, v.Calls(), step.txs)
+		}
+	}
 }

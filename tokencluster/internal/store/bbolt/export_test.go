@@ -27,3 +27,6 @@ func LoseNewestRevocation(t *testing.T, st store.Store) {
 		t.Fatal(err)
 	}
 }
+
+// ReadTxs returns how many read transactions s has started.
+func ReadTxs(s *Store) int { return s.db.Stats().TxN }

@@ -44,6 +44,24 @@ func TestRedisCluster(t *testing.T) {
 	t.Run("conformance", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store { return open(t, clusterOptions(c, fmt.Sprintf("c%d:", n.Add(1)))) })
 	})
+	t.Run("round trips of a verification's read", func(t *testing.T) {
+		s := open(t, clusterOptions(c, "rt:"))
+		defer s.Close()
+		// The token and each collection hash live in slots of their own, and
+		// a script touches one slot: the token is one round trip, then each
+		// level of records one pipeline (to every master of the level, in
+		// parallel): the owner or the records asked for, their tenants and
+		// developers, the developers' tenants.
+		want := map[string]int64{"oauth2": 4, "session": 3, "api_key": 2, "user_api_key": 3, "public_key": 2,
+			"public_key_token": 3, "domain_key": 2, "hmac_key": 2, "sso": 3}
+		got := countReads(t, s)
+		for kind, n := range got {
+			if n != want[kind] {
+				t.Errorf("%s: %d round trips, want %d", kind, n, want[kind])
+			}
+		}
+		t.Logf("round trips per read on a Redis Cluster: %v", got)
+	})
 	t.Run("tokens spread over every master", func(t *testing.T) {
 		s := open(t, clusterOptions(c, "spread:"))
 		defer s.Close()
@@ -124,6 +142,15 @@ func TestRedisSentinel(t *testing.T) {
 	var n atomic.Int64
 	t.Run("conformance", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store { return open(t, sentinelOptions(s, fmt.Sprintf("s%d:", n.Add(1)))) })
+	})
+	t.Run("a verification's read is one round trip", func(t *testing.T) {
+		st := open(t, sentinelOptions(s, "rt:"))
+		defer st.Close()
+		for kind, n := range countReads(t, st) {
+			if n != 1 {
+				t.Errorf("%s: %d round trips, want 1", kind, n)
+			}
+		}
 	})
 	t.Run("a write no replica acknowledged fails", func(t *testing.T) {
 		ctx := context.Background()

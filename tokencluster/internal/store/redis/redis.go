@@ -25,7 +25,9 @@
 // sequence, so its keys must move together (a step added next to the append,
 // such as trimming, must use feedKey). Tokens and throttle counters are single
 // keys and are spread over every slot by their own name: they are the bulk of
-// the keys and of the traffic (one GET per verification).
+// the keys and of the traffic. A verification's read (read.go) spans the
+// token's slot and those of several collections: one script on a single node
+// or Sentinel, a script per slot on a Redis Cluster.
 //
 // The trade-off: a collection and the feed each live on one master. The feed
 // is small (one append per revocation, one read per poll) and a collection's
@@ -102,6 +104,8 @@ type Store struct {
 	waitReplicas int
 	waitTimeout  time.Duration
 	migrated     int
+	// cluster: keys of one script must share a slot (see ReadView).
+	cluster bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -154,7 +158,8 @@ func New(ctx context.Context, o Options) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("redis: unknown mode %q", o.Mode)
 	}
-	s := &Store{rdb: goredis.NewUniversalClient(uo), prefix: o.Prefix, waitReplicas: o.WaitReplicas, waitTimeout: o.WaitTimeout}
+	s := &Store{rdb: goredis.NewUniversalClient(uo), prefix: o.Prefix, waitReplicas: o.WaitReplicas, waitTimeout: o.WaitTimeout,
+		cluster: o.Mode == Cluster}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.rdb.Close()
 		return nil, err

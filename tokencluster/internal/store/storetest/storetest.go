@@ -32,6 +32,8 @@ func Run(t *testing.T, open Open) {
 		{name: "record round trip", fn: testRecordRoundTrip},
 		{name: "lookup keys follow the record", fn: testLookupKeys},
 		{name: "lookup with the tenant", fn: testLookupOwned},
+		{name: "read of a verification", fn: testReadView},
+		{name: "read that consumes its token", fn: testReadConsume},
 		{name: "key conflict changes nothing", fn: testKeyConflict},
 		{name: "list and delete", fn: testListDelete},
 		{name: "collections are separate", fn: testCollections},
