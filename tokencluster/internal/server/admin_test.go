@@ -228,7 +228,11 @@ func TestRevocationFeed(t *testing.T) {
 	m = e.do(http.MethodGet, "/v1/revocations?since="+epoch+":3", "", "").json(t)
 	wantField(t, m, "behind", true)
 	wantField(t, m, "next", at3)
-	for _, since := range []string{epoch + ":99:", "3", "0123456789abcdef:3:", at3[:len(at3)-1] + "0"} { // past the head; no epoch; another epoch; another entry
+	otherTag := at3[:len(at3)-1] + "0" // another entry's tag: the last hex digit changed
+	if at3[len(at3)-1] == '0' {
+		otherTag = at3[:len(at3)-1] + "1"
+	}
+	for _, since := range []string{epoch + ":99:", "3", "0123456789abcdef:3:", otherTag} { // past the head; no epoch; another epoch; another entry
 		past := e.do(http.MethodGet, "/v1/revocations?since="+since, "", "").json(t)
 		wantField(t, past, "next", at3)
 		wantField(t, past, "behind", true)
