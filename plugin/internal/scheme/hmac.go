@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"strconv"
 	"time"
 
@@ -82,7 +83,7 @@ type signed struct {
 	userID    string
 	timestamp string
 	at        int64
-	mac       []byte
+	mac       [sha256.Size]byte
 }
 
 // Name implements authn.Verifier.
@@ -130,7 +131,8 @@ func (v *HMAC) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn
 		return nil, authn.Deny(authn.ErrInvalid, "hmac_invalid", "The signature is invalid.").
 			WithDetail("the answer carries no key for this user")
 	}
-	if !hmac.Equal(macOf(a.HMACKey, s.userID, s.timestamp), s.mac) {
+	var mac [sha256.Size]byte
+	if !hmac.Equal(macOf(mac[:0], a.HMACKey, s.userID, s.timestamp), s.mac[:]) {
 		return nil, authn.Deny(authn.ErrInvalid, "hmac_signature", "The signature is invalid.")
 	}
 	if v.opts.ReplayProtection {
@@ -147,7 +149,7 @@ func (v *HMAC) firstUse(s signed) *authn.DenyError {
 		return authn.Deny(authn.ErrUnavailable, "hmac_replay_unavailable", "The signature cannot be verified right now.").
 			WithDetail("replay protection is on but no replay store is available")
 	}
-	key := cacheKey("hmac-replay", s.userID, s.timestamp, hex.EncodeToString(s.mac))
+	key := cacheKey("hmac-replay", s.userID, s.timestamp, hex.EncodeToString(s.mac[:]))
 	until := s.at + int64(v.opts.Window/time.Second) + 1
 	if !v.opts.Replay.FirstUse(key, until) {
 		return authn.Deny(authn.ErrInvalid, "hmac_replayed", "The signature was already used.")
@@ -156,11 +158,12 @@ func (v *HMAC) firstUse(s signed) *authn.DenyError {
 }
 
 // macOf is HMAC-SHA256(key, user-id + timestamp).
-func macOf(key, userID, timestamp string) []byte {
+// It appends to dst.
+func macOf(dst []byte, key, userID, timestamp string) []byte {
 	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte(userID))
-	m.Write([]byte(timestamp))
-	return m.Sum(nil)
+	io.WriteString(m, userID)
+	io.WriteString(m, timestamp)
+	return m.Sum(dst)
 }
 
 // parse reads the three headers and checks the timestamp against now.
@@ -185,18 +188,22 @@ func parseHMACHeaders(r authn.Request) (signed, *authn.DenyError) {
 	var s signed
 	n := nouns{scheme: HMACName, noun: "signature"}
 	var hash string
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{UserIDParam, &s.userID}, {timestampHeader, &s.timestamp}, {hashKeyHeader, &hash}} {
-		val, ok := r.Header(f.name)
+	for i, name := range [...]string{UserIDParam, timestampHeader, hashKeyHeader} {
+		val, ok := r.Header(name)
 		if !ok || val == "" {
-			return s, n.missing(f.name + " header")
+			return s, n.missing(name + " header")
 		}
 		if good, why := credentialValue(val); !good {
-			return s, n.malformed(f.name + ": " + why)
+			return s, n.malformed(name + ": " + why)
 		}
-		*f.dst = val
+		switch i {
+		case 0:
+			s.userID = val
+		case 1:
+			s.timestamp = val
+		default:
+			hash = val
+		}
 	}
 	// One spelling per instant: "0123" and "123" would sign differently and
 	// each be a fresh signature for the replay guard.
@@ -207,30 +214,28 @@ func parseHMACHeaders(r authn.Request) (signed, *authn.DenyError) {
 	if len(hash) != 2*sha256.Size {
 		return s, n.malformed("hash-key is not 64 hex digits")
 	}
-	mac, ok := decodeHex(hash)
-	if !ok {
+	if !decodeHex(s.mac[:], hash) {
 		return s, n.malformed("hash-key is not hex")
 	}
-	s.mac = mac
 	return s, nil
 }
 
 // decodeHex is hex.DecodeString without its error type, whose message is
 // formatted with fmt (which the module does not link otherwise).
-func decodeHex(s string) ([]byte, bool) {
-	if len(s)%2 != 0 {
-		return nil, false
+// It decodes s into out, which must be exactly half as long.
+func decodeHex(out []byte, s string) bool {
+	if len(s) != 2*len(out) {
+		return false
 	}
-	out := make([]byte, len(s)/2)
 	for i := range out {
 		hi, ok1 := fromHex(s[2*i])
 		lo, ok2 := fromHex(s[2*i+1])
 		if !ok1 || !ok2 {
-			return nil, false
+			return false
 		}
 		out[i] = hi<<4 | lo
 	}
-	return out, true
+	return true
 }
 
 func fromHex(c byte) (byte, bool) {

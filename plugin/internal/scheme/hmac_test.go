@@ -17,7 +17,7 @@ import (
 const hmacUserKey = "user-hash-key-0123"
 
 // sign returns the hash-key of user at ts under key.
-func sign(key, user, ts string) string { return hex.EncodeToString(macOf(key, user, ts)) }
+func sign(key, user, ts string) string { return hex.EncodeToString(macOf(nil, key, user, ts)) }
 
 func hmacReq(user, ts, hash string) authn.Request {
 	return reqTo("/", "h", "user-id", user, "timestamp", ts, "hash-key", hash)
