@@ -106,3 +106,28 @@ func TestStreamContextsReusedCleanly(t *testing.T) {
 	}
 	t.Logf("%d requests; alone: %q", workers*perWorker, want)
 }
+
+// TestJWTCacheKeysOutliveReusedHeaders sends many valid tokens of one length,
+// one after another, through one VM, twice: each stream reuses the last one's
+// header buffer, so a cache that kept a token without copying it would find
+// its keys rewritten by later requests and answer for another user.
+func TestJWTCacheKeysOutliveReusedHeaders(t *testing.T) {
+	h := newWasmHost(t, hostcalls.ProfileEnvoy139, baseConfig(scenarioConfig, scenarioNow))
+	const n = 1200
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = token(t, jwtSecretK1, "k1", map[string]any{"sub": fmt.Sprintf("customer-%05d", i)})
+	}
+	for round := 0; round < 2; round++ { // the second round is cache hits
+		for i, tok := range toks {
+			res, err := h.Do(context.Background(), hostcalls.Request{Method: "POST", Path: "/Orders/Create", Authority: "api.example",
+				Headers: [][2]string{{"authorization", "Bearer " + tok}}})
+			if err != nil || res.Upstream == nil {
+				t.Fatalf("round %d token %d: %v %+v", round, i, err, res.LocalResponse)
+			}
+			if sub, _ := res.UpstreamHeader("x-credgate-subject"); sub != fmt.Sprintf("customer-%05d", i) {
+				t.Fatalf("round %d: token %d went upstream as %q", round, i, sub)
+			}
+		}
+	}
+}

@@ -19,7 +19,8 @@ cd "$(dirname "$0")/.."
 # to prove the watchdog alone corrects a stuck collection. --floor builds
 # plugin/floor instead of the plugin: a bare module on the same SDK, adapter,
 # overlay and flags, which the benchmarks measure as their floor. Never ship
-# these.
+# these. The three negative controls also keep no stream storage for reuse
+# (credgate_noreuse, plugin/internal/gcguard/reuse_off.go).
 # WASM_STRIP=0 keeps the name section (function names) so that
 # `go run ./scripts/wasm-size OUT` can tell the bytes per Go package; never
 # ship such a module (the budget is for the stripped one).
@@ -57,12 +58,13 @@ case "$variant" in
     pkg=./plugin/floor
     echo "build-wasm: FLOOR build: bare SDK module (plugin/floor), for benchmarks" ;;
   --unguarded)
-    tags=credgate_sdk,credgate_noyield,credgate_nowatchdog
+    tags=credgate_sdk,credgate_noyield,credgate_nowatchdog,credgate_noreuse
     echo "build-wasm: NEGATIVE CONTROL build without the collector guard" ;;
   --watchdog-only)
-    tags=credgate_sdk,credgate_noyield
+    tags=credgate_sdk,credgate_noyield,credgate_noreuse
     echo "build-wasm: NEGATIVE CONTROL build with the collector watchdog only" ;;
-  ""|--unpinned) ;;
+  --unpinned) tags=credgate_sdk,credgate_noreuse ;;
+  "") ;;
   *) echo "build-wasm: unknown variant $variant" >&2; exit 2 ;;
 esac
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/config"
+	"github.com/credgate/credgate/plugin/internal/gcguard"
 	"github.com/credgate/credgate/plugin/internal/policy"
 	"github.com/credgate/credgate/plugin/internal/respond"
 	"github.com/credgate/credgate/plugin/internal/textf"
@@ -46,7 +47,7 @@ const (
 // them; they are cleared now, so a kept context holds no credentials.
 func (h *httpContext) StdGoDeleted() {
 	p := h.plugin
-	if h.parked || len(p.free) >= maxFreeContexts {
+	if h.parked || !gcguard.ReuseStreams || len(p.free) >= maxFreeContexts {
 		return
 	}
 	pairs := h.pairs[:cap(h.pairs)]
@@ -75,7 +76,11 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 			action = types.ActionPause
 		}
 	}()
-	pairs, err := requestHeaders(h.pairs, &h.hdrs)
+	buf := &h.hdrs
+	if !gcguard.ReuseStreams {
+		buf = nil
+	}
+	pairs, err := requestHeaders(h.pairs, buf)
 	if err != nil {
 		panic("cannot read request headers: " + err.Error())
 	}

@@ -31,8 +31,9 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 			p.metrics.inc("credgate.cache.hit")
 			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) {
 				p.cache.MarkRefreshed(string(p.key), now.Add(lk.Refresh))
-				// The refresh outlives the stream, whose request view
-				// holds lk and what it points into.
+				// The refresh's callback keeps its lookup; lk and what it
+				// points into belong to the request view, which the next
+				// stream on this context overwrites.
 				p.refresh(lk.Detached(), scheme.Correlation(req))
 			}
 			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
