@@ -41,10 +41,17 @@ func LookupOwned(ctx context.Context, st Store, c Collection, key string) (Recor
 // LookupThenGet is LookupOwned by two calls, for stores without OwnedLookup.
 func LookupThenGet(ctx context.Context, st Store, c Collection, key string) (Record, Owner, error) {
 	rec, err := st.Lookup(ctx, c, key)
+	return withOwner(ctx, st.Get, rec, err)
+}
+
+// withOwner completes a read of rec (err its error) with its tenant, read
+// through get: no tenant, or one that is not found, is no owner; another
+// error is the owner's.
+func withOwner(ctx context.Context, get func(context.Context, Collection, string) (Record, error), rec Record, err error) (Record, Owner, error) {
 	if err != nil || rec.Tenant == "" {
 		return rec, Owner{}, err
 	}
-	t, err := st.Get(ctx, Tenants, rec.Tenant)
+	t, err := get(ctx, Tenants, rec.Tenant)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return rec, Owner{}, nil

@@ -4,7 +4,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -274,15 +273,5 @@ func (v *View) Owned(ctx context.Context, ref Ref) (Record, Owner, error) {
 	} else {
 		rec, err = v.Get(ctx, ref.C, ref.ID)
 	}
-	if err != nil || rec.Tenant == "" {
-		return rec, Owner{}, err
-	}
-	t, err := v.Get(ctx, Tenants, rec.Tenant)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return rec, Owner{}, nil
-	case err != nil:
-		return rec, Owner{Err: err}, nil
-	}
-	return rec, Owner{Record: t, Found: true}, nil
+	return withOwner(ctx, v.Get, rec, err)
 }
