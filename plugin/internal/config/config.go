@@ -142,8 +142,9 @@ func ParseEnv(data []byte, env Env) (*Config, error) {
 }
 
 // TickPeriod is how often the filter needs the proxy's tick: to poll the
-// revocation feed, and at least every second to fetch remote key sets
-// (0: never).
+// revocation feed, at least every second to fetch remote key sets, and
+// every second with a token cluster to send background refreshes (0:
+// never).
 func (c *Config) TickPeriod() time.Duration {
 	var tick time.Duration
 	if c.Cluster != nil && c.Cluster.RevocationPoll > 0 {
@@ -151,6 +152,9 @@ func (c *Config) TickPeriod() time.Duration {
 	}
 	if len(c.JWKS) > 0 && (tick == 0 || tick > time.Second) {
 		tick = time.Second
+	}
+	if c.Cluster != nil && tick == 0 {
+		tick = time.Second // background refreshes (sliding sessions) go out from the tick
 	}
 	return tick
 }

@@ -41,10 +41,9 @@ const (
 )
 
 // StdGoDeleted takes the context back for a later stream once the host
-// deleted it, unless something may still refer to it (parked). Nothing the
-// plugin keeps past a stream points into its headers (a refresh detaches
-// its lookup, caches copy their keys), so the next stream may overwrite
-// them; they are cleared now, so a kept context holds no credentials.
+// deleted it, unless something may still refer to it (parked). Nothing kept
+// past a stream points into its headers (RATIONALE, "No allocation per
+// hit"); they are cleared, so a kept context holds no credentials.
 func (h *httpContext) StdGoDeleted() {
 	p := h.plugin
 	if h.parked || !gcguard.ReuseStreams || len(p.free) >= maxFreeContexts {

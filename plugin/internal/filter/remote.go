@@ -31,10 +31,7 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 			p.metrics.inc("credgate.cache.hit")
 			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) {
 				p.cache.MarkRefreshed(string(p.key), now.Add(lk.Refresh))
-				// The refresh's callback keeps its lookup; lk and what it
-				// points into belong to the request view, which the next
-				// stream on this context overwrites.
-				p.refresh(lk.Detached(), scheme.Correlation(req))
+				p.refreshes.Push(lk, scheme.Correlation(req)) // sent at the next tick
 			}
 			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
 		}
@@ -133,16 +130,19 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark cache.Mark
 	}
 }
 
-// refresh repeats a lookup in the background to slide a session's expiry;
-// the answer replaces the cached one.
-func (p *pluginContext) refresh(lk *authn.Lookup, trace [][2]string) {
-	err := p.ask(lk, trace, func(a *authn.Answer, mark cache.Mark, err error) {
-		if err == nil {
-			p.store(lk, a, mark, p.now())
+// sendRefreshes repeats, from the tick, the lookups that slide sessions'
+// expiry (cache.Refreshes); each answer replaces the cached one.
+func (p *pluginContext) sendRefreshes() {
+	lks, traces := p.refreshes.Take()
+	for i, lk := range lks {
+		err := p.ask(lk, traces[i], func(a *authn.Answer, mark cache.Mark, err error) {
+			if err == nil {
+				p.store(lk, a, mark, p.now())
+			}
+		})
+		if err != nil {
+			proxywasm.LogWarn(textf.Sprintf("credgate: background refresh not sent: %v", err))
 		}
-	})
-	if err != nil {
-		proxywasm.LogWarn(textf.Sprintf("credgate: background refresh not sent: %v", err))
 	}
 }
 

@@ -51,6 +51,8 @@ type pluginContext struct {
 	revoked cache.Revoked
 	key     []byte         // scratch for cache keys (authn.Lookup.AppendKey)
 	free    []*httpContext // deleted stream contexts for reuse (httpContext.StdGoDeleted)
+	// refreshes wait for the tick: a call from a stream ends with it.
+	refreshes cache.Refreshes
 }
 
 // OnPluginStart parses and validates the configuration. An invalid
@@ -88,6 +90,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 func (p *pluginContext) OnTick() {
 	p.pollRevocations()
 	p.refreshKeys()
+	p.sendRefreshes()
 	gcguard.Yield()
 	p.checkMemory()
 }
