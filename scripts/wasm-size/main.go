@@ -25,10 +25,11 @@ import (
 )
 
 func main() {
-	n := flag.Int("n", 40, "packages to list (0: all)")
+	n := flag.Int("n", 40, "packages (or functions, with -pkg) to list (0: all)")
+	pkg := flag.String("pkg", "", "list the functions of this package (as the package table names it), largest first")
 	flag.Parse()
-	if flag.NArg() < 1 || flag.NArg() > 2 {
-		fmt.Fprintln(os.Stderr, "usage: wasm-size [-n N] MODULE.wasm [OTHER.wasm]")
+	if flag.NArg() < 1 || flag.NArg() > 2 || (*pkg != "" && flag.NArg() != 1) {
+		fmt.Fprintln(os.Stderr, "usage: wasm-size [-n N] MODULE.wasm [OTHER.wasm] | wasm-size [-n N] -pkg PACKAGE MODULE.wasm")
 		os.Exit(2)
 	}
 	var mods []*module
@@ -43,6 +44,10 @@ func main() {
 		}
 		m.path = path
 		mods = append(mods, m)
+	}
+	if *pkg != "" {
+		functions(mods[0], *pkg, *n)
+		return
 	}
 	if len(mods) == 1 {
 		report(mods[0], *n)
@@ -305,6 +310,39 @@ func (m *module) perPackage() map[string]*row {
 		r.na++
 	}
 	return rows
+}
+
+// functions prints the functions of package pkg, largest first.
+func functions(m *module, pkg string, n int) {
+	if m.names == nil {
+		fail(errors.New("no name section (stripped module): build with WASM_STRIP=0"))
+	}
+	type fn struct {
+		name string
+		size int
+	}
+	var list []fn
+	total := 0
+	for i, sz := range m.bodies {
+		if idx := m.imported + i; idx < len(m.names) && pkgOf(m.names[idx]) == pkg {
+			list = append(list, fn{m.names[idx], sz})
+			total += sz
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].size != list[j].size {
+			return list[i].size > list[j].size
+		}
+		return list[i].name < list[j].name
+	})
+	fmt.Printf("%s: package %s, %d functions, %d bytes of code\n\n", m.path, pkg, len(list), total)
+	for i, f := range list {
+		if n > 0 && i >= n {
+			fmt.Printf("(%d more functions)\n", len(list)-n)
+			break
+		}
+		fmt.Printf("%9d %s\n", f.size, f.name)
+	}
 }
 
 func (m *module) sectionSize(name string) int {

@@ -19,7 +19,6 @@ func defineMetric(kind uint32, name string) uint32 {
 	return uint32(proxywasm.DefineHistogramMetric(name))
 }
 
-func metricValue(id uint32) uint64     { return proxywasm.MetricCounter(id).Value() }
 func metricAdd(id uint32, d int64)     { proxywasm.MetricGauge(id).Add(d) }
 func metricRecord(id uint32, v uint64) { proxywasm.MetricHistogram(id).Record(v) }
 

@@ -19,14 +19,6 @@ func defineMetric(kind uint32, name string) uint32 {
 	return id
 }
 
-func metricValue(id uint32) uint64 {
-	v, err := proxywasm.StdGoGetMetric(id)
-	if err != nil {
-		metricRefused("read a metric", err)
-	}
-	return v
-}
-
 func metricAdd(id uint32, d int64) {
 	if err := proxywasm.StdGoIncrementMetric(id, d); err != nil {
 		metricRefused("update a metric", err)

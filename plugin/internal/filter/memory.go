@@ -14,7 +14,8 @@ import (
 const memCheckEvery = 64
 
 // afterStream runs when a stream ends: the collector gets its turn, and
-// every memCheckEvery streams the memory gauges are refreshed.
+// every memCheckEvery streams while memory grows (gcguard.SteadyChecks times
+// that while it is steady) the memory gauges are refreshed.
 func (p *pluginContext) afterStream() {
 	if p.gc.AfterStream() {
 		p.checkMemory()
@@ -41,16 +42,30 @@ func (p *pluginContext) publishMemory() {
 	} else {
 		p.slot.Renew(p.now())
 	}
-	prefix := "credgate.vm." + p.slot.Name() + "."
+	name := p.slot.Name()
 	if corrected {
-		p.metrics.inc(prefix + "gc_corrections")
+		p.metrics.inc("credgate.vm." + name + ".gc_corrections")
 		proxywasm.LogWarn(textf.Sprintf("credgate: the Go collector was stuck; ran a full collection (heap %d bytes, goal %d, linear memory %d)",
 			s.HeapBytes, s.HeapGoal, s.LinearMemory))
 	}
-	p.metrics.set(prefix+"heap_bytes", s.HeapBytes)
-	p.metrics.set(prefix+"heap_goal_bytes", s.HeapGoal)
-	p.metrics.set(prefix+"gc_cycles", s.Cycles)
-	p.metrics.set(prefix+"linear_memory_bytes", s.LinearMemory)
+	if name != p.gauges.Slot {
+		p.addGauges(p.gauges.Retract())
+		for i, n := range gcguard.GaugeNames {
+			p.gauges.IDs[i] = defineMetric(metricGauge, "credgate.vm."+name+"."+n)
+		}
+		p.gauges.Slot = name
+	}
+	p.addGauges(p.gauges.Deltas(s))
+}
+
+// addGauges adds d to the memory gauges: a VM's gauges hold the sum of what
+// the VMs of its slot added (gcguard.Gauges), so no reading is needed.
+func (p *pluginContext) addGauges(d [len(gcguard.GaugeNames)]int64) {
+	for i, v := range d {
+		if v != 0 {
+			metricAdd(p.gauges.IDs[i], v)
+		}
+	}
 }
 
 // sharedStore is the proxy's shared data as gcguard.Store.

@@ -25,26 +25,13 @@ const (
 type metrics struct {
 	counters map[string]proxywasm.MetricCounter
 	requests map[requestStat]proxywasm.MetricCounter
-	gauges   map[string]proxywasm.MetricGauge
 	latHist  *proxywasm.MetricHistogram
 	reasons  statname.Reasons
 }
 
 func newMetrics() metrics {
-	return metrics{counters: map[string]proxywasm.MetricCounter{}, gauges: map[string]proxywasm.MetricGauge{},
+	return metrics{counters: map[string]proxywasm.MetricCounter{},
 		requests: map[requestStat]proxywasm.MetricCounter{}}
-}
-
-// set gives a gauge an absolute value (the SDK's gauges only add).
-func (m *metrics) set(name string, v uint64) {
-	g, ok := m.gauges[name]
-	if !ok {
-		g = proxywasm.MetricGauge(defineMetric(metricGauge, name))
-		m.gauges[name] = g
-	}
-	if d := int64(v) - int64(metricValue(uint32(g))); d != 0 {
-		metricAdd(uint32(g), d)
-	}
 }
 
 func (m *metrics) add(name string, n uint64) {

@@ -48,6 +48,7 @@ type pluginContext struct {
 	revoke  revocationFeed
 	gc      *gcguard.Guard
 	slot    *gcguard.Slot
+	gauges  gcguard.Gauges
 	revoked cache.Revoked
 	key     []byte         // scratch for cache keys (authn.Lookup.AppendKey)
 	free    []*httpContext // deleted stream contexts for reuse (httpContext.StdGoDeleted)

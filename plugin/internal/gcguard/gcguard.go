@@ -20,8 +20,9 @@
 //     collector's background worker gets its share of time and the limiter is
 //     re-evaluated. The module answers the scheduler's poll_oneoff itself
 //     (scripts/build-wasm.sh), so this is safe on every Envoy.
-//   - Check, every few streams, reads runtime/metrics and, if no cycle has
-//     completed while the heap grew past twice its goal, runs a full
+//   - Check, every few streams while the module's memory grows (and every
+//     few hundred streams otherwise), reads runtime/metrics and, if no cycle
+//     has completed while the heap grew past twice its goal, runs a full
 //     collection and counts a correction. It is the second line: with Yield
 //     it should never fire.
 package gcguard
@@ -57,6 +58,14 @@ var sampleNames = [...]string{
 type Guard struct {
 	every   int
 	streams int
+	// quiet counts the due checks skipped since the last reading; memory is
+	// that reading's linear memory, and roomy the linear memory below which
+	// no heap can be stuck at its goal.
+	quiet  int
+	memory uint64
+	roomy  uint64
+	// linear reads the module's linear memory (tests replace it).
+	linear  func() uint64
 	samples []metrics.Sample
 	last    Stats
 	stalled int
@@ -64,9 +73,21 @@ type Guard struct {
 	Corrections uint64
 }
 
-// New returns a guard that checks memory every `every` streams (at least 1).
+// SteadyChecks is how many due checks in a row a guard may skip. It skips
+// one when reading could not find a stuck collection: linear memory is the
+// same as at the last reading and too small to hold a heap past twice the
+// goal (Stuck), and the goal only moves when a cycle ends, so the heap cannot
+// have got there. The reading costs about 15 µs in the module, a visible share
+// of a request, so a VM whose memory is steady reads once every SteadyChecks
+// due checks (which keeps the gauges fresh), and a VM whose memory grows, or
+// is large for its goal, reads at every due check, as before.
+const SteadyChecks = 16
+
+// New returns a guard that checks memory every `every` streams (at least 1)
+// while linear memory grows, and every every*SteadyChecks streams otherwise.
 func New(every int) *Guard {
-	g := &Guard{every: max(every, 1), samples: make([]metrics.Sample, len(sampleNames))}
+	g := &Guard{every: max(every, 1), samples: make([]metrics.Sample, len(sampleNames)),
+		memory: ^uint64(0), linear: linearMemory} // the first check is due
 	for i, n := range sampleNames {
 		g.samples[i].Name = n
 	}
@@ -90,7 +111,9 @@ func (g *Guard) AfterStream() bool {
 		return false
 	}
 	g.streams = 0
-	return true
+	g.quiet++
+	mem := g.linear()
+	return g.quiet >= SteadyChecks || mem != g.memory || mem > g.roomy
 }
 
 // Read returns the current memory figures.
@@ -102,7 +125,8 @@ func (g *Guard) Read() Stats {
 			*dst = g.samples[i].Value.Uint64()
 		}
 	}
-	s.LinearMemory = linearMemory()
+	s.LinearMemory = g.linear()
+	g.memory, g.roomy, g.quiet = s.LinearMemory, 2*s.HeapGoal+stuckSlack, 0
 	return s
 }
 
@@ -135,4 +159,42 @@ const stuckSlack = 4 << 20
 // cycle completed since prev, and the heap is past twice its goal.
 func Stuck(prev, cur Stats) bool {
 	return prev.Cycles != 0 && cur.Cycles == prev.Cycles && cur.HeapBytes > 2*cur.HeapGoal+stuckSlack
+}
+
+// GaugeNames are the stat names of a VM's memory gauges under its slot's
+// prefix, in the order of Gauges' deltas.
+var GaugeNames = [...]string{"heap_bytes", "heap_goal_bytes", "gc_cycles", "linear_memory_bytes"}
+
+// Gauges is what a VM has published on its memory gauges. A VM publishes by
+// adding deltas to them: VMs that share a slot name (overflow) share its
+// gauges, each VM's share is what it added, and a VM that moves to another
+// slot takes its share back from the old one.
+type Gauges struct {
+	// Slot is the slot name the values were published under ("": none yet).
+	Slot string
+	// IDs are the proxy's metric ids of the slot's gauges, by GaugeNames.
+	IDs  [len(GaugeNames)]uint32
+	sent [len(GaugeNames)]uint64
+}
+
+// Deltas returns what to add to each gauge to publish s, and records s as
+// published.
+func (g *Gauges) Deltas(s Stats) [len(GaugeNames)]int64 {
+	var d [len(GaugeNames)]int64
+	for i, v := range [len(GaugeNames)]uint64{s.HeapBytes, s.HeapGoal, s.Cycles, s.LinearMemory} {
+		d[i] = int64(v - g.sent[i])
+		g.sent[i] = v
+	}
+	return d
+}
+
+// Retract returns what to add to each gauge to take back all that was
+// published, and forgets it.
+func (g *Gauges) Retract() [len(GaugeNames)]int64 {
+	var d [len(GaugeNames)]int64
+	for i, v := range g.sent {
+		d[i] = -int64(v)
+	}
+	g.sent = [len(GaugeNames)]uint64{}
+	return d
 }

@@ -46,6 +46,90 @@ func TestReadAndCheck(t *testing.T) {
 	}
 }
 
+// TestChecksWaitWhileMemoryIsSteady: after a reading, due checks are skipped
+// while linear memory stays the same and small for the goal, one in
+// SteadyChecks still reads, and any growth makes the next due check read.
+func TestChecksWaitWhileMemoryIsSteady(t *testing.T) {
+	mem := uint64(4 << 20)
+	g := New(2)
+	g.linear = func() uint64 { return mem }
+	due := func() bool {
+		t.Helper()
+		if g.AfterStream() {
+			t.Fatal("a check came due between two due streams")
+		}
+		return g.AfterStream()
+	}
+	if !due() {
+		t.Fatal("the first check is not due")
+	}
+	g.Read()
+	for i := 1; i < SteadyChecks; i++ {
+		if due() {
+			t.Fatalf("check %d read with steady memory", i)
+		}
+	}
+	if !due() {
+		t.Fatalf("no reading after %d steady checks", SteadyChecks)
+	}
+	if s := g.Read(); s.LinearMemory != mem {
+		t.Fatalf("reading has linear memory %d, want %d", s.LinearMemory, mem)
+	}
+	if due() {
+		t.Fatal("steady memory read right after a reading")
+	}
+	mem += 4 << 20
+	if !due() {
+		t.Fatal("grown memory did not make the next check due")
+	}
+	if !due() {
+		t.Fatal("a check without a reading since the growth was skipped")
+	}
+	g.Check()
+	if due() {
+		t.Fatal("a check read again with memory steady since the last reading")
+	}
+	// Memory that could hold a stuck heap (past twice the goal) is read at
+	// every due check, steady or not.
+	mem = 2*g.last.HeapGoal + stuckSlack + 1
+	for i := 0; i < 3; i++ {
+		if !due() {
+			t.Fatalf("check %d skipped with memory past twice the goal", i)
+		}
+		g.Check()
+	}
+}
+
+// TestGaugesPublishDeltas: two VMs adding their deltas to one shared gauge
+// set (the overflow slot) leave it at the sum of their readings, and one
+// that moves away leaves the other's share.
+func TestGaugesPublishDeltas(t *testing.T) {
+	var shared [len(GaugeNames)]int64
+	add := func(d [len(GaugeNames)]int64) {
+		for i := range d {
+			shared[i] += d[i]
+		}
+	}
+	var a, b Gauges
+	add(a.Deltas(Stats{HeapBytes: 10, HeapGoal: 20, Cycles: 3, LinearMemory: 40}))
+	add(b.Deltas(Stats{HeapBytes: 1, HeapGoal: 2, Cycles: 5, LinearMemory: 4}))
+	add(a.Deltas(Stats{HeapBytes: 7, HeapGoal: 20, Cycles: 4, LinearMemory: 44}))
+	if want := [len(GaugeNames)]int64{8, 22, 9, 48}; shared != want {
+		t.Fatalf("shared gauges %v, want %v", shared, want)
+	}
+	add(a.Retract())
+	if want := [len(GaugeNames)]int64{1, 2, 5, 4}; shared != want {
+		t.Fatalf("after one VM moved away: %v, want %v", shared, want)
+	}
+	if d := a.Retract(); d != ([len(GaugeNames)]int64{}) {
+		t.Fatalf("a second retraction takes %v back", d)
+	}
+	add(a.Deltas(Stats{HeapBytes: 3}))
+	if shared[0] != 4 {
+		t.Fatalf("a VM publishing again after retracting: heap gauge %d, want 4", shared[0])
+	}
+}
+
 // memStore is shared data as Envoy keeps it: a cas per key, bumped on each
 // write; cas 0 writes unconditionally.
 type memStore struct {
