@@ -112,9 +112,10 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 		h.deny(nil, "", nil, authn.Deny(authn.ErrForbidden, "no_route", "No route is configured for this request."))
 		return types.ActionPause
 	}
-	res := rt.Decide(req, h.now())
+	now := h.now() // one reading per decision: each costs two host calls
+	res := rt.Decide(req, now)
 	if res.Lookup != nil {
-		return h.remote(rt, req, res)
+		return h.remote(rt, req, res, now)
 	}
 	if res.Deny != nil && res.Deny.KeySource != "" && h.awaitKeys(rt, req, res.Deny) {
 		return types.ActionPause

@@ -21,10 +21,9 @@ import (
 // On a miss the stream pauses until the cluster answers. A hit reads the
 // cache by the credential's key alone: the call's body, the credential's
 // digest and the correlation headers are made on a miss.
-func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res policy.Result) types.Action {
+func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res policy.Result, now time.Time) types.Action {
 	p := h.plugin
 	lk, rv := res.Lookup, res.Verifier.(authn.RemoteVerifier)
-	now := h.now()
 	if !lk.NoCache {
 		p.key = lk.AppendKey(p.key[:0])
 		if e, ok := p.cached(lk, p.key, now); ok {
