@@ -249,8 +249,8 @@ func render(rs []result, conns int, duration time.Duration, logLevel, load0, loa
 	}
 	if len(meets) > 0 {
 		fmt.Fprintf(&b, "\napi_key meets the goal (≥ %d verifications/s and p99 < %v in the same row) at %s. With one request in "+
-			"flight per connection, more connections add queueing on these two shared cores: the rate grows a little and the "+
-			"p99 a lot.\n", goalRate, goalP99, strings.Join(meets, ", "))
+			"flight per connection, more connections queue on these two shared cores: the p99 grows with them far faster "+
+			"than the rate, which may even fall.\n", goalRate, goalP99, strings.Join(meets, ", "))
 	} else {
 		fmt.Fprintf(&b, "\nNo api_key row meets the goal (≥ %d verifications/s and p99 < %v in the same row) in this run.\n", goalRate, goalP99)
 	}
