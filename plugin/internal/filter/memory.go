@@ -13,9 +13,9 @@ import (
 // memCheckEvery is how many streams pass between two memory checks.
 const memCheckEvery = 64
 
-// afterStream runs when a stream ends: the collector gets its turn, and
-// every memCheckEvery streams while memory grows (gcguard.SteadyChecks times
-// that while it is steady) the memory gauges are refreshed.
+// afterStream runs when a stream ends: the collector gets its turn, and the
+// memory gauges are refreshed every memCheckEvery streams while memory grows
+// or is large for the heap goal (gcguard.SteadyChecks times that otherwise).
 func (p *pluginContext) afterStream() {
 	if p.gc.AfterStream() {
 		p.checkMemory()
