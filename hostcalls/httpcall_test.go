@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,4 +215,51 @@ func mustHeader(t *testing.T, r *hostcalls.Result, name string) string {
 		t.Fatalf("no %s in %+v", name, r.Upstream)
 	}
 	return v
+}
+
+// Calls to a cluster reuse an idle connection, as Envoy's connection pool
+// does, and Close drops the idle ones: 20 calls in a row open one
+// connection, which is closed once the host is.
+func TestHTTPCallsReuseConnections(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("granted")) })
+	srv := httptest.NewUnstartedServer(mux)
+	var opened, closed atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed:
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	h, err := hostcalls.NewHost(context.Background(), guestModule(t, "abitest", hostcalls.ProfileEnvoy139), hostcalls.NewConfig().WithCluster("tokens", srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		res, err := h.Do(context.Background(), dispatchReq("tokens", "/ok", "5000"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := res.UpstreamHeader("x-call-status"); got != "200" {
+			t.Fatalf("call %d: x-call-status = %q", i, got)
+		}
+	}
+	if n := opened.Load(); n != 1 {
+		t.Errorf("20 calls opened %d connections, want 1", n)
+	}
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for closed.Load() != opened.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c, o := closed.Load(), opened.Load(); c != o {
+		t.Errorf("after Close: %d of %d connections closed", c, o)
+	}
 }
