@@ -189,6 +189,61 @@ type Answer struct {
 	CacheTTL time.Duration
 	// Digest is the credential digest the token cluster reported, if any.
 	Digest string
+
+	scopeText string   // Scopes joined, by JoinScopes
+	scopeOf   []string // the Scopes scopeText was joined from
+}
+
+// JoinScopes joins Scopes once, for the identities a cached answer makes:
+// a decoder calls it when the answer is complete. ScopeText uses the text
+// only while Scopes is still the slice it was joined from.
+func (a *Answer) JoinScopes() {
+	a.scopeText, a.scopeOf = strings.Join(a.Scopes, " "), a.Scopes
+}
+
+// ScopeText is Scopes joined by spaces: the text JoinScopes made, or a new
+// join when Scopes changed since.
+func (a *Answer) ScopeText() string {
+	if len(a.Scopes) == 0 {
+		return ""
+	}
+	if len(a.scopeOf) == len(a.Scopes) && &a.scopeOf[0] == &a.Scopes[0] {
+		return a.scopeText
+	}
+	return strings.Join(a.Scopes, " ")
+}
+
+// IdentityCopy is IdentityFor with id's scopes and headers copied, for a
+// verifier that keeps id (a cache): what the caller does with the result
+// never reaches the kept one. The copies go into r's own storage, which a
+// reused view keeps, so a warm stream allocates nothing.
+func IdentityCopy(r Request, id Identity) *Identity {
+	h, ok := r.(*HeaderRequest)
+	if !ok {
+		id.Scopes = append([]string(nil), id.Scopes...)
+		id.Headers = append([][2]string(nil), id.Headers...)
+		c := new(Identity)
+		*c = id
+		return c
+	}
+	h.scopes = append(h.scopes[:0], id.Scopes...)
+	h.headers = append(h.headers[:0], id.Headers...)
+	id.Scopes, id.Headers = h.scopes[:len(id.Scopes):len(id.Scopes)], h.headers[:len(id.Headers):len(id.Headers)]
+	if len(id.Scopes) == 0 {
+		id.Scopes = nil
+	}
+	if len(id.Headers) == 0 {
+		id.Headers = nil
+	}
+	h.identity = id
+	return &h.identity
+}
+
+// AnswerIdentity is IdentityFor with the answer's scopes and their joined
+// text, so that a cached answer's identity is made without allocating.
+func AnswerIdentity(r Request, a *Answer, id Identity) *Identity {
+	id.Scopes, id.scopeText = a.Scopes, a.ScopeText()
+	return IdentityFor(r, id)
 }
 
 // RemoteVerifier is a Verifier whose decision needs the token cluster. The

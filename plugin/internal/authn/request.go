@@ -107,6 +107,9 @@ type HeaderRequest struct {
 	// verification allocates neither; they live as long as the request view.
 	lookup   Lookup
 	identity Identity
+	// Backing arrays for IdentityCopy's slices, kept by a reused view.
+	scopes  []string
+	headers [][2]string
 	// The Authorization header's Basic payload (Basic), decoded once into
 	// basicBuf, which a reused view keeps.
 	basicDone, basicPresent, basicOK bool
@@ -127,7 +130,9 @@ func NewHeaderRequest(pairs [][2]string) *HeaderRequest {
 // Reset makes r the request of pairs, as NewHeaderRequest does, so a
 // stream's request view needs no allocation of its own.
 func (r *HeaderRequest) Reset(pairs [][2]string) {
-	*r = HeaderRequest{pairs: pairs, basicBuf: r.basicBuf[:0]}
+	clear(r.scopes) // what IdentityCopy left from the last request
+	clear(r.headers)
+	*r = HeaderRequest{pairs: pairs, basicBuf: r.basicBuf[:0], scopes: r.scopes[:0], headers: r.headers[:0]}
 	for i, kv := range pairs {
 		name := FoldHeaderName(kv[0])
 		if name == kv[0] && r.folded == nil {
@@ -284,8 +289,21 @@ func (r *HeaderRequest) Clear() {
 	if cap(buf) > maxKeptBasic {
 		buf = nil
 	}
-	*r = HeaderRequest{basicBuf: buf}
+	scopes, headers := r.scopes[:cap(r.scopes)], r.headers[:cap(r.headers)]
+	clear(scopes)
+	clear(headers)
+	if cap(scopes) > maxKeptIdentity {
+		scopes = nil
+	}
+	if cap(headers) > maxKeptIdentity {
+		headers = nil
+	}
+	*r = HeaderRequest{basicBuf: buf, scopes: scopes[:0], headers: headers[:0]}
 }
+
+// maxKeptIdentity bounds the scopes and headers arrays a view keeps for
+// IdentityCopy.
+const maxKeptIdentity = 64
 
 // maxKeptBasic bounds the Basic payload buffer a view keeps for reuse.
 const maxKeptBasic = 1024

@@ -45,3 +45,44 @@ func TestBasicDecodedOncePerRequest(t *testing.T) {
 		t.Fatalf("no Authorization header: %q %v %v", p, present, ok)
 	}
 }
+
+// IdentityCopy gives the caller slices of its own: changing them never
+// reaches the kept identity, a reused view copies without allocating, and
+// a view that is reset or cleared holds nothing of the last identity.
+func TestIdentityCopy(t *testing.T) {
+	kept := Identity{Subject: "customer-42", Scopes: []string{"orders:read", "orders:write"},
+		Headers: [][2]string{{"x-customer-tier", "gold"}}}
+	var r HeaderRequest
+	r.Reset([][2]string{{":path", "/"}})
+	for _, req := range []Request{&r, otherRequest{}} {
+		id := IdentityCopy(req, kept)
+		if id.Subject != kept.Subject || len(id.Scopes) != 2 || id.Scopes[1] != "orders:write" || id.Headers[0] != kept.Headers[0] {
+			t.Fatalf("copy = %+v", id)
+		}
+		id.Scopes[0], id.Headers[0][1] = "mutated", "mutated"
+		id.Scopes = append(id.Scopes, "appended")
+		if kept.Scopes[0] != "orders:read" || kept.Headers[0][1] != "gold" {
+			t.Fatalf("%T: the caller changed the kept identity: %+v", req, kept)
+		}
+	}
+	pairs := [][2]string{{":path", "/"}}
+	if n := testing.AllocsPerRun(100, func() {
+		r.Reset(pairs)
+		IdentityCopy(&r, kept)
+	}); n != 0 {
+		t.Errorf("a reused view allocates %.1f per copy", n)
+	}
+	if none := IdentityCopy(&r, Identity{Subject: "s"}); none.Scopes != nil || none.Headers != nil {
+		t.Errorf("no scopes or headers: %+v", none)
+	}
+	IdentityCopy(&r, kept)
+	r.Clear()
+	for _, s := range r.scopes[:cap(r.scopes)] {
+		if s != "" {
+			t.Fatal("a cleared view keeps the last scopes")
+		}
+	}
+}
+
+// otherRequest is a Request that is not a HeaderRequest.
+type otherRequest struct{ Request }

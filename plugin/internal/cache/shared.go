@@ -58,6 +58,7 @@ func DecodeShared(b []byte, now time.Time) (e Entry, pos Position, ok bool) {
 	for _, s := range r.Get("sc").Array() {
 		a.Scopes = append(a.Scopes, s.String())
 	}
+	a.JoinScopes()
 	if exp := r.Get("e").Int(); exp > 0 {
 		a.ExpiresAt = time.Unix(exp, 0)
 	}

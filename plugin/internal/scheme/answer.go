@@ -67,6 +67,7 @@ func DecodeAnswer(body []byte) (*authn.Answer, error) {
 	} else if s := root.Get(tokenapi.FieldScope); s.Type == gjson.String {
 		a.Scopes = strings.Fields(s.String())
 	}
+	a.JoinScopes()
 	exp := root.Get(tokenapi.FieldExpiresAt).Int()
 	if exp == 0 {
 		exp = root.Get(tokenapi.FieldExp).Int()

@@ -184,7 +184,7 @@ func (v *APIKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 	if a.Subject == "" {
 		return nil, withAPIKeyCode(authn.Deny(authn.ErrInvalid, "api_key_no_subject", "The API key is invalid."))
 	}
-	return authn.IdentityFor(r, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: APIKeyName,
+	return authn.AnswerIdentity(r, a, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scheme: APIKeyName,
 		TokenType: tokenapi.KindAPIKey}), nil
 }
 

@@ -90,7 +90,7 @@ func (v *DomainKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*
 	if a.Subject != "" && a.Subject != domain {
 		return nil, domainDenial(authn.ErrInvalid, "domain_key_invalid", "the answer names another domain")
 	}
-	return authn.IdentityFor(r, authn.Identity{Subject: domain, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: DomainKeyName,
+	return authn.AnswerIdentity(r, a, authn.Identity{Subject: domain, Tenant: a.Tenant, Scheme: DomainKeyName,
 		TokenType: tokenapi.KindDomainKey}), nil
 }
 

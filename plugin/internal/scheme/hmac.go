@@ -7,7 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
+	"hash"
 	"strconv"
 	"time"
 
@@ -59,6 +59,7 @@ type HMACOptions struct {
 type HMAC struct {
 	opts HMACOptions
 	n    nouns
+	macs macMemo
 }
 
 // NewHMAC validates opts and returns the verifier.
@@ -131,8 +132,7 @@ func (v *HMAC) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn
 		return nil, authn.Deny(authn.ErrInvalid, "hmac_invalid", "The signature is invalid.").
 			WithDetail("the answer carries no key for this user")
 	}
-	var mac [sha256.Size]byte
-	if !hmac.Equal(macOf(mac[:0], a.HMACKey, s.userID, s.timestamp), s.mac[:]) {
+	if !hmac.Equal(v.macs.of(a).sum(s.userID, s.timestamp), s.mac[:]) {
 		return nil, authn.Deny(authn.ErrInvalid, "hmac_signature", "The signature is invalid.")
 	}
 	if v.opts.ReplayProtection {
@@ -140,7 +140,7 @@ func (v *HMAC) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn
 			return nil, d
 		}
 	}
-	return authn.IdentityFor(r, authn.Identity{Subject: s.userID, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: HMACName,
+	return authn.AnswerIdentity(r, a, authn.Identity{Subject: s.userID, Tenant: a.Tenant, Scheme: HMACName,
 		TokenType: HMACName}), nil
 }
 
@@ -157,13 +157,52 @@ func (v *HMAC) firstUse(s signed) *authn.DenyError {
 	return nil
 }
 
-// macOf is HMAC-SHA256(key, user-id + timestamp).
-// It appends to dst.
-func macOf(dst []byte, key, userID, timestamp string) []byte {
-	m := hmac.New(sha256.New, []byte(key))
-	io.WriteString(m, userID)
-	io.WriteString(m, timestamp)
-	return m.Sum(dst)
+// macMemoSize bounds the keyed MACs an HMAC verifier keeps.
+const macMemoSize = 256
+
+// macMemo keeps the keyed HMAC-SHA256 of the answers used most recently, by
+// answer, so that a cached answer's request keys nothing: crypto/hmac's
+// Reset returns a MAC to its keyed state. It holds at most macMemoSize
+// entries (about 600 bytes each), replaced first in, first out; an answer
+// it holds stays in memory until replaced. Not safe for concurrent use: a
+// proxy-wasm VM is single-threaded.
+type macMemo struct {
+	by   map[*authn.Answer]*keyedMAC
+	ring [macMemoSize]*authn.Answer
+	next int
+}
+
+// keyedMAC is one answer's MAC with its message buffer and sum.
+type keyedMAC struct {
+	h   hash.Hash
+	msg []byte
+	out [sha256.Size]byte
+}
+
+// of returns the MAC keyed with a's HMACKey, keying a new one when a is not
+// kept.
+func (m *macMemo) of(a *authn.Answer) *keyedMAC {
+	if k := m.by[a]; k != nil {
+		return k
+	}
+	if m.by == nil {
+		m.by = make(map[*authn.Answer]*keyedMAC, macMemoSize)
+	}
+	if old := m.ring[m.next]; old != nil {
+		delete(m.by, old)
+	}
+	k := &keyedMAC{h: hmac.New(sha256.New, []byte(a.HMACKey))}
+	m.by[a], m.ring[m.next] = k, a
+	m.next = (m.next + 1) % macMemoSize
+	return k
+}
+
+// sum is the MAC of user-id + timestamp. It is valid until the next sum.
+func (k *keyedMAC) sum(userID, timestamp string) []byte {
+	k.h.Reset()
+	k.msg = append(append(k.msg[:0], userID...), timestamp...)
+	k.h.Write(k.msg)
+	return k.h.Sum(k.out[:0])
 }
 
 // parse reads the three headers and checks the timestamp against now.

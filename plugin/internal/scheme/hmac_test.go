@@ -3,8 +3,11 @@
 package scheme
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +21,15 @@ const hmacUserKey = "user-hash-key-0123"
 
 // sign returns the hash-key of user at ts under key.
 func sign(key, user, ts string) string { return hex.EncodeToString(macOf(nil, key, user, ts)) }
+
+// macOf is HMAC-SHA256(key, user-id + timestamp) from crypto/hmac, keyed
+// anew: the reference the verifier's kept MACs are checked against.
+func macOf(dst []byte, key, userID, timestamp string) []byte {
+	m := hmac.New(sha256.New, []byte(key))
+	io.WriteString(m, userID)
+	io.WriteString(m, timestamp)
+	return m.Sum(dst)
+}
 
 func hmacReq(user, ts, hash string) authn.Request {
 	return reqTo("/", "h", "user-id", user, "timestamp", ts, "hash-key", hash)
@@ -242,4 +254,54 @@ func flipLastHex(mac string) string {
 		repl = '1'
 	}
 	return mac[:len(mac)-1] + string(repl)
+}
+
+// The verifier's kept MACs: each answer's MAC is keyed with that answer's
+// key, stays right when reused and after the memo wraps, and the memo holds
+// at most macMemoSize answers.
+func TestHMACKeptMACs(t *testing.T) {
+	var m macMemo
+	answers := make([]*authn.Answer, 3*macMemoSize)
+	for i := range answers {
+		answers[i] = &authn.Answer{HMACKey: "key-" + strconv.Itoa(i)}
+	}
+	for round := 0; round < 2; round++ {
+		for i, a := range answers {
+			for _, ts := range []string{"1700000000", "1700000001"} {
+				got := hex.EncodeToString(m.of(a).sum("user-"+strconv.Itoa(i), ts))
+				if want := hex.EncodeToString(macOf(nil, a.HMACKey, "user-"+strconv.Itoa(i), ts)); got != want {
+					t.Fatalf("round %d answer %d: mac %s, want %s", round, i, got, want)
+				}
+			}
+			if n := len(m.by); n > macMemoSize {
+				t.Fatalf("memo holds %d answers, bound %d", n, macMemoSize)
+			}
+		}
+	}
+	// Another answer with another key never answers with the first one's MAC.
+	a, b := &authn.Answer{HMACKey: "alpha"}, &authn.Answer{HMACKey: "beta"}
+	ma := hex.EncodeToString(m.of(a).sum("u", "1"))
+	if mb := hex.EncodeToString(m.of(b).sum("u", "1")); ma == mb {
+		t.Fatal("two keys gave one MAC")
+	}
+	if again := hex.EncodeToString(m.of(a).sum("u", "1")); again != ma {
+		t.Fatalf("reused MAC %s, first %s", again, ma)
+	}
+}
+
+// A kept MAC agrees with crypto/hmac keyed anew, for any key (longer than a
+// block too) and message, in any order of reuse.
+func FuzzKeptMAC(f *testing.F) {
+	f.Add("Jefe", "what do ya want ", "for nothing?", "other", "1")
+	f.Add(strings.Repeat("k", 131), "user", "1700000000", "", "")
+	f.Fuzz(func(t *testing.T, key, user, ts, user2, ts2 string) {
+		var m macMemo
+		a := &authn.Answer{HMACKey: key}
+		for _, in := range [][2]string{{user, ts}, {user2, ts2}, {user, ts}} {
+			got := m.of(a).sum(in[0], in[1])
+			if want := macOf(nil, key, in[0], in[1]); !hmac.Equal(got, want) {
+				t.Fatalf("mac(%q, %q+%q) = %x, want %x", key, in[0], in[1], got, want)
+			}
+		}
+	})
 }

@@ -146,7 +146,7 @@ func (v *JWT) Verify(r authn.Request, now time.Time) (*authn.Identity, *authn.De
 			if err := e.times.Check(now, p.Leeway); err != nil {
 				return nil, jwtDenial(err)
 			}
-			return e.identity(), nil
+			return e.identity(r), nil
 		}
 	}
 	t, err := jose.Parse(tok)

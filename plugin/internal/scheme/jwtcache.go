@@ -51,12 +51,10 @@ func (c *jwtCache) get(tok string) *jwtEntry {
 	return e
 }
 
-// identity returns a copy of the entry's identity the caller may keep.
-func (e *jwtEntry) identity() *authn.Identity {
-	id := e.id
-	id.Scopes = append([]string(nil), e.id.Scopes...)
-	id.Headers = append([][2]string(nil), e.id.Headers...)
-	return &id
+// identity returns a copy of the entry's identity the caller may keep and
+// change, in r's own storage.
+func (e *jwtEntry) identity(r authn.Request) *authn.Identity {
+	return authn.IdentityCopy(r, e.id)
 }
 
 func (c *jwtCache) put(tok string, e jwtEntry) {
@@ -74,6 +72,7 @@ func (c *jwtCache) put(tok string, e jwtEntry) {
 		c.n--
 	}
 	tok = strings.Clone(tok) // it points into the request's headers, which are reused
+	e.id.ScopeText()         // joined once, for every hit
 	c.items[tok] = &e
 	c.bytes += len(tok)
 	c.ring[(c.head+c.n)%len(c.ring)] = tok

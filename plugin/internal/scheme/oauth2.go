@@ -192,7 +192,7 @@ func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*aut
 	if typ == "" {
 		typ = a.TokenType
 	}
-	return authn.IdentityFor(r, authn.Identity{Subject: sub, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: OAuth2Name,
+	return authn.AnswerIdentity(r, a, authn.Identity{Subject: sub, Tenant: a.Tenant, Scheme: OAuth2Name,
 		TokenType: typ, Customer: a.Customer, Visitor: a.Visitor}), nil
 }
 

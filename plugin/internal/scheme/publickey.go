@@ -163,7 +163,7 @@ func (v *PublicKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*
 	if app == "" {
 		return nil, v.n.inactive(tokenapi.ReasonUnknown)
 	}
-	return authn.IdentityFor(r, authn.Identity{Subject: app, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: PublicKeyName,
+	return authn.AnswerIdentity(r, a, authn.Identity{Subject: app, Tenant: a.Tenant, Scheme: PublicKeyName,
 		TokenType: tokenapi.KindPublicKey}), nil
 }
 
@@ -213,7 +213,7 @@ func (v *PublicKeyToken) Complete(r authn.Request, a *authn.Answer, now time.Tim
 	if a.Subject == "" {
 		return nil, v.n.inactive(tokenapi.ReasonUnknown)
 	}
-	return authn.IdentityFor(r, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: PublicKeyTokenName,
+	return authn.AnswerIdentity(r, a, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scheme: PublicKeyTokenName,
 		TokenType: tokenapi.KindPublicKeyToken}), nil
 }
 

@@ -89,6 +89,6 @@ func (v *Session) Complete(r authn.Request, a *authn.Answer, now time.Time) (*au
 	if a.Subject == "" {
 		return nil, authn.Deny(authn.ErrInvalid, "session_token_no_subject", "The session token is invalid.")
 	}
-	return authn.IdentityFor(r, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: SessionName,
+	return authn.AnswerIdentity(r, a, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scheme: SessionName,
 		TokenType: tokenapi.KindSession}), nil
 }

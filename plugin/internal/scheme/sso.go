@@ -72,6 +72,6 @@ func (v *SSO) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.
 	if a.Subject == "" {
 		return nil, v.n.inactive(tokenapi.ReasonUnknown)
 	}
-	return authn.IdentityFor(r, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: SSOName,
+	return authn.AnswerIdentity(r, a, authn.Identity{Subject: a.Subject, Tenant: a.Tenant, Scheme: SSOName,
 		TokenType: tokenapi.KindSSO}), nil
 }

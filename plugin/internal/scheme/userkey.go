@@ -111,7 +111,7 @@ func (v *UserKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*au
 		return nil, authn.Deny(authn.ErrInvalid, "user_api_key_developer_mismatch",
 			"The developer-id does not match the user.")
 	}
-	return authn.IdentityFor(r, authn.Identity{Subject: c.userID, Tenant: a.Tenant, Scopes: a.Scopes, Scheme: UserKeyName,
+	return authn.AnswerIdentity(r, a, authn.Identity{Subject: c.userID, Tenant: a.Tenant, Scheme: UserKeyName,
 		TokenType: tokenapi.KindUserAPIKey}), nil
 }
 
