@@ -71,6 +71,9 @@ func appendPairs(dst [][2]string, bs []byte) ([][2]string, error) {
 		return dst, errBadMap
 	}
 	sizes, data := 4, 4+8*n
+	if cap(dst)-len(dst) < n { // one allocation for a new stream's pairs, none for a kept one
+		dst = append(make([][2]string, 0, len(dst)+n), dst...)
+	}
 	for i := 0; i < n; i++ {
 		ks, vs := u32(sizes), u32(sizes+4)
 		sizes += 8

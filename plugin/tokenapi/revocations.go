@@ -11,21 +11,21 @@ import (
 // QueryEscape is url.QueryEscape (tested against it), for the module:
 // tokenapi depends on the standard library alone, and net/url would link fmt
 // into the module (RATIONALE.md, module budget).
-func QueryEscape(s string) string {
-	var b strings.Builder
+func QueryEscape(s string) string { return string(AppendQueryEscape(nil, s)) }
+
+// AppendQueryEscape appends QueryEscape(s) to dst.
+func AppendQueryEscape(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~':
-			b.WriteByte(c)
+			dst = append(dst, c)
 		case c == ' ':
-			b.WriteByte('+')
+			dst = append(dst, '+')
 		default:
-			b.WriteByte('%')
-			b.WriteByte("0123456789ABCDEF"[c>>4])
-			b.WriteByte("0123456789ABCDEF"[c&15])
+			dst = append(dst, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
 		}
 	}
-	return b.String()
+	return dst
 }
 
 // RevocationsPath is the feed's path for a follower at cursor: a long-poll

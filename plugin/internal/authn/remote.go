@@ -31,8 +31,8 @@ type Lookup struct {
 	Refresh time.Duration
 	// Args are the body's inputs, read by Encode.
 	Args [6]string
-	// Encode makes the request body from the lookup (Args).
-	Encode func(*Lookup) []byte
+	// Encode appends the request body made from the lookup (Args) to dst.
+	Encode func(dst []byte, l *Lookup) []byte
 
 	scheme string
 	parts  [3]string
@@ -132,8 +132,14 @@ func (l *Lookup) AppendKey(dst []byte) []byte {
 // (tokenapi.Digest), computed once.
 func (l *Lookup) Digest() string {
 	if l.digest == "" {
-		sum := sha256.Sum256([]byte(l.raw))
-		l.digest = hex.EncodeToString(sum[:])
+		var sum [sha256.Size]byte
+		if len(l.raw) <= maxRawKey {
+			var b [maxRawKey]byte // the conversion would allocate
+			sum = sha256.Sum256(b[:copy(b[:], l.raw)])
+		} else {
+			sum = sha256.Sum256([]byte(l.raw))
+		}
+		l.digest = hexString(sum)
 	}
 	return l.digest
 }
@@ -143,18 +149,26 @@ func (l *Lookup) Digest() string {
 // secret.
 func (l *Lookup) SharedKey() string {
 	if l.shared == "" {
-		sum := sha256.Sum256(l.AppendKey(nil))
-		l.shared = hex.EncodeToString(sum[:])
+		var b [2 * maxRawKey]byte // a key longer than this is made on the heap
+		l.shared = hexString(sha256.Sum256(l.AppendKey(b[:0])))
 	}
 	return l.shared
 }
 
-// Body is the request body to send (Encode; nil without one).
-func (l *Lookup) Body() []byte {
+// hexString is lowercase hex of sum, made as one string.
+func hexString(sum [sha256.Size]byte) string {
+	var b [2 * sha256.Size]byte
+	hex.Encode(b[:], sum[:])
+	return string(b[:])
+}
+
+// AppendBody appends the request body to send (Encode) to dst; it returns
+// dst as it is without one.
+func (l *Lookup) AppendBody(dst []byte) []byte {
 	if l.Encode == nil {
-		return nil
+		return dst
 	}
-	return l.Encode(l)
+	return l.Encode(dst, l)
 }
 
 // Answers reports whether a is an answer for this lookup's credential: the

@@ -92,13 +92,13 @@ func TestLookupAnswers(t *testing.T) {
 
 func TestLookupBody(t *testing.T) {
 	l := NewLookup("api_key", "k", "k")
-	if l.Body() != nil {
+	if l.AppendBody(nil) != nil {
 		t.Fatal("a body without an encoder")
 	}
 	l.Args[0] = "x"
-	l.Encode = func(l *Lookup) []byte { return []byte(l.Args[0]) }
-	if string(l.Body()) != "x" {
-		t.Fatalf("body %q", l.Body())
+	l.Encode = func(dst []byte, l *Lookup) []byte { return append(dst, l.Args[0]...) }
+	if string(l.AppendBody(nil)) != "x" {
+		t.Fatalf("body %q", l.AppendBody(nil))
 	}
 }
 

@@ -161,7 +161,8 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 	c := p.cfg.Cluster
 	headers := c.CallHeaders(lk.Method, lk.Path, lk.ContentType, trace)
 	sent, mark := p.now(), p.revoke.Mark()
-	_, err := proxywasm.DispatchHttpCall(c.Name, headers, lk.Body(), nil, uint32(c.Timeout/time.Millisecond),
+	p.body = lk.AppendBody(p.body[:0])
+	_, err := proxywasm.DispatchHttpCall(c.Name, headers, p.body, nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {
 			p.metrics.latency(p.now().Sub(sent))
 			body, err := callBody(numHeaders, bodySize, scheme.MaxAnswer)
@@ -174,8 +175,14 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 			}
 			done(a, mark, err)
 		})
+	if cap(p.body) > maxKeptBody {
+		p.body = nil
+	}
 	return err
 }
+
+// maxKeptBody bounds the call body buffer a VM keeps.
+const maxKeptBody = 4 << 10
 
 // callBody reads an http call's answer in its callback: the body of a 200
 // of at most max bytes, or why there is none.

@@ -51,6 +51,7 @@ type pluginContext struct {
 	gauges  gcguard.Gauges
 	revoked cache.Revoked
 	key     []byte         // scratch for cache keys (authn.Lookup.AppendKey)
+	body    []byte         // scratch for call bodies, which the host copies
 	free    []*httpContext // deleted stream contexts for reuse (httpContext.StdGoDeleted)
 	// refreshes wait for the tick: a call from a stream ends with it.
 	refreshes cache.Refreshes

@@ -32,60 +32,141 @@ func CallStatus(headers [][2]string) string {
 var ErrBadAnswer = errors.New("token cluster answer is not valid")
 
 // DecodeAnswer decodes a 200 answer of the introspection or verification
-// endpoint. Both shapes map onto one Answer.
+// endpoint. Both shapes map onto one Answer. It reads the object's members
+// in one pass; a member named twice counts the first time, as a gjson path
+// does.
 func DecodeAnswer(body []byte) (*authn.Answer, error) {
 	if len(body) == 0 || len(body) > MaxAnswer || !gjson.ValidBytes(body) {
 		return nil, ErrBadAnswer
 	}
 	root := gjson.ParseBytes(body)
-	active := root.Get(tokenapi.FieldActive)
-	if !root.IsObject() || (active.Type != gjson.True && active.Type != gjson.False) {
+	if !root.IsObject() {
+		return nil, ErrBadAnswer
+	}
+	var f [answerFields]gjson.Result
+	var seen uint32
+	root.ForEach(func(k, v gjson.Result) bool {
+		if i, ok := answerField(k.Str); ok && seen&(1<<i) == 0 {
+			f[i], seen = v, seen|1<<i
+		}
+		return true
+	})
+	active := f[fActive]
+	if active.Type != gjson.True && active.Type != gjson.False {
 		return nil, ErrBadAnswer
 	}
 	a := &authn.Answer{
 		Active:      active.Bool(),
-		Reason:      root.Get(tokenapi.FieldReason).String(),
-		Kind:        root.Get(tokenapi.FieldKind).String(),
-		Subject:     firstString(root, tokenapi.FieldSubject, tokenapi.FieldSub),
-		Tenant:      root.Get(tokenapi.FieldTenant).String(),
-		TokenType:   root.Get(tokenapi.FieldTokenType).String(),
-		AccessType:  root.Get(tokenapi.FieldAccessType).String(),
-		ClientID:    root.Get(tokenapi.FieldClientID).String(),
-		Visitor:     root.Get(tokenapi.FieldVisitorCode).String(),
-		Customer:    root.Get(tokenapi.FieldCustomerCode).String(),
-		DeveloperID: root.Get(tokenapi.FieldDeveloperID).String(),
-		AppID:       root.Get(tokenapi.FieldAppID).String(),
-		HMACKey:     root.Get(tokenapi.FieldHMACKey).String(),
-		Digest:      root.Get(tokenapi.FieldDigest).String(),
+		Reason:      f[fReason].String(),
+		Kind:        f[fKind].String(),
+		Tenant:      f[fTenant].String(),
+		TokenType:   f[fTokenType].String(),
+		AccessType:  f[fAccessType].String(),
+		ClientID:    f[fClientID].String(),
+		Visitor:     f[fVisitor].String(),
+		Customer:    f[fCustomer].String(),
+		DeveloperID: f[fDeveloperID].String(),
+		AppID:       f[fAppID].String(),
+		HMACKey:     f[fHMACKey].String(),
+		Digest:      f[fDigest].String(),
 	}
-	if s := root.Get(tokenapi.FieldScopes); s.IsArray() {
-		for _, e := range s.Array() {
+	for _, s := range [...]gjson.Result{f[fSubject], f[fSub]} {
+		if s.Type == gjson.String && s.Str != "" {
+			a.Subject = s.Str
+			break
+		}
+	}
+	if s := f[fScopes]; s.IsArray() {
+		s.ForEach(func(_, e gjson.Result) bool {
 			if e.Type == gjson.String {
 				a.Scopes = append(a.Scopes, e.String())
 			}
-		}
-	} else if s := root.Get(tokenapi.FieldScope); s.Type == gjson.String {
+			return true
+		})
+	} else if s := f[fScope]; s.Type == gjson.String {
 		a.Scopes = strings.Fields(s.String())
 	}
 	a.JoinScopes()
-	exp := root.Get(tokenapi.FieldExpiresAt).Int()
+	exp := f[fExpiresAt].Int()
 	if exp == 0 {
-		exp = root.Get(tokenapi.FieldExp).Int()
+		exp = f[fExp].Int()
 	}
 	if exp > 0 {
 		a.ExpiresAt = time.Unix(exp, 0)
 	}
-	if ttl := root.Get(tokenapi.FieldCacheTTL).Int(); ttl > 0 {
+	if ttl := f[fCacheTTL].Int(); ttl > 0 {
 		a.CacheTTL = time.Duration(ttl) * time.Second
 	}
 	return a, nil
 }
 
-func firstString(root gjson.Result, names ...string) string {
-	for _, n := range names {
-		if v := root.Get(n); v.Type == gjson.String && v.String() != "" {
-			return v.String()
-		}
+// The members DecodeAnswer reads, by index.
+const (
+	fActive = iota
+	fReason
+	fKind
+	fSubject
+	fSub
+	fTenant
+	fTokenType
+	fAccessType
+	fClientID
+	fVisitor
+	fCustomer
+	fDeveloperID
+	fAppID
+	fHMACKey
+	fDigest
+	fScopes
+	fScope
+	fExpiresAt
+	fExp
+	fCacheTTL
+	answerFields
+)
+
+func answerField(name string) (int, bool) {
+	switch name {
+	case tokenapi.FieldActive:
+		return fActive, true
+	case tokenapi.FieldReason:
+		return fReason, true
+	case tokenapi.FieldKind:
+		return fKind, true
+	case tokenapi.FieldSubject:
+		return fSubject, true
+	case tokenapi.FieldSub:
+		return fSub, true
+	case tokenapi.FieldTenant:
+		return fTenant, true
+	case tokenapi.FieldTokenType:
+		return fTokenType, true
+	case tokenapi.FieldAccessType:
+		return fAccessType, true
+	case tokenapi.FieldClientID:
+		return fClientID, true
+	case tokenapi.FieldVisitorCode:
+		return fVisitor, true
+	case tokenapi.FieldCustomerCode:
+		return fCustomer, true
+	case tokenapi.FieldDeveloperID:
+		return fDeveloperID, true
+	case tokenapi.FieldAppID:
+		return fAppID, true
+	case tokenapi.FieldHMACKey:
+		return fHMACKey, true
+	case tokenapi.FieldDigest:
+		return fDigest, true
+	case tokenapi.FieldScopes:
+		return fScopes, true
+	case tokenapi.FieldScope:
+		return fScope, true
+	case tokenapi.FieldExpiresAt:
+		return fExpiresAt, true
+	case tokenapi.FieldExp:
+		return fExp, true
+	case tokenapi.FieldCacheTTL:
+		return fCacheTTL, true
 	}
-	return ""
+	return 0, false
 }

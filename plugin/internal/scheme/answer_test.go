@@ -4,12 +4,14 @@ package scheme
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -53,13 +55,15 @@ func TestDecodeAnswer(t *testing.T) {
 }
 
 // FuzzDecodeAnswer feeds arbitrary bodies to the answer decoder. Invariants:
-// no panic; exactly one of answer and error; an active answer only from a
+// the answer of a decoder reading one gjson path per member; no panic; exactly one of answer and error; an active answer only from a
 // bounded JSON object whose "active" is the literal true.
 func FuzzDecodeAnswer(f *testing.F) {
 	for _, s := range []string{
 		`{"active":true,"kind":"api_key","subject":"s","scopes":["a",1,null],"expires_at":1,"cache_ttl":5}`,
 		`{"active":true,"scope":"a  b","sub":"s","exp":-5,"cache_ttl":-1}`,
 		`{"active":false,"reason":"unknown","cache_ttl":5}`,
+		`{"active":true,"sub":"","subject":"x","scopes":"a b","scope":"c d","scopes":["e"]}`,
+		`{"act\u0069ve":true,"kind":"api_key","kind":"x","sub":1,"subject":""}`,
 		`{"active":false,"active":true}`, `{"active":"true"}`, `{"active":true}garbage`, `{"active":true,"exp":1e400}`,
 		`{"a":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `,"active":true}`, "\xff\xfe", `null`, ``,
 	} {
@@ -67,6 +71,9 @@ func FuzzDecodeAnswer(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		a, err := DecodeAnswer(body)
+		if ref, rerr := decodeAnswerByPaths(body); !reflect.DeepEqual(a, ref) || (err == nil) != (rerr == nil) {
+			t.Fatalf("DecodeAnswer = %+v, %v; by paths: %+v, %v", a, err, ref, rerr)
+		}
 		if (a == nil) == (err == nil) {
 			t.Fatal("exactly one of answer and error must be set")
 		}
@@ -83,4 +90,63 @@ func FuzzDecodeAnswer(f *testing.F) {
 			t.Fatal("negative cache TTL")
 		}
 	})
+}
+
+// decodeAnswerByPaths is the decoder as it was, one gjson path per member:
+// the reference FuzzDecodeAnswer holds DecodeAnswer to.
+func decodeAnswerByPaths(body []byte) (*authn.Answer, error) {
+	if len(body) == 0 || len(body) > MaxAnswer || !gjson.ValidBytes(body) {
+		return nil, ErrBadAnswer
+	}
+	root := gjson.ParseBytes(body)
+	active := root.Get(tokenapi.FieldActive)
+	if !root.IsObject() || (active.Type != gjson.True && active.Type != gjson.False) {
+		return nil, ErrBadAnswer
+	}
+	a := &authn.Answer{
+		Active:      active.Bool(),
+		Reason:      root.Get(tokenapi.FieldReason).String(),
+		Kind:        root.Get(tokenapi.FieldKind).String(),
+		Subject:     firstString(root, tokenapi.FieldSubject, tokenapi.FieldSub),
+		Tenant:      root.Get(tokenapi.FieldTenant).String(),
+		TokenType:   root.Get(tokenapi.FieldTokenType).String(),
+		AccessType:  root.Get(tokenapi.FieldAccessType).String(),
+		ClientID:    root.Get(tokenapi.FieldClientID).String(),
+		Visitor:     root.Get(tokenapi.FieldVisitorCode).String(),
+		Customer:    root.Get(tokenapi.FieldCustomerCode).String(),
+		DeveloperID: root.Get(tokenapi.FieldDeveloperID).String(),
+		AppID:       root.Get(tokenapi.FieldAppID).String(),
+		HMACKey:     root.Get(tokenapi.FieldHMACKey).String(),
+		Digest:      root.Get(tokenapi.FieldDigest).String(),
+	}
+	if s := root.Get(tokenapi.FieldScopes); s.IsArray() {
+		for _, e := range s.Array() {
+			if e.Type == gjson.String {
+				a.Scopes = append(a.Scopes, e.String())
+			}
+		}
+	} else if s := root.Get(tokenapi.FieldScope); s.Type == gjson.String {
+		a.Scopes = strings.Fields(s.String())
+	}
+	a.JoinScopes()
+	exp := root.Get(tokenapi.FieldExpiresAt).Int()
+	if exp == 0 {
+		exp = root.Get(tokenapi.FieldExp).Int()
+	}
+	if exp > 0 {
+		a.ExpiresAt = time.Unix(exp, 0)
+	}
+	if ttl := root.Get(tokenapi.FieldCacheTTL).Int(); ttl > 0 {
+		a.CacheTTL = time.Duration(ttl) * time.Second
+	}
+	return a, nil
+}
+
+func firstString(root gjson.Result, names ...string) string {
+	for _, n := range names {
+		if v := root.Get(n); v.Type == gjson.String && v.String() != "" {
+			return v.String()
+		}
+	}
+	return ""
 }

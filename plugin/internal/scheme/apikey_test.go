@@ -66,8 +66,8 @@ func TestAPIKeyPrepare(t *testing.T) {
 	}
 	checkLookup(t, l, tokenapi.PathVerify, APIKeyName, "key-123", "key-123")
 	var body tokenapi.VerifyRequest
-	if err := json.Unmarshal(l.Body(), &body); err != nil || l.ContentType != "application/json" {
-		t.Fatalf("body %s: %v", l.Body(), err)
+	if err := json.Unmarshal(l.AppendBody(nil), &body); err != nil || l.ContentType != "application/json" {
+		t.Fatalf("body %s: %v", l.AppendBody(nil), err)
 	}
 	if body != (tokenapi.VerifyRequest{Kind: tokenapi.KindAPIKey, Credential: "key-123"}) {
 		t.Fatalf("body = %+v", body)

@@ -44,8 +44,8 @@ func TestDomainKeyPrepare(t *testing.T) {
 	checkLookup(t, l, tokenapi.PathVerify, DomainKeyName, "k-1", "shop.example", "k-1")
 	var body tokenapi.VerifyRequest
 	want := tokenapi.VerifyRequest{Kind: tokenapi.KindDomainKey, Domain: "shop.example", Credential: "k-1"}
-	if json.Unmarshal(l.Body(), &body) != nil || body != want {
-		t.Fatalf("body %s", l.Body())
+	if json.Unmarshal(l.AppendBody(nil), &body) != nil || body != want {
+		t.Fatalf("body %s", l.AppendBody(nil))
 	}
 	tests := []struct {
 		name   string

@@ -67,8 +67,8 @@ func TestHMACPrepare(t *testing.T) {
 	}
 	checkLookup(t, l, tokenapi.PathVerify, HMACName, "u1", "u1")
 	var body tokenapi.VerifyRequest
-	if err := json.Unmarshal(l.Body(), &body); err != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindHMACKey, UserID: "u1"}) {
-		t.Fatalf("body %s", l.Body())
+	if err := json.Unmarshal(l.AppendBody(nil), &body); err != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindHMACKey, UserID: "u1"}) {
+		t.Fatalf("body %s", l.AppendBody(nil))
 	}
 	at := func(d time.Duration) string { return strconv.FormatInt(testNow.Add(d).Unix(), 10) }
 	tests := []struct {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/jsonw"
-	"github.com/credgate/credgate/plugin/internal/urlq"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -41,8 +40,11 @@ func introspection(r authn.Request, scheme, token, hint string) *authn.Lookup {
 	return l
 }
 
-func introspectionBody(l *authn.Lookup) []byte {
-	return []byte(urlq.Encode(map[string][]string{"token": {l.Args[0]}, "token_type_hint": {l.Args[1]}}))
+// introspectionBody is RFC 7662's form, as url.Values.Encode writes it:
+// keys sorted, values escaped.
+func introspectionBody(dst []byte, l *authn.Lookup) []byte {
+	dst = tokenapi.AppendQueryEscape(append(dst, "token="...), l.Args[0])
+	return tokenapi.AppendQueryEscape(append(dst, "&token_type_hint="...), l.Args[1])
 }
 
 // verification builds a lookup at the JSON verification endpoint. raw is the
@@ -58,9 +60,9 @@ func verification(r authn.Request, scheme string, req tokenapi.VerifyRequest, ra
 
 // verificationBody encodes tokenapi.VerifyRequest's members, in its field
 // order.
-func verificationBody(l *authn.Lookup) []byte {
+func verificationBody(dst []byte, l *authn.Lookup) []byte {
 	a := &l.Args
-	return jsonw.New(nil).String("kind", a[0]).StringOmit("credential", a[1]).
+	return jsonw.New(dst).String("kind", a[0]).StringOmit("credential", a[1]).
 		StringOmit("user_id", a[2]).StringOmit("developer_id", a[3]).
 		StringOmit("public_key", a[4]).StringOmit("domain", a[5]).Bytes()
 }

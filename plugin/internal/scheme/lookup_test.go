@@ -84,7 +84,7 @@ func formOf(t *testing.T, l *authn.Lookup) url.Values {
 	if l.ContentType != "application/x-www-form-urlencoded" {
 		t.Fatalf("content type %q", l.ContentType)
 	}
-	v, err := url.ParseQuery(string(l.Body()))
+	v, err := url.ParseQuery(string(l.AppendBody(nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,4 +140,21 @@ func decide(v authn.RemoteVerifier, r authn.Request, a *authn.Answer) (*authn.Id
 		return nil, authn.Deny(authn.ErrUnavailable, v.Name()+"_answer_mismatch", "The credentials cannot be verified right now.")
 	}
 	return v.Complete(r, a, testNow)
+}
+
+// An introspection body is the form net/url writes for the same values,
+// byte for byte, for any token and hint, and appends to what dst holds.
+func FuzzIntrospectionBody(f *testing.F) {
+	f.Add("opaque-token", "access_token")
+	f.Add("a b&c=d%e+f/ü", "")
+	f.Fuzz(func(t *testing.T, token, hint string) {
+		l := introspection(reqTo("/", "shop"), "oauth2_bearer", token, hint)
+		want := url.Values{"token": {token}, "token_type_hint": {hint}}.Encode()
+		if got := string(l.AppendBody(nil)); got != want {
+			t.Fatalf("body %q; net/url: %q", got, want)
+		}
+		if got := string(l.AppendBody([]byte("kept"))); got != "kept"+want {
+			t.Fatalf("appended body %q", got)
+		}
+	})
 }

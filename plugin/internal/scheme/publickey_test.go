@@ -82,8 +82,8 @@ func TestPublicKeyVerifier(t *testing.T) {
 	}
 	checkLookup(t, l, tokenapi.PathVerify, PublicKeyName, "pk-1", "pk-1")
 	var body tokenapi.VerifyRequest
-	if json.Unmarshal(l.Body(), &body) != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindPublicKey, Credential: "pk-1"}) {
-		t.Fatalf("body %s", l.Body())
+	if json.Unmarshal(l.AppendBody(nil), &body) != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindPublicKey, Credential: "pk-1"}) {
+		t.Fatalf("body %s", l.AppendBody(nil))
 	}
 	_, d = v.Prepare(reqTo("/", "h"), testNow)
 	wantDeny(t, d, authn.ErrMissing, "public_key_missing", 401)
@@ -114,8 +114,8 @@ func TestPublicKeyTokenVerifier(t *testing.T) {
 	checkLookup(t, l, tokenapi.PathVerify, PublicKeyTokenName, "tok-9", "pk-1", "tok-9")
 	var body tokenapi.VerifyRequest
 	want := tokenapi.VerifyRequest{Kind: tokenapi.KindPublicKeyToken, PublicKey: "pk-1", Credential: "tok-9"}
-	if json.Unmarshal(l.Body(), &body) != nil || body != want {
-		t.Fatalf("body %s", l.Body())
+	if json.Unmarshal(l.AppendBody(nil), &body) != nil || body != want {
+		t.Fatalf("body %s", l.AppendBody(nil))
 	}
 	tok := func(app string) *authn.Answer {
 		return active(tokenapi.KindPublicKeyToken, func(a *authn.Answer) { a.AppID, a.Digest = app, tokenapi.Digest("tok-9") })
@@ -198,8 +198,8 @@ func FuzzPublicKeyAuth(f *testing.F) {
 			t.Fatalf("identity for %q against a token of pk-1", auth)
 		}
 		// JSON escapes a byte into at most 6 ("\u003c"), so the body stays linear.
-		if l, _ := pk.Prepare(r, testNow); l != nil && len(l.Body()) > 6*authn.MaxHeaderValue+128 {
-			t.Fatalf("lookup body of %d bytes", len(l.Body()))
+		if l, _ := pk.Prepare(r, testNow); l != nil && len(l.AppendBody(nil)) > 6*authn.MaxHeaderValue+128 {
+			t.Fatalf("lookup body of %d bytes", len(l.AppendBody(nil)))
 		}
 	})
 }

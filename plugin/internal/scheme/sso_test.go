@@ -27,8 +27,8 @@ func TestSSOPrepare(t *testing.T) {
 		t.Fatalf("lookup %+v", l)
 	}
 	var body tokenapi.VerifyRequest
-	if json.Unmarshal(l.Body(), &body) != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindSSO, Credential: "abc+def"}) {
-		t.Fatalf("body %s", l.Body())
+	if json.Unmarshal(l.AppendBody(nil), &body) != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindSSO, Credential: "abc+def"}) {
+		t.Fatalf("body %s", l.AppendBody(nil))
 	}
 	_, d = v.Prepare(reqTo("/login?sso-token=", "h"), testNow)
 	wantDeny(t, d, authn.ErrMalformed, "sso_malformed", 401)

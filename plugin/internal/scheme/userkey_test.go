@@ -85,8 +85,8 @@ func TestUserKeyPrepare(t *testing.T) {
 			w := tc.wantReq
 			w.Kind = tokenapi.KindUserAPIKey
 			var got tokenapi.VerifyRequest
-			if err := json.Unmarshal(l.Body(), &got); err != nil || got != w {
-				t.Fatalf("body %s, want %+v (%v)", l.Body(), w, err)
+			if err := json.Unmarshal(l.AppendBody(nil), &got); err != nil || got != w {
+				t.Fatalf("body %s, want %+v (%v)", l.AppendBody(nil), w, err)
 			}
 			checkLookup(t, l, tokenapi.PathVerify, UserKeyName, w.Credential, w.UserID, w.Credential, w.DeveloperID)
 		})
@@ -210,8 +210,8 @@ func checkUserKeyDecision(t *testing.T, r authn.Request, answerKey string) {
 			t.Fatal("Prepare must return exactly one of lookup and denial")
 		}
 		// Three parts of at most MaxHeaderValue bytes, each byte at most 6 in JSON.
-		if l != nil && len(l.Body()) > 18*authn.MaxHeaderValue+256 {
-			t.Fatalf("lookup body of %d bytes", len(l.Body()))
+		if l != nil && len(l.AppendBody(nil)) > 18*authn.MaxHeaderValue+256 {
+			t.Fatalf("lookup body of %d bytes", len(l.AppendBody(nil)))
 		}
 		a := active(tokenapi.KindUserAPIKey, func(a *authn.Answer) {
 			a.Subject, a.DeveloperID, a.Digest = "u1", "d7", tokenapi.Digest(answerKey)
@@ -228,8 +228,8 @@ func checkUserKeyDecision(t *testing.T, r authn.Request, answerKey string) {
 			t.Fatalf("identity for %+v against an answer for u1", c)
 		}
 		var body tokenapi.VerifyRequest
-		if json.Unmarshal(l.Body(), &body) != nil || body.UserID != c.userID || body.Credential != c.key {
-			t.Fatalf("lookup body %s does not carry the verified pair", l.Body())
+		if json.Unmarshal(l.AppendBody(nil), &body) != nil || body.UserID != c.userID || body.Credential != c.key {
+			t.Fatalf("lookup body %s does not carry the verified pair", l.AppendBody(nil))
 		}
 	}
 }

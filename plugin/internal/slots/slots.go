@@ -15,7 +15,6 @@ package slots
 
 import (
 	"bytes"
-	"hash/fnv"
 	"strconv"
 	"time"
 )
@@ -38,9 +37,19 @@ type Table struct {
 func (t Table) Keys() int { return int(t.Size) }
 
 func (t Table) slot(id string, probe int) string {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(id))
-	return t.Prefix + strconv.FormatUint(uint64((h.Sum32()+uint32(probe))%max(t.Size, 1)), 10)
+	var b [64]byte
+	n := strconv.AppendUint(append(b[:0], t.Prefix...), uint64((fnv32a(id)+uint32(probe))%max(t.Size, 1)), 10)
+	return string(n)
+}
+
+// fnv32a is hash/fnv's New32a sum of s, without its allocations.
+func fnv32a(s string) uint32 {
+	const offset, prime = 2166136261, 16777619
+	h := uint32(offset)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * prime
+	}
+	return h
 }
 
 func (t Table) probes() int { return max(1, min(t.Probes, int(max(t.Size, 1)))) }

@@ -5,7 +5,9 @@ package slots
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -242,4 +244,23 @@ func TestBucketsFloorHoldsWhenRoomAppears(t *testing.T) {
 	if got := b.Claim(st, x1, at(500), at(200)); got != Used {
 		t.Fatalf("replay of the evicted x1: %v, want Used", got)
 	}
+}
+
+// A slot's number is hash/fnv's FNV-1a of the id, as VMs of other builds
+// compute it, so they agree on where an id lives.
+func FuzzSlotHash(f *testing.F) {
+	f.Add("", 0)
+	f.Add("4f2a-credential-digest", 3)
+	f.Fuzz(func(t *testing.T, id string, probe int) {
+		h := fnv.New32a()
+		h.Write([]byte(id))
+		if got, want := fnv32a(id), h.Sum32(); got != want {
+			t.Fatalf("fnv32a(%q) = %d; hash/fnv: %d", id, got, want)
+		}
+		tb := Table{Prefix: "credgate.test.", Size: 61}
+		want := tb.Prefix + strconv.FormatUint(uint64((h.Sum32()+uint32(probe))%61), 10)
+		if got := tb.slot(id, probe); got != want {
+			t.Fatalf("slot(%q, %d) = %q, want %q", id, probe, got, want)
+		}
+	})
 }

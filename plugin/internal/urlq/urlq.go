@@ -9,7 +9,6 @@ package urlq
 
 import (
 	"errors"
-	"sort"
 	"strings"
 
 	"github.com/credgate/credgate/plugin/tokenapi"
@@ -95,29 +94,6 @@ func QueryUnescape(s string) (string, error) {
 // QueryEscape is url.QueryEscape: everything but letters, digits and
 // "-_.~" is escaped, a space as '+'.
 func QueryEscape(s string) string { return tokenapi.QueryEscape(s) }
-
-// Encode is url.Values.Encode: "k=v" pairs escaped, sorted by key, the
-// values of one key in their order, joined with '&'.
-func Encode(v map[string][]string) string {
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		ek := QueryEscape(k)
-		for _, val := range v[k] {
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			b.WriteString(ek)
-			b.WriteByte('=')
-			b.WriteString(QueryEscape(val))
-		}
-	}
-	return b.String()
-}
 
 func unreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||

@@ -30,9 +30,5 @@ func FuzzParseQuery(f *testing.F) {
 		if e, we := QueryEscape(s), url.QueryEscape(s); e != we {
 			t.Fatalf("QueryEscape(%q) = %q; net/url: %q", s, e, we)
 		}
-		form := map[string][]string{s: {s, "x"}, "token": {s}, "": {""}}
-		if e, we := Encode(form), url.Values(form).Encode(); e != we {
-			t.Fatalf("Encode = %q; net/url: %q", e, we)
-		}
 	})
 }
