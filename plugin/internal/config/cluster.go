@@ -19,6 +19,7 @@ type Cluster struct {
 	Timeout time.Duration
 	// VerifyToken, when set, is sent as a Bearer token on every call.
 	VerifyToken string
+	bearer      string // the authorization value of VerifyToken, made when read
 	// RevocationPoll is how often the revocation feed is polled (0: never).
 	RevocationPoll time.Duration
 	// RevocationWait makes each poll a long-poll the token cluster holds
@@ -27,19 +28,23 @@ type Cluster struct {
 	RevocationWait time.Duration
 }
 
-// CallHeaders are the headers of a call to the token cluster: method and
-// path, its authority, JSON accepted, the body's content type when there is
-// one, the verify token when configured, then extra (correlation headers).
-func (c *Cluster) CallHeaders(method, path, contentType string, extra [][2]string) [][2]string {
-	h := append(make([][2]string, 0, 6+len(extra)), [2]string{":method", method}, [2]string{":path", path},
+// AppendCallHeaders appends the headers of a call to the token cluster to
+// dst: method and path, the authority, accept, the content type when there
+// is a body, the verify credential when one is configured, then extra.
+func (c *Cluster) AppendCallHeaders(dst [][2]string, method, path, contentType string, extra [][2]string) [][2]string {
+	dst = append(dst, [2]string{":method", method}, [2]string{":path", path},
 		[2]string{":authority", c.Authority}, [2]string{"accept", "application/json"})
 	if contentType != "" {
-		h = append(h, [2]string{"content-type", contentType})
+		dst = append(dst, [2]string{"content-type", contentType})
 	}
 	if c.VerifyToken != "" {
-		h = append(h, [2]string{"authorization", "Bearer " + c.VerifyToken})
+		bearer := c.bearer // made when the configuration is read
+		if bearer == "" {
+			bearer = "Bearer " + c.VerifyToken
+		}
+		dst = append(dst, [2]string{"authorization", bearer})
 	}
-	return append(h, extra...)
+	return append(dst, extra...)
 }
 
 // Cache configures the verification caches.
@@ -127,6 +132,9 @@ func parseCluster(v gjson.Result, getenv func(string) string) (*Cluster, error) 
 			return nil, errAt("token_cluster.verify_token_env", "%s must be a token without spaces", name)
 		}
 		c.VerifyToken = val
+	}
+	if c.VerifyToken != "" {
+		c.bearer = "Bearer " + c.VerifyToken
 	}
 	return c, nil
 }

@@ -37,9 +37,11 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 	}
 	p.metrics.inc("credgate.cache.miss")
 	h.parked = true
-	err := p.ask(lk, scheme.Correlation(req), func(a *authn.Answer, mark cache.Mark, err error) {
+	p.trace = scheme.AppendCorrelation(p.trace[:0], req)
+	err := p.ask(lk, p.trace, func(a *authn.Answer, mark cache.Mark, err error) {
 		h.resume(rt, req, rv, lk, a, mark, err)
 	})
+	clear(p.trace)
 	if err != nil {
 		return h.unavailable(rt, req, rv, lk, err)
 	}
@@ -159,10 +161,10 @@ var (
 // none, and the VM's feed position when it asked.
 func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*authn.Answer, cache.Mark, error)) error {
 	c := p.cfg.Cluster
-	headers := c.CallHeaders(lk.Method, lk.Path, lk.ContentType, trace)
+	p.headers = c.AppendCallHeaders(p.headers[:0], lk.Method, lk.Path, lk.ContentType, trace)
 	sent, mark := p.now(), p.revoke.Mark()
 	p.body = lk.AppendBody(p.body[:0])
-	_, err := proxywasm.DispatchHttpCall(c.Name, headers, p.body, nil, uint32(c.Timeout/time.Millisecond),
+	_, err := proxywasm.DispatchHttpCall(c.Name, p.headers, p.body, nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {
 			p.metrics.latency(p.now().Sub(sent))
 			body, err := callBody(numHeaders, bodySize, scheme.MaxAnswer)
@@ -175,6 +177,7 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 			}
 			done(a, mark, err)
 		})
+	clear(p.headers) // the host copied them; the scratch keeps no stream's values
 	if cap(p.body) > maxKeptBody {
 		p.body = nil
 	}

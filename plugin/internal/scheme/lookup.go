@@ -170,13 +170,15 @@ func basicValue(r authn.Request) (payload string, present, ok bool) {
 // the filter to forward on its token cluster calls, each only when it is sent
 // once and is well formed and bounded (tokenapi.ValidRequestID,
 // tokenapi.ValidTraceparent). Nil when neither is.
-func Correlation(r authn.Request) [][2]string {
-	var out [][2]string
+func Correlation(r authn.Request) [][2]string { return AppendCorrelation(nil, r) }
+
+// AppendCorrelation appends Correlation(r) to dst.
+func AppendCorrelation(dst [][2]string, r authn.Request) [][2]string {
 	if v, ok := r.Header(tokenapi.HeaderRequestID); ok && r.HeaderCount(tokenapi.HeaderRequestID) == 1 && tokenapi.ValidRequestID(v) {
-		out = append(out, [2]string{tokenapi.HeaderRequestID, v})
+		dst = append(dst, [2]string{tokenapi.HeaderRequestID, v})
 	}
 	if v, ok := r.Header(tokenapi.HeaderTraceparent); ok && r.HeaderCount(tokenapi.HeaderTraceparent) == 1 && tokenapi.ValidTraceparent(v) {
-		out = append(out, [2]string{tokenapi.HeaderTraceparent, v})
+		dst = append(dst, [2]string{tokenapi.HeaderTraceparent, v})
 	}
-	return out
+	return dst
 }
