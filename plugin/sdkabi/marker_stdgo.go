@@ -93,3 +93,38 @@ func appendPairs(dst [][2]string, bs []byte) ([][2]string, error) {
 	}
 	return dst, nil
 }
+
+// StdGoHttpCallStatus is the :status of an http call's response (the
+// first, as Envoy's get_header_map_value answers), with the host writing it
+// into *buf (grown when too small) instead of a new allocation. The string
+// points into *buf: it is valid until *buf is used again.
+func StdGoHttpCallStatus(buf *[]byte) (string, error) {
+	const key = ":status"
+	var size int
+	var raw *byte
+	internal.StdGoAllocInto(buf)
+	st := internal.ProxyGetHeaderMapValue(internal.MapTypeHttpCallResponseHeaders, internal.StringBytePtr(key), len(key), &raw, &size)
+	internal.StdGoAllocInto(nil)
+	if st != internal.StatusOK {
+		return "", internal.StatusToError(st)
+	}
+	return internal.RawBytePtrToString(raw, size), nil
+}
+
+// StdGoHttpCallBody is GetHttpCallResponseBody with the host writing the
+// bytes into *buf (grown when too small) instead of a new allocation. The
+// slice is *buf's: it is valid until *buf is used again.
+func StdGoHttpCallBody(buf *[]byte, start, maxSize int) ([]byte, error) {
+	var size int
+	var raw *byte
+	internal.StdGoAllocInto(buf)
+	st := internal.ProxyGetBufferBytes(internal.BufferTypeHttpCallResponseBody, start, maxSize, &raw, &size)
+	internal.StdGoAllocInto(nil)
+	switch {
+	case st != internal.StatusOK:
+		return nil, internal.StatusToError(st)
+	case raw == nil:
+		return nil, types.ErrorStatusNotFound
+	}
+	return internal.RawBytePtrToByteSlice(raw, size), nil
+}

@@ -4,7 +4,10 @@
 
 package filter
 
-import "github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+import (
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+)
 
 // Outside the module (the SDK's mock host), metrics go through the SDK; its
 // methods do not depend on the metric's kind for these calls.
@@ -30,4 +33,23 @@ func setState(key, value string) error { return proxywasm.SetProperty([]string{k
 func requestHeaders(dst [][2]string, _ *[]byte) ([][2]string, error) {
 	pairs, err := proxywasm.GetHttpRequestHeaders()
 	return append(dst[:0], pairs...), err
+}
+
+// callStatus reads an http call's response status.
+func callStatus(*[]byte) (string, error) {
+	headers, err := proxywasm.GetHttpCallResponseHeaders()
+	if err != nil {
+		return "", err
+	}
+	for _, kv := range headers {
+		if kv[0] == ":status" {
+			return kv[1], nil
+		}
+	}
+	return "", types.ErrorStatusNotFound
+}
+
+// callBodyBytes reads an http call's response body.
+func callBodyBytes(_ *[]byte, size int) ([]byte, error) {
+	return proxywasm.GetHttpCallResponseBody(0, size)
 }

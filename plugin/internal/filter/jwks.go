@@ -90,7 +90,7 @@ func (p *pluginContext) fetchKeys(src *scheme.JWKSSource) bool {
 }
 
 func (p *pluginContext) keysFetched(src *scheme.JWKSSource, numHeaders, bodySize int) {
-	body, err := callBody(numHeaders, bodySize, jose.MaxSetBytes)
+	body, err := p.callBody(numHeaders, bodySize, jose.MaxSetBytes, nil)
 	p.keysDone(src, body, err)
 }
 

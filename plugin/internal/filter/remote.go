@@ -167,13 +167,16 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 	_, err := proxywasm.DispatchHttpCall(c.Name, p.headers, p.body, nil, uint32(c.Timeout/time.Millisecond),
 		func(numHeaders, bodySize, _ int) {
 			p.metrics.latency(p.now().Sub(sent))
-			body, err := callBody(numHeaders, bodySize, scheme.MaxAnswer)
+			body, err := p.callBody(numHeaders, bodySize, scheme.MaxAnswer, &p.answerBuf)
 			var a *authn.Answer
 			if err == nil {
 				a, err = scheme.DecodeAnswer(body)
 			}
 			if err == nil && !lk.Answers(a) {
 				a, err = nil, errMismatch
+			}
+			if cap(p.answerBuf) > maxKeptBody {
+				p.answerBuf = nil // decoded: the answer's strings are copies
 			}
 			done(a, mark, err)
 		})
@@ -188,22 +191,23 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 const maxKeptBody = 4 << 10
 
 // callBody reads an http call's answer in its callback: the body of a 200
-// of at most max bytes, or why there is none.
-func callBody(numHeaders, bodySize, max int) ([]byte, error) {
+// of at most max bytes, or why there is none. The status is read into the
+// VM's buffer; so is the body into *into when it is not nil, valid until
+// the next answer read there (a caller that keeps slices of it passes nil).
+func (p *pluginContext) callBody(numHeaders, bodySize, max int, into *[]byte) ([]byte, error) {
 	if numHeaders == 0 {
 		return nil, errReset
 	}
-	headers, err := proxywasm.GetHttpCallResponseHeaders()
-	if err != nil {
+	status, err := callStatus(&p.statusBuf)
+	switch {
+	case err != nil && err != types.ErrorStatusNotFound:
 		return nil, errNoReply
-	}
-	switch status := scheme.CallStatus(headers); {
 	case status != "200":
 		return nil, textf.Errorf("answered %q", status)
 	case bodySize > max:
 		return nil, errTooBig
 	}
-	body, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
+	body, err := callBodyBytes(into, bodySize)
 	if err != nil && err != types.ErrorStatusNotFound {
 		return nil, textf.Errorf("cannot read the answer: %w", err)
 	}

@@ -57,7 +57,7 @@ func (p *pluginContext) pollRevocations() {
 
 func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	p.revoke.inFlight = false
-	body, err := callBody(numHeaders, bodySize, scheme.MaxRevocationsAnswer)
+	body, err := p.callBody(numHeaders, bodySize, scheme.MaxRevocationsAnswer, nil)
 	if err != nil {
 		p.metrics.inc("credgate.revocations.errors")
 		return
