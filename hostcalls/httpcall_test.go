@@ -14,7 +14,8 @@ import (
 	"github.com/credgate/credgate/hostcalls"
 )
 
-// tokenServer is a loopback cluster: /ok answers 200 "granted", /slow
+// tokenServer is a loopback cluster: /ok answers 200 "granted", /moved
+// redirects there, /slow
 // answers after 300 ms, /cut sends its headers then closes the connection
 // mid-body, /drop closes the connection before any response.
 func tokenServer(t *testing.T) *httptest.Server {
@@ -38,6 +39,9 @@ func tokenServer(t *testing.T) *httptest.Server {
 		w.(http.Flusher).Flush()
 		conn, _, _ := w.(http.Hijacker).Hijack()
 		_ = conn.Close()
+	})
+	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/ok", http.StatusFound)
 	})
 	mux.HandleFunc("/drop", func(w http.ResponseWriter, r *http.Request) {
 		conn, _, _ := w.(http.Hijacker).Hijack()
@@ -80,6 +84,12 @@ func httpCallCases() []httpCallCase {
 			upstream: map[string]string{"x-call-status": "200", "x-call-body": "granted", "x-call-get-status": "0:",
 				"x-call-nheaders": "5/5"},
 			callout: &hostcalls.Callout{Cluster: "tokens", ResponseStatus: 200},
+		},
+		{
+			name:     "a redirect is the answer: the async client follows none",
+			req:      dispatchReq("tokens", "/moved", "5000"),
+			upstream: map[string]string{"x-call-status": "302"},
+			callout:  &hostcalls.Callout{Cluster: "tokens", ResponseStatus: 302},
 		},
 		{
 			name:      "unknown cluster is BadArgument and no callback",

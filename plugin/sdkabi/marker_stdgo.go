@@ -11,6 +11,7 @@
 package proxywasm
 
 import (
+	"encoding/binary"
 	"errors"
 	"unsafe"
 
@@ -127,4 +128,43 @@ func StdGoHttpCallBody(buf *[]byte, start, maxSize int) ([]byte, error) {
 		return nil, types.ErrorStatusNotFound
 	}
 	return internal.RawBytePtrToByteSlice(raw, size), nil
+}
+
+// noTrailers is the encoded empty map: a call's trailers.
+var noTrailers = [4]byte{}
+
+// StdGoDispatchHttpCall is DispatchHttpCall without trailers, encoding the
+// headers into *buf (grown when too small) instead of a new buffer. The
+// host copies headers and body before the call returns, so the caller may
+// reuse *buf and body at once.
+func StdGoDispatchHttpCall(cluster string, headers [][2]string, body []byte, timeoutMillisecond uint32,
+	callBack func(numHeaders, bodySize, numTrailers int), buf *[]byte) (uint32, error) {
+	*buf = appendMap((*buf)[:0], headers)
+	var bodyPtr *byte
+	if len(body) > 0 {
+		bodyPtr = &body[0]
+	}
+	var calloutID uint32
+	switch st := internal.ProxyHttpCall(internal.StringBytePtr(cluster), len(cluster), &(*buf)[0], len(*buf),
+		bodyPtr, len(body), &noTrailers[0], len(noTrailers), timeoutMillisecond, &calloutID); st {
+	case internal.StatusOK:
+		internal.RegisterHttpCallout(calloutID, callBack)
+		return calloutID, nil
+	default:
+		return 0, internal.StatusToError(st)
+	}
+}
+
+// appendMap appends the proxy-wasm encoding of pairs (appendPairs' input)
+// to dst.
+func appendMap(dst []byte, pairs [][2]string) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(pairs)))
+	for _, kv := range pairs {
+		dst = binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(dst, uint32(len(kv[0]))), uint32(len(kv[1])))
+	}
+	for _, kv := range pairs {
+		dst = append(append(dst, kv[0]...), 0)
+		dst = append(append(dst, kv[1]...), 0)
+	}
+	return dst
 }

@@ -97,6 +97,10 @@ func calloutRequest(base string, hm *headerMap, body []byte) (*http.Request, boo
 		return nil, false
 	}
 	req.Host = authority
+	// Envoy's async client has no retry policy: a call with a body that
+	// meets a pooled connection the cluster just closed fails. Without a way
+	// to rewind the body, net/http does not send it again either.
+	req.GetBody = nil
 	for _, p := range hm.pairs {
 		if !strings.HasPrefix(p[0], ":") {
 			req.Header.Add(p[0], p[1])

@@ -99,11 +99,12 @@ func NewHost(ctx context.Context, rt *Runtime, opts Options) (*Host, error) {
 		shared:       state.NewSharedData(),
 		queues:       state.NewQueues(),
 		metrics:      state.NewMetrics(),
-		client:       &http.Client{Transport: clusterTransport()},
-		startWall:    opts.Now(),
-		startMono:    time.Now(),
-		stop:         make(chan struct{}),
-		calls:        map[string]*atomic.Uint64{},
+		client: &http.Client{Transport: clusterTransport(), // Envoy's async client follows no redirect
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		startWall: opts.Now(),
+		startMono: time.Now(),
+		stop:      make(chan struct{}),
+		calls:     map[string]*atomic.Uint64{},
 	}
 	for _, name := range rt.imports {
 		h.calls[name] = new(atomic.Uint64)

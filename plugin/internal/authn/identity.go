@@ -7,8 +7,10 @@ import "strings"
 // Identity is what a successful verification establishes about the caller. The
 // plugin forwards it to the upstream in trusted headers.
 type Identity struct {
-	Subject   string
-	Tenant    string
+	Subject string
+	Tenant  string
+	// Scopes are not changed in place once ScopeText joined them; an
+	// identity copy (IdentityCopy) carries the joined text along.
 	Scopes    []string
 	Scheme    string
 	TokenType string

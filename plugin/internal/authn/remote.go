@@ -183,10 +183,12 @@ func (l *Lookup) Answers(a *Answer) bool {
 type Answer struct {
 	Active bool
 	// Reason is the tokenapi reason code when Active is false.
-	Reason      string
-	Kind        string
-	Subject     string
-	Tenant      string
+	Reason  string
+	Kind    string
+	Subject string
+	Tenant  string
+	// Scopes are never changed in place once decoded: identities share
+	// them and their joined text (JoinScopes); replace the slice instead.
 	Scopes      []string
 	TokenType   string
 	AccessType  string

@@ -6,7 +6,8 @@ package filter
 
 import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/credgate/credgate/plugin/internal/scheme"
 )
 
 // Outside the module (the SDK's mock host), metrics go through the SDK; its
@@ -38,18 +39,16 @@ func requestHeaders(dst [][2]string, _ *[]byte) ([][2]string, error) {
 // callStatus reads an http call's response status.
 func callStatus(*[]byte) (string, error) {
 	headers, err := proxywasm.GetHttpCallResponseHeaders()
-	if err != nil {
-		return "", err
-	}
-	for _, kv := range headers {
-		if kv[0] == ":status" {
-			return kv[1], nil
-		}
-	}
-	return "", types.ErrorStatusNotFound
+	return scheme.CallStatus(headers), err
 }
 
 // callBodyBytes reads an http call's response body.
 func callBodyBytes(_ *[]byte, size int) ([]byte, error) {
 	return proxywasm.GetHttpCallResponseBody(0, size)
+}
+
+// dispatch is proxywasm.DispatchHttpCall without trailers.
+func dispatch(cluster string, headers [][2]string, body []byte, timeoutMs uint32, cb func(int, int, int), _ *[]byte) error {
+	_, err := proxywasm.DispatchHttpCall(cluster, headers, body, nil, timeoutMs, cb)
+	return err
 }

@@ -51,3 +51,10 @@ func callStatus(buf *[]byte) (string, error) { return proxywasm.StdGoHttpCallSta
 func callBodyBytes(buf *[]byte, size int) ([]byte, error) {
 	return proxywasm.StdGoHttpCallBody(buf, 0, size)
 }
+
+// dispatch is proxywasm.DispatchHttpCall without trailers, the headers
+// encoded into *buf, which the host copies.
+func dispatch(cluster string, headers [][2]string, body []byte, timeoutMs uint32, cb func(int, int, int), buf *[]byte) error {
+	_, err := proxywasm.StdGoDispatchHttpCall(cluster, headers, body, timeoutMs, cb, buf)
+	return err
+}

@@ -77,8 +77,9 @@ func (p *pluginContext) fetchKeys(src *scheme.JWKSSource) bool {
 		// Checked at configuration: only the token cluster serves secrets.
 		headers = append(headers, [2]string{"authorization", "Bearer " + p.cfg.Cluster.VerifyToken})
 	}
-	_, err := proxywasm.DispatchHttpCall(src.Cluster, headers, nil, nil, uint32(src.Timeout/time.Millisecond),
-		func(numHeaders, bodySize, _ int) { p.keysFetched(src, numHeaders, bodySize) })
+	err := dispatch(src.Cluster, headers, nil, uint32(src.Timeout/time.Millisecond),
+		func(numHeaders, bodySize, _ int) { p.keysFetched(src, numHeaders, bodySize) }, &p.call.Encoded)
+	p.call.Sent() // the encoded headers may hold the verify credential
 	if err != nil {
 		proxywasm.LogWarn(textf.Sprintf("credgate: key set fetch not sent: provider=%s cluster=%s: %v", src.Provider, src.Cluster, err))
 		src.Done(nil, err, p.now())

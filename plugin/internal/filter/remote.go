@@ -30,18 +30,17 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 			p.metrics.inc("credgate.cache.hit")
 			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) {
 				p.cache.MarkRefreshed(string(p.key), now.Add(lk.Refresh))
-				p.refreshes.Push(lk, scheme.Correlation(req)) // sent at the next tick
+				p.refreshes.Push(lk, scheme.AppendCorrelation(nil, req)) // sent at the next tick
 			}
 			return h.conclude(rt, req, rt.Finish(req, rv, e.Answer, now))
 		}
 	}
 	p.metrics.inc("credgate.cache.miss")
 	h.parked = true
-	p.trace = scheme.AppendCorrelation(p.trace[:0], req)
-	err := p.ask(lk, p.trace, func(a *authn.Answer, mark cache.Mark, err error) {
+	p.call.Trace = scheme.AppendCorrelation(p.call.Trace[:0], req)
+	err := p.ask(lk, p.call.Trace, func(a *authn.Answer, mark cache.Mark, err error) {
 		h.resume(rt, req, rv, lk, a, mark, err)
 	})
-	clear(p.trace)
 	if err != nil {
 		return h.unavailable(rt, req, rv, lk, err)
 	}
@@ -160,35 +159,25 @@ var (
 // headers (trace); done gets the decoded answer or the reason there is
 // none, and the VM's feed position when it asked.
 func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*authn.Answer, cache.Mark, error)) error {
-	c := p.cfg.Cluster
-	p.headers = c.AppendCallHeaders(p.headers[:0], lk.Method, lk.Path, lk.ContentType, trace)
+	c, b := p.cfg.Cluster, &p.call
+	b.Headers = c.AppendCallHeaders(b.Headers[:0], lk.Method, lk.Path, lk.ContentType, trace)
 	sent, mark := p.now(), p.revoke.Mark()
-	p.body = lk.AppendBody(p.body[:0])
-	_, err := proxywasm.DispatchHttpCall(c.Name, p.headers, p.body, nil, uint32(c.Timeout/time.Millisecond),
-		func(numHeaders, bodySize, _ int) {
-			p.metrics.latency(p.now().Sub(sent))
-			body, err := p.callBody(numHeaders, bodySize, scheme.MaxAnswer, &p.answerBuf)
-			var a *authn.Answer
-			if err == nil {
-				a, err = scheme.DecodeAnswer(body)
-			}
-			if err == nil && !lk.Answers(a) {
-				a, err = nil, errMismatch
-			}
-			if cap(p.answerBuf) > maxKeptBody {
-				p.answerBuf = nil // decoded: the answer's strings are copies
-			}
-			done(a, mark, err)
-		})
-	clear(p.headers) // the host copied them; the scratch keeps no stream's values
-	if cap(p.body) > maxKeptBody {
-		p.body = nil
-	}
-	return err
+	b.Body = lk.AppendBody(b.Body[:0])
+	defer b.Sent()
+	return dispatch(c.Name, b.Headers, b.Body, uint32(c.Timeout/time.Millisecond), func(numHeaders, bodySize, _ int) {
+		p.metrics.latency(p.now().Sub(sent))
+		body, err := p.callBody(numHeaders, bodySize, scheme.MaxAnswer, &b.Answer)
+		var a *authn.Answer
+		if err == nil {
+			a, err = scheme.DecodeAnswer(body)
+		}
+		if err == nil && !lk.Answers(a) {
+			a, err = nil, errMismatch
+		}
+		b.Decoded(body)
+		done(a, mark, err)
+	}, &b.Encoded)
 }
-
-// maxKeptBody bounds the call body buffer a VM keeps.
-const maxKeptBody = 4 << 10
 
 // callBody reads an http call's answer in its callback: the body of a 200
 // of at most max bytes, or why there is none. The status is read into the
@@ -198,7 +187,7 @@ func (p *pluginContext) callBody(numHeaders, bodySize, max int, into *[]byte) ([
 	if numHeaders == 0 {
 		return nil, errReset
 	}
-	status, err := callStatus(&p.statusBuf)
+	status, err := callStatus(&p.call.Status)
 	switch {
 	case err != nil && err != types.ErrorStatusNotFound:
 		return nil, errNoReply

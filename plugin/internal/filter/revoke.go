@@ -47,7 +47,8 @@ func (p *pluginContext) pollRevocations() {
 	if c.VerifyToken != "" {
 		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
 	}
-	_, err := proxywasm.DispatchHttpCall(c.Name, headers, nil, nil, uint32(timeout.Milliseconds()), p.onRevocations)
+	err := dispatch(c.Name, headers, nil, uint32(timeout.Milliseconds()), p.onRevocations, &p.call.Encoded)
+	p.call.Sent()
 	if err != nil {
 		proxywasm.LogWarn(textf.Sprintf("credgate: revocation poll not sent: %v", err))
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/credgate/credgate/plugin/internal/cache"
 	"github.com/credgate/credgate/plugin/internal/config"
 	"github.com/credgate/credgate/plugin/internal/gcguard"
+	"github.com/credgate/credgate/plugin/internal/scheme"
 	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
@@ -50,13 +51,9 @@ type pluginContext struct {
 	slot    *gcguard.Slot
 	gauges  gcguard.Gauges
 	revoked cache.Revoked
-	key     []byte      // scratch for cache keys (authn.Lookup.AppendKey)
-	body    []byte      // scratch for call bodies, which the host copies
-	headers [][2]string // scratch for call headers, which the host copies
-	trace   [][2]string // scratch for a stream's correlation headers
-	// The host writes call answers' status and body here (callBody).
-	statusBuf, answerBuf []byte
-	free                 []*httpContext // deleted stream contexts for reuse (httpContext.StdGoDeleted)
+	key     []byte // scratch for cache keys (authn.Lookup.AppendKey)
+	call    scheme.CallBuffers
+	free    []*httpContext // deleted stream contexts for reuse (httpContext.StdGoDeleted)
 	// refreshes wait for the tick: a call from a stream ends with it.
 	refreshes cache.Refreshes
 }

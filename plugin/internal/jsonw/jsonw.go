@@ -18,8 +18,9 @@ type Object struct {
 	n int
 }
 
-// New starts an object, reusing buf's storage.
-func New(buf []byte) *Object { return &Object{b: append(buf[:0], '{')} }
+// New starts an object after what dst holds (New(buf[:0]) reuses buf's
+// storage).
+func New(dst []byte) *Object { return &Object{b: append(dst, '{')} }
 
 func (o *Object) key(k string) {
 	if o.n > 0 {

@@ -86,6 +86,7 @@ func DecodeAnswer(body []byte) (*authn.Answer, error) {
 	} else if s := f[fScope]; s.Type == gjson.String {
 		a.Scopes = strings.Fields(s.String())
 	}
+	own(a)
 	a.JoinScopes()
 	exp := f[fExpiresAt].Int()
 	if exp == 0 {
@@ -98,6 +99,36 @@ func DecodeAnswer(body []byte) (*authn.Answer, error) {
 		a.CacheTTL = time.Duration(ttl) * time.Second
 	}
 	return a, nil
+}
+
+// own moves the answer's strings into one string of their own total size:
+// they were slices of the whole body, which a cached answer would otherwise
+// keep (up to MaxAnswer bytes, whatever the body held besides them).
+func own(a *authn.Answer) {
+	fields := [...]*string{&a.Reason, &a.Kind, &a.Subject, &a.Tenant, &a.TokenType, &a.AccessType, &a.ClientID,
+		&a.Visitor, &a.Customer, &a.DeveloperID, &a.AppID, &a.HMACKey, &a.Digest}
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	for _, s := range a.Scopes {
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fields {
+		b.WriteString(*f)
+	}
+	for _, s := range a.Scopes {
+		b.WriteString(s)
+	}
+	all := b.String()
+	for _, f := range fields {
+		*f, all = all[:len(*f)], all[len(*f):]
+	}
+	for i, s := range a.Scopes {
+		a.Scopes[i], all = all[:len(s)], all[len(s):]
+	}
 }
 
 // The members DecodeAnswer reads, by index.
@@ -125,48 +156,22 @@ const (
 	answerFields
 )
 
+// answerNames are the members' names, by index.
+var answerNames = [answerFields]string{
+	fActive: tokenapi.FieldActive, fReason: tokenapi.FieldReason, fKind: tokenapi.FieldKind,
+	fSubject: tokenapi.FieldSubject, fSub: tokenapi.FieldSub, fTenant: tokenapi.FieldTenant,
+	fTokenType: tokenapi.FieldTokenType, fAccessType: tokenapi.FieldAccessType, fClientID: tokenapi.FieldClientID,
+	fVisitor: tokenapi.FieldVisitorCode, fCustomer: tokenapi.FieldCustomerCode, fDeveloperID: tokenapi.FieldDeveloperID,
+	fAppID: tokenapi.FieldAppID, fHMACKey: tokenapi.FieldHMACKey, fDigest: tokenapi.FieldDigest,
+	fScopes: tokenapi.FieldScopes, fScope: tokenapi.FieldScope, fExpiresAt: tokenapi.FieldExpiresAt,
+	fExp: tokenapi.FieldExp, fCacheTTL: tokenapi.FieldCacheTTL,
+}
+
 func answerField(name string) (int, bool) {
-	switch name {
-	case tokenapi.FieldActive:
-		return fActive, true
-	case tokenapi.FieldReason:
-		return fReason, true
-	case tokenapi.FieldKind:
-		return fKind, true
-	case tokenapi.FieldSubject:
-		return fSubject, true
-	case tokenapi.FieldSub:
-		return fSub, true
-	case tokenapi.FieldTenant:
-		return fTenant, true
-	case tokenapi.FieldTokenType:
-		return fTokenType, true
-	case tokenapi.FieldAccessType:
-		return fAccessType, true
-	case tokenapi.FieldClientID:
-		return fClientID, true
-	case tokenapi.FieldVisitorCode:
-		return fVisitor, true
-	case tokenapi.FieldCustomerCode:
-		return fCustomer, true
-	case tokenapi.FieldDeveloperID:
-		return fDeveloperID, true
-	case tokenapi.FieldAppID:
-		return fAppID, true
-	case tokenapi.FieldHMACKey:
-		return fHMACKey, true
-	case tokenapi.FieldDigest:
-		return fDigest, true
-	case tokenapi.FieldScopes:
-		return fScopes, true
-	case tokenapi.FieldScope:
-		return fScope, true
-	case tokenapi.FieldExpiresAt:
-		return fExpiresAt, true
-	case tokenapi.FieldExp:
-		return fExp, true
-	case tokenapi.FieldCacheTTL:
-		return fCacheTTL, true
+	for i, n := range answerNames {
+		if n == name {
+			return i, true
+		}
 	}
 	return 0, false
 }

@@ -163,9 +163,10 @@ const macMemoSize = 256
 // macMemo keeps the keyed HMAC-SHA256 of the answers used most recently, by
 // answer, so that a cached answer's request keys nothing: crypto/hmac's
 // Reset returns a MAC to its keyed state. It holds at most macMemoSize
-// entries (about 600 bytes each), replaced first in, first out; an answer
-// it holds stays in memory until replaced. Not safe for concurrent use: a
-// proxy-wasm VM is single-threaded.
+// entries (about 600 bytes each, and the answer, which holds only its own
+// fields: DecodeAnswer), replaced first in, first out; an answer it holds
+// stays in memory until replaced, so its address is never another's. Not
+// safe for concurrent use: a proxy-wasm VM is single-threaded.
 type macMemo struct {
 	by   map[*authn.Answer]*keyedMAC
 	ring [macMemoSize]*authn.Answer

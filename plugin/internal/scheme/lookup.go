@@ -166,13 +166,10 @@ func basicValue(r authn.Request) (payload string, present, ok bool) {
 	return string(b), present, ok
 }
 
-// Correlation returns the request's x-request-id and traceparent headers, for
-// the filter to forward on its token cluster calls, each only when it is sent
-// once and is well formed and bounded (tokenapi.ValidRequestID,
-// tokenapi.ValidTraceparent). Nil when neither is.
-func Correlation(r authn.Request) [][2]string { return AppendCorrelation(nil, r) }
-
-// AppendCorrelation appends Correlation(r) to dst.
+// AppendCorrelation appends to dst the request's x-request-id and
+// traceparent headers, for the filter to forward on its token cluster calls,
+// each only when it is sent once and is well formed and bounded
+// (tokenapi.ValidRequestID, tokenapi.ValidTraceparent).
 func AppendCorrelation(dst [][2]string, r authn.Request) [][2]string {
 	if v, ok := r.Header(tokenapi.HeaderRequestID); ok && r.HeaderCount(tokenapi.HeaderRequestID) == 1 && tokenapi.ValidRequestID(v) {
 		dst = append(dst, [2]string{tokenapi.HeaderRequestID, v})

@@ -5,6 +5,7 @@ package scheme
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -157,4 +158,18 @@ func FuzzIntrospectionBody(f *testing.F) {
 			t.Fatalf("appended body %q", got)
 		}
 	})
+}
+
+// A verification body appends to what dst holds, as an introspection body
+// does, and is the JSON of tokenapi.VerifyRequest.
+func TestVerificationBodyAppends(t *testing.T) {
+	l := verification(reqTo("/", "shop"), "api_key", tokenapi.VerifyRequest{Kind: tokenapi.KindAPIKey, Credential: "k\"1"}, "k\"1", "k\"1")
+	alone := string(l.AppendBody(nil))
+	if got := string(l.AppendBody([]byte("kept"))); got != "kept"+alone {
+		t.Fatalf("appended body %q, alone %q", got, alone)
+	}
+	var body tokenapi.VerifyRequest
+	if err := json.Unmarshal([]byte(alone), &body); err != nil || body.Credential != "k\"1" || body.Kind != tokenapi.KindAPIKey {
+		t.Fatalf("body %s: %+v %v", alone, body, err)
+	}
 }
