@@ -13,7 +13,7 @@ import (
 // (module budget) says where the bytes go; the goal is 4 MB. Raise it only
 // with a reason there, and measure first with
 // `WASM_STRIP=0 scripts/build-wasm.sh build/x.wasm && go run ./scripts/wasm-size build/floor.wasm build/x.wasm`.
-const moduleBudget = 4_685_000
+const moduleBudget = 4_690_000
 
 func TestModuleSizeBudget(t *testing.T) {
 	b, err := os.ReadFile(wasmPath)

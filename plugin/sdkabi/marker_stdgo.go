@@ -113,9 +113,9 @@ func StdGoHttpCallStatus(buf *[]byte) (string, error) {
 }
 
 // StdGoHttpCallBody is GetHttpCallResponseBody with the host writing the
-// bytes into *buf (grown when too small) instead of a new allocation. The
-// slice is *buf's: it is valid until *buf is used again.
-func StdGoHttpCallBody(buf *[]byte, start, maxSize int) ([]byte, error) {
+// bytes into *buf (grown when too small) instead of a new allocation, as a
+// string: it points into *buf and is valid until *buf is used again.
+func StdGoHttpCallBody(buf *[]byte, start, maxSize int) (string, error) {
 	var size int
 	var raw *byte
 	internal.StdGoAllocInto(buf)
@@ -123,11 +123,11 @@ func StdGoHttpCallBody(buf *[]byte, start, maxSize int) ([]byte, error) {
 	internal.StdGoAllocInto(nil)
 	switch {
 	case st != internal.StatusOK:
-		return nil, internal.StatusToError(st)
+		return "", internal.StatusToError(st)
 	case raw == nil:
-		return nil, types.ErrorStatusNotFound
+		return "", types.ErrorStatusNotFound
 	}
-	return internal.RawBytePtrToByteSlice(raw, size), nil
+	return internal.RawBytePtrToString(raw, size), nil
 }
 
 // noTrailers is the encoded empty map: a call's trailers.

@@ -208,7 +208,12 @@ type Answer struct {
 
 	scopeText string   // Scopes joined, by JoinScopes
 	scopeOf   []string // the Scopes scopeText was joined from
+	scopes    [4]string
 }
+
+// ScopeStorage is an empty slice of the answer's own storage for a few
+// scopes, for a decoder to append to: up to four cost no allocation.
+func (a *Answer) ScopeStorage() []string { return a.scopes[:0] }
 
 // JoinScopes joins Scopes once, for the identities a cached answer makes:
 // a decoder calls it when the answer is complete. ScopeText uses the text

@@ -42,9 +42,10 @@ func callStatus(*[]byte) (string, error) {
 	return scheme.CallStatus(headers), err
 }
 
-// callBodyBytes reads an http call's response body.
-func callBodyBytes(_ *[]byte, size int) ([]byte, error) {
-	return proxywasm.GetHttpCallResponseBody(0, size)
+// callBodyText reads an http call's response body.
+func callBodyText(_ *[]byte, size int) (string, error) {
+	b, err := proxywasm.GetHttpCallResponseBody(0, size)
+	return string(b), err
 }
 
 // dispatch is proxywasm.DispatchHttpCall without trailers.

@@ -44,11 +44,11 @@ func requestHeaders(dst [][2]string, buf *[]byte) ([][2]string, error) {
 	return proxywasm.StdGoHttpRequestHeaders(dst, buf)
 }
 
-// callStatus and callBody read an http call's response status and body,
-// the host writing them into *buf, which the result points into.
+// callStatus and callBodyText read an http call's response status and
+// body, the host writing them into *buf, which the result points into.
 func callStatus(buf *[]byte) (string, error) { return proxywasm.StdGoHttpCallStatus(buf) }
 
-func callBodyBytes(buf *[]byte, size int) ([]byte, error) {
+func callBodyText(buf *[]byte, size int) (string, error) {
 	return proxywasm.StdGoHttpCallBody(buf, 0, size)
 }
 

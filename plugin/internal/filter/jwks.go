@@ -91,7 +91,8 @@ func (p *pluginContext) fetchKeys(src *scheme.JWKSSource) bool {
 }
 
 func (p *pluginContext) keysFetched(src *scheme.JWKSSource, numHeaders, bodySize int) {
-	body, err := p.callBody(numHeaders, bodySize, jose.MaxSetBytes, nil)
+	text, err := p.callBody(numHeaders, bodySize, jose.MaxSetBytes, nil)
+	body := []byte(text)
 	p.keysDone(src, body, err)
 }
 

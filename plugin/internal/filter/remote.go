@@ -169,36 +169,35 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 		body, err := p.callBody(numHeaders, bodySize, scheme.MaxAnswer, &b.Answer)
 		var a *authn.Answer
 		if err == nil {
-			a, err = scheme.DecodeAnswer(body)
+			a, err = scheme.DecodeAnswerText(body) // keeps none of body
 		}
+		b.Decoded()
 		if err == nil && !lk.Answers(a) {
 			a, err = nil, errMismatch
 		}
-		b.Decoded(body)
 		done(a, mark, err)
 	}, &b.Encoded)
 }
 
 // callBody reads an http call's answer in its callback: the body of a 200
 // of at most max bytes, or why there is none. The status is read into the
-// VM's buffer; so is the body into *into when it is not nil, valid until
-// the next answer read there (a caller that keeps slices of it passes nil).
-func (p *pluginContext) callBody(numHeaders, bodySize, max int, into *[]byte) ([]byte, error) {
+// VM's buffer, and the body into *into, or a new buffer when into is nil.
+func (p *pluginContext) callBody(numHeaders, bodySize, max int, into *[]byte) (string, error) {
 	if numHeaders == 0 {
-		return nil, errReset
+		return "", errReset
 	}
 	status, err := callStatus(&p.call.Status)
 	switch {
 	case err != nil && err != types.ErrorStatusNotFound:
-		return nil, errNoReply
+		return "", errNoReply
 	case status != "200":
-		return nil, textf.Errorf("answered %q", status)
+		return "", textf.Errorf("answered %q", status)
 	case bodySize > max:
-		return nil, errTooBig
+		return "", errTooBig
 	}
-	body, err := callBodyBytes(into, bodySize)
+	body, err := callBodyText(into, bodySize)
 	if err != nil && err != types.ErrorStatusNotFound {
-		return nil, textf.Errorf("cannot read the answer: %w", err)
+		return "", textf.Errorf("cannot read the answer: %w", err)
 	}
 	return body, nil
 }

@@ -58,7 +58,7 @@ func (p *pluginContext) pollRevocations() {
 
 func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	p.revoke.inFlight = false
-	body, err := p.callBody(numHeaders, bodySize, scheme.MaxRevocationsAnswer, nil)
+	body, err := p.callBody(numHeaders, bodySize, scheme.MaxRevocationsAnswer, nil) // a new buffer: the digests point into it
 	if err != nil {
 		p.metrics.inc("credgate.revocations.errors")
 		return

@@ -35,11 +35,16 @@ var ErrBadAnswer = errors.New("token cluster answer is not valid")
 // endpoint. Both shapes map onto one Answer. It reads the object's members
 // in one pass; a member named twice counts the first time, as a gjson path
 // does.
-func DecodeAnswer(body []byte) (*authn.Answer, error) {
-	if len(body) == 0 || len(body) > MaxAnswer || !gjson.ValidBytes(body) {
+func DecodeAnswer(body []byte) (*authn.Answer, error) { return DecodeAnswerText(string(body)) }
+
+// DecodeAnswerText is DecodeAnswer of a body the caller holds as a string,
+// which may be a view of a buffer it reuses afterwards: the answer keeps
+// none of body (own copies its strings).
+func DecodeAnswerText(body string) (*authn.Answer, error) {
+	if len(body) == 0 || len(body) > MaxAnswer || !gjson.Valid(body) {
 		return nil, ErrBadAnswer
 	}
-	root := gjson.ParseBytes(body)
+	root := gjson.Parse(body)
 	if !root.IsObject() {
 		return nil, ErrBadAnswer
 	}
@@ -77,6 +82,7 @@ func DecodeAnswer(body []byte) (*authn.Answer, error) {
 		}
 	}
 	if s := f[fScopes]; s.IsArray() {
+		a.Scopes = a.ScopeStorage()
 		s.ForEach(func(_, e gjson.Result) bool {
 			if e.Type == gjson.String {
 				a.Scopes = append(a.Scopes, e.String())
@@ -84,7 +90,10 @@ func DecodeAnswer(body []byte) (*authn.Answer, error) {
 			return true
 		})
 	} else if s := f[fScope]; s.Type == gjson.String {
-		a.Scopes = strings.Fields(s.String())
+		a.Scopes = strings.Fields(s.String()) // introspection's space-separated form
+	}
+	if len(a.Scopes) == 0 {
+		a.Scopes = nil // as before: no scopes is nil
 	}
 	own(a)
 	a.JoinScopes()

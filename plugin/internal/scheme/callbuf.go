@@ -27,9 +27,9 @@ func (b *CallBuffers) Sent() {
 	b.Body, b.Encoded = bounded(b.Body), bounded(b.Encoded)
 }
 
-// Decoded clears an answer read into b.Answer once it was decoded.
-func (b *CallBuffers) Decoded(body []byte) {
-	clear(body) // an hmac_key answer carries the user's key
+// Decoded clears the answer read into b.Answer once it was decoded.
+func (b *CallBuffers) Decoded() {
+	clear(b.Answer) // an hmac_key answer carries the user's key
 	b.Answer = bounded(b.Answer)
 }
 

@@ -26,11 +26,11 @@ type Revocations struct {
 
 // DecodeRevocations reads a feed answer; anything but a JSON object is an
 // error, and entries without a digest are skipped.
-func DecodeRevocations(body []byte) (Revocations, error) {
-	if len(body) == 0 || len(body) > MaxRevocationsAnswer || !gjson.ValidBytes(body) {
+func DecodeRevocations(body string) (Revocations, error) {
+	if len(body) == 0 || len(body) > MaxRevocationsAnswer || !gjson.Valid(body) {
 		return Revocations{}, errors.New("revocation feed answer is not JSON of a bounded size")
 	}
-	root := gjson.ParseBytes(body)
+	root := gjson.Parse(body)
 	if !root.IsObject() {
 		return Revocations{}, errors.New("revocation feed answer is not an object")
 	}
