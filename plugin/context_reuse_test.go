@@ -5,12 +5,19 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/credgate/credgate/hostcalls"
+	"github.com/credgate/credgate/internal/testcluster"
 )
 
 // streamOutcome is what one request ended in: the upstream's credgate identity
@@ -129,5 +136,55 @@ func TestJWTCacheKeysOutliveReusedHeaders(t *testing.T) {
 				t.Fatalf("round %d: token %d went upstream as %q", round, i, sub)
 			}
 		}
+	}
+}
+
+// A stream whose client goes away while its token-cluster call is pending
+// is deleted with the call unanswered: its context is not reused, and the
+// late answer changes nothing for the streams after it, which reuse the
+// contexts of misses that were answered.
+func TestAbandonedCallLeavesLaterStreamsAlone(t *testing.T) {
+	tc := testcluster.Start(t, seedFile)
+	target, err := url.Parse(tc.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var slow atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slow.Load() && r.URL.Path == "/v1/verify" {
+			time.Sleep(300 * time.Millisecond) // answered after its client left
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close) // after the host's cleanup, which ends its long-poll through front
+	conf := strings.Replace(clusterConfig, `"cache": {"negative_ttl_seconds": 1}`, `"cache": {"max_entries": 0}`, 1)
+	cfg := hostcalls.NewConfig().WithPluginConfig([]byte(conf)).WithCluster("token_cluster", front.URL).WithAutoTick(true)
+	e := &clusterEnv{tc: tc, host: newWasmHost(t, hostcalls.ProfileEnvoy139, cfg)}
+	acme := []string{"ApiKey", "demo-api-key-0001", "x-tenant", "acme"}
+	globex := []string{"ApiKey", "demo-api-key-0002", "x-tenant", "globex"}
+	for round := 0; round < 3; round++ {
+		slow.Store(true)
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
+		_, _ = e.host.Do(ctx, benchRequest("GET", "/Supplier/Products/List", acme))
+		cancel()
+		slow.Store(false)
+		deadline := time.Now().Add(450 * time.Millisecond) // past the late answer
+		for i := 0; time.Now().Before(deadline); i++ {     // misses answered meanwhile, and after it
+			hs, want := globex, "x-credgate-tenant=globex"
+			if i%2 == 0 {
+				hs, want = acme, "x-credgate-tenant=acme"
+			}
+			res, err := e.host.Do(t.Context(), benchRequest("GET", "/Supplier/Products/List", hs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := streamOutcome(res); !strings.Contains(got, want) {
+				t.Fatalf("round %d, request %d: %s, want %s", round, i, got, want)
+			}
+		}
+	}
+	if traps := e.host.Traps(); len(traps) != 0 {
+		t.Fatalf("traps: %v", traps)
 	}
 }

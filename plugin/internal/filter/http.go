@@ -27,9 +27,11 @@ type httpContext struct {
 	req    authn.HeaderRequest // the stream's request view
 	pairs  [][2]string         // the header pairs, a slice kept when the context is reused
 	hdrs   []byte              // the host's encoding of the headers, which pairs point into; kept too
-	// parked: the stream was handed to a token-cluster call or a key-set
-	// wait, which may outlive it; such a context is never reused.
-	parked bool
+	// parked: the stream was handed to a key-set wait, which may outlive
+	// it; such a context is never reused. calling: a token-cluster call's
+	// answer is due; a context deleted before its callback ended is never
+	// reused (the SDK drops a deleted stream's answer, which refers to it).
+	parked, calling bool
 }
 
 // maxFreeContexts bounds the stream contexts a VM keeps for reuse, and
@@ -41,12 +43,12 @@ const (
 )
 
 // StdGoDeleted takes the context back for a later stream once the host
-// deleted it, unless something may still refer to it (parked). Nothing kept
+// deleted it, unless something may still refer to it (parked, calling). Nothing kept
 // past a stream points into its headers (RATIONALE, "No allocation per
 // hit"); they are cleared, so a kept context holds no credentials.
 func (h *httpContext) StdGoDeleted() {
 	p := h.plugin
-	if h.parked || !gcguard.ReuseStreams || len(p.free) >= maxFreeContexts {
+	if h.parked || h.calling || !gcguard.ReuseStreams || len(p.free) >= maxFreeContexts {
 		return
 	}
 	pairs := h.pairs[:cap(h.pairs)]

@@ -36,12 +36,14 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 		}
 	}
 	p.metrics.inc("credgate.cache.miss")
-	h.parked = true
+	h.calling = true
 	p.call.Trace = scheme.AppendCorrelation(p.call.Trace[:0], req)
 	err := p.ask(lk, p.call.Trace, func(a *authn.Answer, mark cache.Mark, err error) {
 		h.resume(rt, req, rv, lk, a, mark, err)
+		h.calling = false // only now: a deletion during the callback keeps it
 	})
 	if err != nil {
+		h.calling = false // no answer will come
 		return h.unavailable(rt, req, rv, lk, err)
 	}
 	return types.ActionPause
