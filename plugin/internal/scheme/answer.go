@@ -82,18 +82,18 @@ func DecodeAnswerText(body string) (*authn.Answer, error) {
 		}
 	}
 	if s := f[fScopes]; s.IsArray() {
-		a.Scopes = a.ScopeStorage()
+		sc := a.ScopeStorage()
 		s.ForEach(func(_, e gjson.Result) bool {
 			if e.Type == gjson.String {
-				a.Scopes = append(a.Scopes, e.String())
+				sc = append(sc, e.String())
 			}
 			return true
 		})
+		if len(sc) > 0 {
+			a.Scopes = sc
+		}
 	} else if s := f[fScope]; s.Type == gjson.String {
 		a.Scopes = strings.Fields(s.String()) // introspection's space-separated form
-	}
-	if len(a.Scopes) == 0 {
-		a.Scopes = nil // as before: no scopes is nil
 	}
 	own(a)
 	a.JoinScopes()
