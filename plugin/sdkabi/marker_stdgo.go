@@ -155,8 +155,8 @@ func StdGoDispatchHttpCall(cluster string, headers [][2]string, body []byte, tim
 	}
 }
 
-// appendMap appends the proxy-wasm encoding of pairs (appendPairs' input)
-// to dst.
+// appendMap appends the proxy-wasm encoding of pairs (appendPairs' input,
+// internal.SerializeMap's output, which always allocates) to dst.
 func appendMap(dst []byte, pairs [][2]string) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(pairs)))
 	for _, kv := range pairs {

@@ -171,7 +171,7 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*auth
 		body, err := p.callBody(numHeaders, bodySize, scheme.MaxAnswer, &b.Answer)
 		var a *authn.Answer
 		if err == nil {
-			a, err = scheme.DecodeAnswerText(body) // keeps none of body
+			a, err = scheme.DecodeAnswer(body) // keeps none of body
 		}
 		b.Decoded()
 		if err == nil && !lk.Answers(a) {

@@ -34,13 +34,9 @@ var ErrBadAnswer = errors.New("token cluster answer is not valid")
 // DecodeAnswer decodes a 200 answer of the introspection or verification
 // endpoint. Both shapes map onto one Answer. It reads the object's members
 // in one pass; a member named twice counts the first time, as a gjson path
-// does.
-func DecodeAnswer(body []byte) (*authn.Answer, error) { return DecodeAnswerText(string(body)) }
-
-// DecodeAnswerText is DecodeAnswer of a body the caller holds as a string,
-// which may be a view of a buffer it reuses afterwards: the answer keeps
-// none of body (own copies its strings).
-func DecodeAnswerText(body string) (*authn.Answer, error) {
+// does. body may be a view of a buffer the caller reuses afterwards: the
+// answer keeps none of it (own copies its strings).
+func DecodeAnswer(body string) (*authn.Answer, error) {
 	if len(body) == 0 || len(body) > MaxAnswer || !gjson.Valid(body) {
 		return nil, ErrBadAnswer
 	}

@@ -39,24 +39,25 @@ func TestDecodeAnswer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := DecodeAnswer([]byte(tc.body))
+			a, err := DecodeAnswer(tc.body)
 			if (err == nil) != tc.ok || (a == nil) == (err == nil) {
 				t.Fatalf("answer %+v, error %v", a, err)
 			}
 		})
 	}
-	a, _ := DecodeAnswer(verify)
+	a, _ := DecodeAnswer(string(verify))
 	if a.Subject != "s" || a.HMACKey != "hk" || a.AppID != "app" || len(a.Scopes) != 2 || !a.ExpiresAt.Equal(testNow) || a.CacheTTL != 30*time.Second {
 		t.Fatalf("verify answer %+v", a)
 	}
-	a, _ = DecodeAnswer(intro)
+	a, _ = DecodeAnswer(string(intro))
 	if a.Subject != "s" || a.AccessType != "S2S" || a.Visitor != "v" || a.Customer != "cc" || len(a.Scopes) != 2 || a.Kind != "oauth2" {
 		t.Fatalf("introspection answer %+v", a)
 	}
 }
 
 // FuzzDecodeAnswer feeds arbitrary bodies to the answer decoder. Invariants:
-// the answer of a decoder reading one gjson path per member; no panic; exactly one of answer and error; an active answer only from a
+// the answer of a decoder reading one gjson path per member; no panic;
+// exactly one of answer and error; an active answer only from a
 // bounded JSON object whose "active" is the literal true.
 func FuzzDecodeAnswer(f *testing.F) {
 	for _, s := range []string{
@@ -73,7 +74,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		a, err := DecodeAnswer(body)
+		a, err := DecodeAnswer(string(body))
 		if ref, rerr := decodeAnswerByPaths(body); !reflect.DeepEqual(answerView(a), answerView(ref)) || (err == nil) != (rerr == nil) {
 			t.Fatalf("DecodeAnswer = %+v, %v; by paths: %+v, %v", a, err, ref, rerr)
 		}
@@ -165,7 +166,7 @@ func TestAnswerKeepsOnlyItsFields(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	kept := make([]*authn.Answer, 200)
 	for i := range kept {
-		a, err := DecodeAnswer(body)
+		a, err := DecodeAnswer(string(body))
 		if err != nil || a.Subject != "s-1" || a.Tenant != "acme" || a.ScopeText() != "a b" || a.HMACKey != "hk" {
 			t.Fatalf("answer %+v, %v", a, err)
 		}
