@@ -7,7 +7,6 @@
 package config
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/pathre"
 	"github.com/credgate/credgate/plugin/internal/policy"
 	"github.com/credgate/credgate/plugin/internal/respond"
 	"github.com/credgate/credgate/plugin/internal/scheme"
@@ -316,7 +316,7 @@ func parseMatch(path string, m gjson.Result, rt *policy.Route) error {
 	}
 	rt.Prefix, rt.Exact = m.Get("prefix").String(), m.Get("exact").String()
 	if re := m.Get("regex"); re.Exists() {
-		compiled, err := regexp.Compile(re.String())
+		compiled, err := pathre.Compile(re.String())
 		if err != nil {
 			return errAt(path+".regex", "%v", err)
 		}

@@ -4,9 +4,10 @@ package policy
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/credgate/credgate/plugin/internal/pathre"
 )
 
 func TestNormalPath(t *testing.T) {
@@ -104,10 +105,10 @@ func FuzzNormalPath(f *testing.F) {
 func TestMatchesFolded(t *testing.T) {
 	exact := &Route{Exact: "/Orders/Create"}
 	prefix := &Route{Prefix: "/Admin/"}
-	regex := &Route{Regex: regexp.MustCompile(`^/v[0-9]+/users$`)}
-	upper := &Route{Regex: regexp.MustCompile(`^/Orders/[0-9]+$`)}
-	caseOff := &Route{Regex: regexp.MustCompile(`^(?-i)/admin(/.*)?$`)}
-	negated := &Route{Regex: regexp.MustCompile(`^/admin/[^A-Z]+$`)}
+	regex := &Route{Regex: mustRegex(t, `^/v[0-9]+/users$`)}
+	upper := &Route{Regex: mustRegex(t, `^/Orders/[0-9]+$`)}
+	caseOff := &Route{Regex: mustRegex(t, `^(?-i)/admin(/.*)?$`)}
+	negated := &Route{Regex: mustRegex(t, `^/admin/[^A-Z]+$`)}
 	p := &Policy{Routes: []*Route{exact, prefix, regex, upper, caseOff, negated}}
 	p.prepare()
 	tests := []struct {
@@ -145,4 +146,13 @@ func TestMatchesFolded(t *testing.T) {
 			t.Errorf("route %+v, path %q: %v, want %v", tc.rt, tc.path, got, tc.want)
 		}
 	}
+}
+
+func mustRegex(t *testing.T, expr string) *pathre.Regexp {
+	t.Helper()
+	re, err := pathre.Compile(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return re
 }

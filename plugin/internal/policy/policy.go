@@ -6,12 +6,12 @@
 package policy
 
 import (
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/pathre"
 )
 
 // Route is one entry of the route table. Routes are matched in order; the
@@ -26,7 +26,7 @@ type Route struct {
 	// Exactly one of Exact, Prefix, Regex and EnvoyRoute is set.
 	Exact  string
 	Prefix string
-	Regex  *regexp.Regexp
+	Regex  *pathre.Regexp
 	// EnvoyRoute binds the route to the Envoy route of that name (the
 	// xds.route_name property): Envoy's route table selects it, the path
 	// matcher never does (see Policy.Bound).
@@ -52,11 +52,10 @@ type Route struct {
 	// lowerExact and lowerPrefix are Exact (without a trailing slash) and
 	// Prefix in lower case, for matchesFolded (set by Policy.prepare).
 	lowerExact, lowerPrefix string
-	// foldRegex is Regex without case, for matchesFolded.
-	foldRegex *regexp.Regexp
-	// regexPrefixes are Regex's anchored literal prefixes
-	// (anchoredPrefixes), for both matchers.
-	regexPrefixes []string
+	// foldRegex is Regex without case, for matchesFolded; nil only if
+	// it could not be compiled, which matchesFolded reads as a match so
+	// that the request is refused as ambiguous.
+	foldRegex *pathre.Regexp
 }
 
 // locations computes what the route reads and strips, once. also are the
@@ -111,7 +110,7 @@ func (rt *Route) Matches(method, host, path string) bool {
 	case rt.Prefix != "":
 		return strings.HasPrefix(path, rt.Prefix)
 	case rt.Regex != nil:
-		return mayBeginAny(path, rt.regexPrefixes) && rt.Regex.MatchString(path)
+		return rt.Regex.MatchString(path)
 	}
 	return false
 }
@@ -138,8 +137,8 @@ func (rt *Route) matchesFolded(method, host, path string, lower *string) bool {
 		return len(path) >= len(rt.lowerPrefix) && equalLower(path[:len(rt.lowerPrefix)], rt.lowerPrefix) ||
 			len(rt.lowerPrefix) == len(path)+1 && rt.lowerPrefix[len(path)] == '/' && equalLower(path, rt.lowerPrefix[:len(path)])
 	case rt.Regex != nil:
-		if !mayBeginAny(path, rt.regexPrefixes) {
-			return false
+		if rt.foldRegex == nil {
+			return true
 		}
 		// Without a trailing slash the trimmed path is the path: one run.
 		trimmed := len(trimSlash(path)) != len(path)
@@ -353,9 +352,8 @@ func (p *Policy) prepare() {
 			rt.locations(every)
 			rt.lowerExact, rt.lowerPrefix = trimSlash(strings.ToLower(rt.Exact)), strings.ToLower(rt.Prefix)
 			if rt.Regex != nil {
-				// A valid expression stays valid without case.
-				rt.foldRegex = regexp.MustCompile("(?i)" + rt.Regex.String())
-				rt.regexPrefixes = anchoredPrefixes(rt.Regex.String())
+				// A valid expression stays valid without case (FuzzMatch).
+				rt.foldRegex, _ = pathre.Compile("(?i)" + rt.Regex.String())
 			}
 		}
 	})
