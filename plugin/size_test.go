@@ -8,12 +8,13 @@ import (
 )
 
 // moduleBudget is the most build/credgate.wasm (stripped, through wasm-opt
-// -Oz) may weigh: the size reached (4.255 MB with Go 1.26.8 and Binaryen
-// 108, once route expressions stopped linking regexp) plus about 0.25%.
+// -Oz) may weigh: the size reached (4.266 MB with Go 1.26.8 and Binaryen
+// 108, once route expressions stopped linking regexp and misses stopped
+// allocating their callbacks and keys) plus about 0.2%.
 // RATIONALE.md (module budget) says where the bytes go; the goal is 4 MB.
 // Raise it only with a reason there, and measure first with
 // `WASM_STRIP=0 scripts/build-wasm.sh build/x.wasm && go run ./scripts/wasm-size build/floor.wasm build/x.wasm`.
-const moduleBudget = 4_265_000
+const moduleBudget = 4_275_000
 
 func TestModuleSizeBudget(t *testing.T) {
 	b, err := os.ReadFile(wasmPath)

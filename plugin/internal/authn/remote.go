@@ -132,25 +132,40 @@ func (l *Lookup) AppendKey(dst []byte) []byte {
 // (tokenapi.Digest), computed once.
 func (l *Lookup) Digest() string {
 	if l.digest == "" {
-		var sum [sha256.Size]byte
-		if len(l.raw) <= maxRawKey {
-			var b [maxRawKey]byte // the conversion would allocate
-			sum = sha256.Sum256(b[:copy(b[:], l.raw)])
-		} else {
-			sum = sha256.Sum256([]byte(l.raw))
-		}
-		l.digest = hexString(sum)
+		l.digest = hexString(l.rawSum())
 	}
 	return l.digest
+}
+
+func (l *Lookup) rawSum() [sha256.Size]byte {
+	if len(l.raw) <= maxRawKey {
+		var b [maxRawKey]byte // the conversion would allocate
+		return sha256.Sum256(b[:copy(b[:], l.raw)])
+	}
+	return sha256.Sum256([]byte(l.raw))
 }
 
 // SharedKey identifies the answer in the proxy's shared data, which other
 // VMs and the host can read: a hex SHA-256 of the cache key, never the raw
 // secret.
+//
+// A lookup that reads the shared layer also needs the digest (revocations,
+// the VM's cache), so when the digest is not made yet both are made as one
+// string: one allocation for the two.
 func (l *Lookup) SharedKey() string {
 	if l.shared == "" {
 		var b [2 * maxRawKey]byte // a key longer than this is made on the heap
-		l.shared = hexString(sha256.Sum256(l.AppendKey(b[:0])))
+		sum := sha256.Sum256(l.AppendKey(b[:0]))
+		if l.digest != "" {
+			l.shared = hexString(sum)
+		} else {
+			var two [4 * sha256.Size]byte
+			raw := l.rawSum()
+			hex.Encode(two[:2*sha256.Size], raw[:])
+			hex.Encode(two[2*sha256.Size:], sum[:])
+			both := string(two[:])
+			l.digest, l.shared = both[:2*sha256.Size], both[2*sha256.Size:]
+		}
 	}
 	return l.shared
 }

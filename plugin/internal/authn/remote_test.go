@@ -67,6 +67,19 @@ func TestLookupDigestAndSharedKey(t *testing.T) {
 	if NewLookup("api_key", "other", "other").SharedKey() == l.SharedKey() {
 		t.Fatal("two credentials share a shared key")
 	}
+	// Asked in the other order (a miss that reads the shared layer first),
+	// both come out the same, from one allocation.
+	var first *Lookup
+	if n := testing.AllocsPerRun(20, func() {
+		first = NewLookup("api_key", "secret-key", "secret-key")
+		first.SharedKey()
+		first.Digest()
+	}) - testing.AllocsPerRun(20, func() { first = NewLookup("api_key", "secret-key", "secret-key") }); n != 1 {
+		t.Errorf("%v allocations for the shared key and the digest, want 1", n)
+	}
+	if first.SharedKey() != l.SharedKey() || first.Digest() != l.Digest() {
+		t.Fatalf("shared key first: %s %s", first.SharedKey(), first.Digest())
+	}
 }
 
 func TestLookupAnswers(t *testing.T) {

@@ -32,6 +32,7 @@ type httpContext struct {
 	// answer is due; a context deleted before its callback ended is never
 	// reused (the SDK drops a deleted stream's answer, which refers to it).
 	parked, calling bool
+	pend            pending // what the due answer resumes
 }
 
 // maxFreeContexts bounds the stream contexts a VM keeps for reuse, and

@@ -38,15 +38,28 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 	p.metrics.inc("credgate.cache.miss")
 	h.calling = true
 	p.call.Trace = scheme.AppendCorrelation(p.call.Trace[:0], req)
-	err := p.ask(lk, p.call.Trace, func(a *authn.Answer, mark cache.Mark, err error) {
-		h.resume(rt, req, rv, lk, a, mark, err)
-		h.calling = false // only now: a deletion during the callback keeps it
-	})
-	if err != nil {
-		h.calling = false // no answer will come
+	h.pend = pending{rt, req, rv, lk}
+	if err := p.ask(lk, p.call.Trace, h); err != nil {
+		h.calling, h.pend = false, pending{} // no answer will come
 		return h.unavailable(rt, req, rv, lk, err)
 	}
 	return types.ActionPause
+}
+
+// pending is what a paused stream resumes with once its answer comes.
+type pending struct {
+	rt  *policy.Route
+	req *authn.HeaderRequest
+	rv  authn.RemoteVerifier
+	lk  *authn.Lookup
+}
+
+// take is the paused stream's answer (answerTaker).
+func (h *httpContext) take(a *authn.Answer, mark cache.Mark, err error) {
+	pd := h.pend
+	h.pend = pending{}
+	h.resume(pd.rt, pd.req, pd.rv, pd.lk, a, mark, err)
+	h.calling = false // only now: a deletion during the callback keeps it
 }
 
 // resume finishes a paused stream once the token cluster answered.
@@ -137,11 +150,7 @@ func (p *pluginContext) store(lk *authn.Lookup, a *authn.Answer, mark cache.Mark
 func (p *pluginContext) sendRefreshes() {
 	lks, traces := p.refreshes.Take()
 	for i, lk := range lks {
-		err := p.ask(lk, traces[i], func(a *authn.Answer, mark cache.Mark, err error) {
-			if err == nil {
-				p.store(lk, a, mark, p.now())
-			}
-		})
+		err := p.ask(lk, traces[i], refresh{p, lk})
 		if err != nil {
 			proxywasm.LogWarn(textf.Sprintf("credgate: background refresh not sent: %v", err))
 		}
@@ -157,28 +166,85 @@ var (
 	errMismatch = errors.New("the answer is for another credential")
 )
 
+// refresh stores a background refresh's answer (answerTaker).
+type refresh struct {
+	p  *pluginContext
+	lk *authn.Lookup
+}
+
+func (r refresh) take(a *authn.Answer, mark cache.Mark, err error) {
+	if err == nil {
+		r.p.store(r.lk, a, mark, r.p.now())
+	}
+}
+
+// answerTaker gets a token-cluster answer (ask): the decoded answer or the
+// reason there is none, and the VM's feed position when it asked.
+type answerTaker interface {
+	take(a *authn.Answer, mark cache.Mark, err error)
+}
+
+// clusterCall is a token-cluster call in flight. Its callback is bound
+// once; once answered, the record is kept for a later call (at most
+// maxFreeCalls). A call whose stream was deleted first is never answered
+// (the SDK drops it), and its record is left to the collector.
+type clusterCall struct {
+	p    *pluginContext
+	lk   *authn.Lookup
+	sent time.Time
+	mark cache.Mark
+	to   answerTaker
+	cb   func(numHeaders, bodySize, numTrailers int)
+}
+
+const maxFreeCalls = 16
+
 // ask sends a lookup to the token cluster with the request's correlation
-// headers (trace); done gets the decoded answer or the reason there is
-// none, and the VM's feed position when it asked.
-func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, done func(*authn.Answer, cache.Mark, error)) error {
+// headers (trace); to gets its answer.
+func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, to answerTaker) error {
 	c, b := p.cfg.Cluster, &p.call
 	b.Headers = c.AppendCallHeaders(b.Headers[:0], lk.Method, lk.Path, lk.ContentType, trace)
-	sent, mark := p.now(), p.revoke.Mark()
+	var rec *clusterCall
+	if n := len(p.calls); n > 0 {
+		rec, p.calls = p.calls[n-1], p.calls[:n-1]
+	} else {
+		rec = &clusterCall{p: p}
+		rec.cb = rec.answered
+	}
+	rec.lk, rec.sent, rec.mark, rec.to = lk, p.now(), p.revoke.Mark(), to
 	b.Body = lk.AppendBody(b.Body[:0])
 	defer b.Sent()
-	return dispatch(c.Name, b.Headers, b.Body, uint32(c.Timeout/time.Millisecond), func(numHeaders, bodySize, _ int) {
-		p.metrics.latency(p.now().Sub(sent))
-		body, err := p.callBody(numHeaders, bodySize, scheme.MaxAnswer, &b.Answer)
-		var a *authn.Answer
-		if err == nil {
-			a, err = scheme.DecodeAnswer(body) // keeps none of body
-		}
-		b.Decoded()
-		if err == nil && !lk.Answers(a) {
-			a, err = nil, errMismatch
-		}
-		done(a, mark, err)
-	}, &b.Encoded)
+	err := dispatch(c.Name, b.Headers, b.Body, uint32(c.Timeout/time.Millisecond), rec.cb, &b.Encoded)
+	if err != nil {
+		rec.release()
+	}
+	return err
+}
+
+// release clears the record and keeps it for a later call.
+func (c *clusterCall) release() {
+	p := c.p
+	*c = clusterCall{p: p, cb: c.cb}
+	if len(p.calls) < maxFreeCalls {
+		p.calls = append(p.calls, c)
+	}
+}
+
+// answered is the call's callback: it decodes the answer and hands it on.
+func (c *clusterCall) answered(numHeaders, bodySize, _ int) {
+	p, b, lk, mark, to := c.p, &c.p.call, c.lk, c.mark, c.to
+	p.metrics.latency(p.now().Sub(c.sent))
+	c.release() // before to.take, which may ask again
+	body, err := p.callBody(numHeaders, bodySize, scheme.MaxAnswer, &b.Answer)
+	var a *authn.Answer
+	if err == nil {
+		a, err = scheme.DecodeAnswer(body) // keeps none of body
+	}
+	b.Decoded()
+	if err == nil && !lk.Answers(a) {
+		a, err = nil, errMismatch
+	}
+	to.take(a, mark, err)
 }
 
 // callBody reads an http call's answer in its callback: the body of a 200

@@ -43,7 +43,7 @@ func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry,
 	if !p.revocationsFollowed() {
 		return cache.Entry{}, false
 	}
-	b, ok := answerTable.Get(sharedStore{}, lk.SharedKey(), now)
+	b, ok := answerTable.GetInto(sharedStore{}, lk.SharedKey(), now, &p.slotKey)
 	if !ok {
 		return cache.Entry{}, false
 	}

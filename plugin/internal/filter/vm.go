@@ -54,6 +54,8 @@ type pluginContext struct {
 	key     []byte // scratch for cache keys (authn.Lookup.AppendKey)
 	call    scheme.CallBuffers
 	free    []*httpContext // deleted stream contexts for reuse (httpContext.StdGoDeleted)
+	calls   []*clusterCall // answered call records for reuse
+	slotKey []byte         // shared-data keys of answer lookups (slots.Table.GetInto)
 	// refreshes wait for the tick: a call from a stream ends with it.
 	refreshes cache.Refreshes
 }

@@ -278,27 +278,38 @@ func (q *queue) insert(pc uint32) {
 
 // MatchString reports whether s contains a match of the expression, as
 // regexp's MatchString does.
-func (re *Regexp) MatchString(s string) bool {
-	if re.anchored && !hasPrefix(s, re.prefix) {
+func (re *Regexp) MatchString(s string) bool { return re.match(s, false) }
+
+// MatchLower reports whether strings.ToLower(s) contains a match, for an
+// ASCII s, without making the lower-case copy: ASCII letters are read in
+// lower case as the automaton runs.
+func (re *Regexp) MatchLower(s string) bool { return re.match(s, true) }
+
+func (re *Regexp) match(s string, lower bool) bool {
+	if re.anchored && !hasPrefix(s, re.prefix, lower) {
 		return false
 	}
 	m := re.spare.Swap(nil)
 	if m == nil {
 		m = newMachine(len(re.prog))
 	}
-	ok := re.run(m, s)
+	ok := re.run(m, s, lower)
 	re.spare.Store(m)
 	return ok
 }
 
-// hasPrefix reports whether s may begin with prefix: a non-ASCII byte
-// where a letter without case is expected may be its fold partner.
-func hasPrefix(s string, prefix []prefixByte) bool {
+// hasPrefix reports whether s (in lower case when lower) may begin with
+// prefix: a non-ASCII byte where a letter without case is expected may be
+// its fold partner.
+func hasPrefix(s string, prefix []prefixByte, lower bool) bool {
 	if len(s) < len(prefix) {
 		return false
 	}
 	for i, p := range prefix {
 		c := s[i]
+		if lower {
+			c = lowerASCII(c)
+		}
 		switch {
 		case !p.fold:
 			if c != p.b {
@@ -313,7 +324,14 @@ func hasPrefix(s string, prefix []prefixByte) bool {
 	return true
 }
 
-func (re *Regexp) run(m *machine, s string) bool {
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func (re *Regexp) run(m *machine, s string, lower bool) bool {
 	cur, next := &m.cur, &m.next
 	cur.dense = cur.dense[:0]
 	for pos := 0; ; {
@@ -326,6 +344,8 @@ func (re *Regexp) run(m *machine, s string) bool {
 		r, w := rune(s[pos]), 1
 		if r >= utf8.RuneSelf {
 			r, w = utf8.DecodeRuneInString(s[pos:])
+		} else if lower {
+			r = rune(lowerASCII(byte(r)))
 		}
 		next.dense = next.dense[:0]
 		for _, pc := range cur.dense {

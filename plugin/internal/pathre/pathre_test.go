@@ -117,6 +117,9 @@ func TestAccepted(t *testing.T) {
 			if got, want := fold.MatchString(p), stdFold.MatchString(p); got != want {
 				t.Errorf("(?i)%q on %q: %v, regexp says %v", expr, p, got, want)
 			}
+			if got, want := ours.MatchLower(p), std.MatchString(strings.ToLower(p)); isASCII(p) && got != want {
+				t.Errorf("%q on %q in lower case: %v, regexp says %v", expr, p, got, want)
+			}
 		}
 		if ours.String() != expr {
 			t.Errorf("String() = %q", ours.String())
@@ -244,6 +247,9 @@ func FuzzMatch(f *testing.F) {
 					t.Fatalf("%q on %q: %v, regexp says %v", e, in, got, want)
 				}
 			}
+			if got, want := ours.MatchLower(input), std.MatchString(strings.ToLower(input)); isASCII(input) && got != want {
+				t.Fatalf("%q on %q in lower case: %v, regexp says %v", e, input, got, want)
+			}
 		}
 	})
 }
@@ -295,4 +301,13 @@ func TestRandomExpressions(t *testing.T) {
 	if compared < 5000 {
 		t.Fatalf("only %d of 20000 expressions compiled", compared)
 	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

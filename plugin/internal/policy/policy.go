@@ -145,6 +145,9 @@ func (rt *Route) matchesFolded(method, host, path string, lower *string) bool {
 		if rt.foldRegex.MatchString(path) || trimmed && rt.foldRegex.MatchString(trimSlash(path)) {
 			return true
 		}
+		if isASCII(path) { // as NormalPath requires: read in lower case as it is matched
+			return rt.Regex.MatchLower(path) || trimmed && rt.Regex.MatchLower(trimSlash(path))
+		}
 		if *lower == "" {
 			*lower = strings.ToLower(path)
 		}
@@ -421,4 +424,13 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

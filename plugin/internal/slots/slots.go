@@ -17,10 +17,13 @@ import (
 	"bytes"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Store is the proxy's shared data. Set with cas 0 writes unconditionally
-// (Envoy's semantics); a non-zero cas that does not match fails.
+// (Envoy's semantics); a non-zero cas that does not match fails. Get's key
+// is valid only during the call (GetInto reuses its bytes): an
+// implementation that keeps it must copy it.
 type Store interface {
 	Get(key string) (value []byte, cas uint32, found bool, err error)
 	Set(key string, value []byte, cas uint32) error
@@ -38,8 +41,12 @@ func (t Table) Keys() int { return int(t.Size) }
 
 func (t Table) slot(id string, probe int) string {
 	var b [64]byte
-	n := strconv.AppendUint(append(b[:0], t.Prefix...), uint64((fnv32a(id)+uint32(probe))%max(t.Size, 1)), 10)
-	return string(n)
+	return string(t.appendSlot(b[:0], id, probe))
+}
+
+// appendSlot appends the key of id's slot at probe to dst.
+func (t Table) appendSlot(dst []byte, id string, probe int) []byte {
+	return strconv.AppendUint(append(dst, t.Prefix...), uint64((fnv32a(id)+uint32(probe))%max(t.Size, 1)), 10)
 }
 
 // fnv32a is hash/fnv's New32a sum of s, without its allocations.
@@ -90,8 +97,16 @@ func (e entry) live(now time.Time) bool { return now.UnixMilli() < e.expires }
 
 // Get returns the payload stored for id, if it has not expired.
 func (t Table) Get(s Store, id string, now time.Time) ([]byte, bool) {
+	var key []byte
+	return t.GetInto(s, id, now, &key)
+}
+
+// GetInto is Get with the slots' keys made in *key, a buffer the caller
+// keeps, so a warm lookup allocates nothing.
+func (t Table) GetInto(s Store, id string, now time.Time, key *[]byte) ([]byte, bool) {
 	for p := 0; p < t.probes(); p++ {
-		v, _, found, err := s.Get(t.slot(id, p))
+		*key = t.appendSlot((*key)[:0], id, p)
+		v, _, found, err := s.Get(unsafe.String(unsafe.SliceData(*key), len(*key)))
 		if err != nil || !found {
 			// A slot never written ends the probe sequence: Put takes the
 			// first free slot, so nothing for id lies past it.

@@ -264,3 +264,26 @@ func FuzzSlotHash(f *testing.F) {
 		}
 	})
 }
+
+// GetInto answers as Get does, from the caller's key buffer, and a warm
+// lookup allocates nothing, whichever probe holds the entry.
+func TestGetInto(t *testing.T) {
+	st := newStore()
+	tab := Table{Prefix: "c/", Size: 4, Probes: 4}
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if !tab.Put(st, id, []byte("v"+id), t0.Add(time.Minute), t0) {
+			t.Fatalf("no room for %s", id)
+		}
+	}
+	var key []byte
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		v1, ok1 := tab.Get(st, id, t0)
+		v2, ok2 := tab.GetInto(st, id, t0, &key)
+		if ok1 != ok2 || string(v1) != string(v2) || ok1 != (id != "e") {
+			t.Fatalf("%s: Get %q %v, GetInto %q %v", id, v1, ok1, v2, ok2)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { tab.GetInto(st, "d", t0, &key) }); n != 0 {
+		t.Fatalf("%v allocations per warm GetInto", n)
+	}
+}
