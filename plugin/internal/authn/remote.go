@@ -237,6 +237,24 @@ func (a *Answer) JoinScopes() {
 	a.scopeText, a.scopeOf = strings.Join(a.Scopes, " "), a.Scopes
 }
 
+// SetScopeText is JoinScopes for a decoder that already holds the joined
+// text: text must be strings.Join(a.Scopes, " "), or it is not used.
+func (a *Answer) SetScopeText(text string) {
+	if len(text) != len(a.Scopes)-1+scopeLen(a.Scopes) {
+		a.JoinScopes()
+		return
+	}
+	a.scopeText, a.scopeOf = text, a.Scopes
+}
+
+func scopeLen(scopes []string) int {
+	n := 0
+	for _, s := range scopes {
+		n += len(s)
+	}
+	return n
+}
+
 // ScopeText is Scopes joined by spaces: the text JoinScopes made, or a new
 // join when Scopes changed since.
 func (a *Answer) ScopeText() string {

@@ -89,10 +89,9 @@ func DecodeAnswer(body string) (*authn.Answer, error) {
 			a.Scopes = sc
 		}
 	} else if s := f[fScope]; s.Type == gjson.String {
-		a.Scopes = strings.Fields(s.String()) // introspection's space-separated form
+		a.Scopes = fields(s.String(), a.ScopeStorage()) // introspection's space-separated form
 	}
 	own(a)
-	a.JoinScopes()
 	exp := f[fExpiresAt].Int()
 	if exp == 0 {
 		exp = f[fExp].Int()
@@ -106,9 +105,45 @@ func DecodeAnswer(body string) (*authn.Answer, error) {
 	return a, nil
 }
 
+// fields is strings.Fields(s), into storage (the answer's own scopes) when
+// s is ASCII and has few enough fields; otherwise strings.Fields' own slice.
+func fields(s string, storage []string) []string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return strings.Fields(s) // Unicode spaces
+		}
+	}
+	out := storage
+	for i := 0; i < len(s); {
+		for i < len(s) && asciiSpace(s[i]) {
+			i++
+		}
+		start := i
+		for i < len(s) && !asciiSpace(s[i]) {
+			i++
+		}
+		if i > start {
+			if len(out) == cap(out) {
+				return strings.Fields(s)
+			}
+			out = append(out, s[start:i])
+		}
+	}
+	if len(out) == 0 {
+		return strings.Fields(s) // its empty, non-nil slice
+	}
+	return out
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
 // own moves the answer's strings into one string of their own total size:
 // they were slices of the whole body, which a cached answer would otherwise
-// keep (up to MaxAnswer bytes, whatever the body held besides them).
+// keep (up to MaxAnswer bytes, whatever the body held besides them). The
+// scopes come last, separated by single spaces, so that tail is also their
+// joined text (Answer.SetScopeText), made without another string.
 func own(a *authn.Answer) {
 	fields := [...]*string{&a.Reason, &a.Kind, &a.Subject, &a.Tenant, &a.TokenType, &a.AccessType, &a.ClientID,
 		&a.Visitor, &a.Customer, &a.DeveloperID, &a.AppID, &a.HMACKey, &a.Digest}
@@ -116,24 +151,35 @@ func own(a *authn.Answer) {
 	for _, f := range fields {
 		n += len(*f)
 	}
-	for _, s := range a.Scopes {
+	for i, s := range a.Scopes {
 		n += len(s)
+		if i > 0 {
+			n++
+		}
 	}
 	var b strings.Builder
 	b.Grow(n)
 	for _, f := range fields {
 		b.WriteString(*f)
 	}
-	for _, s := range a.Scopes {
+	for i, s := range a.Scopes {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
 		b.WriteString(s)
 	}
 	all := b.String()
 	for _, f := range fields {
 		*f, all = all[:len(*f)], all[len(*f):]
 	}
+	text := all
 	for i, s := range a.Scopes {
+		if i > 0 {
+			all = all[1:]
+		}
 		a.Scopes[i], all = all[:len(s)], all[len(s):]
 	}
+	a.SetScopeText(text)
 }
 
 // The members DecodeAnswer reads, by index.

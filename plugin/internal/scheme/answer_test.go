@@ -67,7 +67,8 @@ func FuzzDecodeAnswer(f *testing.F) {
 		`{"active":true,"sub":"","subject":"x","scopes":"a b","scope":"c d","scopes":["e"]}`,
 		`{"act\u0069ve":true,"kind":"api_key","kind":"x","sub":1,"subject":""}`,
 		`{"active":true,"scope":" a\u00a0b\tc  \u2003d e\u0085"}`, `{"active":true,"scope":"\t a b\n"}`,
-		`{"active":true,"scope":""}`, `{"active":true,"scopes":[]}`, `{"active":true,"scopes":[1,null]}`,
+		`{"active":true,"scope":""}`, `{"active":true,"scope":"a b c d"}`, `{"active":true,"scope":"a b c d e"}`,
+		`{"active":true,"scope":"  "}`, `{"active":true,"scopes":[]}`, `{"active":true,"scopes":[1,null]}`,
 		`{"active":false,"active":true}`, `{"active":"true"}`, `{"active":true}garbage`, `{"active":true,"exp":1e400}`,
 		`{"a":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `,"active":true}`, "\xff\xfe", `null`, ``,
 	} {
@@ -92,6 +93,9 @@ func FuzzDecodeAnswer(f *testing.F) {
 		}
 		if a.CacheTTL < 0 {
 			t.Fatal("negative cache TTL")
+		}
+		if a.ScopeText() != strings.Join(a.Scopes, " ") {
+			t.Fatalf("scope text %q, scopes %q", a.ScopeText(), a.Scopes)
 		}
 	})
 }
