@@ -21,8 +21,10 @@
 // `(?flags:...)`; alternation; `* + ? {n} {n,} {n,m}` (n, m ≤ 1000), each
 // optionally followed by `?`. Refused: named groups, Unicode classes
 // (`\p`), octal and back-reference escapes, a literal `{` (write `\{`), a
-// repetition of an assertion or of a flag group, and expressions larger
-// than maxInst instructions or deeper than maxDepth.
+// repetition operator directly after an assertion or a flag group (a
+// group holding an assertion may be repeated), nested counts over 1000
+// (as regexp), and expressions larger than maxInst instructions or deeper
+// than maxDepth.
 package pathre
 
 import (
@@ -31,9 +33,9 @@ import (
 
 // Limits of what Compile accepts.
 const (
-	maxRepeat = 1000  // as RE2's
-	maxInst   = 10000 // program instructions
-	maxDepth  = 100   // nested groups
+	maxRepeat = 1000 // as RE2's
+	maxInst   = 2000 // program instructions: a match costs at most the path's length times this
+	maxDepth  = 100  // nested groups
 )
 
 // Error is an expression Compile refuses: Offset is the byte it stopped at.
@@ -80,6 +82,7 @@ const (
 // node is a parsed expression.
 type node struct {
 	kind     nodeKind
+	counted  bool  // nRepeat written {n}, {n,} or {n,m}
 	cls      class // nChar
 	assert   uint8 // nAssert
 	min, max int   // nRepeat; max -1: unbounded
@@ -182,13 +185,45 @@ func (p *parser) parseRepeats(atom *node, repeatable bool) (*node, error) {
 				return nil, p.fail("invalid repeat count")
 			}
 		}
+		counted := p.src[start] == '{'
 		if p.more() && p.peek() == '?' {
 			p.pos++ // non-greedy: the same paths match
 		}
-		atom = &node{kind: nRepeat, min: min, max: max, subs: []*node{atom}}
+		atom = &node{kind: nRepeat, counted: counted, min: min, max: max, subs: []*node{atom}}
+		if counted && (min >= 2 || max >= 2) && !repeatIsValid(atom, maxRepeat) {
+			p.pos = start
+			return nil, p.fail("invalid repeat count (nested counts over 1000)")
+		}
 		stacked = true
 	}
 	return atom, nil
+}
+
+// repeatIsValid is regexp/syntax's rule for nested counted repetitions:
+// the counts along any path into n, each dividing what is left, never
+// exceed n copies of the innermost expression (* + ? are not counted).
+func repeatIsValid(n *node, limit int) bool {
+	if n.kind == nRepeat && n.counted {
+		m := n.max
+		if m == 0 {
+			return true
+		}
+		if m < 0 {
+			m = n.min
+		}
+		if m > limit {
+			return false
+		}
+		if m > 0 {
+			limit /= m
+		}
+	}
+	for _, sub := range n.subs {
+		if !repeatIsValid(sub, limit) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseCount reads {n}, {n,} or {n,m}.
