@@ -40,7 +40,9 @@ func run(ctx uint32, action string) (r uint32, done bool) {
 		var m map[string]int
 		m["boom"] = 1
 	case "sleep":
-		time.Sleep(2 * time.Millisecond)
+		// Long enough that the timer is not already due when the scheduler
+		// first looks, however loaded the machine: it must wait in poll_oneoff.
+		time.Sleep(100 * time.Millisecond)
 		addHeader(0, "x-slept", "yes")
 	case "wasi":
 		wasiCalls()
