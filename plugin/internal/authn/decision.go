@@ -4,7 +4,8 @@ package authn
 
 import (
 	"strings"
-	"time"
+
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 // Verifier checks one credential scheme.
@@ -17,7 +18,7 @@ type Verifier interface {
 	Present(r Request) bool
 	// Verify decides on the request at time now. It returns an Identity on
 	// success and a *DenyError otherwise; it never returns both.
-	Verify(r Request, now time.Time) (*Identity, *DenyError)
+	Verify(r Request, now stamp.Stamp) (*Identity, *DenyError)
 	// Strip lists the credential locations to remove before the request goes
 	// upstream.
 	Strip() Locations

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"time"
+
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 // Lookup is a question a verifier asks the token cluster. The filter sends it
@@ -215,7 +217,7 @@ type Answer struct {
 	// HMACKey is the user's HMAC key material (hmac_key lookups only).
 	HMACKey string
 	// ExpiresAt is the credential's expiry (zero: none known).
-	ExpiresAt time.Time
+	ExpiresAt stamp.Stamp
 	// CacheTTL is how long the answer may be cached (zero: not at all).
 	CacheTTL time.Duration
 	// Digest is the credential digest the token cluster reported, if any.
@@ -307,10 +309,10 @@ type RemoteVerifier interface {
 	Verifier
 	// Prepare parses the request's credentials and returns the lookup to make,
 	// or a denial when the credentials are malformed or locally invalid.
-	Prepare(r Request, now time.Time) (*Lookup, *DenyError)
+	Prepare(r Request, now stamp.Stamp) (*Lookup, *DenyError)
 	// Complete decides from the answer. Route-bound constraints (tenant,
 	// developer-id, access type, bound codes, app binding) are checked here,
 	// on every request, so a cached answer never grants more than the route
 	// allows.
-	Complete(r Request, a *Answer, now time.Time) (*Identity, *DenyError)
+	Complete(r Request, a *Answer, now stamp.Stamp) (*Identity, *DenyError)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 // Policy is how long answers are kept.
@@ -27,13 +28,13 @@ type Policy struct {
 type Entry struct {
 	Answer *authn.Answer
 	// FreshUntil is when the answer stops being served normally.
-	FreshUntil time.Time
+	FreshUntil stamp.Stamp
 	// StaleUntil is when the answer stops being served even to routes that
 	// accept stale answers while the token cluster is unreachable.
-	StaleUntil time.Time
+	StaleUntil stamp.Stamp
 	// RefreshAt is when the answer should be refreshed at the token cluster
 	// (zero: no refresh).
-	RefreshAt time.Time
+	RefreshAt stamp.Stamp
 }
 
 // State says how usable a found entry is.
@@ -88,19 +89,20 @@ func (p Policy) Lifetimes(a *authn.Answer, now time.Time, refresh time.Duration)
 		stale = fresh.Add(p.StaleWindow)
 	}
 	if !a.ExpiresAt.IsZero() {
-		if a.ExpiresAt.Before(fresh) {
-			fresh = a.ExpiresAt
+		exp := a.ExpiresAt.Time()
+		if exp.Before(fresh) {
+			fresh = exp
 		}
-		if a.ExpiresAt.Before(stale) {
-			stale = a.ExpiresAt
+		if exp.Before(stale) {
+			stale = exp
 		}
 	}
 	if !fresh.After(now) {
 		return Entry{}, false
 	}
-	e = Entry{Answer: a, FreshUntil: fresh, StaleUntil: stale}
+	e = Entry{Answer: a, FreshUntil: stamp.Of(fresh), StaleUntil: stamp.Of(stale)}
 	if refresh > 0 && a.Active {
-		e.RefreshAt = now.Add(refresh)
+		e.RefreshAt = stamp.Of(now.Add(refresh))
 	}
 	return e, true
 }
@@ -124,10 +126,10 @@ func (c *LRU) found(el *list.Element, now time.Time) (Entry, State) {
 	}
 	it := el.Value.(*item)
 	switch {
-	case now.Before(it.entry.FreshUntil):
+	case now.Before(it.entry.FreshUntil.Time()):
 		c.ll.MoveToFront(el)
 		return it.entry, Fresh
-	case now.Before(it.entry.StaleUntil):
+	case now.Before(it.entry.StaleUntil.Time()):
 		return it.entry, Stale
 	}
 	c.remove(el)
@@ -161,7 +163,7 @@ func (c *LRU) Put(key, digest string, e Entry, now time.Time) {
 	}
 	for i := 0; i < 2; i++ {
 		back := c.ll.Back()
-		if back == nil || back == el || now.Before(back.Value.(*item).entry.StaleUntil) {
+		if back == nil || back == el || now.Before(back.Value.(*item).entry.StaleUntil.Time()) {
 			break
 		}
 		c.remove(back)
@@ -172,7 +174,7 @@ func (c *LRU) Put(key, digest string, e Entry, now time.Time) {
 // requests do not all refresh it.
 func (c *LRU) MarkRefreshed(key string, at time.Time) {
 	if el, ok := c.items[key]; ok {
-		el.Value.(*item).entry.RefreshAt = at
+		el.Value.(*item).entry.RefreshAt = stamp.Of(at)
 	}
 }
 

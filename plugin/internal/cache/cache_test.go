@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -28,9 +29,9 @@ func TestLifetimes(t *testing.T) {
 	}{
 		{name: "cluster hint shorter than max", answer: authn.Answer{Active: true, CacheTTL: 10 * time.Second}, wantOK: true, wantFresh: 10 * time.Second, wantStale: 70 * time.Second},
 		{name: "max caps the hint", answer: authn.Answer{Active: true, CacheTTL: time.Hour}, wantOK: true, wantFresh: time.Minute, wantStale: 2 * time.Minute},
-		{name: "never past expiry", answer: authn.Answer{Active: true, CacheTTL: time.Hour, ExpiresAt: t0.Add(20 * time.Second)}, wantOK: true, wantFresh: 20 * time.Second, wantStale: 20 * time.Second},
+		{name: "never past expiry", answer: authn.Answer{Active: true, CacheTTL: time.Hour, ExpiresAt: stamp.Of(t0.Add(20 * time.Second))}, wantOK: true, wantFresh: 20 * time.Second, wantStale: 20 * time.Second},
 		{name: "no hint, no caching", answer: authn.Answer{Active: true}, wantOK: false},
-		{name: "already expired", answer: authn.Answer{Active: true, CacheTTL: time.Minute, ExpiresAt: t0}, wantOK: false},
+		{name: "already expired", answer: authn.Answer{Active: true, CacheTTL: time.Minute, ExpiresAt: stamp.Of(t0)}, wantOK: false},
 		{name: "negative is short and never stale", answer: authn.Answer{Active: false, CacheTTL: time.Hour}, wantOK: true, wantFresh: 5 * time.Second, wantStale: 5 * time.Second},
 	}
 	for _, tc := range tests {
@@ -42,10 +43,10 @@ func TestLifetimes(t *testing.T) {
 			if !ok {
 				return
 			}
-			if got := e.FreshUntil.Sub(t0); got != tc.wantFresh {
+			if got := e.FreshUntil.Time().Sub(t0); got != tc.wantFresh {
 				t.Errorf("fresh = %v, want %v", got, tc.wantFresh)
 			}
-			if got := e.StaleUntil.Sub(t0); got != tc.wantStale {
+			if got := e.StaleUntil.Time().Sub(t0); got != tc.wantStale {
 				t.Errorf("stale = %v, want %v", got, tc.wantStale)
 			}
 		})

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 // Feed is a VM's position in the token cluster's revocation feed, and the
@@ -26,7 +28,7 @@ type Feed struct {
 	cursor      string
 	start       Position
 	gen         uint32
-	sharedAfter time.Time
+	sharedAfter stamp.Stamp
 }
 
 // Position is a place in the revocation feed: the feed's epoch (made when
@@ -117,7 +119,7 @@ func (f *Feed) Restart(next string, now time.Time, keep time.Duration) (wasFollo
 	f.start = f.Position()
 	f.gen++
 	if wasFollowing && f.start.Epoch == old.Epoch && f.start.Seq < old.Seq {
-		f.sharedAfter = now.Add(keep)
+		f.sharedAfter = stamp.Of(now.Add(keep))
 	}
 	return wasFollowing
 }
@@ -127,5 +129,5 @@ func (f *Feed) Current(m Mark) bool { return m.Gen == f.gen }
 
 // SharedUsable reports whether a shared answer stamped at pos may be used now.
 func (f *Feed) SharedUsable(pos Position, now time.Time) bool {
-	return pos.Epoch == f.start.Epoch && pos.Seq >= f.start.Seq && !now.Before(f.sharedAfter)
+	return pos.Epoch == f.start.Epoch && pos.Seq >= f.start.Seq && !now.Before(f.sharedAfter.Time())
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 // TestFeedRules walks a VM through the feed: first position, pages,
@@ -184,7 +185,7 @@ func TestFeedMadeAgain(t *testing.T) {
 // TestSharedStampRoundTrip: the shared layer keeps the writer's epoch and
 // sequence; an entry without an epoch (an earlier release) reads as epoch "".
 func TestSharedStampRoundTrip(t *testing.T) {
-	e := Entry{Answer: &authn.Answer{Active: true, Subject: "s"}, FreshUntil: t0.Add(time.Minute), StaleUntil: t0.Add(2 * time.Minute)}
+	e := Entry{Answer: &authn.Answer{Active: true, Subject: "s"}, FreshUntil: stamp.Of(t0.Add(time.Minute)), StaleUntil: stamp.Of(t0.Add(2 * time.Minute))}
 	for _, pos := range []Position{at("3f2a9c1b7d6e5f40", 7), at("", 7)} {
 		b, ok := EncodeShared(e, pos)
 		if !ok {

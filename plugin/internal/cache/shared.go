@@ -9,6 +9,7 @@ import (
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/jsonw"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 // The stored form of a cached answer in the proxy's shared data is a JSON
@@ -30,12 +31,12 @@ func EncodeShared(e Entry, pos Position) ([]byte, bool) {
 	}
 	var expires int64
 	if !a.ExpiresAt.IsZero() {
-		expires = a.ExpiresAt.Unix()
+		expires = a.ExpiresAt.Time().Unix()
 	}
 	return jsonw.New(nil).Bool("a", true).StringOmit("s", a.Subject).StringOmit("t", a.Tenant).StringsOmit("sc", a.Scopes).
 		StringOmit("k", a.Kind).StringOmit("tt", a.TokenType).StringOmit("at", a.AccessType).StringOmit("ci", a.ClientID).
 		StringOmit("v", a.Visitor).StringOmit("cu", a.Customer).StringOmit("d", a.DeveloperID).StringOmit("ap", a.AppID).
-		StringOmit("hk", a.HMACKey).IntOmit("e", expires).Int("f", e.FreshUntil.UnixMilli()).Int("st", e.StaleUntil.UnixMilli()).
+		StringOmit("hk", a.HMACKey).IntOmit("e", expires).Int("f", e.FreshUntil.Time().UnixMilli()).Int("st", e.StaleUntil.Time().UnixMilli()).
 		StringOmit("re", pos.Epoch).Uint("rc", pos.Seq).Bytes(), true
 }
 
@@ -60,21 +61,21 @@ func DecodeShared(b []byte, now time.Time) (e Entry, pos Position, ok bool) {
 	}
 	a.JoinScopes()
 	if exp := r.Get("e").Int(); exp > 0 {
-		a.ExpiresAt = time.Unix(exp, 0)
+		a.ExpiresAt = stamp.Of(time.Unix(exp, 0))
 	}
 	pos = Position{Epoch: r.Get("re").String(), Seq: r.Get("rc").Uint()}
-	return Entry{Answer: a, FreshUntil: fresh, StaleUntil: time.UnixMilli(r.Get("st").Int())}, pos, true
+	return Entry{Answer: a, FreshUntil: stamp.Of(fresh), StaleUntil: stamp.Of(time.UnixMilli(r.Get("st").Int()))}, pos, true
 }
 
 // Revoked holds the credential digests a VM learnt from the revocation
 // feed, for as long as any shared answer written before the revocation may
 // live (Keep: the cache's longest TTL plus its stale window).
 type Revoked struct {
-	until map[string]time.Time
+	until map[string]stamp.Stamp
 	Keep  time.Duration
 	// closed: past MaxRevoked recent revocations, the shared layer is not
 	// read until this time, rather than forget one.
-	closed time.Time
+	closed stamp.Stamp
 }
 
 // MaxRevoked bounds the digests a VM remembers.
@@ -83,31 +84,31 @@ const MaxRevoked = 100_000
 // Add remembers a revoked digest at now.
 func (s *Revoked) Add(digest string, now time.Time) {
 	if s.until == nil {
-		s.until = map[string]time.Time{}
+		s.until = map[string]stamp.Stamp{}
 	}
 	if len(s.until) >= MaxRevoked {
 		s.Prune(now)
 	}
 	if len(s.until) >= MaxRevoked {
-		s.closed = now.Add(s.Keep)
+		s.closed = stamp.Of(now.Add(s.Keep))
 		return
 	}
-	s.until[digest] = now.Add(s.Keep)
+	s.until[digest] = stamp.Of(now.Add(s.Keep))
 }
 
 // Has reports whether a shared answer for digest must be refused at now.
 func (s *Revoked) Has(digest string, now time.Time) bool {
-	if now.Before(s.closed) {
+	if now.Before(s.closed.Time()) {
 		return true
 	}
 	until, ok := s.until[digest]
-	return ok && now.Before(until)
+	return ok && now.Before(until.Time())
 }
 
 // Prune forgets revocations no shared answer can outlive.
 func (s *Revoked) Prune(now time.Time) {
 	for d, until := range s.until {
-		if !now.Before(until) {
+		if !now.Before(until.Time()) {
 			delete(s.until, d)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -145,12 +146,12 @@ func TestAPIKeyRoute(t *testing.T) {
 		t.Fatalf("%T is not remote", vs[0])
 	}
 	// The global tenant source (header, lower-cased) applies to the route.
-	if _, d := rv.Prepare(authn.NewHeaderRequest([][2]string{{"apikey", "k"}}), testNow); d == nil || d.Code != -23 {
+	if _, d := rv.Prepare(authn.NewHeaderRequest([][2]string{{"apikey", "k"}}), stamp.Of(testNow)); d == nil || d.Code != -23 {
 		t.Fatalf("request without the tenant header: %v", d)
 	}
 	r := authn.NewHeaderRequest([][2]string{{"apikey", "k"}, {"x-tenant", "beta"}})
 	a := &authn.Answer{Active: true, Kind: "api_key", Subject: "s", Tenant: "beta"}
-	if _, d := rv.Complete(r, a, testNow); d == nil || d.Status != 403 {
+	if _, d := rv.Complete(r, a, stamp.Of(testNow)); d == nil || d.Status != 403 {
 		t.Fatalf("tenant outside the allowed list: %v", d)
 	}
 }
@@ -159,19 +160,19 @@ func TestSessionAndHMACRoutes(t *testing.T) {
 	vs := parseRouteVerifiers(t, schemeDoc(`"session_token":{"refresh_seconds":30},"hmac":{"window_seconds":60},`,
 		`{"name":"a","match":{"prefix":"/"},"schemes":["session_token","hmac","user_api_key"],"options":{"session_token":{"refresh_seconds":5},"hmac":{"replay_protection":true}}}`))
 	s := vs[0].(authn.RemoteVerifier)
-	l, d := s.Prepare(authn.NewHeaderRequest([][2]string{{"access-token", "t"}}), testNow)
+	l, d := s.Prepare(authn.NewHeaderRequest([][2]string{{"access-token", "t"}}), stamp.Of(testNow))
 	if d != nil || l.Refresh != 5*time.Second {
 		t.Fatalf("route refresh not applied: %v %v", l, d)
 	}
 	h := vs[1].(authn.RemoteVerifier)
 	old := authn.NewHeaderRequest([][2]string{{"user-id", "u"}, {"timestamp", "1772366339"}, {"hash-key", strings.Repeat("ab", 32)}})
-	if _, d := h.Prepare(old, testNow); d == nil || d.Reason != "hmac_expired" {
+	if _, d := h.Prepare(old, stamp.Of(testNow)); d == nil || d.Reason != "hmac_expired" {
 		t.Fatalf("global window not applied: %v", d)
 	}
 	// Replay protection without a replay store fails closed at request time.
 	fresh := authn.NewHeaderRequest([][2]string{{"user-id", "u"}, {"timestamp", "1772366400"}, {"hash-key", hmacHex("k", "u1772366400")}})
 	a := &authn.Answer{Active: true, Kind: "hmac_key", HMACKey: "k"}
-	if _, d := h.Complete(fresh, a, testNow); d == nil || d.Status != 503 {
+	if _, d := h.Complete(fresh, a, stamp.Of(testNow)); d == nil || d.Status != 503 {
 		t.Fatalf("replay without a store: %v", d)
 	}
 }
@@ -191,10 +192,10 @@ func TestHMACReplayFromEnv(t *testing.T) {
 	mac := hmacHex("k", "u"+ts)
 	r := authn.NewHeaderRequest([][2]string{{"user-id", "u"}, {"timestamp", ts}, {"hash-key", mac}})
 	a := &authn.Answer{Active: true, Kind: "hmac_key", Subject: "u", HMACKey: "k"}
-	if _, d := h.Complete(r, a, testNow); d != nil {
+	if _, d := h.Complete(r, a, stamp.Of(testNow)); d != nil {
 		t.Fatalf("first use: %v", d)
 	}
-	if _, d := h.Complete(r, a, testNow); d == nil || d.Reason != "hmac_replayed" || stub.n != 2 {
+	if _, d := h.Complete(r, a, stamp.Of(testNow)); d == nil || d.Reason != "hmac_replayed" || stub.n != 2 {
 		t.Fatalf("replay: %v (%d uses)", d, stub.n)
 	}
 }
@@ -247,7 +248,7 @@ func TestDomainKeyRoutes(t *testing.T) {
 	if _, remote := vs[0].(authn.RemoteVerifier); remote {
 		t.Fatal("validate_auth_header false still asks the token cluster")
 	}
-	id, d := vs[0].Verify(authn.NewHeaderRequest(nil), testNow)
+	id, d := vs[0].Verify(authn.NewHeaderRequest(nil), stamp.Of(testNow))
 	if d != nil || id.Scheme != "domain_key_unchecked" {
 		t.Fatalf("unchecked route: %+v %v", id, d)
 	}
@@ -260,7 +261,7 @@ func TestDomainKeyRoutes(t *testing.T) {
 	if !remote {
 		t.Fatal("the route's validate_auth_header did not override the section's")
 	}
-	_, d = rv.Prepare(authn.NewHeaderRequest(nil), testNow)
+	_, d = rv.Prepare(authn.NewHeaderRequest(nil), stamp.Of(testNow))
 	if d == nil || d.Status != 403 || !vs[0].Present(authn.NewHeaderRequest(nil)) {
 		t.Fatalf("missing header on a domain_key route: %v", d)
 	}

@@ -4,7 +4,6 @@ package filter
 
 import (
 	"errors"
-	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
@@ -23,10 +22,10 @@ type httpContext struct {
 	done   bool
 	plugin *pluginContext
 	cfg    *config.Config
-	now    func() time.Time
-	req    authn.HeaderRequest // the stream's request view
-	pairs  [][2]string         // the header pairs, a slice kept when the context is reused
-	hdrs   []byte              // the host's encoding of the headers, which pairs point into; kept too
+	clock
+	req   authn.HeaderRequest // the stream's request view
+	pairs [][2]string         // the header pairs, a slice kept when the context is reused
+	hdrs  []byte              // the host's encoding of the headers, which pairs point into; kept too
 	// parked: the stream was handed to a key-set wait, which may outlive
 	// it; such a context is never reused. calling: a token-cluster call's
 	// answer is due; a context deleted before its callback ended is never

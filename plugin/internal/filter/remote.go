@@ -14,6 +14,7 @@ import (
 	"github.com/credgate/credgate/plugin/internal/policy"
 	"github.com/credgate/credgate/plugin/internal/respond"
 	"github.com/credgate/credgate/plugin/internal/scheme"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
@@ -28,7 +29,7 @@ func (h *httpContext) remote(rt *policy.Route, req *authn.HeaderRequest, res pol
 		p.key = lk.AppendKey(p.key[:0])
 		if e, ok := p.cached(lk, p.key, now); ok {
 			p.metrics.inc("credgate.cache.hit")
-			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) {
+			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt.Time()) {
 				p.cache.MarkRefreshed(string(p.key), now.Add(lk.Refresh))
 				p.refreshes.Push(lk, scheme.AppendCorrelation(nil, req)) // sent at the next tick
 			}
@@ -191,7 +192,7 @@ type answerTaker interface {
 type clusterCall struct {
 	p    *pluginContext
 	lk   *authn.Lookup
-	sent time.Time
+	sent stamp.Stamp
 	mark cache.Mark
 	to   answerTaker
 	cb   func(numHeaders, bodySize, numTrailers int)
@@ -211,7 +212,7 @@ func (p *pluginContext) ask(lk *authn.Lookup, trace [][2]string, to answerTaker)
 		rec = &clusterCall{p: p}
 		rec.cb = rec.answered
 	}
-	rec.lk, rec.sent, rec.mark, rec.to = lk, p.now(), p.revoke.Mark(), to
+	rec.lk, rec.sent, rec.mark, rec.to = lk, stamp.Of(p.now()), p.revoke.Mark(), to
 	b.Body = lk.AppendBody(b.Body[:0])
 	defer b.Sent()
 	err := dispatch(c.Name, b.Headers, b.Body, uint32(c.Timeout/time.Millisecond), rec.cb, &b.Encoded)
@@ -233,7 +234,7 @@ func (c *clusterCall) release() {
 // answered is the call's callback: it decodes the answer and hands it on.
 func (c *clusterCall) answered(numHeaders, bodySize, _ int) {
 	p, b, lk, mark, to := c.p, &c.p.call, c.lk, c.mark, c.to
-	p.metrics.latency(p.now().Sub(c.sent))
+	p.metrics.latency(p.now().Sub(c.sent.Time()))
 	c.release() // before to.take, which may ask again
 	body, err := p.callBody(numHeaders, bodySize, scheme.MaxAnswer, &b.Answer)
 	var a *authn.Answer

@@ -31,7 +31,7 @@ func (p *pluginContext) sharedPut(lk *authn.Lookup, e cache.Entry, pos cache.Pos
 	// Last writer wins: every writer stores a valid answer. With every slot
 	// of the key taken by live answers, this one is simply not shared.
 	if b, ok := cache.EncodeShared(e, pos); ok {
-		answerTable.Put(sharedStore{}, lk.SharedKey(), b, e.StaleUntil, now)
+		answerTable.Put(sharedStore{}, lk.SharedKey(), b, e.StaleUntil.Time(), now)
 	}
 }
 
@@ -65,7 +65,7 @@ func (p *pluginContext) sharedGet(lk *authn.Lookup, now time.Time) (cache.Entry,
 // atomically, so the first write of a bucket is read back, and two VMs can
 // accept one value only if their first writes to a new bucket interleave
 // exactly (slots.Buckets).
-type sharedReplay struct{ now func() time.Time }
+type sharedReplay struct{ clock }
 
 // FirstUse implements config.ReplayGuard. Any failure counts as a reuse, and
 // so does a full table: refusing is safer than forgetting a used value.

@@ -16,25 +16,34 @@ import (
 	"github.com/credgate/credgate/plugin/internal/config"
 	"github.com/credgate/credgate/plugin/internal/gcguard"
 	"github.com/credgate/credgate/plugin/internal/scheme"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
 // NewVMContext returns the plugin's VM context, reading the proxy's clock.
-func NewVMContext() types.VMContext { return NewVMContextWithClock(time.Now) }
+func NewVMContext() types.VMContext { return &vmContext{clock: wallClock} }
+
+func wallClock() stamp.Stamp { return stamp.Of(time.Now()) }
 
 // NewVMContextWithClock returns a VM context whose verifications use now as
 // the clock. Tests that run the filter in-process pin time with it.
 func NewVMContextWithClock(now func() time.Time) types.VMContext {
-	return &vmContext{now: now}
+	return &vmContext{clock: func() stamp.Stamp { return stamp.Of(now()) }}
 }
+
+// A clock reads the time as a Stamp: no context holds a time.Time (see
+// package stamp).
+type clock func() stamp.Stamp
+
+func (c clock) now() time.Time { return c().Time() }
 
 type vmContext struct {
 	types.DefaultVMContext
-	now func() time.Time
+	clock clock
 }
 
 func (vm *vmContext) NewPluginContext(uint32) types.PluginContext {
-	return &pluginContext{now: vm.now}
+	return &pluginContext{clock: vm.clock}
 }
 
 // pluginContext holds the frozen configuration of one plugin instance and
@@ -42,7 +51,7 @@ func (vm *vmContext) NewPluginContext(uint32) types.PluginContext {
 // and the metrics.
 type pluginContext struct {
 	types.DefaultPluginContext
-	now     func() time.Time
+	clock
 	cfg     *config.Config
 	cache   *cache.LRU
 	metrics metrics
@@ -68,7 +77,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		proxywasm.LogCritical(textf.Sprintf("credgate: cannot read the plugin configuration: %v", err))
 		return types.OnPluginStartStatusFailed
 	}
-	cfg, err := config.ParseEnv(data, config.Env{Replay: sharedReplay{now: p.now}, Getenv: os.Getenv})
+	cfg, err := config.ParseEnv(data, config.Env{Replay: sharedReplay{clock: p.clock}, Getenv: os.Getenv})
 	if err != nil {
 		proxywasm.LogCritical(textf.Sprintf("credgate: invalid configuration: %v", err))
 		return types.OnPluginStartStatusFailed
@@ -105,8 +114,8 @@ func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 		h := p.free[n-1]
 		p.free[n-1] = nil
 		p.free = p.free[:n-1]
-		*h = httpContext{id: id, plugin: p, cfg: p.cfg, now: p.now, pairs: h.pairs[:0], hdrs: h.hdrs, req: h.req}
+		*h = httpContext{id: id, plugin: p, cfg: p.cfg, clock: p.clock, pairs: h.pairs[:0], hdrs: h.hdrs, req: h.req}
 		return h
 	}
-	return &httpContext{id: id, plugin: p, cfg: p.cfg, now: p.now}
+	return &httpContext{id: id, plugin: p, cfg: p.cfg, clock: p.clock}
 }

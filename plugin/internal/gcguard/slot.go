@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/slots"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 // VMIdentity is a random identity of this VM (its slot's owner), made on
@@ -51,7 +52,7 @@ type Slot struct {
 	store   Store
 	nonce   string
 	index   int // -1: overflow
-	renewed time.Time
+	renewed stamp.Stamp
 }
 
 // ClaimSlot claims the first free or stale slot for the VM identified by
@@ -75,7 +76,7 @@ func (s *Slot) value(now time.Time) []byte {
 }
 
 func (s *Slot) claim(now time.Time) {
-	s.index, s.renewed = -1, now
+	s.index, s.renewed = -1, stamp.Of(now)
 	for i := 0; i < MaxSlots; i++ {
 		key := slotPrefix + strconv.Itoa(i)
 		v, cas, found, err := s.store.Get(key)
@@ -107,7 +108,7 @@ func (s *Slot) claim(now time.Time) {
 // Renew keeps the slot alive; a VM that lost its slot (it was idle past
 // slotStale and another VM took it) claims a new one.
 func (s *Slot) Renew(now time.Time) {
-	if now.Sub(s.renewed) < slotRenew {
+	if now.Sub(s.renewed.Time()) < slotRenew {
 		return
 	}
 	if s.index < 0 {
@@ -123,7 +124,7 @@ func (s *Slot) Renew(now time.Time) {
 		s.claim(now)
 		return
 	}
-	s.renewed = now
+	s.renewed = stamp.Of(now)
 }
 
 func parseSlot(v []byte) (owner string, beat time.Time, ok bool) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
@@ -32,8 +33,8 @@ type Expectations struct {
 
 // Times are a token's validated time claims.
 type Times struct {
-	Expiry    time.Time
-	NotBefore time.Time // zero: none
+	Expiry    stamp.Stamp
+	NotBefore stamp.Stamp // zero: none
 }
 
 // Validate checks the registered claims at now: "exp" is required, "nbf" and
@@ -49,13 +50,13 @@ func Validate(claims []byte, e Expectations, now time.Time) (Times, error) {
 	if !ok {
 		return t, textf.Errorf("%w: exp is required", ErrClaims)
 	}
-	t.Expiry = exp
+	t.Expiry = stamp.Of(exp)
 	nbf, hasNbf, err := numericDate(c, "nbf")
 	if err != nil {
 		return t, err
 	}
 	if hasNbf {
-		t.NotBefore = nbf
+		t.NotBefore = stamp.Of(nbf)
 	}
 	iat, hasIat, err := numericDate(c, "iat")
 	if err != nil {
@@ -81,10 +82,10 @@ func Validate(claims []byte, e Expectations, now time.Time) (Times, error) {
 // Check tests the time window at now, as Validate does; a cached token is
 // checked again with it on every use.
 func (t Times) Check(now time.Time, leeway time.Duration) error {
-	if !now.Before(t.Expiry.Add(leeway)) {
+	if !now.Before(t.Expiry.Time().Add(leeway)) {
 		return ErrExpired
 	}
-	if !t.NotBefore.IsZero() && now.Add(leeway).Before(t.NotBefore) {
+	if !t.NotBefore.IsZero() && now.Add(leeway).Before(t.NotBefore.Time()) {
 		return ErrNotYetValid
 	}
 	return nil

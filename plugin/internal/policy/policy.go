@@ -12,6 +12,7 @@ import (
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/pathre"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 // Route is one entry of the route table. Routes are matched in order; the
@@ -213,7 +214,7 @@ func (rt *Route) Decide(r authn.Request, now time.Time) Result {
 			continue
 		}
 		if rv, remote := v.(authn.RemoteVerifier); remote {
-			lookup, deny := rv.Prepare(r, now)
+			lookup, deny := rv.Prepare(r, stamp.Of(now))
 			if deny != nil {
 				return Result{Deny: deny, Verifier: v}
 			}
@@ -222,7 +223,7 @@ func (rt *Route) Decide(r authn.Request, now time.Time) Result {
 			}
 			return Result{Lookup: lookup, Verifier: v}
 		}
-		id, deny := v.Verify(r, now)
+		id, deny := v.Verify(r, stamp.Of(now))
 		return rt.authorize(id, deny, v)
 	}
 	return Result{Deny: authn.Deny(authn.ErrMissing, "credentials_missing",
@@ -249,7 +250,7 @@ func methodOverride(r authn.Request) bool {
 
 // Finish completes a decision that needed the token cluster, from its answer.
 func (rt *Route) Finish(r authn.Request, v authn.RemoteVerifier, a *authn.Answer, now time.Time) Result {
-	id, deny := v.Complete(r, a, now)
+	id, deny := v.Complete(r, a, stamp.Of(now))
 	return rt.authorize(id, deny, v)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -97,7 +98,7 @@ func DecodeAnswer(body string) (*authn.Answer, error) {
 		exp = f[fExp].Int()
 	}
 	if exp > 0 {
-		a.ExpiresAt = time.Unix(exp, 0)
+		a.ExpiresAt = stamp.Of(time.Unix(exp, 0))
 	}
 	if ttl := f[fCacheTTL].Int(); ttl > 0 {
 		a.CacheTTL = time.Duration(ttl) * time.Second

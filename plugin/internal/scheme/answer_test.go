@@ -13,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -46,7 +47,7 @@ func TestDecodeAnswer(t *testing.T) {
 		})
 	}
 	a, _ := DecodeAnswer(string(verify))
-	if a.Subject != "s" || a.HMACKey != "hk" || a.AppID != "app" || len(a.Scopes) != 2 || !a.ExpiresAt.Equal(testNow) || a.CacheTTL != 30*time.Second {
+	if a.Subject != "s" || a.HMACKey != "hk" || a.AppID != "app" || len(a.Scopes) != 2 || !a.ExpiresAt.Time().Equal(testNow) || a.CacheTTL != 30*time.Second {
 		t.Fatalf("verify answer %+v", a)
 	}
 	a, _ = DecodeAnswer(string(intro))
@@ -142,7 +143,7 @@ func decodeAnswerByPaths(body []byte) (*authn.Answer, error) {
 		exp = root.Get(tokenapi.FieldExp).Int()
 	}
 	if exp > 0 {
-		a.ExpiresAt = time.Unix(exp, 0)
+		a.ExpiresAt = stamp.Of(time.Unix(exp, 0))
 	}
 	if ttl := root.Get(tokenapi.FieldCacheTTL).Int(); ttl > 0 {
 		a.CacheTTL = time.Duration(ttl) * time.Second

@@ -5,9 +5,9 @@ package scheme
 import (
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/internal/textf"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
@@ -139,14 +139,14 @@ func (v *APIKey) Inputs() authn.Locations {
 }
 
 // Verify implements authn.Verifier; API keys need the token cluster.
-func (*APIKey) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (*APIKey) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(APIKeyName)
 }
 
 // Prepare implements authn.RemoteVerifier. A request that names no tenant on
 // a route that checks it is refused before any lookup. Every refusal carries
 // CodeAPIKey.
-func (v *APIKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
+func (v *APIKey) Prepare(r authn.Request, _ stamp.Stamp) (*authn.Lookup, *authn.DenyError) {
 	key, ok := r.Header(apiKeyHeader)
 	if !ok {
 		return nil, withAPIKeyCode(v.n.missing("ApiKey header"))
@@ -166,7 +166,8 @@ func (v *APIKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.De
 // Complete implements authn.RemoteVerifier: the key must be active and
 // belong to the request's tenant (else 401, code -23), and its tenant must be
 // allowed on the route (else 403).
-func (v *APIKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *APIKey) Complete(r authn.Request, a *authn.Answer, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	if d := v.n.checkAnswer(a, tokenapi.KindAPIKey, now); d != nil {
 		return nil, withAPIKeyCode(d)
 	}

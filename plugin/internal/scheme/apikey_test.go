@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -60,7 +61,7 @@ func TestAPIKeyPrepare(t *testing.T) {
 	if !claim.Present(reqTo("/", "h")) || !claim.Present(reqTo("/", "h", "authorization", "Bearer x")) {
 		t.Fatal("a last api_key scheme does not claim requests without an ApiKey header")
 	}
-	l, d := v.Prepare(reqTo("/", "h", "ApiKey", "key-123", "x-tenant", "acme"), testNow)
+	l, d := v.Prepare(reqTo("/", "h", "ApiKey", "key-123", "x-tenant", "acme"), stamp.Of(testNow))
 	if d != nil {
 		t.Fatal(d)
 	}
@@ -90,7 +91,7 @@ func TestAPIKeyPrepare(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, d := v.Prepare(tc.req, testNow)
+			_, d := v.Prepare(tc.req, stamp.Of(testNow))
 			wantDeny(t, d, tc.kind, tc.reason, 401)
 			if d.Code != tc.code {
 				t.Fatalf("code %d, want %d", d.Code, tc.code)
@@ -127,7 +128,7 @@ func TestAPIKeyComplete(t *testing.T) {
 		{name: "wrong tenant before allow list", opts: APIKeyOptions{Tenant: hostTenant, AllowedTenants: []string{"zeta"}}, host: "beta.x", answer: key(nil), kind: authn.ErrInvalid, code: -23},
 		{name: "unknown", host: "h", answer: inactive(tokenapi.ReasonUnknown), kind: authn.ErrInvalid, reason: "api_key_invalid", status: 401, code: -23},
 		{name: "expired", host: "h", answer: inactive(tokenapi.ReasonExpired), kind: authn.ErrExpired, reason: "api_key_expired", status: 401, code: -23},
-		{name: "expired while cached", host: "h", answer: key(func(a *authn.Answer) { a.ExpiresAt = testNow }), kind: authn.ErrExpired, reason: "api_key_expired", status: 401, code: -23},
+		{name: "expired while cached", host: "h", answer: key(func(a *authn.Answer) { a.ExpiresAt = stamp.Of(testNow) }), kind: authn.ErrExpired, reason: "api_key_expired", status: 401, code: -23},
 		{name: "revoked", host: "h", answer: inactive(tokenapi.ReasonRevoked), kind: authn.ErrInvalid, reason: "api_key_revoked", status: 401, code: -23},
 		{name: "answer of another kind", host: "h", answer: key(func(a *authn.Answer) { a.Kind = tokenapi.KindOAuth2 }), kind: authn.ErrInvalid, status: 401, code: -23},
 		{name: "answer for another key", host: "h", answer: key(func(a *authn.Answer) { a.Digest = tokenapi.Digest("other") }), kind: authn.ErrUnavailable, status: 503},
@@ -140,8 +141,8 @@ func TestAPIKeyComplete(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id, d := v.Complete(reqTo("/", tc.host, "apikey", "key-123"), tc.answer, testNow)
-			if l, _ := v.Prepare(reqTo("/", tc.host, "apikey", "key-123"), testNow); l != nil && !l.Answers(tc.answer) {
+			id, d := v.Complete(reqTo("/", tc.host, "apikey", "key-123"), tc.answer, stamp.Of(testNow))
+			if l, _ := v.Prepare(reqTo("/", tc.host, "apikey", "key-123"), stamp.Of(testNow)); l != nil && !l.Answers(tc.answer) {
 				id, d = nil, withAPIKeyCode(authn.Deny(authn.ErrUnavailable, "api_key_answer_mismatch", "x"))
 			}
 			if tc.kind != nil {

@@ -4,9 +4,9 @@ package scheme
 
 import (
 	"strings"
-	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -60,12 +60,12 @@ func (v *DomainKey) Present(r authn.Request) bool {
 func (*DomainKey) Strip() authn.Locations { return authn.Locations{Headers: []string{"authorization"}} }
 
 // Verify implements authn.Verifier; domain keys need the token cluster.
-func (*DomainKey) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (*DomainKey) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(DomainKeyName)
 }
 
 // Prepare implements authn.RemoteVerifier.
-func (v *DomainKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
+func (v *DomainKey) Prepare(r authn.Request, _ stamp.Stamp) (*authn.Lookup, *authn.DenyError) {
 	domain, key, d := readDomainKey(r)
 	if d != nil {
 		return nil, d
@@ -75,7 +75,8 @@ func (v *DomainKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn
 }
 
 // Complete implements authn.RemoteVerifier.
-func (v *DomainKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *DomainKey) Complete(r authn.Request, a *authn.Answer, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	domain, _, d := readDomainKey(r)
 	if d != nil {
 		return nil, d
@@ -151,6 +152,6 @@ func (DomainKeyUnchecked) Passes() authn.Locations {
 }
 
 // Verify implements authn.Verifier: an identity of the scheme, no subject.
-func (DomainKeyUnchecked) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (DomainKeyUnchecked) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return &authn.Identity{Scheme: DomainKeyUncheckedName}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -37,7 +38,7 @@ func TestParseDomainKey(t *testing.T) {
 
 func TestDomainKeyPrepare(t *testing.T) {
 	v, _ := NewDomainKey(DomainKeyOptions{ClaimMissing: true})
-	l, d := v.Prepare(authReq(basic("shop.example|k-1")), testNow)
+	l, d := v.Prepare(authReq(basic("shop.example|k-1")), stamp.Of(testNow))
 	if d != nil {
 		t.Fatal(d)
 	}
@@ -66,7 +67,7 @@ func TestDomainKeyPrepare(t *testing.T) {
 			if !v.Present(tc.req) {
 				t.Fatal("the last domain_key scheme must claim the request")
 			}
-			_, d := v.Prepare(tc.req, testNow)
+			_, d := v.Prepare(tc.req, stamp.Of(testNow))
 			wantDeny(t, d, tc.kind, tc.reason, 403)
 			if d.Message != DomainKeyMessage {
 				t.Fatalf("message %q", d.Message)
@@ -111,7 +112,7 @@ func TestDomainKeyComplete(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id, d := v.Complete(r, tc.answer, testNow)
+			id, d := v.Complete(r, tc.answer, stamp.Of(testNow))
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, tc.status)
 				if d.Status == 403 && d.Message != DomainKeyMessage {
@@ -132,7 +133,7 @@ func TestDomainKeyUnchecked(t *testing.T) {
 		t.Fatal("the unchecked verifier must not need the token cluster")
 	}
 	r := reqTo("/", "h")
-	id, d := v.Verify(r, testNow)
+	id, d := v.Verify(r, stamp.Of(testNow))
 	if !v.Present(r) || d != nil || id.Scheme != DomainKeyUncheckedName || v.Name() != DomainKeyUncheckedName || id.Subject != "" {
 		t.Fatalf("identity %+v, %v", id, d)
 	}
@@ -155,7 +156,7 @@ func FuzzDomainKeyBasic(f *testing.F) {
 			r = authReq(auth)
 		}
 		v, _ := NewDomainKey(DomainKeyOptions{ClaimMissing: true})
-		if _, d := v.Prepare(r, testNow); d != nil && (d.Status != 403 || d.Message != DomainKeyMessage) {
+		if _, d := v.Prepare(r, stamp.Of(testNow)); d != nil && (d.Status != 403 || d.Message != DomainKeyMessage) {
 			t.Fatalf("denial %d %q", d.Status, d.Message)
 		}
 		a := active(tokenapi.KindDomainKey, func(a *authn.Answer) { a.Subject, a.Digest = "shop", tokenapi.Digest(answerKey) })

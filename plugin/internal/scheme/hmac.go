@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -102,13 +103,14 @@ func (*HMAC) Strip() authn.Locations {
 }
 
 // Verify implements authn.Verifier; the user's key comes from the token cluster.
-func (*HMAC) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (*HMAC) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(HMACName)
 }
 
 // Prepare implements authn.RemoteVerifier: the headers are checked and the
 // timestamp must be within the window before the user's key is looked up.
-func (v *HMAC) Prepare(r authn.Request, now time.Time) (*authn.Lookup, *authn.DenyError) {
+func (v *HMAC) Prepare(r authn.Request, at stamp.Stamp) (*authn.Lookup, *authn.DenyError) {
+	now := at.Time()
 	s, d := v.parse(r, now)
 	if d != nil {
 		return nil, d
@@ -120,7 +122,8 @@ func (v *HMAC) Prepare(r authn.Request, now time.Time) (*authn.Lookup, *authn.De
 // Complete implements authn.RemoteVerifier: the signature must be the MAC of
 // user-id + timestamp under the user's key, compared in constant time, and,
 // with replay protection, never accepted before.
-func (v *HMAC) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *HMAC) Complete(r authn.Request, a *authn.Answer, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	s, d := v.parse(r, now)
 	if d != nil {
 		return nil, d

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -61,7 +62,7 @@ func TestHMACPrepare(t *testing.T) {
 	}
 	ts := strconv.FormatInt(testNow.Unix(), 10)
 	good := sign(hmacUserKey, "u1", ts)
-	l, d := v.Prepare(hmacReq("u1", ts, good), testNow)
+	l, d := v.Prepare(hmacReq("u1", ts, good), stamp.Of(testNow))
 	if d != nil {
 		t.Fatal(d)
 	}
@@ -96,7 +97,7 @@ func TestHMACPrepare(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, d := v.Prepare(tc.req, testNow)
+			_, d := v.Prepare(tc.req, stamp.Of(testNow))
 			if tc.kind == nil {
 				if d != nil {
 					t.Fatal(d)
@@ -144,7 +145,7 @@ func TestHMACComplete(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v, _ := NewHMAC(HMACOptions{})
-			id, d := v.Complete(tc.req, tc.answer, testNow)
+			id, d := v.Complete(tc.req, tc.answer, stamp.Of(testNow))
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, tc.status)
 				if id != nil {
@@ -168,10 +169,10 @@ func TestHMACReplay(t *testing.T) {
 	answer := active(tokenapi.KindHMACKey, func(a *authn.Answer) { a.Subject, a.HMACKey = "u1", hmacUserKey })
 	guard := memReplay{}
 	v, _ := NewHMAC(HMACOptions{ReplayProtection: true, Replay: guard})
-	if _, d := v.Complete(hmacReq("u1", ts, good), answer, testNow); d != nil {
+	if _, d := v.Complete(hmacReq("u1", ts, good), answer, stamp.Of(testNow)); d != nil {
 		t.Fatalf("first use: %v", d)
 	}
-	_, d := v.Complete(hmacReq("u1", ts, strings.ToUpper(good)), answer, testNow.Add(time.Second))
+	_, d := v.Complete(hmacReq("u1", ts, strings.ToUpper(good)), answer, stamp.Of(testNow.Add(time.Second)))
 	wantDeny(t, d, authn.ErrInvalid, "hmac_replayed", 401)
 	for k, until := range guard {
 		if until != testNow.Unix()+901 || strings.Contains(k, good) {
@@ -179,15 +180,15 @@ func TestHMACReplay(t *testing.T) {
 		}
 	}
 	// A bad signature is refused before it reaches the replay store.
-	if _, d := v.Complete(hmacReq("u1", ts, sign("x", "u1", ts)), answer, testNow); d == nil || len(guard) != 1 {
+	if _, d := v.Complete(hmacReq("u1", ts, sign("x", "u1", ts)), answer, stamp.Of(testNow)); d == nil || len(guard) != 1 {
 		t.Fatalf("bad signature: %v, %d entries", d, len(guard))
 	}
 	closed, _ := NewHMAC(HMACOptions{ReplayProtection: true})
-	_, d = closed.Complete(hmacReq("u1", ts, good), answer, testNow)
+	_, d = closed.Complete(hmacReq("u1", ts, good), answer, stamp.Of(testNow))
 	wantDeny(t, d, authn.ErrUnavailable, "hmac_replay_unavailable", 503)
 	off, _ := NewHMAC(HMACOptions{})
 	for i := 0; i < 2; i++ {
-		if _, d := off.Complete(hmacReq("u1", ts, good), answer, testNow); d != nil {
+		if _, d := off.Complete(hmacReq("u1", ts, good), answer, stamp.Of(testNow)); d != nil {
 			t.Fatalf("without replay protection, use %d: %v", i, d)
 		}
 	}
@@ -201,7 +202,7 @@ func TestHMACOptions(t *testing.T) {
 	}
 	v, _ := NewHMAC(HMACOptions{Window: time.Minute, FutureSkew: time.Second})
 	ts := strconv.FormatInt(testNow.Add(-2*time.Minute).Unix(), 10)
-	if _, d := v.Prepare(hmacReq("u1", ts, sign("k", "u1", ts)), testNow); d == nil {
+	if _, d := v.Prepare(hmacReq("u1", ts, sign("k", "u1", ts)), stamp.Of(testNow)); d == nil {
 		t.Fatal("window option ignored")
 	}
 	if got := strings.Join(v.Strip().Headers, " "); got != "user-id timestamp hash-key" {
@@ -223,25 +224,25 @@ func FuzzHMACInputs(f *testing.F) {
 	f.Add("", ts, strings.Repeat("0", 64), "")
 	f.Add("u1"+ts[:2], ts[2:], sign(hmacUserKey, "u1", ts), hmacUserKey)
 	f.Add(strings.Repeat("u", 9000), ts, strings.Repeat("g", 64), "k")
-	f.Fuzz(func(t *testing.T, user, stamp, hash, key string) {
-		r := hmacReq(user, stamp, hash)
+	f.Fuzz(func(t *testing.T, user, ts, hash, key string) {
+		r := hmacReq(user, ts, hash)
 		v, _ := NewHMAC(HMACOptions{})
-		l, d := v.Prepare(r, testNow)
+		l, d := v.Prepare(r, stamp.Of(testNow))
 		if (l == nil) == (d == nil) {
 			t.Fatal("Prepare must return exactly one of lookup and denial")
 		}
 		a := active(tokenapi.KindHMACKey, func(a *authn.Answer) { a.Subject, a.HMACKey = user, key })
-		id, d := v.Complete(r, a, testNow)
+		id, d := v.Complete(r, a, stamp.Of(testNow))
 		if (id == nil) == (d == nil) {
 			t.Fatal("Complete must return exactly one of identity and denial")
 		}
 		if id == nil {
 			return
 		}
-		at, err := strconv.ParseInt(stamp, 10, 64)
-		if err != nil || l == nil || key == "" || !strings.EqualFold(hash, sign(key, user, stamp)) ||
+		at, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil || l == nil || key == "" || !strings.EqualFold(hash, sign(key, user, ts)) ||
 			testNow.Unix()-at > 900 || at-testNow.Unix() > 30 {
-			t.Fatalf("identity for user %q ts %q hash %q", user, stamp, hash)
+			t.Fatalf("identity for user %q ts %q hash %q", user, ts, hash)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/jose"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 // JWKSSource is a JWT provider's remote JSON Web Key Set, fetched through a
@@ -38,12 +39,12 @@ type JWKSSource struct {
 	Secrets bool
 
 	set       *jose.Set
-	fetchedAt time.Time
-	next      time.Time // earliest next background fetch
-	demanded  time.Time // last on-demand fetch
-	wanted    bool      // an on-demand fetch waits for the next tick
+	fetchedAt stamp.Stamp
+	next      stamp.Stamp // earliest next background fetch
+	demanded  stamp.Stamp // last on-demand fetch
+	wanted    bool        // an on-demand fetch waits for the next tick
 	inFlight  bool
-	startedAt time.Time
+	startedAt stamp.Stamp
 	failures  int
 	lastErr   error
 	waiters   []func()
@@ -74,7 +75,7 @@ func (s *JWKSSource) Waiters() []func() {
 // Keys returns the set to verify with at now, or nil when there is none
 // usable (never fetched, or stale past MaxStale).
 func (s *JWKSSource) Keys(now time.Time) *jose.Set {
-	if s.set == nil || !now.Before(s.fetchedAt.Add(s.CacheDuration+s.MaxStale)) {
+	if s.set == nil || !now.Before(s.fetchedAt.Time().Add(s.CacheDuration+s.MaxStale)) {
 		return nil
 	}
 	return s.set
@@ -98,10 +99,10 @@ func (s *JWKSSource) Due(now time.Time) bool {
 	if s.wanted {
 		return true
 	}
-	if now.Before(s.next) {
+	if now.Before(s.next.Time()) {
 		return false
 	}
-	return s.set == nil || !now.Before(s.fetchedAt.Add(s.CacheDuration))
+	return s.set == nil || !now.Before(s.fetchedAt.Time().Add(s.CacheDuration))
 }
 
 // Demand asks for a fetch at the next tick because a token needs a key the
@@ -112,23 +113,23 @@ func (s *JWKSSource) Demand(now time.Time) bool {
 	if s.Pending() {
 		return true
 	}
-	if !s.demanded.IsZero() && now.Before(s.demanded.Add(s.RefetchInterval)) {
+	if !s.demanded.IsZero() && now.Before(s.demanded.Time().Add(s.RefetchInterval)) {
 		return false
 	}
-	s.demanded, s.wanted = now, true
+	s.demanded, s.wanted = stamp.Of(now), true
 	return true
 }
 
 // Begin marks a fetch as started at now.
 func (s *JWKSSource) Begin(now time.Time) {
-	s.inFlight, s.wanted, s.startedAt = true, false, now
+	s.inFlight, s.wanted, s.startedAt = true, false, stamp.Of(now)
 }
 
 // Overdue reports whether the fetch under way should have ended by now (its
 // timeout and a grace second): its answer is lost, and the filter ends it
 // as failed so the source never stays stuck.
 func (s *JWKSSource) Overdue(now time.Time) bool {
-	return s.inFlight && now.After(s.startedAt.Add(s.Timeout+time.Second))
+	return s.inFlight && now.After(s.startedAt.Time().Add(s.Timeout+time.Second))
 }
 
 // ErrJWKSLost ends a fetch whose answer never arrived.
@@ -146,12 +147,12 @@ func (s *JWKSSource) Done(body []byte, err error, now time.Time) error {
 	if err != nil {
 		s.failures++
 		backoff := time.Second << min(s.failures-1, 5)
-		s.next = now.Add(min(backoff, 30*time.Second))
+		s.next = stamp.Of(now.Add(min(backoff, 30*time.Second)))
 		s.lastErr = err
 		return err
 	}
-	s.set, s.fetchedAt, s.failures, s.lastErr = set, now, 0, nil
-	s.next = time.Time{}
+	s.set, s.fetchedAt, s.failures, s.lastErr = set, stamp.Of(now), 0, nil
+	s.next = 0
 	return nil
 }
 

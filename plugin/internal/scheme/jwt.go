@@ -12,6 +12,7 @@ import (
 
 	"github.com/credgate/credgate/plugin/internal/authn"
 	"github.com/credgate/credgate/plugin/internal/jose"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/internal/textf"
 )
 
@@ -132,7 +133,8 @@ func (*JWT) Present(r authn.Request) bool {
 func (*JWT) Strip() authn.Locations { return authn.Locations{Headers: []string{"authorization"}} }
 
 // Verify implements authn.Verifier.
-func (v *JWT) Verify(r authn.Request, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *JWT) Verify(r authn.Request, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	tok, ok, deny := bearerToken(r)
 	if !ok {
 		return nil, authn.Deny(authn.ErrMissing, "jwt_missing", "A Bearer token is required.")

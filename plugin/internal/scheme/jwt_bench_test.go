@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/credgate/credgate/plugin/internal/stamp"
 )
 
 func BenchmarkJWTVerify(b *testing.B) {
@@ -13,7 +15,7 @@ func BenchmarkJWTVerify(b *testing.B) {
 	r := req("authorization", "Bearer "+mint(b, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, deny := v.Verify(r, testNow); deny != nil {
+		if _, deny := v.Verify(r, stamp.Of(testNow)); deny != nil {
 			b.Fatal(deny)
 		}
 	}

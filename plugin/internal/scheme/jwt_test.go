@@ -5,6 +5,7 @@ package scheme
 import (
 	"errors"
 	"github.com/credgate/credgate/plugin/internal/jose"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,7 @@ func TestJWTVerify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id, deny := v.Verify(req("authorization", tc.auth), testNow)
+			id, deny := v.Verify(req("authorization", tc.auth), stamp.Of(testNow))
 			if tc.wantErr == nil {
 				if deny != nil {
 					t.Fatalf("denied: %v", deny)
@@ -225,7 +226,7 @@ func FuzzJWTVerify(f *testing.F) {
 	f.Add("bearer ....")
 	f.Add("Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
 	f.Fuzz(func(t *testing.T, auth string) {
-		id, deny := v.Verify(req("authorization", auth), testNow)
+		id, deny := v.Verify(req("authorization", auth), stamp.Of(testNow))
 		if (id == nil) == (deny == nil) {
 			t.Fatalf("exactly one of identity and denial must be set: %v %v", id, deny)
 		}
@@ -260,7 +261,7 @@ func TestJWTCacheRechecksTime(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id, deny := v.Verify(auth, tc.at)
+			id, deny := v.Verify(auth, stamp.Of(tc.at))
 			if (deny == nil) != tc.allowed {
 				t.Fatalf("allowed = %v, want %v (%v)", deny == nil, tc.allowed, deny)
 			}
@@ -270,12 +271,12 @@ func TestJWTCacheRechecksTime(t *testing.T) {
 		})
 	}
 	forged := mint(t, jwt.SigningMethodHS256, []byte("forged-secret-0123456789abcdef0123456"), "k1", claimsAt(testNow, nil))
-	if _, deny := v.Verify(req("authorization", "Bearer "+forged), testNow); deny == nil {
+	if _, deny := v.Verify(req("authorization", "Bearer "+forged), stamp.Of(testNow)); deny == nil {
 		t.Fatal("a forged token was accepted")
 	}
-	id, _ := v.Verify(auth, testNow)
+	id, _ := v.Verify(auth, stamp.Of(testNow))
 	id.Scopes[0] = "mutated"
-	again, _ := v.Verify(auth, testNow)
+	again, _ := v.Verify(auth, stamp.Of(testNow))
 	if again.Scopes[0] == "mutated" {
 		t.Fatal("callers can mutate the remembered identity")
 	}
@@ -289,7 +290,7 @@ func TestJWTConfiguredTypes(t *testing.T) {
 	}
 	for typ, ok := range map[string]bool{"at+jwt": true, "AT+JWT": true, "JWT": false} {
 		tok := mintHeader(t, jwt.SigningMethodHS256, secretK1, "k1", claimsAt(testNow, nil), map[string]any{"typ": typ})
-		if _, deny := v.Verify(req("authorization", "Bearer "+tok), testNow); (deny == nil) != ok {
+		if _, deny := v.Verify(req("authorization", "Bearer "+tok), stamp.Of(testNow)); (deny == nil) != ok {
 			t.Errorf("typ %q: denial %v, want accepted %v", typ, deny, ok)
 		}
 	}
@@ -306,7 +307,7 @@ func TestJWTClaimsByExactName(t *testing.T) {
 	}
 	claims := claimsAt(testNow, map[string]any{"https://acme.example/tenant": "acme", "https": map[string]any{"//acme": "nested"},
 		"https://acme.example/roles": []any{"a", "b"}, "groups": []any{"dev,admin"}})
-	id, deny := v.Verify(req("authorization", "Bearer "+mint(t, jwt.SigningMethodHS256, secretK1, "k1", claims)), testNow)
+	id, deny := v.Verify(req("authorization", "Bearer "+mint(t, jwt.SigningMethodHS256, secretK1, "k1", claims)), stamp.Of(testNow))
 	if deny != nil {
 		t.Fatal(deny)
 	}

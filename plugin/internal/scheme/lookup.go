@@ -87,7 +87,7 @@ func (n nouns) checkAnswer(a *authn.Answer, kind string, now time.Time) *authn.D
 	case a.Kind != kind:
 		return authn.Deny(authn.ErrInvalid, n.scheme+"_wrong_kind", "The "+n.noun+" is invalid.").
 			WithDetail("the token cluster answered for kind %q, want %q", truncate(a.Kind, 32), kind)
-	case !a.ExpiresAt.IsZero() && !now.Before(a.ExpiresAt):
+	case !a.ExpiresAt.IsZero() && !now.Before(a.ExpiresAt.Time()):
 		return n.inactive(tokenapi.ReasonExpired)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -28,7 +29,7 @@ func reqTo(target, host string, headers ...string) authn.Request {
 // active is an active answer of the given kind, valid well past testNow.
 func active(kind string, edit func(a *authn.Answer)) *authn.Answer {
 	a := &authn.Answer{Active: true, Kind: kind, Subject: "sub-1", Tenant: "acme", Scopes: []string{"read"},
-		ExpiresAt: testNow.Add(time.Hour), CacheTTL: time.Minute}
+		ExpiresAt: stamp.Of(testNow.Add(time.Hour)), CacheTTL: time.Minute}
 	if edit != nil {
 		edit(a)
 	}
@@ -118,7 +119,7 @@ func TestInactiveReasons(t *testing.T) {
 		{name: "consumed", answer: inactive(tokenapi.ReasonConsumed), kind: authn.ErrInvalid, reason: "x_consumed", status: 401},
 		{name: "new reason", answer: inactive("frozen"), kind: authn.ErrInvalid, reason: "x_invalid", status: 401},
 		{name: "other kind", answer: active("session", nil), kind: authn.ErrInvalid, reason: "x_wrong_kind"},
-		{name: "answer past expiry", answer: active("k", func(a *authn.Answer) { a.ExpiresAt = testNow }), kind: authn.ErrExpired, reason: "x_expired"},
+		{name: "answer past expiry", answer: active("k", func(a *authn.Answer) { a.ExpiresAt = stamp.Of(testNow) }), kind: authn.ErrExpired, reason: "x_expired"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,14 +134,14 @@ func TestInactiveReasons(t *testing.T) {
 // decide runs a remote verifier as the filter does: Prepare, the answer
 // checked against the lookup (authn.Lookup.Answers), then Complete.
 func decide(v authn.RemoteVerifier, r authn.Request, a *authn.Answer) (*authn.Identity, *authn.DenyError) {
-	l, d := v.Prepare(r, testNow)
+	l, d := v.Prepare(r, stamp.Of(testNow))
 	if d != nil {
 		return nil, d
 	}
 	if l != nil && !l.Answers(a) {
 		return nil, authn.Deny(authn.ErrUnavailable, v.Name()+"_answer_mismatch", "The credentials cannot be verified right now.")
 	}
-	return v.Complete(r, a, testNow)
+	return v.Complete(r, a, stamp.Of(testNow))
 }
 
 // An introspection body is the form net/url writes for the same values,

@@ -4,9 +4,9 @@ package scheme
 
 import (
 	"strings"
-	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/internal/textf"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
@@ -118,14 +118,14 @@ func (v *OAuth2) Inputs() authn.Locations {
 
 // Verify implements authn.Verifier. The decision needs the token cluster, so
 // calling Verify directly always denies; the policy calls Prepare and Complete.
-func (v *OAuth2) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *OAuth2) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(OAuth2Name)
 }
 
 // Prepare implements authn.RemoteVerifier: it asks for the token's
 // introspection. A route that requires a developer-id refuses a request
 // without one before any lookup.
-func (v *OAuth2) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
+func (v *OAuth2) Prepare(r authn.Request, _ stamp.Stamp) (*authn.Lookup, *authn.DenyError) {
 	tok, ok, deny := bearerToken(r)
 	if !ok {
 		return nil, authn.Deny(authn.ErrMissing, "oauth2_missing", "A Bearer access token is required.")
@@ -157,7 +157,8 @@ func (v *OAuth2) developerID(r authn.Request) (string, *authn.DenyError) {
 
 // Complete implements authn.RemoteVerifier: the token must be an active
 // oauth2 token, of the route's access type, with the codes the route requires.
-func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *OAuth2) Complete(r authn.Request, a *authn.Answer, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	if d := v.n.checkAnswer(a, tokenapi.KindOAuth2, now); d != nil {
 		return nil, d
 	}

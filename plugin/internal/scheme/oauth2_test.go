@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -46,7 +47,7 @@ func TestOAuth2Present(t *testing.T) {
 
 func TestOAuth2Prepare(t *testing.T) {
 	v, _ := NewOAuth2(OAuth2Options{})
-	l, d := v.Prepare(reqTo("/", "h", "authorization", "Bearer tok+/=1"), testNow)
+	l, d := v.Prepare(reqTo("/", "h", "authorization", "Bearer tok+/=1"), stamp.Of(testNow))
 	if d != nil {
 		t.Fatal(d)
 	}
@@ -58,9 +59,9 @@ func TestOAuth2Prepare(t *testing.T) {
 	if l.Refresh != 0 {
 		t.Fatal("oauth2 lookups are not refreshed")
 	}
-	_, d = v.Prepare(reqTo("/", "h", "authorization", "Bearer "), testNow)
+	_, d = v.Prepare(reqTo("/", "h", "authorization", "Bearer "), stamp.Of(testNow))
 	wantDeny(t, d, authn.ErrMalformed, "bearer_malformed", 401)
-	_, d = v.Prepare(reqTo("/", "h"), testNow)
+	_, d = v.Prepare(reqTo("/", "h"), stamp.Of(testNow))
 	wantDeny(t, d, authn.ErrMissing, "oauth2_missing", 401)
 
 	// Zeamster routes: the developer-id is required before any lookup.
@@ -79,7 +80,7 @@ func TestOAuth2Prepare(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run("developer-id "+tc.name, func(t *testing.T) {
-			l, d := dev.Prepare(tc.req, testNow)
+			l, d := dev.Prepare(tc.req, stamp.Of(testNow))
 			if tc.kind == nil {
 				if d != nil || l == nil {
 					t.Fatalf("refused: %v", d)
@@ -157,7 +158,7 @@ func TestOAuth2Complete(t *testing.T) {
 			if r == nil {
 				r = reqTo("/", "h")
 			}
-			id, d := v.Complete(r, tc.answer, testNow)
+			id, d := v.Complete(r, tc.answer, stamp.Of(testNow))
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, tc.status)
 				if id != nil {
@@ -203,7 +204,7 @@ func TestOAuth2OptionsAndStrip(t *testing.T) {
 	if len(loc.Headers) != 2 || loc.Headers[0] != "authorization" || len(loc.Query) != 1 || loc.Query[0] != "visitorcode" {
 		t.Fatalf("strip = %+v", loc)
 	}
-	if _, d := v.Verify(reqTo("/", "h"), testNow); d == nil {
+	if _, d := v.Verify(reqTo("/", "h"), stamp.Of(testNow)); d == nil {
 		t.Fatal("Verify allowed without the token cluster")
 	}
 }
@@ -230,7 +231,7 @@ func TestOAuth2BoundCodeWithoutRequirement(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, deny := v.Complete(req(append([]string{"authorization", "Bearer opaque"}, tc.headers...)...), tc.answer, testNow)
+			_, deny := v.Complete(req(append([]string{"authorization", "Bearer opaque"}, tc.headers...)...), tc.answer, stamp.Of(testNow))
 			if (deny == nil) != tc.allowed {
 				t.Fatalf("allowed = %v, want %v (%v)", deny == nil, tc.allowed, deny)
 			}

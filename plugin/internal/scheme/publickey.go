@@ -4,9 +4,9 @@ package scheme
 
 import (
 	"strings"
-	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -134,12 +134,12 @@ func (v *PublicKey) Present(r authn.Request) bool {
 func (*PublicKey) Strip() authn.Locations { return authn.Locations{Headers: []string{"authorization"}} }
 
 // Verify implements authn.Verifier; public keys need the token cluster.
-func (*PublicKey) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (*PublicKey) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(PublicKeyName)
 }
 
 // Prepare implements authn.RemoteVerifier.
-func (v *PublicKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
+func (v *PublicKey) Prepare(r authn.Request, _ stamp.Stamp) (*authn.Lookup, *authn.DenyError) {
 	p, d := readPublicKeyAuth(r, v.n)
 	if d != nil {
 		return nil, d
@@ -149,7 +149,8 @@ func (v *PublicKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn
 }
 
 // Complete implements authn.RemoteVerifier.
-func (v *PublicKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *PublicKey) Complete(r authn.Request, a *authn.Answer, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	if _, d := readPublicKeyAuth(r, v.n); d != nil {
 		return nil, d
 	}
@@ -183,12 +184,12 @@ func (*PublicKeyToken) Strip() authn.Locations {
 }
 
 // Verify implements authn.Verifier; tokens need the token cluster.
-func (*PublicKeyToken) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (*PublicKeyToken) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(PublicKeyTokenName)
 }
 
 // Prepare implements authn.RemoteVerifier: a lone public key is refused.
-func (v *PublicKeyToken) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
+func (v *PublicKeyToken) Prepare(r authn.Request, _ stamp.Stamp) (*authn.Lookup, *authn.DenyError) {
 	p, d := v.read(r)
 	if d != nil {
 		return nil, d
@@ -199,7 +200,8 @@ func (v *PublicKeyToken) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *
 
 // Complete implements authn.RemoteVerifier: the token must be active and
 // belong to the public key's application.
-func (v *PublicKeyToken) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *PublicKeyToken) Complete(r authn.Request, a *authn.Answer, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	p, d := v.read(r)
 	if d != nil {
 		return nil, d

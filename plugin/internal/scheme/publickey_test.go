@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -76,7 +77,7 @@ func TestPublicKeyPresent(t *testing.T) {
 
 func TestPublicKeyVerifier(t *testing.T) {
 	v, _ := NewPublicKey(PublicKeyOptions{})
-	l, d := v.Prepare(authReq("pk-1:ignored"), testNow)
+	l, d := v.Prepare(authReq("pk-1:ignored"), stamp.Of(testNow))
 	if d != nil {
 		t.Fatal(d)
 	}
@@ -85,29 +86,29 @@ func TestPublicKeyVerifier(t *testing.T) {
 	if json.Unmarshal(l.AppendBody(nil), &body) != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindPublicKey, Credential: "pk-1"}) {
 		t.Fatalf("body %s", l.AppendBody(nil))
 	}
-	_, d = v.Prepare(reqTo("/", "h"), testNow)
+	_, d = v.Prepare(reqTo("/", "h"), stamp.Of(testNow))
 	wantDeny(t, d, authn.ErrMissing, "public_key_missing", 401)
 	if d.Message != "Authorization is missing" {
 		t.Fatalf("message %q", d.Message)
 	}
-	_, d = v.Prepare(authReq("pk-1:"), testNow)
+	_, d = v.Prepare(authReq("pk-1:"), stamp.Of(testNow))
 	wantDeny(t, d, authn.ErrMalformed, "public_key_malformed", 401)
 
 	app := active(tokenapi.KindPublicKey, func(a *authn.Answer) { a.Subject, a.AppID, a.Digest = "pk-1", "pk-1", tokenapi.Digest("pk-1") })
-	id, d := v.Complete(authReq("pk-1"), app, testNow)
+	id, d := v.Complete(authReq("pk-1"), app, stamp.Of(testNow))
 	if d != nil || id.Subject != "pk-1" || id.Scheme != PublicKeyName || id.Tenant != "acme" {
 		t.Fatalf("identity %+v, %v", id, d)
 	}
-	_, d = v.Complete(authReq("pk-1"), inactive(tokenapi.ReasonUnknown), testNow)
+	_, d = v.Complete(authReq("pk-1"), inactive(tokenapi.ReasonUnknown), stamp.Of(testNow))
 	wantDeny(t, d, authn.ErrInvalid, "public_key_invalid", 401)
-	if other, _ := v.Prepare(authReq("pk-2"), testNow); other.Answers(app) {
+	if other, _ := v.Prepare(authReq("pk-2"), stamp.Of(testNow)); other.Answers(app) {
 		t.Fatal("an answer for pk-1 answers the lookup of pk-2")
 	}
 }
 
 func TestPublicKeyTokenVerifier(t *testing.T) {
 	v, _ := NewPublicKeyToken(PublicKeyTokenOptions{})
-	l, d := v.Prepare(authReq("pk-1:tok-9"), testNow)
+	l, d := v.Prepare(authReq("pk-1:tok-9"), stamp.Of(testNow))
 	if d != nil {
 		t.Fatal(d)
 	}
@@ -139,11 +140,11 @@ func TestPublicKeyTokenVerifier(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.kind != nil && tc.answer == nil {
-				_, d := v.Prepare(tc.req, testNow)
+				_, d := v.Prepare(tc.req, stamp.Of(testNow))
 				wantDeny(t, d, tc.kind, tc.reason, 401)
 				return
 			}
-			id, d := v.Complete(tc.req, tc.answer, testNow)
+			id, d := v.Complete(tc.req, tc.answer, stamp.Of(testNow))
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, 401)
 				if tc.message != "" && d.Message != tc.message {
@@ -156,7 +157,7 @@ func TestPublicKeyTokenVerifier(t *testing.T) {
 			}
 		})
 	}
-	if _, d := v.Prepare(authReq("pk-1"), testNow); d == nil || d.Status != 401 {
+	if _, d := v.Prepare(authReq("pk-1"), stamp.Of(testNow)); d == nil || d.Status != 401 {
 		t.Fatalf("a lone public key passed Prepare on a restricted route: %v", d)
 	}
 }
@@ -198,7 +199,7 @@ func FuzzPublicKeyAuth(f *testing.F) {
 			t.Fatalf("identity for %q against a token of pk-1", auth)
 		}
 		// JSON escapes a byte into at most 6 ("\u003c"), so the body stays linear.
-		if l, _ := pk.Prepare(r, testNow); l != nil && len(l.AppendBody(nil)) > 6*authn.MaxHeaderValue+128 {
+		if l, _ := pk.Prepare(r, stamp.Of(testNow)); l != nil && len(l.AppendBody(nil)) > 6*authn.MaxHeaderValue+128 {
 			t.Fatalf("lookup body of %d bytes", len(l.AppendBody(nil)))
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -62,13 +63,13 @@ func (*Session) Strip() authn.Locations {
 }
 
 // Verify implements authn.Verifier; sessions need the token cluster.
-func (*Session) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (*Session) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(SessionName)
 }
 
 // Prepare implements authn.RemoteVerifier: introspection with the hint
 // "session", refreshed at most every Refresh while cached.
-func (v *Session) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
+func (v *Session) Prepare(r authn.Request, _ stamp.Stamp) (*authn.Lookup, *authn.DenyError) {
 	tok, ok := headerOrQuery(r, AccessTokenParam)
 	if !ok {
 		return nil, v.n.missing("session token")
@@ -82,7 +83,8 @@ func (v *Session) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.D
 }
 
 // Complete implements authn.RemoteVerifier.
-func (v *Session) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *Session) Complete(r authn.Request, a *authn.Answer, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	if d := v.n.checkAnswer(a, tokenapi.KindSession, now); d != nil {
 		return nil, d
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -31,7 +32,7 @@ func TestSessionPrepare(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l, d := v.Prepare(tc.req, testNow)
+			l, d := v.Prepare(tc.req, stamp.Of(testNow))
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, 401)
 				return
@@ -59,7 +60,7 @@ func TestSessionRefreshOption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l, _ := v.Prepare(reqTo("/", "h", "access-token", "s"), testNow); l.Refresh != 5*time.Second {
+	if l, _ := v.Prepare(reqTo("/", "h", "access-token", "s"), stamp.Of(testNow)); l.Refresh != 5*time.Second {
 		t.Fatalf("refresh %v", l.Refresh)
 	}
 	for _, bad := range []time.Duration{time.Millisecond, 11 * time.Minute, -time.Second} {
@@ -80,7 +81,7 @@ func TestSessionComplete(t *testing.T) {
 		{name: "active", answer: session},
 		{name: "oauth2 token refused", answer: active(tokenapi.KindOAuth2, nil), kind: authn.ErrInvalid, reason: "session_token_wrong_kind"},
 		{name: "idle expired", answer: inactive(tokenapi.ReasonExpired), kind: authn.ErrExpired, reason: "session_token_expired"},
-		{name: "cached past expiry", answer: active(tokenapi.KindSession, func(a *authn.Answer) { a.ExpiresAt = testNow.Add(-time.Second) }), kind: authn.ErrExpired},
+		{name: "cached past expiry", answer: active(tokenapi.KindSession, func(a *authn.Answer) { a.ExpiresAt = stamp.Of(testNow.Add(-time.Second)) }), kind: authn.ErrExpired},
 		{name: "unknown", answer: inactive(tokenapi.ReasonUnknown), kind: authn.ErrInvalid, reason: "session_token_invalid"},
 		{name: "revoked", answer: inactive(tokenapi.ReasonRevoked), kind: authn.ErrInvalid, reason: "session_token_revoked"},
 		{name: "no subject", answer: active(tokenapi.KindSession, func(a *authn.Answer) { a.Subject = "" }), kind: authn.ErrInvalid},
@@ -88,7 +89,7 @@ func TestSessionComplete(t *testing.T) {
 	v, _ := NewSession(SessionOptions{})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id, d := v.Complete(reqTo("/", "h", "access-token", "s"), tc.answer, testNow)
+			id, d := v.Complete(reqTo("/", "h", "access-token", "s"), tc.answer, stamp.Of(testNow))
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, 401)
 				return

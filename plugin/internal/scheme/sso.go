@@ -3,9 +3,8 @@
 package scheme
 
 import (
-	"time"
-
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -41,13 +40,13 @@ func (*SSO) Present(r authn.Request) bool {
 func (*SSO) Strip() authn.Locations { return authn.Locations{Query: []string{tokenapi.SSOQueryParam}} }
 
 // Verify implements authn.Verifier; SSO tokens need the token cluster.
-func (*SSO) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (*SSO) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(SSOName)
 }
 
 // Prepare implements authn.RemoteVerifier. NoCache: the answer of
 // a single-use token must never be served twice.
-func (v *SSO) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
+func (v *SSO) Prepare(r authn.Request, _ stamp.Stamp) (*authn.Lookup, *authn.DenyError) {
 	tok, ok := r.Query(tokenapi.SSOQueryParam)
 	if !ok {
 		return nil, v.n.missing("sign-in token")
@@ -61,7 +60,8 @@ func (v *SSO) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyE
 }
 
 // Complete implements authn.RemoteVerifier.
-func (v *SSO) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *SSO) Complete(r authn.Request, a *authn.Answer, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	tok, ok := r.Query(tokenapi.SSOQueryParam)
 	if !ok || tok == "" {
 		return nil, v.n.missing("sign-in token")

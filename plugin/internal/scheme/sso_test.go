@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -16,7 +17,7 @@ func TestSSOPrepare(t *testing.T) {
 	if !v.Present(r) || v.Present(reqTo("/login", "h", "sso-token", "abc")) {
 		t.Fatal("Present must read the query parameter only")
 	}
-	l, d := v.Prepare(r, testNow)
+	l, d := v.Prepare(r, stamp.Of(testNow))
 	if d != nil {
 		t.Fatal(d)
 	}
@@ -30,9 +31,9 @@ func TestSSOPrepare(t *testing.T) {
 	if json.Unmarshal(l.AppendBody(nil), &body) != nil || body != (tokenapi.VerifyRequest{Kind: tokenapi.KindSSO, Credential: "abc+def"}) {
 		t.Fatalf("body %s", l.AppendBody(nil))
 	}
-	_, d = v.Prepare(reqTo("/login?sso-token=", "h"), testNow)
+	_, d = v.Prepare(reqTo("/login?sso-token=", "h"), stamp.Of(testNow))
 	wantDeny(t, d, authn.ErrMalformed, "sso_malformed", 401)
-	_, d = v.Prepare(reqTo("/login", "h"), testNow)
+	_, d = v.Prepare(reqTo("/login", "h"), stamp.Of(testNow))
 	wantDeny(t, d, authn.ErrMissing, "sso_missing", 401)
 	if loc := v.Strip(); len(loc.Query) != 1 || loc.Query[0] != "sso-token" || len(loc.Headers) != 0 {
 		t.Fatalf("strip %+v", loc)
@@ -59,7 +60,7 @@ func TestSSOComplete(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id, d := v.Complete(tc.req, tc.answer, testNow)
+			id, d := v.Complete(tc.req, tc.answer, stamp.Of(testNow))
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, 401)
 				return

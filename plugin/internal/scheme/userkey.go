@@ -4,9 +4,9 @@ package scheme
 
 import (
 	"strings"
-	"time"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -78,12 +78,12 @@ func (v *UserKey) Strip() authn.Locations {
 }
 
 // Verify implements authn.Verifier; user API keys need the token cluster.
-func (*UserKey) Verify(authn.Request, time.Time) (*authn.Identity, *authn.DenyError) {
+func (*UserKey) Verify(authn.Request, stamp.Stamp) (*authn.Identity, *authn.DenyError) {
 	return nil, remoteOnly(UserKeyName)
 }
 
 // Prepare implements authn.RemoteVerifier.
-func (v *UserKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.DenyError) {
+func (v *UserKey) Prepare(r authn.Request, _ stamp.Stamp) (*authn.Lookup, *authn.DenyError) {
 	c, d := v.credentials(r)
 	if d != nil {
 		return nil, d
@@ -95,7 +95,8 @@ func (v *UserKey) Prepare(r authn.Request, _ time.Time) (*authn.Lookup, *authn.D
 
 // Complete implements authn.RemoteVerifier: the pair must be active, for this
 // user-id, and with the route's developer-id when it requires one.
-func (v *UserKey) Complete(r authn.Request, a *authn.Answer, now time.Time) (*authn.Identity, *authn.DenyError) {
+func (v *UserKey) Complete(r authn.Request, a *authn.Answer, at stamp.Stamp) (*authn.Identity, *authn.DenyError) {
+	now := at.Time()
 	c, d := v.credentials(r)
 	if d != nil {
 		return nil, d

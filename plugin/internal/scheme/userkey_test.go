@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
+	"github.com/credgate/credgate/plugin/internal/stamp"
 	"github.com/credgate/credgate/plugin/tokenapi"
 )
 
@@ -74,7 +75,7 @@ func TestUserKeyPrepare(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v, _ := NewUserKey(tc.opts)
-			l, d := v.Prepare(tc.req, testNow)
+			l, d := v.Prepare(tc.req, stamp.Of(testNow))
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, 401)
 				return
@@ -124,7 +125,7 @@ func TestUserKeyComplete(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v, _ := NewUserKey(tc.opts)
-			id, d := v.Complete(tc.req, tc.answer, testNow)
+			id, d := v.Complete(tc.req, tc.answer, stamp.Of(testNow))
 			if tc.kind != nil {
 				wantDeny(t, d, tc.kind, tc.reason, 401)
 				if id != nil {
@@ -205,7 +206,7 @@ func checkUserKeyDecision(t *testing.T, r authn.Request, answerKey string) {
 	t.Helper()
 	for _, opts := range []UserKeyOptions{{}, {RequireDeveloperID: true}} {
 		v, _ := NewUserKey(opts)
-		l, d := v.Prepare(r, testNow)
+		l, d := v.Prepare(r, stamp.Of(testNow))
 		if (l == nil) == (d == nil) {
 			t.Fatal("Prepare must return exactly one of lookup and denial")
 		}
