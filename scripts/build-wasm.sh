@@ -130,6 +130,39 @@ if ! grep -q 'credgate: no modifiers' build/gjson/gjson.go || ! grep -q 'credgat
 fi
 echo "replace $gjson_mod $gjson_ver => ./gjson" >> build/wasm.work
 
+# nistec's P-256 keeps an 88 KB table of base-point multiples, read only by
+# ScalarBaseMult and set up in an init, so it is in every module that links
+# P-256. ES256 verification (plugin/internal/jose) multiplies the generator
+# with ScalarMult instead, natively too, so ScalarBaseMult is never called;
+# the module is built with a copy of nistec without the table, its init and
+# ScalarBaseMult (deleted, nothing rewritten: a caller left anywhere would
+# not compile). Native builds and tests use the module as published.
+nistec_mod=filippo.io/nistec
+nistec_ver=$(go list -m -f '{{.Version}}' "$nistec_mod")
+nistec_src=$(go list -m -f '{{.Dir}}' "$nistec_mod")
+if [ -z "$nistec_src" ] || [ ! -d "$nistec_src" ]; then
+  go mod download "$nistec_mod"
+  nistec_src=$(go list -m -f '{{.Dir}}' "$nistec_mod")
+fi
+rm -rf build/nistec
+cp -R "$nistec_src" build/nistec
+chmod -R u+w build/nistec
+find build/nistec -name '*_test.go' -delete
+rm build/nistec/p256_table.go
+awk '
+  /^\/\/ p256GeneratorTables is a series of precomputed multiples of G/ { skip = 1 }
+  skip && /^func \(p \*P256Point\) ScalarBaseMult\(/ { inbase = 1 }
+  skip && inbase && /^}$/ { skip = 0; inbase = 0; print "// credgate: the base-point table, its init and the base-point multiplication are removed"; next }
+  !skip && /^\t"unsafe"$/ { next }
+  !skip && /^\t"golang.org\/x\/sys\/cpu"$/ { next }
+  !skip { print }
+' "$nistec_src/p256.go" > build/nistec/p256.go
+if ! grep -q 'credgate: the base-point table' build/nistec/p256.go || grep -q 'p256PrecomputedEmbed\|ScalarBaseMult\|p256GeneratorTables' build/nistec/p256.go; then
+  echo "build-wasm: cannot drop the P-256 base-point table from $nistec_mod $nistec_ver; update scripts/build-wasm.sh" >&2
+  exit 1
+fi
+echo "replace $nistec_mod $nistec_ver => ./nistec" >> build/wasm.work
+
 # The runtime's poll_oneoff import becomes a function inside the module that
 # answers as the newest Envoy does: no event, at once. The plugin lets the Go
 # scheduler run at the end of each stream (so the collector's workers run,

@@ -289,7 +289,10 @@ func verifyP256(pub *nistec.P256Point, digest, rb, sb []byte) bool {
 	w := bigmod.NewNat().Exp(s, p256OrderMinus2, n) // s⁻¹
 	u1 := e.Mul(w, n)
 	u2 := w.Mul(r, n)
-	p1, err := nistec.NewP256Point().ScalarBaseMult(u1.Bytes(n))
+	// [u1]G with ScalarMult, not ScalarBaseMult: the module is built
+	// without the base-point table ScalarBaseMult reads (88 KB,
+	// scripts/build-wasm.sh).
+	p1, err := nistec.NewP256Point().ScalarMult(nistec.NewP256Point().SetGenerator(), u1.Bytes(n))
 	if err != nil {
 		return false
 	}
