@@ -3,8 +3,6 @@
 package config
 
 import (
-	"sort"
-
 	"github.com/tidwall/gjson"
 
 	"github.com/credgate/credgate/plugin/internal/authn"
@@ -53,26 +51,39 @@ type Env struct {
 	cluster *Cluster
 }
 
-// builders lists every scheme the configuration can name.
-var builders = map[string]builder{
-	"jwt":              buildJWT,
-	"oauth2_bearer":    buildOAuth2,
-	"api_key":          buildAPIKey,
-	"user_api_key":     buildUserKey,
-	"session_token":    buildSession,
-	"hmac":             buildHMAC,
-	"public_key":       buildPublicKey,
-	"public_key_token": buildPublicKeyToken,
-	"domain_key":       buildDomainKey,
-	"sso":              buildSSO,
+// builders lists every scheme the configuration can name, in name order
+// (a list, not a map: sorting the names of a map would link a sort).
+var builders = [...]struct {
+	name  string
+	build builder
+}{
+	{"api_key", buildAPIKey},
+	{"domain_key", buildDomainKey},
+	{"hmac", buildHMAC},
+	{"jwt", buildJWT},
+	{"oauth2_bearer", buildOAuth2},
+	{"public_key", buildPublicKey},
+	{"public_key_token", buildPublicKeyToken},
+	{"session_token", buildSession},
+	{"sso", buildSSO},
+	{"user_api_key", buildUserKey},
 }
 
-// globalKeys lists the top-level section names of the schemes.
+// builderOf returns the builder of the scheme named name.
+func builderOf(name string) (builder, bool) {
+	for _, b := range builders {
+		if b.name == name {
+			return b.build, true
+		}
+	}
+	return nil, false
+}
+
+// globalKeys lists the top-level section names of the schemes, in order.
 func globalKeys() []string {
 	keys := make([]string, 0, len(builders))
-	for name := range builders {
-		keys = append(keys, name)
+	for _, b := range builders {
+		keys = append(keys, b.name)
 	}
-	sort.Strings(keys)
 	return keys
 }

@@ -7,7 +7,6 @@
 package config
 
 import (
-	"sort"
 	"strings"
 	"time"
 
@@ -191,9 +190,9 @@ func parseTop(root gjson.Result, cfg *Config) error {
 // validateSections builds each top-level scheme section once without route
 // options, so a section is checked even when no route uses it yet.
 func validateSections(root gjson.Result, env Env) error {
-	for _, name := range globalKeys() {
-		if g := root.Get(name); g.Exists() {
-			if _, err := builders[name](Build{Path: name, GlobalPath: name, Global: g, Env: env}); err != nil {
+	for _, b := range builders {
+		if g := root.Get(b.name); g.Exists() {
+			if _, err := b.build(Build{Path: b.name, GlobalPath: b.name, Global: g, Env: env}); err != nil {
 				return err
 			}
 		}
@@ -269,9 +268,9 @@ func parseSchemes(path string, r, root gjson.Result, rt *policy.Route, env Env) 
 	seen := map[string]bool{}
 	for i, name := range names {
 		at := textf.Sprintf("%s.schemes[%d]", path, i)
-		build, ok := builders[name]
+		build, ok := builderOf(name)
 		if !ok {
-			return errAt(at, "unknown scheme %q (known: %s)", name, keysOf(builders))
+			return errAt(at, "unknown scheme %q (known: %s)", name, strings.Join(globalKeys(), ", "))
 		}
 		if seen[name] {
 			return errAt(at, "scheme %q is listed twice", name)
@@ -421,18 +420,6 @@ func knownKeys(path string, obj gjson.Result, allowed []string) error {
 		return true
 	})
 	return err
-}
-
-func keysOf(m map[string]builder) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	var names []string
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
 }
 
 func contains(list []string, s string) bool {

@@ -142,3 +142,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestBuildersInNameOrder(t *testing.T) {
+	for i := 1; i < len(builders); i++ {
+		if builders[i-1].name >= builders[i].name {
+			t.Errorf("builders: %q must come after %q (names in order, each once)", builders[i-1].name, builders[i].name)
+		}
+	}
+	for _, b := range builders {
+		if got, ok := builderOf(b.name); !ok || got == nil {
+			t.Errorf("builderOf(%q) finds nothing", b.name)
+		}
+	}
+	if _, ok := builderOf("nope"); ok {
+		t.Error("builderOf finds an unknown scheme")
+	}
+}
