@@ -8,13 +8,12 @@ import (
 )
 
 // moduleBudget is the most build/credgate.wasm (stripped, through wasm-opt
-// -Oz) may weigh: the size reached (4.266 MB with Go 1.26.8 and Binaryen
-// 108, once route expressions stopped linking regexp and misses stopped
-// allocating their callbacks and keys) plus about 0.2%.
-// RATIONALE.md (module budget) says where the bytes go; the goal is 4 MB.
+// -Oz) may weigh: the 4 MB goal of issue 11, reached at 3,992,391 bytes (3,996,099 since misses stopped allocating MACs and callout records) with
+// Go 1.26.8 and Binaryen 132 (scripts/install-binaryen.sh).
+// RATIONALE.md (module budget) says where the bytes go.
 // Raise it only with a reason there, and measure first with
 // `WASM_STRIP=0 scripts/build-wasm.sh build/x.wasm && go run ./scripts/wasm-size build/floor.wasm build/x.wasm`.
-const moduleBudget = 4_275_000
+const moduleBudget = 4_000_000
 
 func TestModuleSizeBudget(t *testing.T) {
 	b, err := os.ReadFile(wasmPath)
@@ -27,7 +26,7 @@ func TestModuleSizeBudget(t *testing.T) {
 	}
 	if len(b) > moduleBudget {
 		t.Errorf("%s is %d bytes, over the %d-byte budget (RATIONALE.md, module budget): "+
-			"go run ./scripts/wasm-size tells which package grew; a build without wasm-opt (Binaryen) is about 265 KB larger", wasmPath, len(b), moduleBudget)
+			"go run ./scripts/wasm-size tells which package grew; a build without wasm-opt (Binaryen) is about 310 KB larger, and one with Debian's Binaryen 108 about 80 KB", wasmPath, len(b), moduleBudget)
 	}
 	t.Logf("%s: %d bytes of %d", wasmPath, len(b), moduleBudget)
 }

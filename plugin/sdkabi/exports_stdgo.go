@@ -170,7 +170,41 @@ func stdgoOnResponseTrailers(contextID, numTrailers uint32) uint32 {
 
 //go:wasmexport proxy_on_http_call_response
 func stdgoOnHTTPCallResponse(pluginContextID, calloutID, numHeaders, bodySize, numTrailers uint32) {
+	var rec *httpCallbackAttribute
+	if root, ok := currentState.pluginContexts[pluginContextID]; ok {
+		rec = root.httpCallbacks[calloutID]
+	}
 	proxyOnHttpCallResponse(pluginContextID, calloutID, int(numHeaders), int(bodySize), int(numTrailers))
+	// The SDK removed the record before it ran the callback and keeps no
+	// reference to it: the next call may reuse it.
+	if rec != nil && len(spareCallouts) < maxSpareCallouts {
+		*rec = httpCallbackAttribute{}
+		spareCallouts = append(spareCallouts, rec)
+	}
+}
+
+// spareCallouts are the records of calls whose answer came, for
+// StdGoRegisterHttpCallout to reuse: the SDK allocates one per call. At most
+// maxSpareCallouts are kept (as many as calls were ever in flight at once).
+var spareCallouts []*httpCallbackAttribute
+
+const maxSpareCallouts = 1024
+
+// StdGoRegisterHttpCallout is RegisterHttpCallout (the callback of the
+// active context's call calloutID, kept in its plugin context as the SDK
+// keeps it) in a reused record.
+func StdGoRegisterHttpCallout(calloutID uint32, callback func(numHeaders, bodySize, numTrailers int)) {
+	s := currentState
+	r := s.pluginContexts[s.contextIDToRootID[s.activeContextID]]
+	var rec *httpCallbackAttribute
+	if n := len(spareCallouts); n > 0 {
+		rec, spareCallouts[n-1] = spareCallouts[n-1], nil
+		spareCallouts = spareCallouts[:n-1]
+	} else {
+		rec = new(httpCallbackAttribute)
+	}
+	*rec = httpCallbackAttribute{callback: callback, callerContextID: s.activeContextID}
+	r.httpCallbacks[calloutID] = rec
 }
 
 //go:wasmexport proxy_on_queue_ready

@@ -148,7 +148,7 @@ func StdGoDispatchHttpCall(cluster string, headers [][2]string, body []byte, tim
 	switch st := internal.ProxyHttpCall(internal.StringBytePtr(cluster), len(cluster), &(*buf)[0], len(*buf),
 		bodyPtr, len(body), &noTrailers[0], len(noTrailers), timeoutMillisecond, &calloutID); st {
 	case internal.StatusOK:
-		internal.RegisterHttpCallout(calloutID, callBack)
+		internal.StdGoRegisterHttpCallout(calloutID, callBack) // in a reused record
 		return calloutID, nil
 	default:
 		return 0, internal.StatusToError(st)

@@ -164,49 +164,89 @@ func (v *HMAC) firstUse(s signed) *authn.DenyError {
 const macMemoSize = 256
 
 // macMemo keeps the keyed HMAC-SHA256 of the answers used most recently, by
-// answer, so that a cached answer's request keys nothing: crypto/hmac's
-// Reset returns a MAC to its keyed state. It holds at most macMemoSize
-// entries (about 600 bytes each, and the answer, which holds only its own
-// fields: DecodeAnswer), replaced first in, first out; an answer it holds
-// stays in memory until replaced, so its address is never another's. Not
-// safe for concurrent use: a proxy-wasm VM is single-threaded.
+// answer, so that a cached answer's request keys nothing. It holds at most
+// macMemoSize entries (about 250 bytes each, and the answer, which holds
+// only its own fields: DecodeAnswer), replaced first in, first out; an
+// answer it holds stays in memory until replaced, so its address is never
+// another's. A replaced entry is keyed again for the new answer, so once
+// the memo is full a new answer allocates nothing: crypto/hmac cannot be
+// keyed again, and keying a new one allocated 11 objects. Not safe for
+// concurrent use: a proxy-wasm VM is single-threaded.
 type macMemo struct {
 	by   map[*authn.Answer]*keyedMAC
 	ring [macMemoSize]*authn.Answer
 	next int
+	h    hash.Hash // the one SHA-256 every kept MAC runs on
 }
 
-// keyedMAC is one answer's MAC with its message buffer and sum.
+// keyedMAC is one key's HMAC-SHA256 (RFC 2104): the key padded to SHA-256's
+// 64-byte block (hashed first when longer) and XORed with ipad and opad,
+// with its message buffer and sums. FuzzKeptMAC checks it against
+// crypto/hmac.
 type keyedMAC struct {
-	h   hash.Hash
-	msg []byte
-	out [sha256.Size]byte
+	m          *macMemo
+	ipad, opad [64]byte
+	msg        []byte
+	in, out    [sha256.Size]byte
 }
 
-// of returns the MAC keyed with a's HMACKey, keying a new one when a is not
-// kept.
+// of returns the MAC keyed with a's HMACKey, keying one when a is not kept.
 func (m *macMemo) of(a *authn.Answer) *keyedMAC {
 	if k := m.by[a]; k != nil {
 		return k
 	}
 	if m.by == nil {
 		m.by = make(map[*authn.Answer]*keyedMAC, macMemoSize)
+		m.h = sha256.New()
 	}
+	var k *keyedMAC
 	if old := m.ring[m.next]; old != nil {
+		k = m.by[old]
 		delete(m.by, old)
 	}
-	k := &keyedMAC{h: hmac.New(sha256.New, []byte(a.HMACKey))}
+	if k == nil {
+		k = &keyedMAC{m: m}
+	}
+	k.key(a.HMACKey)
 	m.by[a], m.ring[m.next] = k, a
 	m.next = (m.next + 1) % macMemoSize
 	return k
 }
 
+// key keys k with key.
+func (k *keyedMAC) key(key string) {
+	clear(k.ipad[:])
+	if len(key) > len(k.ipad) {
+		h := k.m.h
+		h.Reset()
+		for rest := key; len(rest) > 0; {
+			n := copy(k.ipad[:], rest)
+			h.Write(k.ipad[:n])
+			rest = rest[n:]
+		}
+		clear(k.ipad[:])
+		h.Sum(k.ipad[:0])
+	} else {
+		copy(k.ipad[:], key)
+	}
+	for i := range k.ipad {
+		k.opad[i] = k.ipad[i] ^ 0x5c
+		k.ipad[i] ^= 0x36
+	}
+}
+
 // sum is the MAC of user-id + timestamp. It is valid until the next sum.
 func (k *keyedMAC) sum(userID, timestamp string) []byte {
-	k.h.Reset()
+	h := k.m.h
 	k.msg = append(append(k.msg[:0], userID...), timestamp...)
-	k.h.Write(k.msg)
-	return k.h.Sum(k.out[:0])
+	h.Reset()
+	h.Write(k.ipad[:])
+	h.Write(k.msg)
+	inner := h.Sum(k.in[:0])
+	h.Reset()
+	h.Write(k.opad[:])
+	h.Write(inner)
+	return h.Sum(k.out[:0])
 }
 
 // parse reads the three headers and checks the timestamp against now.

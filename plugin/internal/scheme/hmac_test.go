@@ -306,3 +306,25 @@ func FuzzKeptMAC(f *testing.F) {
 		}
 	})
 }
+
+// Once the memo is full, keying the MAC of a new answer (a replaced entry
+// keyed again) and using a kept one allocate nothing.
+func TestHMACKeptMACsAllocateNothing(t *testing.T) {
+	var m macMemo
+	answers := make([]*authn.Answer, 2*macMemoSize)
+	for i := range answers {
+		answers[i] = &authn.Answer{HMACKey: "key-" + strconv.Itoa(i) + strings.Repeat("k", i%100)}
+	}
+	for _, a := range answers[:macMemoSize] {
+		m.of(a).sum("user", "1700000000")
+	}
+	next := macMemoSize
+	if n := testing.AllocsPerRun(200, func() {
+		a := answers[next%len(answers)]
+		next++
+		m.of(a).sum("user", "1700000000")
+		m.of(a).sum("user", "1700000001")
+	}); n != 0 {
+		t.Errorf("%.1f allocations per new answer, want 0", n)
+	}
+}
