@@ -3,6 +3,7 @@
 package filter
 
 import (
+	"strings"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -18,6 +19,16 @@ import (
 type revocationFeed struct {
 	cache.Feed
 	inFlight bool
+	// Kept from poll to poll, so that a poll of a quiet feed allocates
+	// nothing: the headers, the path made for pathCursor and pathWait, the
+	// bound callback, and the answer's buffer (what is kept from an answer
+	// is copied out of it).
+	headers    [5][2]string
+	path       string
+	pathCursor string
+	pathWait   time.Duration
+	answered   func(numHeaders, bodySize, numTrailers int)
+	body       []byte
 }
 
 // longPollGrace is added to a long-poll's timeout besides timeout_ms: the
@@ -36,18 +47,22 @@ func (p *pluginContext) pollRevocations() {
 	if c == nil || p.revoke.inFlight {
 		return
 	}
+	f := &p.revoke
 	path, timeout, wait := tokenapi.PathRevocations, c.Timeout, time.Duration(0)
-	if p.revoke.Following() {
+	if f.Following() {
 		if wait = c.RevocationWait; wait > 0 {
 			timeout += wait + longPollGrace
 		}
-		path = tokenapi.RevocationsPath(p.revoke.Cursor(), wait)
+		if cur := f.Cursor(); f.path == "" || cur != f.pathCursor || wait != f.pathWait {
+			f.path, f.pathCursor, f.pathWait = tokenapi.RevocationsPath(cur, wait), cur, wait
+		}
+		path = f.path
 	}
-	headers := [][2]string{{":method", "GET"}, {":path", path}, {":authority", c.Authority}, {"accept", "application/json"}}
-	if c.VerifyToken != "" {
-		headers = append(headers, [2]string{"authorization", "Bearer " + c.VerifyToken})
+	headers := c.AppendCallHeaders(f.headers[:0], "GET", path, "", nil)
+	if f.answered == nil {
+		f.answered = p.onRevocations
 	}
-	err := dispatch(c.Name, headers, nil, uint32(timeout.Milliseconds()), p.onRevocations, &p.call.Encoded)
+	err := dispatch(c.Name, headers, nil, uint32(timeout.Milliseconds()), f.answered, &p.call.Encoded)
 	p.call.Sent()
 	if err != nil {
 		proxywasm.LogWarn(textf.Sprintf("credgate: revocation poll not sent: %v", err))
@@ -58,7 +73,7 @@ func (p *pluginContext) pollRevocations() {
 
 func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	p.revoke.inFlight = false
-	body, err := p.callBody(numHeaders, bodySize, scheme.MaxRevocationsAnswer, nil) // a new buffer: the digests point into it
+	body, err := p.callBody(numHeaders, bodySize, scheme.MaxRevocationsAnswer, &p.revoke.body) // reused: what is kept is copied
 	if err != nil {
 		p.metrics.inc("credgate.revocations.errors")
 		return
@@ -69,6 +84,11 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 		return
 	}
 	now, next := p.now(), feed.Next
+	if cur := p.revoke.Cursor(); next == cur {
+		next = cur
+	} else {
+		next = strings.Clone(next) // kept as the cursor; the buffer is reused
+	}
 	if feed.Behind || p.revoke.Foreign(next) {
 		// Foreign: a next in another epoch than the cursor is a feed made
 		// again, whatever the answer says; positions cannot be compared.
@@ -78,7 +98,7 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	evicted := 0
 	p.revoked.Prune(now)
 	for _, digest := range feed.Digests {
-		p.revoked.Add(digest, now)
+		p.revoked.Add(strings.Clone(digest), now) // kept; the buffer is reused
 		evicted += p.cache.EvictDigest(digest)
 	}
 	p.revoke.Advance(next, now, p.revoked.Keep)
