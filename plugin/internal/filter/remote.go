@@ -234,7 +234,7 @@ func (c *clusterCall) release() {
 // answered is the call's callback: it decodes the answer and hands it on.
 func (c *clusterCall) answered(numHeaders, bodySize, _ int) {
 	p, b, lk, mark, to := c.p, &c.p.call, c.lk, c.mark, c.to
-	p.metrics.latency(p.now().Sub(c.sent.Time()))
+	p.metrics.latency(max(p.now().Sub(c.sent.Time()), 0))
 	c.release() // before to.take, which may ask again
 	body, err := p.callBody(numHeaders, bodySize, scheme.MaxAnswer, &b.Answer)
 	var a *authn.Answer

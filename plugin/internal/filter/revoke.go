@@ -73,6 +73,7 @@ func (p *pluginContext) pollRevocations() {
 
 func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	p.revoke.inFlight = false
+	defer p.revoke.dropLargeBody()
 	body, err := p.callBody(numHeaders, bodySize, scheme.MaxRevocationsAnswer, &p.revoke.body) // reused: what is kept is copied
 	if err != nil {
 		p.metrics.inc("credgate.revocations.errors")
@@ -105,6 +106,14 @@ func (p *pluginContext) onRevocations(numHeaders, bodySize, _ int) {
 	if evicted > 0 {
 		p.metrics.add("credgate.revocations.evicted", uint64(evicted))
 		proxywasm.LogInfo(textf.Sprintf("credgate: revocation feed evicted %d cached answers", evicted))
+	}
+}
+
+// dropLargeBody lets a large answer's buffer go once read, as the call
+// buffers do: a VM keeps at most scheme.MaxKeptCallBuffer of it.
+func (f *revocationFeed) dropLargeBody() {
+	if cap(f.body) > scheme.MaxKeptCallBuffer {
+		f.body = nil
 	}
 }
 

@@ -23,7 +23,20 @@ import (
 // NewVMContext returns the plugin's VM context, reading the proxy's clock.
 func NewVMContext() types.VMContext { return &vmContext{clock: wallClock} }
 
-func wallClock() stamp.Stamp { return stamp.Of(time.Now()) }
+// wallClock reads the proxy's clock: the wall clock, kept from going back
+// by the monotonic clock (stamp.Steady), with one reading of both.
+func wallClock() stamp.Stamp {
+	t := time.Now()
+	if clockOrigin.IsZero() {
+		clockOrigin = t
+	}
+	return steady.Read(stamp.Of(t), int64(t.Sub(clockOrigin)))
+}
+
+var (
+	clockOrigin time.Time // the monotonic clock's origin: the first reading (one VM per module instance)
+	steady      stamp.Steady
+)
 
 // NewVMContextWithClock returns a VM context whose verifications use now as
 // the clock. Tests that run the filter in-process pin time with it.

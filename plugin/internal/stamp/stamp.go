@@ -49,3 +49,31 @@ func (s Stamp) Time() time.Time {
 
 // IsZero reports whether s is no instant.
 func (s Stamp) IsZero() bool { return s == 0 }
+
+// Steady turns readings of the wall clock into instants that never go back:
+// each instant is the wall clock's, or the previous one plus the time the
+// monotonic clock measured since, whichever is later. Lifetimes the plugin
+// computes (cache entries, key-set fetches, renewals) then run on the
+// monotonic clock when the wall clock is stepped back, as time.Time's
+// monotonic reading had them run, and never last longer; a clock stepped
+// forward ends them early, the safe side. Checks against instants from
+// outside (a token's exp, an answer's expiry) use the same instant: after a
+// step back it is ahead of the wall clock by at most the step, which
+// refuses early rather than accepts late. The zero Steady is ready.
+type Steady struct {
+	last Stamp
+	mono int64 // the monotonic reading of last, in nanoseconds
+}
+
+// Read returns the instant for a wall-clock reading wall taken at the
+// monotonic reading mono (nanoseconds from any fixed origin).
+func (c *Steady) Read(wall Stamp, mono int64) Stamp {
+	s := wall
+	if c.last != 0 && mono >= c.mono {
+		if floor := c.last + Stamp(mono-c.mono); s < floor {
+			s = floor
+		}
+	}
+	c.last, c.mono = s, mono
+	return s
+}

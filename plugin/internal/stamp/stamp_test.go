@@ -41,3 +41,26 @@ func TestOrderKept(t *testing.T) {
 		}
 	}
 }
+
+func TestSteady(t *testing.T) {
+	const sec = int64(time.Second)
+	var c Steady
+	steps := []struct {
+		name       string
+		wall, mono int64
+		want       int64
+	}{
+		{"first reading", 1000 * sec, 5 * sec, 1000 * sec},
+		{"both advance", 1001 * sec, 6 * sec, 1001 * sec},
+		{"wall stepped back 100 s: monotonic time goes on", 902 * sec, 7 * sec, 1002 * sec},
+		{"still behind", 903 * sec, 8 * sec, 1003 * sec},
+		{"wall stepped forward: the wall clock", 2000 * sec, 9 * sec, 2000 * sec},
+		{"wall still, monotonic on", 2000 * sec, 11 * sec, 2002 * sec},
+		{"wall catches up", 2010 * sec, 12 * sec, 2010 * sec},
+	}
+	for _, s := range steps {
+		if got := c.Read(Stamp(s.wall), s.mono); int64(got) != s.want {
+			t.Errorf("%s: Read(%d, %d) = %d, want %d", s.name, s.wall, s.mono, got, s.want)
+		}
+	}
+}
