@@ -77,6 +77,18 @@ use ..
 replace $sdk_mod $sdk_ver => ./sdk
 WORK
 
+# mod_dir prints the module cache directory of a module of the build,
+# downloading the module first when the cache does not hold it.
+mod_dir() {
+  local dir
+  dir=$(go list -m -f '{{.Dir}}' "$1")
+  if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+    go mod download "$1"
+    dir=$(go list -m -f '{{.Dir}}' "$1")
+  fi
+  echo "$dir"
+}
+
 # gjson's @pretty modifier links github.com/tidwall/pretty, whose key sorting
 # unescapes keys with encoding/json: that alone links the reflection-based
 # JSON codec (about 600 KB of module). The plugin disables gjson modifiers at
@@ -85,11 +97,7 @@ WORK
 # builds and tests use the module as published.
 pretty_mod=github.com/tidwall/pretty
 pretty_ver=$(go list -m -f '{{.Version}}' "$pretty_mod")
-pretty_src=$(go list -m -f '{{.Dir}}' "$pretty_mod")
-if [ -z "$pretty_src" ] || [ ! -d "$pretty_src" ]; then
-  go mod download "$pretty_mod"
-  pretty_src=$(go list -m -f '{{.Dir}}' "$pretty_mod")
-fi
+pretty_src=$(mod_dir "$pretty_mod")
 rm -rf build/pretty
 mkdir -p build/pretty
 cp "$pretty_src/go.mod" "$pretty_src/LICENSE" "$pretty_src/pretty.go" build/pretty/
@@ -112,11 +120,7 @@ echo "replace $pretty_mod $pretty_ver => ./pretty" >> build/wasm.work
 # module as published.
 gjson_mod=github.com/tidwall/gjson
 gjson_ver=$(go list -m -f '{{.Version}}' "$gjson_mod")
-gjson_src=$(go list -m -f '{{.Dir}}' "$gjson_mod")
-if [ -z "$gjson_src" ] || [ ! -d "$gjson_src" ]; then
-  go mod download "$gjson_mod"
-  gjson_src=$(go list -m -f '{{.Dir}}' "$gjson_mod")
-fi
+gjson_src=$(mod_dir "$gjson_mod")
 rm -rf build/gjson
 mkdir -p build/gjson
 cp "$gjson_src/go.mod" "$gjson_src/LICENSE" "$gjson_src/gjson.go" build/gjson/
@@ -139,11 +143,7 @@ echo "replace $gjson_mod $gjson_ver => ./gjson" >> build/wasm.work
 # not compile). Native builds and tests use the module as published.
 nistec_mod=filippo.io/nistec
 nistec_ver=$(go list -m -f '{{.Version}}' "$nistec_mod")
-nistec_src=$(go list -m -f '{{.Dir}}' "$nistec_mod")
-if [ -z "$nistec_src" ] || [ ! -d "$nistec_src" ]; then
-  go mod download "$nistec_mod"
-  nistec_src=$(go list -m -f '{{.Dir}}' "$nistec_mod")
-fi
+nistec_src=$(mod_dir "$nistec_mod")
 rm -rf build/nistec
 cp -R "$nistec_src" build/nistec
 chmod -R u+w build/nistec
