@@ -98,6 +98,17 @@ func (c Config) WithUpstream(h http.Handler) Config {
 	return c
 }
 
+// FixedUpstream returns an upstream for WithUpstream that answers every
+// request with status (0 is 200), headers and body without reading it: the
+// host then builds no http.Request for it, so a benchmark measures the
+// plugin and the host's ABI rather than a simulated upstream whose cost
+// grows with every header the plugin adds (in Envoy the router pays for the
+// upstream, not the filter). The filter state and the forwarded headers are
+// still in the Result.
+func FixedUpstream(status int, headers [][2]string, body []byte) http.Handler {
+	return abi.NewFixedUpstream(status, headers, body)
+}
+
 // WithClock sets the time the guest sees: WASI clock_time_get (realtime;
 // the monotonic clock follows jumps of this clock and never goes back) and
 // proxy_get_current_time_nanoseconds. Default time.Now.

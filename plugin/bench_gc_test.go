@@ -69,10 +69,10 @@ func BenchmarkCollectorGuard(b *testing.B) {
 				if v.floor && c.name != cases[0].name {
 					continue
 				}
-				cfg := baseConfig(scenarioConfig, scenarioNow).WithGuestTimeClock(true)
+				cfg := baseConfig(scenarioConfig, scenarioNow).WithGuestTimeClock(true).WithUpstream(benchUpstream)
 				want := c.status
 				if v.floor {
-					cfg, want = hostcalls.NewConfig().WithGuestTimeClock(true), 0
+					cfg, want = hostcalls.NewConfig().WithGuestTimeClock(true).WithUpstream(benchUpstream), 0
 				}
 				h, err := hostcalls.NewHost(context.Background(), compiledFile(b, v.path, hostcalls.ProfileEnvoy139), cfg)
 				if err != nil {

@@ -93,7 +93,7 @@ func BenchmarkTail(b *testing.B) {
 	reqs = append([]req{{name: "floor (bare SDK module)", floor: true, r: benchRequest("GET", "/healthz", nil)}}, reqs...)
 
 	cfg := hostcalls.NewConfig().WithPluginConfig([]byte(clusterConfig)).WithCluster("token_cluster", tc.URL).
-		WithAutoTick(true).WithGuestTimeClock(true).WithClock(func() time.Time { return frozen })
+		WithAutoTick(true).WithGuestTimeClock(true).WithClock(func() time.Time { return frozen }).WithUpstream(benchUpstream)
 	plugin := compiledPlugin(b, hostcalls.ProfileEnvoy139)
 	floor := compiledFile(b, floorPath, hostcalls.ProfileEnvoy139)
 	ph, err := hostcalls.NewHost(context.Background(), plugin, cfg)
@@ -101,7 +101,7 @@ func BenchmarkTail(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ph.Close(context.Background())
-	fh, err := hostcalls.NewHost(context.Background(), floor, hostcalls.NewConfig().WithGuestTimeClock(true))
+	fh, err := hostcalls.NewHost(context.Background(), floor, hostcalls.NewConfig().WithGuestTimeClock(true).WithUpstream(benchUpstream))
 	if err != nil {
 		b.Fatal(err)
 	}

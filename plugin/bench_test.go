@@ -86,9 +86,9 @@ func BenchmarkPlugin(b *testing.B) {
 				bytes: (m1.TotalAlloc - m0.TotalAlloc) / n}
 		})
 	}
-	run(floorName, floor, hostcalls.NewConfig(), hostcalls.Request{Method: "GET", Path: "/healthz", Authority: "api.example"}, false)
+	run(floorName, floor, hostcalls.NewConfig().WithUpstream(benchUpstream), hostcalls.Request{Method: "GET", Path: "/healthz", Authority: "api.example"}, false)
 	for _, bc := range benchCases() {
-		run(bc.name, m, baseConfig(scenarioConfig, scenarioNow),
+		run(bc.name, m, baseConfig(scenarioConfig, scenarioNow).WithUpstream(benchUpstream),
 			hostcalls.Request{Method: bc.method, Path: bc.path, Authority: "api.example", Headers: bc.headers(b)}, bc.status != 0)
 	}
 	var start time.Duration

@@ -73,7 +73,7 @@ type headerMap struct {
 }
 
 func newHeaderMap(pairs [][2]string) *headerMap {
-	m := &headerMap{}
+	m := &headerMap{pairs: make([][2]string, 0, len(pairs)+8)} // room for what a plugin adds
 	for _, p := range pairs {
 		m.add(p[0], p[1])
 	}

@@ -151,9 +151,28 @@ func proxyGetProperty(ctx context.Context, vm *VM, s []uint64) {
 // where later filters, access logs and RBAC read it, and where later
 // proxy_get_property calls of a one-segment path find it. The root context
 // has no stream: NotFound.
+// stateKey is the filter state key of a property path: Envoy's "wasm."
+// prefix and the path, made once per path the VM sets (a plugin sets the
+// same few) and reused; at most maxStateKeys are kept.
+func (vm *VM) stateKey(path []byte) string {
+	if k, ok := vm.stateKeys[string(path)]; ok {
+		return k
+	}
+	k := filterStatePrefix + string(path)
+	if vm.stateKeys == nil {
+		vm.stateKeys = map[string]string{}
+	}
+	if len(vm.stateKeys) < maxStateKeys {
+		vm.stateKeys[k[len(filterStatePrefix):]] = k
+	}
+	return k
+}
+
+const maxStateKeys = 256
+
 func proxySetProperty(_ context.Context, vm *VM, s []uint64) {
-	key, err1 := vm.mem.Read(uint32(s[0]), uint32(s[1]))
-	value, err2 := vm.mem.Read(uint32(s[2]), uint32(s[3]))
+	key, err1 := vm.mem.View(uint32(s[0]), uint32(s[1]))
+	value, err2 := vm.mem.View(uint32(s[2]), uint32(s[3]))
 	if err1 != nil || err2 != nil {
 		s[0] = InvalidMemoryAccess
 		return
@@ -163,6 +182,6 @@ func proxySetProperty(_ context.Context, vm *VM, s []uint64) {
 		s[0] = NotFound
 		return
 	}
-	st.filterState[filterStatePrefix+string(key)] = append([]byte(nil), value...)
+	st.filterState[vm.stateKey(key)] = append([]byte(nil), value...)
 	s[0] = OK
 }

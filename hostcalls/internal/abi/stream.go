@@ -5,7 +5,6 @@ package abi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -218,7 +217,11 @@ func (vm *VM) newStream(req Request) *stream {
 	if req.SourceAddress == "" {
 		req.SourceAddress = "127.0.0.1:50000"
 	}
-	pairs := [][2]string{{":authority", req.Authority}, {":path", req.Path}, {":method", req.Method}, {":scheme", req.Scheme}}
+	// Room for the headers a plugin adds, so that its writes do not grow
+	// the slice.
+	pairs := make([][2]string, 0, len(req.Headers)+14)
+	pairs = append(pairs, [2]string{":authority", req.Authority}, [2]string{":path", req.Path},
+		[2]string{":method", req.Method}, [2]string{":scheme", req.Scheme})
 	hasID := false
 	for _, hd := range req.Headers {
 		k := strings.ToLower(hd[0])
@@ -228,9 +231,23 @@ func (vm *VM) newStream(req Request) *stream {
 	// Envoy's connection manager adds these before any filter runs.
 	pairs = append(pairs, [2]string{"x-forwarded-proto", req.Scheme})
 	if !hasID {
-		pairs = append(pairs, [2]string{"x-request-id", fmt.Sprintf("%08x-0000-4000-8000-%012x", vm.index, id)})
+		pairs = append(pairs, [2]string{"x-request-id", requestID(vm.index, id)})
 	}
-	return &stream{id: id, req: req, reqHeaders: newHeaderMap(pairs), resume: make(chan struct{}, 1), filterState: map[string][]byte{}}
+	return &stream{id: id, req: req, reqHeaders: &headerMap{pairs: pairs}, resume: make(chan struct{}, 1), filterState: map[string][]byte{}}
+}
+
+// requestID is a UUID-shaped x-request-id unique per VM and stream:
+// %08x-0000-4000-8000-%012x of the VM's index and the stream's id.
+func requestID(vm int, id uint32) string {
+	const hexDigits = "0123456789abcdef"
+	b := []byte("00000000-0000-4000-8000-000000000000")
+	for i, v := 7, uint64(uint32(vm)); i >= 0; i, v = i-1, v>>4 {
+		b[i] = hexDigits[v&15]
+	}
+	for i, v := len(b)-1, uint64(id); i >= len(b)-12; i, v = i-1, v>>4 {
+		b[i] = hexDigits[v&15]
+	}
+	return string(b)
 }
 
 // aborted is what the upstream saw of a request the plugin stopped after
@@ -281,6 +298,9 @@ func responseOf(s *stream) Response {
 		if p[0] == ":status" {
 			r.Status, _ = strconv.Atoi(p[1])
 		} else if !strings.HasPrefix(p[0], ":") {
+			if r.Headers == nil {
+				r.Headers = make([][2]string, 0, len(s.respHeaders.pairs))
+			}
 			r.Headers = append(r.Headers, p)
 		}
 	}

@@ -28,6 +28,11 @@ func (vm *VM) forward(s *stream) *UpstreamRequest {
 	if s.reqBodySeen {
 		up.Body = s.reqBody
 	}
+	if f, ok := vm.host.opts.Upstream.(*FixedUpstream); ok {
+		// Nothing reads the request: no copy of the body, no http.Request.
+		s.respHeaders, s.respBody = f.headerMap(), f.Body[:len(f.Body):len(f.Body)] // a change copies
+		return up
+	}
 	up.Body = append([]byte(nil), up.Body...)
 	req := upstreamRequest(up)
 	// The stages after the plugin (Envoy's later filters, the router) see
@@ -117,6 +122,50 @@ func addHeaders(m *headerMap, h http.Header) {
 			m.add(k, v)
 		}
 	}
+}
+
+// FixedUpstream is an upstream that answers every request with Status,
+// Headers and Body without reading it. The host recognises it and skips what
+// an http.Handler needs (an http.Request, the filter state's copy, a
+// recorder), so that a benchmark counts the plugin and the host's ABI, not
+// a simulated upstream whose cost grows with every header the plugin adds;
+// in Envoy the router, not the filter, pays for the upstream. Served as an
+// http.Handler, it answers the same.
+type FixedUpstream struct {
+	Status  int
+	Headers [][2]string // names in lower case
+	Body    []byte
+	pairs   [][2]string // :status, Headers and content-length, made once
+}
+
+// NewFixedUpstream returns a FixedUpstream; status 0 is 200.
+func NewFixedUpstream(status int, headers [][2]string, body []byte) *FixedUpstream {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	f := &FixedUpstream{Status: status, Headers: headers, Body: body}
+	f.pairs = append(f.pairs, [2]string{":status", strconv.Itoa(status)})
+	for _, h := range headers {
+		f.pairs = append(f.pairs, [2]string{strings.ToLower(h[0]), h[1]})
+	}
+	if _, ok := (&headerMap{pairs: f.pairs}).get("content-length"); !ok {
+		f.pairs = append(f.pairs, [2]string{"content-length", strconv.Itoa(len(body))})
+	}
+	return f
+}
+
+// headerMap is a fresh copy of the response headers, which the plugin may
+// change in its response phase.
+func (f *FixedUpstream) headerMap() *headerMap {
+	return &headerMap{pairs: append(make([][2]string, 0, len(f.pairs)+4), f.pairs...)}
+}
+
+func (f *FixedUpstream) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	for _, h := range f.Headers {
+		w.Header().Add(h[0], h[1])
+	}
+	w.WriteHeader(f.Status)
+	_, _ = w.Write(f.Body)
 }
 
 // EchoHandler answers 200 with a JSON object of the request's method, path,

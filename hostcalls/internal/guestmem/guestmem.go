@@ -50,6 +50,23 @@ func (m Memory) Read(ptr, size uint32) ([]byte, error) {
 	return append([]byte(nil), b...), nil
 }
 
+// View returns the size bytes at ptr without copying them: the slice is the
+// guest's memory, valid only until the guest runs again or its memory grows,
+// so a host function uses it at once (a map lookup, a copy).
+func (m Memory) View(ptr, size uint32) ([]byte, error) {
+	if err := m.bounds(ptr, size); err != nil {
+		return nil, err
+	}
+	if size == 0 {
+		return nil, nil
+	}
+	b, ok := m.mem.Read(ptr, size)
+	if !ok {
+		return nil, ErrOutOfBounds
+	}
+	return b, nil
+}
+
 // String returns the size bytes at ptr as a string.
 func (m Memory) String(ptr, size uint32) (string, error) {
 	b, err := m.Read(ptr, size)
