@@ -41,7 +41,7 @@ type VM struct {
 	configuring bool     // the plugin configuration is readable
 	depth       int
 	clock       guestClock
-	stateKeys   map[string]string // property path → filter state key (stateKey)
+	stateKeys   map[string]string  // property path → filter state key (stateKey)
 	exports     map[string]*export // resolved on first use; nil value: not exported
 	ctxFree     []*vmCtx
 	// scratch holds what a host function is about to copy into the guest;
