@@ -40,6 +40,9 @@ func TestSecretEqual(t *testing.T) {
 		{name: "different", a: "s3cret", b: "s3creT"},
 		{name: "prefix", a: "s3cret", b: "s3cre"},
 		{name: "empty", a: "", b: "", want: true},
+		{name: "empty and not", a: "", b: "s"},
+		{name: "trailing zero byte", a: "s3cret\x00", b: "s3cret"},
+		{name: "longer first", a: "s3cret-and-more", b: "s3cret"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,4 +202,16 @@ func TestFoldNames(t *testing.T) {
 	if r.HeaderCount("user-id") != 2 || r.HeaderCount("accept") != 1 {
 		t.Error("spellings of one name are not counted together")
 	}
+}
+
+// FuzzSecretEqual checks the constant-time comparison against ==.
+func FuzzSecretEqual(f *testing.F) {
+	f.Add("s3cret", "s3cret")
+	f.Add("s3cret\x00", "s3cret")
+	f.Add("", "x")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got := SecretEqual(a, b); got != (a == b) {
+			t.Fatalf("SecretEqual(%q, %q) = %v", a, b, got)
+		}
+	})
 }

@@ -5,6 +5,7 @@ package scheme
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"errors"
 	"hash"
@@ -177,17 +178,22 @@ type macMemo struct {
 	ring [macMemoSize]*authn.Answer
 	next int
 	h    hash.Hash // the one SHA-256 every kept MAC runs on
+	save encoding.BinaryAppender
+	load encoding.BinaryUnmarshaler
+	pad  [64]byte // keying scratch, cleared after use
 }
 
 // keyedMAC is one key's HMAC-SHA256 (RFC 2104): the key padded to SHA-256's
-// 64-byte block (hashed first when longer) and XORed with ipad and opad,
-// with its message buffer and sums. FuzzKeptMAC checks it against
+// 64-byte block (hashed first when longer) and XORed with ipad and opad;
+// what it keeps is the SHA-256 state after each padded block (as
+// crypto/hmac keeps them), so a sum hashes only the message and the inner
+// sum, with its message buffer and sums. FuzzKeptMAC checks it against
 // crypto/hmac.
 type keyedMAC struct {
-	m          *macMemo
-	ipad, opad [64]byte
-	msg        []byte
-	in, out    [sha256.Size]byte
+	m            *macMemo
+	inner, outer []byte // SHA-256 states after the ipad and the opad block
+	msg          []byte
+	in, out      [sha256.Size]byte
 }
 
 // of returns the MAC keyed with a's HMACKey, keying one when a is not kept.
@@ -198,6 +204,7 @@ func (m *macMemo) of(a *authn.Answer) *keyedMAC {
 	if m.by == nil {
 		m.by = make(map[*authn.Answer]*keyedMAC, macMemoSize)
 		m.h = sha256.New()
+		m.save, m.load = m.h.(encoding.BinaryAppender), m.h.(encoding.BinaryUnmarshaler)
 	}
 	var k *keyedMAC
 	if old := m.ring[m.next]; old != nil {
@@ -205,7 +212,7 @@ func (m *macMemo) of(a *authn.Answer) *keyedMAC {
 		delete(m.by, old)
 	}
 	if k == nil {
-		k = &keyedMAC{m: m}
+		k = &keyedMAC{m: m, inner: make([]byte, 0, sha256StateSize), outer: make([]byte, 0, sha256StateSize)}
 	}
 	k.key(a.HMACKey)
 	m.by[a], m.ring[m.next] = k, a
@@ -213,40 +220,66 @@ func (m *macMemo) of(a *authn.Answer) *keyedMAC {
 	return k
 }
 
+// sha256StateSize is the length of a saved SHA-256 state (AppendBinary).
+const sha256StateSize = 108
+
 // key keys k with key.
 func (k *keyedMAC) key(key string) {
-	clear(k.ipad[:])
-	if len(key) > len(k.ipad) {
-		h := k.m.h
+	m := k.m
+	pad, h := &m.pad, m.h
+	clear(pad[:])
+	if len(key) > len(pad) {
 		h.Reset()
 		for rest := key; len(rest) > 0; {
-			n := copy(k.ipad[:], rest)
-			h.Write(k.ipad[:n])
+			n := copy(pad[:], rest)
+			h.Write(pad[:n])
 			rest = rest[n:]
 		}
-		clear(k.ipad[:])
-		h.Sum(k.ipad[:0])
+		clear(pad[:])
+		h.Sum(pad[:0])
 	} else {
-		copy(k.ipad[:], key)
+		copy(pad[:], key)
 	}
-	for i := range k.ipad {
-		k.opad[i] = k.ipad[i] ^ 0x5c
-		k.ipad[i] ^= 0x36
+	for i := range pad {
+		pad[i] ^= 0x36
 	}
+	h.Reset()
+	h.Write(pad[:])
+	k.inner = mustState(m.save.AppendBinary(k.inner[:0]))
+	for i := range pad {
+		pad[i] ^= 0x36 ^ 0x5c
+	}
+	h.Reset()
+	h.Write(pad[:])
+	k.outer = mustState(m.save.AppendBinary(k.outer[:0]))
+	clear(pad[:])
 }
 
 // sum is the MAC of user-id + timestamp. It is valid until the next sum.
 func (k *keyedMAC) sum(userID, timestamp string) []byte {
-	h := k.m.h
+	m := k.m
 	k.msg = append(append(k.msg[:0], userID...), timestamp...)
-	h.Reset()
-	h.Write(k.ipad[:])
-	h.Write(k.msg)
-	inner := h.Sum(k.in[:0])
-	h.Reset()
-	h.Write(k.opad[:])
-	h.Write(inner)
-	return h.Sum(k.out[:0])
+	mustLoad(m.load.UnmarshalBinary(k.inner))
+	m.h.Write(k.msg)
+	inner := m.h.Sum(k.in[:0])
+	mustLoad(m.load.UnmarshalBinary(k.outer))
+	m.h.Write(inner)
+	return m.h.Sum(k.out[:0])
+}
+
+// The standard library saves and restores its own SHA-256 states: an error
+// would be a broken invariant, not bad input.
+func mustState(b []byte, err error) []byte {
+	if err != nil {
+		panic("credgate: cannot save a SHA-256 state: " + err.Error())
+	}
+	return b
+}
+
+func mustLoad(err error) {
+	if err != nil {
+		panic("credgate: cannot restore a SHA-256 state: " + err.Error())
+	}
 }
 
 // parse reads the three headers and checks the timestamp against now.
