@@ -19,6 +19,12 @@ type Regexp struct {
 	// prefix is what an anchored match's text begins with: literal bytes,
 	// some without case (fold).
 	prefix []prefixByte
+	// next, when hasNext, holds every byte the text of an anchored match
+	// may have right after prefix (read in lower case when matching
+	// without case), so that most texts are refused without running the
+	// automaton: a route's expression is tried on every request.
+	next    firstSet
+	hasNext bool
 	// spare is a machine kept for the next match.
 	spare atomic.Pointer[machine]
 }
@@ -62,6 +68,19 @@ func Compile(expr string) (*Regexp, error) {
 	re.patch(f.outs, re.emit(inst{op: opMatch}))
 	re.start = f.start
 	re.anchored, re.prefix = anchoredPrefix(n)
+	if re.anchored {
+		items := []*node{n}
+		if n.kind == nConcat {
+			items = n.subs
+		}
+		var rest []*node
+		if k := 1 + len(re.prefix); k < len(items) {
+			rest = items[k:]
+		}
+		var empty bool
+		re.next, empty = firstOfSeq(rest)
+		re.hasNext = !empty
+	}
 	return re, nil
 }
 
@@ -220,6 +239,66 @@ func anchoredPrefix(n *node) (bool, []prefixByte) {
 	return true, prefix
 }
 
+// firstSet is a set of bytes: ASCII ones by bit, and whether any byte from
+// 0x80 may be (the first byte of a non-ASCII rune).
+type firstSet struct {
+	ascii    [2]uint64
+	nonASCII bool
+}
+
+func (f *firstSet) union(g firstSet) {
+	f.ascii[0] |= g.ascii[0]
+	f.ascii[1] |= g.ascii[1]
+	f.nonASCII = f.nonASCII || g.nonASCII
+}
+
+func (f *firstSet) has(b byte) bool {
+	if b >= 0x80 {
+		return f.nonASCII
+	}
+	return f.ascii[b>>6]&(1<<(b&63)) != 0
+}
+
+// first is the set of bytes a match of n may begin with, and whether n
+// may match the empty string (then a match may begin with whatever
+// follows it). Assertions take no text.
+func first(n *node) (firstSet, bool) {
+	switch n.kind {
+	case nChar:
+		return firstSet{ascii: n.cls.ascii, nonASCII: n.cls.others || n.cls.kelvin || n.cls.longS}, false
+	case nAssert, nEmpty:
+		return firstSet{}, true
+	case nConcat:
+		return firstOfSeq(n.subs)
+	case nAlt:
+		var f firstSet
+		empty := false
+		for _, sub := range n.subs {
+			g, e := first(sub)
+			f.union(g)
+			empty = empty || e
+		}
+		return f, empty
+	case nRepeat:
+		f, e := first(n.subs[0])
+		return f, e || n.min == 0
+	}
+	return firstSet{}, true // unknown: claims nothing
+}
+
+// firstOfSeq is first of the concatenation of seq.
+func firstOfSeq(seq []*node) (firstSet, bool) {
+	var f firstSet
+	for _, n := range seq {
+		g, empty := first(n)
+		f.union(g)
+		if !empty {
+			return f, false
+		}
+	}
+	return f, true
+}
+
 // literalByte is the byte a one-character node stands for: exactly one
 // ASCII byte, or one letter in both cases and nothing else but its fold
 // partner.
@@ -288,6 +367,18 @@ func (re *Regexp) MatchLower(s string) bool { return re.match(s, true) }
 func (re *Regexp) match(s string, lower bool) bool {
 	if re.anchored && !hasPrefix(s, re.prefix, lower) {
 		return false
+	}
+	if re.hasNext {
+		if len(s) <= len(re.prefix) {
+			return false // the rest must take a byte
+		}
+		c := s[len(re.prefix)]
+		if lower {
+			c = lowerASCII(c)
+		}
+		if !re.next.has(c) {
+			return false
+		}
 	}
 	m := re.spare.Swap(nil)
 	if m == nil {

@@ -322,3 +322,43 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// TestNextByteFilter: an anchored expression knows which bytes may follow
+// its literal prefix, and refuses other texts before running; one that may
+// match nothing more after the prefix claims nothing.
+func TestNextByteFilter(t *testing.T) {
+	tests := []struct {
+		expr    string
+		hasNext bool
+		refused []string // refused by the filter alone
+	}{
+		{`^/(token|v0/tokens|tokens|v2/token(/.*)?)$`, true, []string{"/healthz", "/Supplier/x", "/"}},
+		{`(?i)^/(token|v2/x)$`, true, []string{"/healthz"}},
+		{`^/a*$`, false, nil},
+		{`^/\bk`, true, []string{"/x"}},
+		{`^/(x|)y`, true, []string{"/z"}},
+		{`^/(x|)$`, false, nil},
+	}
+	for _, tc := range tests {
+		re, err := Compile(tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if re.hasNext != tc.hasNext {
+			t.Fatalf("%q: hasNext = %v", tc.expr, re.hasNext)
+		}
+		for _, s := range tc.refused {
+			c := s[min(len(re.prefix), len(s)-1)]
+			if len(s) > len(re.prefix) && re.next.has(lowerASCII(c)) {
+				t.Fatalf("%q: the filter lets %q through", tc.expr, s)
+			}
+			if re.MatchString(s) {
+				t.Fatalf("%q matches %q", tc.expr, s)
+			}
+		}
+	}
+	// (?i) reads K (Kelvin sign) as k: a byte from 0x80 may follow.
+	if re, _ := Compile(`(?i)^/k`); !re.MatchString("/\u212a") {
+		t.Fatal("(?i)^/k refuses the Kelvin sign")
+	}
+}
