@@ -118,7 +118,7 @@ func BenchmarkCollectorGuard(b *testing.B) {
 	var t strings.Builder
 	fmt.Fprintf(&t, "### Plugin: cost of the collector guard per request\n\n")
 	fmt.Fprintf(&t, "`go test -run '^$' -bench BenchmarkCollectorGuard ./plugin/`: build/credgate.wasm against the same module "+
-		"built without the guard (`build-wasm.sh --unguarded`), same run, hostcalls host (wazero compiler, profile %s), "+
+		"built without the guard (`build-wasm.sh --unguarded`), same run, hostcalls host (wazero compiler, profile %s, a fixed upstream answer), "+
 		"%s %s/%s, GOMAXPROCS=%d. \"guest µs\" is the module's own running time per request (the host's guest clock: "+
 		"callbacks and allocations, not the host functions); \"wall µs\" is the whole stream on this host. The floor is "+
 		"build/floor.wasm, a bare module on the same SDK and build that continues every request.\n\n",

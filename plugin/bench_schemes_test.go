@@ -187,7 +187,7 @@ func writeSchemeTable(b *testing.B, r map[string][2]time.Duration, allocs map[st
 	var t strings.Builder
 	fmt.Fprintf(&t, "### Plugin: µs per request by scheme, cache hit and miss\n\n")
 	fmt.Fprintf(&t, "`go test -run '^$' -bench BenchmarkSchemes ./plugin/`: build/credgate.wasm on the hostcalls host "+
-		"(profile %s) with a real token cluster (bbolt) on loopback; %s %s/%s, GOMAXPROCS=%d. \"hit\": answers from the "+
+		"(profile %s) with a real token cluster (bbolt) on loopback and a fixed upstream answer (hostcalls.FixedUpstream, as in every plugin table); %s %s/%s, GOMAXPROCS=%d. \"hit\": answers from the "+
 		"plugin's cache; \"miss\": cache off, every request is a token-cluster round trip (the stream pauses and resumes). "+
 		"jwt never asks the cluster; sso is single use and not repeatable. The floor (build/floor.wasm, a bare module on "+
 		"the same SDK and build) and the no-op route are measured in the same run; the ratios divide by the no-op route's "+

@@ -294,7 +294,7 @@ func writeTailTable(b *testing.B, rows []*tailRow, n int) {
 	fmt.Fprintf(&t, "### Plugin: tail latency per request, warm 10,000-entry cache\n\n")
 	fmt.Fprintf(&t, "`go test -run '^$' -bench BenchmarkTail -benchtime 1x ./plugin/`: %d requests per row, one after another on one VM "+
 		"(hostcalls host, profile %s, guest clock on), build/credgate.wasm with the demo configuration and a real token cluster "+
-		"(bbolt) on loopback; the plugin's cache holds 10,000 entries (%d extra API keys and each scheme's credential) and every "+
+		"(bbolt) on loopback and a fixed upstream answer (hostcalls.FixedUpstream); the plugin's cache holds 10,000 entries (%d extra API keys and each scheme's credential) and every "+
 		"scheme row is a cache hit; the floor (build/floor.wasm, a bare SDK module) and the no-op route in the same run; %s %s/%s, "+
 		"GOMAXPROCS=%d. Wall time is the whole stream on this host; guest is the module's own running time (the host's guest "+
 		"clock); CPU is the CPU time of the thread that ran the request (the benchmark is pinned to it), so wall minus CPU is time "+

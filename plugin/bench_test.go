@@ -38,7 +38,7 @@ func benchCases() []benchCase {
 }
 
 // BenchmarkPlugin measures whole requests through build/credgate.wasm on the
-// hostcalls host (create context, request headers, upstream echo, response
+// hostcalls host (create context, request headers, a fixed upstream answer, response
 // headers, log, delete) for each case, with the floor module
 // (build/floor.wasm) and the no-op route measured in the same run as the
 // baselines, and what the host allocates per request (Go heap; the guest's
@@ -121,10 +121,12 @@ func writePluginTable(b *testing.B, size int, compile, start time.Duration, perR
 	var t strings.Builder
 	fmt.Fprintf(&t, "### Plugin: time per request through build/credgate.wasm\n\n")
 	fmt.Fprintf(&t, "`go test -run '^$' -bench BenchmarkPlugin ./plugin/` on the hostcalls host (wazero compiler, profile %s), "+
-		"%s %s/%s, GOMAXPROCS=%d. A request is the whole stream: context create, request headers, upstream echo, "+
-		"response headers, log, delete. The floor (build/floor.wasm: a bare module on the same SDK and build, continuing "+
+		"%s %s/%s, GOMAXPROCS=%d. A request is the whole stream: context create, request headers, the upstream's "+
+		"answer, response headers, log, delete; the upstream is hostcalls.FixedUpstream, the same answer to every request "+
+		"without reading it, so the rows differ by what the plugin does, not by the headers a simulated upstream copies "+
+		"(in Envoy the router pays for the upstream, not the filter). The floor (build/floor.wasm: a bare module on the same SDK and build, continuing "+
 		"every callback) and the no-op route are measured in the same run. Host allocations are the Go heap of the host "+
-		"process per request (the host, the simulated upstream and the result it returns); the guest's own allocations "+
+		"process per request (the host and the result it returns); the guest's own allocations "+
 		"stay in its linear memory.\n\n",
 		hostcalls.ProfileEnvoy139, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
 	fmt.Fprintf(&t, "| request | µs/request | × floor | × no-op | over no-op (µs) | host allocs/request | host KiB/request |\n|---|---:|---:|---:|---:|---:|---:|\n")
