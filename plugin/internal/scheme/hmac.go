@@ -191,7 +191,8 @@ type macMemo struct {
 // crypto/hmac.
 type keyedMAC struct {
 	m            *macMemo
-	inner, outer []byte // SHA-256 states after the ipad and the opad block
+	inner, outer []byte // SHA-256 states after the ipad and the opad block, in states
+	states       [2][sha256StateSize]byte
 	msg          []byte
 	in, out      [sha256.Size]byte
 }
@@ -212,7 +213,8 @@ func (m *macMemo) of(a *authn.Answer) *keyedMAC {
 		delete(m.by, old)
 	}
 	if k == nil {
-		k = &keyedMAC{m: m, inner: make([]byte, 0, sha256StateSize), outer: make([]byte, 0, sha256StateSize)}
+		k = &keyedMAC{m: m}
+		k.inner, k.outer = k.states[0][:0], k.states[1][:0] // one object with its states
 	}
 	k.key(a.HMACKey)
 	m.by[a], m.ring[m.next] = k, a
