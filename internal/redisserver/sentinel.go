@@ -21,8 +21,12 @@ type Sentinel struct {
 }
 
 // StartSentinel starts a master, replicas and three sentinels and waits
-// until the sentinels know the replicas and each other. down-after is one
-// second, so a killed master is replaced within a few seconds.
+// until the sentinels know the replicas and each other. down-after is three
+// seconds, so a killed master is replaced within a few seconds. One second
+// was too short on a loaded machine: a new master paused by the fork of
+// its replica's first sync was judged down, and the sentinels promoted that
+// replica, empty before the sync had ended (Sentinel may pick a replica
+// whose first sync is under way), so acknowledged writes were lost.
 func StartSentinel(tb testing.TB, replicas int) *Sentinel {
 	tb.Helper()
 	start := time.Now()
@@ -33,7 +37,7 @@ func StartSentinel(tb testing.TB, replicas int) *Sentinel {
 	}
 	for range 3 {
 		s.Sentinels = append(s.Sentinels, StartNode(tb, fmt.Sprintf("--sentinel\n"+
-			"sentinel monitor %s 127.0.0.1 %d 2\nsentinel down-after-milliseconds %[1]s 1000\n"+
+			"sentinel monitor %s 127.0.0.1 %d 2\nsentinel down-after-milliseconds %[1]s 3000\n"+
 			"sentinel failover-timeout %[1]s 10000\nsentinel parallel-syncs %[1]s 1\n", MasterName, master.Port)))
 	}
 	ctx := context.Background()
