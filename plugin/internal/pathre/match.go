@@ -25,6 +25,10 @@ type Regexp struct {
 	// automaton: a route's expression is tried on every request.
 	next    firstSet
 	hasNext bool
+	// literals, when there are two or more, are the texts one of which an
+	// anchored match's text begins with (literalPrefixes): a route
+	// expression of alternatives refuses most paths before running.
+	literals [][]prefixByte
 	// spare is a machine kept for the next match.
 	spare atomic.Pointer[machine]
 }
@@ -80,6 +84,9 @@ func Compile(expr string) (*Regexp, error) {
 		var empty bool
 		re.next, empty = firstOfSeq(rest)
 		re.hasNext = !empty
+		if set := literalPrefixes(&node{kind: nConcat, subs: items[1:]}); len(set) > 1 {
+			re.literals = set
+		}
 	}
 	return re, nil
 }
@@ -273,6 +280,9 @@ func (re *Regexp) match(s string, lower bool) bool {
 			return false
 		}
 	}
+	if len(re.literals) > 0 && !hasAnyPrefix(s, re.literals, lower) {
+		return false
+	}
 	m := re.spare.Swap(nil)
 	if m == nil {
 		m = newMachine(len(re.prog))
@@ -306,6 +316,15 @@ func hasPrefix(s string, prefix []prefixByte, lower bool) bool {
 		}
 	}
 	return true
+}
+
+func hasAnyPrefix(s string, set [][]prefixByte, lower bool) bool {
+	for _, p := range set {
+		if hasPrefix(s, p, lower) {
+			return true
+		}
+	}
+	return false
 }
 
 func lowerASCII(c byte) byte {

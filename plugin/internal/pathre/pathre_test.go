@@ -362,3 +362,72 @@ func TestNextByteFilter(t *testing.T) {
 		t.Fatal("(?i)^/k refuses the Kelvin sign")
 	}
 }
+
+// TestLiteralPrefixes: an anchored expression of alternatives knows the
+// literal texts one of which every match begins with, and refuses other
+// texts before running; one whose match may begin with anything claims no
+// set. Every answer is also regexp's.
+func TestLiteralPrefixes(t *testing.T) {
+	tests := []struct {
+		expr     string
+		literals []string // "" for none; an upper-case letter stands for either case
+		refused  []string // refused by the set alone
+		matched  []string
+	}{
+		{`^/(token|v0/tokens|tokens|v2/token(/.*)?)$`, []string{"/token", "/v0/tokens", "/tokens", "/v2/token"},
+			[]string{"/v2/payform", "/v0/products", "/tok"}, []string{"/token", "/v2/token/x", "/v0/tokens"}},
+		{`(?i)^/(ab|cd)/x`, []string{"/AB/X", "/CD/X"}, []string{"/ab/y", "/ce/x"}, []string{"/AB/x", "/cD/x/y"}},
+		{`^/(a|b)+c`, []string{"/a", "/b"}, []string{"/c"}, []string{"/abac", "/bc"}},
+		{`^/(a|b)\d`, []string{"/a", "/b"}, []string{"/c1"}, []string{"/a1"}},
+		{`^/(a|b)(c|d)$`, []string{"/ac", "/bc", "/ad", "/bd"}, []string{"/ab", "/a"}, []string{"/bd"}},
+		{`^/(a|)b`, []string{"/ab", "/b"}, []string{"/a"}, []string{"/b", "/ab"}},
+		{`^/x(a|b)?`, nil, nil, []string{"/x", "/xc"}}, // one text: the prefix says it all
+		{`^(/a|.)`, nil, nil, []string{"x"}},
+		{`^(a|)$`, nil, nil, []string{""}},
+		// 24 texts would pass the bound: the set stops at what came before.
+		{`^/(a|b|c|d|e|f|g|h)(a|b|c)`, []string{"/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"}, []string{"/i"}, []string{"/hc"}},
+		{`^/(a|b|c|d|e|f|g|h|i|j|k|l|m|n|o|p|q)`, nil, nil, []string{"/q"}}, // 17 alternatives: none
+	}
+	for _, tc := range tests {
+		re, err := Compile(tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		std := regexp.MustCompile(tc.expr)
+		var got []string
+		for _, p := range re.literals {
+			var b []byte
+			for _, pb := range p {
+				c := pb.b
+				if pb.fold {
+					c -= 'a' - 'A'
+				}
+				b = append(b, c)
+			}
+			got = append(got, string(b))
+		}
+		if strings.Join(got, " ") != strings.Join(tc.literals, " ") {
+			t.Fatalf("%q: literals %q, want %q", tc.expr, got, tc.literals)
+		}
+		for _, s := range tc.refused {
+			if hasAnyPrefix(s, re.literals, false) {
+				t.Fatalf("%q: the set lets %q through", tc.expr, s)
+			}
+		}
+		for _, s := range append(tc.matched, tc.refused...) {
+			for _, in := range []string{s, strings.ToUpper(s), strings.ToLower(s)} {
+				if got, want := re.MatchString(in), std.MatchString(in); got != want {
+					t.Fatalf("%q on %q: %v, regexp says %v", tc.expr, in, got, want)
+				}
+				if got, want := re.MatchLower(in), std.MatchString(strings.ToLower(in)); got != want {
+					t.Fatalf("%q on %q in lower case: %v, regexp says %v", tc.expr, in, got, want)
+				}
+			}
+		}
+		for _, s := range tc.matched {
+			if !re.MatchString(s) {
+				t.Fatalf("%q refuses %q", tc.expr, s)
+			}
+		}
+	}
+}

@@ -111,3 +111,70 @@ func literalByte(n *node) (prefixByte, bool) {
 	}
 	return prefixByte{}, false
 }
+
+// Bounds of a literal prefix set: beyond them an expression claims none.
+const (
+	maxLiteralPrefixes = 16
+	maxLiteralLen      = 32
+)
+
+// literalPrefixes is a set of literal texts one of which begins the text
+// of every match of n (an anchored expression's items after its ^), for
+// example /token, /v0/tokens and /v2/token for ^/(token|v0/tokens|v2/token)$;
+// nil when it cannot tell, or when some match may begin with anything.
+func literalPrefixes(n *node) [][]prefixByte {
+	set, _ := extend([][]prefixByte{nil}, n)
+	for _, p := range set {
+		if len(p) == 0 {
+			return nil
+		}
+	}
+	return set
+}
+
+// extend is each text of acc followed by each text a match of n may begin
+// with, and whether those are the whole texts n matches (exact); nil when
+// n may begin with anything or the set would pass its bounds. A sequence
+// stops at an item that is not exact or cannot be told, and then its texts
+// so far are prefixes.
+func extend(acc [][]prefixByte, n *node) (out [][]prefixByte, exact bool) {
+	switch n.kind {
+	case nChar:
+		pb, ok := literalByte(n)
+		for _, a := range acc {
+			if !ok || len(a) >= maxLiteralLen {
+				return nil, false
+			}
+			out = append(out, append(a[:len(a):len(a)], pb))
+		}
+		return out, true
+	case nAssert, nEmpty: // no text
+		return acc, true
+	case nConcat:
+		for _, sub := range n.subs {
+			next, e := extend(acc, sub)
+			if next == nil {
+				return acc, false
+			}
+			if acc = next; !e {
+				return acc, false
+			}
+		}
+		return acc, true
+	case nAlt:
+		exact = true
+		for _, sub := range n.subs {
+			s, e := extend(acc, sub)
+			if s == nil || len(out)+len(s) > maxLiteralPrefixes {
+				return nil, false
+			}
+			out, exact = append(out, s...), exact && e
+		}
+		return out, exact
+	case nRepeat:
+		if n.min > 0 {
+			out, _ = extend(acc, n.subs[0]) // the first repetition's
+		}
+	}
+	return out, false
+}

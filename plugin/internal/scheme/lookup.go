@@ -103,19 +103,22 @@ func AnswerMismatch(scheme string) *authn.DenyError {
 
 // inactive maps a token cluster reason to a denial.
 func (n nouns) inactive(reason string) *authn.DenyError {
+	kind, code, says, format := authn.ErrInvalid, "_invalid", " is invalid.", "reason %q"
 	switch reason {
 	case tokenapi.ReasonExpired:
-		return authn.Deny(authn.ErrExpired, n.scheme+"_expired", "The "+n.noun+" expired.")
+		kind, code, says, format = authn.ErrExpired, "_expired", " expired.", ""
 	case tokenapi.ReasonRevoked:
-		return authn.Deny(authn.ErrInvalid, n.scheme+"_revoked", "The "+n.noun+" was revoked.")
+		code, says, format = "_revoked", " was revoked.", ""
 	case tokenapi.ReasonConsumed:
-		return authn.Deny(authn.ErrInvalid, n.scheme+"_consumed", "The "+n.noun+" was already used.")
+		code, says, format = "_consumed", " was already used.", ""
 	case tokenapi.ReasonUnknown, tokenapi.ReasonMismatch:
-		return authn.Deny(authn.ErrInvalid, n.scheme+"_invalid", "The "+n.noun+" is invalid.").WithDetail("reason %s", reason)
-	default:
-		return authn.Deny(authn.ErrInvalid, n.scheme+"_invalid", "The "+n.noun+" is invalid.").
-			WithDetail("reason %q", truncate(reason, 32))
+		format = "reason %s"
 	}
+	d := authn.Deny(kind, n.scheme+code, "The "+n.noun+says)
+	if format != "" {
+		d = d.WithDetail(format, truncate(reason, 32)) // the known reasons are shorter
+	}
+	return d
 }
 
 // malformed is the denial of a credential that cannot be parsed.
